@@ -1,0 +1,57 @@
+// The tensors of a Hugging Face model directory, whatever file layout holds them:
+// model.safetensors, a sharded model.safetensors.index.json, or pytorch_model.bin.
+#pragma once
+
+#include "format/tensorinfo.h"
+
+#include <QByteArrayView>
+#include <QHash>
+#include <QString>
+#include <QStringList>
+#include <memory>
+#include <vector>
+
+namespace surfing {
+
+class SafetensorsFile;
+
+class Checkpoint
+{
+public:
+    // Opens the weights of MODEL_DIR (or a single .safetensors/.bin file). Throws surfing::Error.
+    static std::unique_ptr<Checkpoint> open(const QString &path);
+    ~Checkpoint();
+
+    QString layout() const { return m_layout; } // "safetensors", "sharded safetensors", "pytorch .bin"
+    QStringList sourceFiles() const { return m_sourceFiles; }
+    QStringList tensorNames() const;            // sorted
+    bool contains(const QString &name) const { return m_tensors.contains(name); }
+    const TensorInfo &info(const QString &name) const { return m_tensors.find(name)->info; }
+    QByteArrayView data(const QString &name) const { return m_tensors.find(name)->data; }
+    qint64 totalBytes() const;
+
+    // Used by the readers: record a tensor whose bytes stay valid as long as this object lives.
+    void addTensor(const TensorInfo &info, QByteArrayView data, const QString &source);
+    void keepAlive(std::shared_ptr<void> owner) { m_owners.push_back(std::move(owner)); }
+
+private:
+    Checkpoint() = default;
+    void openSafetensors(const QString &file);
+    void openShardIndex(const QString &indexFile);
+    void openTorchBin(const QString &file);
+
+    struct Entry {
+        TensorInfo info;
+        QByteArrayView data;
+    };
+    QString m_layout;
+    QStringList m_sourceFiles;
+    QHash<QString, Entry> m_tensors;
+    std::vector<std::shared_ptr<void>> m_owners;
+};
+
+// Reads pytorch_model.bin (torch.save zip) through libtorch into `checkpoint`; only a dict of
+// tensors (possibly nested dicts) is accepted. Lives in its own file so only it includes torch.
+void readTorchBin(const QString &file, Checkpoint &checkpoint);
+
+} // namespace surfing

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything Surfing needs to build, test and benchmark on Debian 12.
+# Idempotent: packages already present are not touched, so a second run takes a second.
+set -euo pipefail
+
+PACKAGES=(
+  cmake ninja-build ccache g++ pkg-config git
+  qt6-base-dev qt6-websockets-dev qt6-charts-dev qt6-httpserver-dev libgl-dev
+  libtorch-dev libzstd-dev zstd libssl-dev openssl
+  clang libclang-rt-14-dev          # libFuzzer targets
+  xvfb xauth imagemagick            # GUI screenshots
+  nodejs npm                        # s3rver, the S3-compatible server the tests start
+  dpkg-dev file                     # CPack .deb
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Node packages used by tests (s3rver). Installed into tests/s3/node_modules from the lock file.
+here=$(cd "$(dirname "$0")/.." && pwd)
+if [ -f "$here/tests/s3/package.json" ] && [ ! -d "$here/tests/s3/node_modules/s3rver" ]; then
+  (cd "$here/tests/s3" && npm ci --no-audit --no-fund --loglevel=error)
+fi

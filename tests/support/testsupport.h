@@ -1,0 +1,30 @@
+// Helpers shared by the test suites: where the reference models are, running surfing-cli.
+#pragma once
+
+#include <QByteArray>
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+
+namespace surfing::test {
+
+// ../shared/models (from SURFING_SHARED_MODELS); QSKIP-worthy empty string when absent.
+QString sharedModelsDir();
+QString sharedModel(const QString &name);
+
+// Path of the built surfing-cli (from SURFING_CLI).
+QString cliPath();
+
+struct CliResult {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+// Runs surfing-cli with arguments and waits (no time limit beyond the ctest timeout).
+CliResult runCli(const QStringList &args, const QString &workingDir = {});
+
+// Reads a whole file; empty on failure.
+QByteArray readFile(const QString &path);
+
+} // namespace surfing::test
