@@ -1,0 +1,44 @@
+// What inference pulls weights through: decoded, hash-verified chunk bytes by name, with a cache
+// and prefetch behind it. Implemented over a weight server (RemoteChunkSource) and over a local
+// chunk directory (LocalChunkSource); the compute code cannot tell them apart.
+#pragma once
+
+#include "format/chunkmanifest.h"
+
+#include <QByteArray>
+#include <QString>
+#include <memory>
+
+namespace surfing {
+
+// How one acquire() was served, for stats and the per-layer timeline.
+struct ChunkFetch {
+    bool cacheHit = false;   // already in the client cache (or fully prefetched) when asked for
+    qint64 bytes = 0;        // stored bytes moved for it (0 on a hit)
+    qint64 fetchStartNs = 0; // steady-clock nanoseconds (see timelineClockNs()); 0 on a hit
+    qint64 fetchEndNs = 0;
+    qint64 waitNs = 0;       // how long acquire() blocked the caller
+};
+
+class ChunkSource
+{
+public:
+    virtual ~ChunkSource() = default;
+
+    virtual const ChunkManifest &manifest() const = 0;
+
+    // Starts fetching a chunk in the background unless it is cached or already in flight.
+    // Returns at once; thread-safe.
+    virtual void prefetch(const QString &name) = 0;
+
+    // Blocks the calling (compute) thread until the chunk is available, and returns its decoded
+    // safetensors bytes. Throws surfing::Error naming the chunk when it cannot be had (network,
+    // hash mismatch, not in the manifest): a layer is never silently replaced. Thread-safe; never
+    // call it on the network thread.
+    virtual std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) = 0;
+};
+
+// Monotonic nanoseconds shared by every timeline event in the process.
+qint64 timelineClockNs();
+
+} // namespace surfing
