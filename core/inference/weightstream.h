@@ -1,0 +1,53 @@
+// How a model obtains its weights during a forward pass: unit by unit, in a declared order,
+// with the next `prefetchDepth` units fetched in the background while the current one computes.
+// Records a LayerEvent per unit per step. Models never talk to a ChunkSource directly.
+//
+//   stream.beginStep({"embed_tokens", "layer_0", ..., "norm"});
+//   UnitWeights w = stream.acquire("layer_0");   // blocks until the weights are here
+//   { auto scope = stream.computeScope("layer_0"); hidden = layer(w, hidden); }
+#pragma once
+
+#include "inference/unitweights.h"
+#include "metrics/layerevent.h"
+
+#include <QStringList>
+#include <functional>
+
+namespace surfing {
+
+class ChunkSource;
+
+class WeightStream
+{
+public:
+    WeightStream(ChunkSource &source, int prefetchDepth);
+
+    void setPrefetchDepth(int depth);
+    int prefetchDepth() const;
+
+    // Starts a forward pass that will ask for `unitOrder` in this order; prefetches its head.
+    void beginStep(const QStringList &unitOrder);
+    // Blocks until the unit's weights are available; throws surfing::Error if they cannot be had.
+    UnitWeights acquire(const QString &unit);
+
+    class ComputeScope
+    {
+    public:
+        ComputeScope(WeightStream &stream, QString unit);
+        ~ComputeScope();
+    private:
+        WeightStream &m_stream;
+        QString m_unit;
+    };
+    ComputeScope computeScope(const QString &unit) { return ComputeScope(*this, unit); }
+
+    // Called with every finished LayerEvent (on the compute thread).
+    void setEventSink(std::function<void(const LayerEvent &)> sink);
+    int step() const;
+
+private:
+    struct Private;
+    std::shared_ptr<Private> d;
+};
+
+} // namespace surfing

@@ -1,0 +1,24 @@
+// One row of the per-layer timeline: how one unit's weights were obtained and used in one step.
+// Plain data, free of libtorch, so the GUI and the CLI's --json can consume it.
+#pragma once
+
+#include <QMetaType>
+#include <QString>
+
+namespace surfing {
+
+struct LayerEvent {
+    int step = 0;            // forward pass number (generation step), from 0
+    QString unit;            // chunk name, "layer_3"
+    bool cacheHit = false;
+    qint64 bytes = 0;        // stored bytes fetched for it (0 on a hit)
+    qint64 fetchStartNs = 0; // timelineClockNs(); fetch times are 0 on a hit
+    qint64 fetchEndNs = 0;
+    qint64 waitNs = 0;       // how long compute waited for the weights
+    qint64 computeStartNs = 0;
+    qint64 computeEndNs = 0;
+};
+
+} // namespace surfing
+
+Q_DECLARE_METATYPE(surfing::LayerEvent)
