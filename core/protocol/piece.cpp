@@ -1,0 +1,37 @@
+#include "protocol/piece.h"
+
+#include <QtEndian>
+
+namespace surfing::protocol {
+
+quint32 pieceCount(qint64 size, int maxPieceBytes)
+{
+    if (size <= 0 || maxPieceBytes <= 0)
+        return 0;
+    return quint32((size + maxPieceBytes - 1) / maxPieceBytes);
+}
+
+QByteArray encodePiece(quint32 requestId, quint32 index, QByteArrayView payload)
+{
+    QByteArray message(kPieceHeaderBytes + payload.size(), Qt::Uninitialized);
+    qToLittleEndian<quint32>(requestId, message.data());
+    qToLittleEndian<quint32>(index, message.data() + 4);
+    if (!payload.isEmpty())
+        memcpy(message.data() + kPieceHeaderBytes, payload.data(), size_t(payload.size()));
+    return message;
+}
+
+std::optional<Piece> parsePiece(QByteArrayView message, int maxPieceBytes)
+{
+    if (message.size() < kPieceHeaderBytes || message.size() - kPieceHeaderBytes > maxPieceBytes)
+        return std::nullopt;
+    Piece piece;
+    piece.requestId = qFromLittleEndian<quint32>(message.data());
+    piece.index = qFromLittleEndian<quint32>(message.data() + 4);
+    if (piece.requestId == 0)
+        return std::nullopt;
+    piece.payload = message.sliced(kPieceHeaderBytes);
+    return piece;
+}
+
+} // namespace surfing::protocol
