@@ -1,0 +1,260 @@
+#include "chunking/chunker.h"
+
+#include "base/error.h"
+#include "base/sha256.h"
+#include "chunking/chunkplanner.h"
+#include "chunking/stagingdir.h"
+#include "format/checkpoint.h"
+#include "format/dtypeconvert.h"
+#include "format/safetensors.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+Q_LOGGING_CATEGORY(lcChunker, "surfing.chunker")
+
+namespace surfing {
+namespace {
+
+constexpr qint64 kWriteSlice = 8 * 1024 * 1024;
+
+// Shared by the worker threads of one run.
+struct RunState {
+    const Checkpoint &checkpoint;
+    const ChunkOptions &options;
+    const StagingDir &staging;
+    std::atomic_bool &cancelled;
+    Chunker::ProgressCallback progressCallback;
+    std::mutex mutex;
+    ChunkProgress progress;
+    std::exception_ptr firstError;
+
+    void checkCancelled() const
+    {
+        if (cancelled)
+            throw Error(QStringLiteral("cancelled"));
+    }
+    void addProgress(qint64 bytes, const QString &finishedChunk = {})
+    {
+        std::lock_guard lock(mutex);
+        progress.bytesDone += bytes;
+        if (!finishedChunk.isEmpty()) {
+            ++progress.chunksDone;
+            progress.lastChunk = finishedChunk;
+        }
+        if (progressCallback)
+            progressCallback(progress);
+    }
+};
+
+// The tensors of one chunk as they will be written; converted copies are owned here.
+struct ChunkTensors {
+    QVector<TensorView> views;
+    std::deque<QByteArray> converted;
+    QVector<ManifestTensor> manifest;
+};
+
+ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
+{
+    ChunkTensors out;
+    for (const PlannedTensor &t : plan.tensors) {
+        const TensorInfo &info = run.checkpoint.info(t.source);
+        TensorView view{t.key, info.dtype, info.shape, run.checkpoint.data(t.source)};
+        if (run.options.convertTo && info.dtype == Dtype::F32) {
+            out.converted.push_back(convertFloat32(view.data, *run.options.convertTo));
+            view.dtype = *run.options.convertTo;
+            view.data = out.converted.back();
+        }
+        out.views.append(view);
+        out.manifest.append({t.key, view.dtype, info.shape, t.source});
+    }
+    return out;
+}
+
+class SyncedFile
+{
+public:
+    explicit SyncedFile(const QString &path) : m_file(path)
+    {
+        if (!m_file.open(QIODevice::WriteOnly))
+            throw Error(QStringLiteral("%1: cannot create: %2").arg(path, m_file.errorString()));
+    }
+    void write(QByteArrayView bytes)
+    {
+        if (m_file.write(bytes.data(), bytes.size()) != bytes.size())
+            throw Error(QStringLiteral("%1: write failed (disk full?): %2").arg(m_file.fileName(), m_file.errorString()));
+    }
+    void finish()
+    {
+        if (!m_file.flush() || ::fsync(m_file.handle()) != 0)
+            throw Error(QStringLiteral("%1: write failed (disk full?): %2").arg(m_file.fileName(), m_file.errorString()));
+    }
+
+private:
+    QFile m_file;
+};
+
+// Uncompressed chunks are streamed from the mapped source straight to disk, hashed on the way.
+void writePlain(const ChunkTensors &tensors, const QMap<QString, QString> &metadata,
+                ManifestChunk &chunk, SyncedFile &file, RunState &run)
+{
+    Sha256 hash;
+    const QByteArray prefix = safetensorsPrefix(tensors.views, metadata);
+    file.write(prefix);
+    hash.addData(prefix);
+    qint64 total = prefix.size();
+    for (const TensorView &view : tensors.views) {
+        for (qint64 at = 0; at < view.data.size(); at += kWriteSlice) {
+            run.checkCancelled();
+            const QByteArrayView slice = view.data.sliced(at, qMin(kWriteSlice, view.data.size() - at));
+            file.write(slice);
+            hash.addData(slice);
+            run.addProgress(slice.size());
+        }
+        total += view.data.size();
+    }
+    chunk.storedBytes = chunk.rawBytes = total;
+    chunk.sha256 = hash.resultHex();
+}
+
+void writeCompressed(const ChunkTensors &tensors, const QMap<QString, QString> &metadata,
+                     ManifestChunk &chunk, SyncedFile &file, RunState &run)
+{
+    const QByteArray raw = serializeSafetensors(tensors.views, metadata);
+    run.checkCancelled();
+    const QByteArray stored = encodeChunk(raw, ChunkCodec::ZstdByteGroup, run.options.level);
+    file.write(stored);
+    chunk.rawBytes = raw.size();
+    chunk.storedBytes = stored.size();
+    chunk.sha256 = Sha256::hashHex(stored);
+    qint64 sourceBytes = 0;
+    for (const TensorView &view : tensors.views)
+        sourceBytes += view.data.size();
+    run.addProgress(sourceBytes);
+}
+
+ManifestChunk writeChunk(const PlannedChunk &plan, RunState &run)
+{
+    ManifestChunk chunk;
+    chunk.name = plan.name;
+    chunk.kind = plan.kind;
+    chunk.index = plan.index;
+    chunk.codec = run.options.compress ? ChunkCodec::ZstdByteGroup : ChunkCodec::None;
+    chunk.file = plan.name + codecFileSuffix(chunk.codec);
+
+    const ChunkTensors tensors = collectTensors(plan, run);
+    chunk.tensors = tensors.manifest;
+    const QMap<QString, QString> metadata{{QStringLiteral("format"), QStringLiteral("pt")},
+                                          {QStringLiteral("unit"), plan.name}};
+    SyncedFile file(run.staging.filePath(chunk.file));
+    if (run.options.compress)
+        writeCompressed(tensors, metadata, chunk, file, run);
+    else
+        writePlain(tensors, metadata, chunk, file, run);
+    file.finish();
+    run.addProgress(0, plan.name);
+    qCDebug(lcChunker) << "wrote" << chunk.file << chunk.storedBytes << "bytes";
+    return chunk;
+}
+
+// Chunks are written by `threads` workers taking the next unwritten chunk; the first error stops all.
+QVector<ManifestChunk> writeChunks(const QVector<PlannedChunk> &plans, RunState &run)
+{
+    QVector<ManifestChunk> chunks(plans.size());
+    std::atomic_int next{0};
+    auto worker = [&] {
+        for (int i = next++; i < plans.size(); i = next++) {
+            try {
+                chunks[i] = writeChunk(plans[i], run);
+            } catch (...) {
+                std::lock_guard lock(run.mutex);
+                if (!run.firstError)
+                    run.firstError = std::current_exception();
+                run.cancelled = true;
+            }
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 1; t < qMax(1, run.options.threads); ++t)
+        threads.emplace_back(worker);
+    worker();
+    for (std::thread &t : threads)
+        t.join();
+    if (run.firstError)
+        std::rethrow_exception(run.firstError);
+    return chunks;
+}
+
+QStringList copyCompanionFiles(const QString &modelDir, const StagingDir &staging)
+{
+    QStringList copied;
+    for (const QString &name : companionFileNames()) {
+        const QString source = modelDir + QLatin1Char('/') + name;
+        if (!QFileInfo(source).isFile())
+            continue;
+        QFile in(source);
+        if (!in.open(QIODevice::ReadOnly))
+            throw Error(QStringLiteral("%1: cannot read: %2").arg(source, in.errorString()));
+        writeFileSynced(staging.filePath(name), in.readAll());
+        copied << name;
+    }
+    return copied;
+}
+
+} // namespace
+
+const QStringList &companionFileNames()
+{
+    static const QStringList names{
+        QStringLiteral("config.json"), QStringLiteral("generation_config.json"),
+        QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json"),
+        QStringLiteral("special_tokens_map.json"), QStringLiteral("added_tokens.json"),
+        QStringLiteral("vocab.txt"), QStringLiteral("vocab.json"), QStringLiteral("merges.txt"),
+        QStringLiteral("tokenizer.model")};
+    return names;
+}
+
+Chunker::Chunker(ChunkOptions options) : m_options(std::move(options)) {}
+
+ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
+{
+    const QFileInfo pathInfo(modelPath);
+    const QString modelDir = pathInfo.isDir() ? pathInfo.absoluteFilePath() : pathInfo.absolutePath();
+    const ModelConfig config = ModelConfig::load(modelDir);
+    const auto checkpoint = Checkpoint::open(modelPath);
+    const ChunkPlan plan = planChunks(config, *checkpoint);
+    if (QFileInfo::exists(outputDir) && !m_options.replaceExisting)
+        throw Error(QStringLiteral("%1: already exists; choose another output or replace it (--force)").arg(outputDir));
+    if (QFileInfo(outputDir).absoluteFilePath() == modelDir)
+        throw Error(QStringLiteral("%1: the output must not be the model directory itself").arg(outputDir));
+
+    StagingDir staging(outputDir);
+    RunState run{*checkpoint, m_options, staging, m_cancelled, m_progress, {}, {}, {}};
+    run.progress.bytesTotal = checkpoint->totalBytes();
+    run.progress.chunksTotal = plan.chunks.size();
+
+    ChunkManifest manifest;
+    manifest.modelName = m_options.modelName.isEmpty() ? QFileInfo(modelDir).fileName() : m_options.modelName;
+    manifest.modelType = config.modelType;
+    manifest.family = config.family;
+    manifest.numLayers = config.numLayers;
+    manifest.numDecoderLayers = config.numDecoderLayers;
+    manifest.dtype = m_options.convertTo ? dtypeName(*m_options.convertTo).toLower() : QStringLiteral("original");
+    manifest.codec = m_options.compress ? ChunkCodec::ZstdByteGroup : ChunkCodec::None;
+    manifest.level = m_options.compress ? m_options.level : 0;
+    manifest.createdBy = QStringLiteral("surfing %1").arg(QLatin1String(SURFING_VERSION));
+    manifest.chunks = writeChunks(plan.chunks, run);
+    manifest.files = copyCompanionFiles(modelDir, staging);
+    run.checkCancelled();
+    writeFileSynced(staging.filePath(QLatin1String(kManifestFileName)), manifest.toJson());
+    staging.commit(m_options.replaceExisting);
+    return manifest;
+}
+
+} // namespace surfing

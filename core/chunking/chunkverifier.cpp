@@ -1,0 +1,93 @@
+#include "chunking/chunkverifier.h"
+
+#include "base/error.h"
+#include "base/sha256.h"
+#include "format/safetensors.h"
+
+#include <QDir>
+#include <QFile>
+
+namespace surfing {
+namespace {
+
+QString describeTensor(const QString &name, Dtype dtype, const QVector<qint64> &shape)
+{
+    QStringList dims;
+    for (qint64 d : shape)
+        dims << QString::number(d);
+    return QStringLiteral("%1 %2[%3]").arg(name, dtypeName(dtype), dims.join(QLatin1Char(',')));
+}
+
+void compareTensors(const ManifestChunk &chunk, const SafetensorsHeader &header)
+{
+    if (header.tensors.size() != chunk.tensors.size())
+        throw Error(QStringLiteral("chunk '%1' holds %2 tensors, the manifest lists %3")
+                        .arg(chunk.name).arg(header.tensors.size()).arg(chunk.tensors.size()));
+    for (const ManifestTensor &expected : chunk.tensors) {
+        const TensorInfo *found = header.find(expected.name);
+        if (!found || found->dtype != expected.dtype || found->shape != expected.shape)
+            throw Error(QStringLiteral("chunk '%1': tensor %2 does not match the file")
+                            .arg(chunk.name, describeTensor(expected.name, expected.dtype, expected.shape)));
+    }
+}
+
+ChunkCheck checkChunkFile(const QDir &dir, const ManifestChunk &chunk)
+{
+    ChunkCheck check{chunk.name, true, {}};
+    try {
+        QFile file(dir.filePath(chunk.file));
+        if (!file.open(QIODevice::ReadOnly))
+            throw Error(QStringLiteral("chunk '%1': cannot read %2: %3").arg(chunk.name, chunk.file, file.errorString()));
+        if (file.size() != chunk.storedBytes)
+            throw Error(QStringLiteral("chunk '%1': %2 is %3 bytes, the manifest says %4")
+                            .arg(chunk.name, chunk.file).arg(file.size()).arg(chunk.storedBytes));
+        checkChunkBytes(chunk, file.readAll());
+    } catch (const Error &e) {
+        check.ok = false;
+        check.problem = e.message();
+    }
+    return check;
+}
+
+} // namespace
+
+bool VerifyReport::ok() const
+{
+    return failures() == 0;
+}
+
+int VerifyReport::failures() const
+{
+    return int(std::count_if(checks.begin(), checks.end(), [](const ChunkCheck &c) { return !c.ok; }));
+}
+
+QByteArray checkChunkBytes(const ManifestChunk &chunk, const QByteArray &stored)
+{
+    if (stored.size() != chunk.storedBytes)
+        throw Error(QStringLiteral("chunk '%1': %2 bytes, the manifest says %3").arg(chunk.name).arg(stored.size()).arg(chunk.storedBytes));
+    if (Sha256::hashHex(stored) != chunk.sha256)
+        throw Error(QStringLiteral("chunk '%1': SHA-256 mismatch: the stored bytes are corrupt").arg(chunk.name));
+    const QByteArray raw = decodeChunk(stored, chunk.codec, chunk.rawBytes, QStringLiteral("chunk '%1'").arg(chunk.name));
+    compareTensors(chunk, parseSafetensors(raw, QStringLiteral("chunk '%1'").arg(chunk.name)));
+    return raw;
+}
+
+VerifyReport verifyChunkDir(const QString &dirPath, const std::function<void(int, int)> &progress)
+{
+    VerifyReport report;
+    report.manifest = ChunkManifest::load(dirPath);
+    const QDir dir(dirPath);
+    const int total = report.manifest.chunks.size();
+    for (const ManifestChunk &chunk : report.manifest.chunks) {
+        report.checks.append(checkChunkFile(dir, chunk));
+        if (progress)
+            progress(report.checks.size(), total);
+    }
+    for (const QString &name : report.manifest.files) {
+        if (!QFileInfo(dir.filePath(name)).isFile())
+            report.checks.append({name, false, QStringLiteral("file '%1' listed in the manifest is missing").arg(name)});
+    }
+    return report;
+}
+
+} // namespace surfing

@@ -1,0 +1,33 @@
+// A hidden staging directory beside a destination, renamed onto it when complete.
+#pragma once
+
+#include <QString>
+
+namespace surfing {
+
+class StagingDir
+{
+public:
+    // Creates "<parent>/.<name>.partial-<pid>-<random>"; removes stale ones of dead processes.
+    explicit StagingDir(const QString &destination); // throws surfing::Error
+    ~StagingDir();                                    // removes the staging dir unless committed
+    StagingDir(const StagingDir &) = delete;
+    StagingDir &operator=(const StagingDir &) = delete;
+
+    QString path() const { return m_path; }
+    QString filePath(const QString &name) const;
+
+    // fsyncs the directory, then puts it at the destination. An existing destination is first
+    // moved aside and removed only after the new one is in place.
+    void commit(bool replaceExisting);
+
+private:
+    QString m_destination;
+    QString m_path;
+    bool m_committed = false;
+};
+
+// Writes `bytes` to `path` and fsyncs it; throws surfing::Error (e.g. disk full) naming the file.
+void writeFileSynced(const QString &path, const QByteArray &bytes);
+
+} // namespace surfing
