@@ -1,0 +1,38 @@
+#include "metrics/metricsendpoint.h"
+
+#include "base/error.h"
+
+#include <QHttpServer>
+#include <QHttpServerResponse>
+#include <QJsonDocument>
+
+namespace surfing {
+
+MetricsEndpoint::MetricsEndpoint(MetricsText metrics, Health health, QObject *parent)
+    : QObject(parent), m_http(new QHttpServer(this)), m_metrics(std::move(metrics)), m_health(std::move(health))
+{
+    m_http->route(QStringLiteral("/metrics"), [this] {
+        return QHttpServerResponse("text/plain; version=0.0.4; charset=utf-8", m_metrics());
+    });
+    m_http->route(QStringLiteral("/healthz"), [this] {
+        return m_health().then([](const QJsonObject &health) {
+            const bool ok = health.value(QLatin1String("status")).toString() == QLatin1String("ok");
+            return QHttpServerResponse("application/json", QJsonDocument(health).toJson(QJsonDocument::Compact),
+                                       ok ? QHttpServerResponse::StatusCode::Ok
+                                          : QHttpServerResponse::StatusCode::ServiceUnavailable);
+        });
+    });
+}
+
+MetricsEndpoint::~MetricsEndpoint() = default;
+
+quint16 MetricsEndpoint::listen(const QHostAddress &host, quint16 port)
+{
+    const quint16 bound = m_http->listen(host, port);
+    if (bound == 0)
+        throw Error(QStringLiteral("cannot serve metrics on %1:%2 (is the port in use? try another --metrics-port)")
+                        .arg(host.toString()).arg(port));
+    return bound;
+}
+
+} // namespace surfing

@@ -1,0 +1,35 @@
+// The HTTP side of monitoring: GET /healthz (JSON; 200 when healthy, 503 otherwise) and
+// GET /metrics (Prometheus text format), on their own port.
+#pragma once
+
+#include <QFuture>
+#include <QHostAddress>
+#include <QJsonObject>
+#include <QObject>
+#include <functional>
+
+class QHttpServer;
+
+namespace surfing {
+
+class MetricsEndpoint : public QObject
+{
+    Q_OBJECT
+public:
+    using MetricsText = std::function<QByteArray()>;
+    // The health JSON has "status": "ok" when healthy.
+    using Health = std::function<QFuture<QJsonObject>()>;
+
+    MetricsEndpoint(MetricsText metrics, Health health, QObject *parent = nullptr);
+    ~MetricsEndpoint() override;
+
+    // Returns the port bound; throws surfing::Error when it cannot listen.
+    quint16 listen(const QHostAddress &host, quint16 port);
+
+private:
+    QHttpServer *m_http;
+    MetricsText m_metrics;
+    Health m_health;
+};
+
+} // namespace surfing

@@ -1,0 +1,89 @@
+#include "server/chunksender.h"
+
+#include "protocol/piece.h"
+#include "server/tokenbucket.h"
+
+#include <QWebSocket>
+
+namespace surfing {
+
+namespace {
+// Enough queued bytes to keep the kernel busy between bytesWritten signals, few enough that
+// memory stays flat however large the chunk.
+constexpr qint64 kHighWaterBytes = 2 * 1024 * 1024;
+}
+
+ChunkSender::ChunkSender(QWebSocket *socket, int maxPieceBytes, TokenBucket *bandwidth, QObject *parent)
+    : QObject(parent), m_socket(socket), m_maxPieceBytes(maxPieceBytes), m_bandwidth(bandwidth)
+{
+    m_paceTimer.setSingleShot(true);
+    connect(&m_paceTimer, &QTimer::timeout, this, &ChunkSender::pump);
+    connect(m_socket, &QWebSocket::bytesWritten, this, &ChunkSender::pump);
+}
+
+void ChunkSender::start(const protocol::ChunkHeader &header, const QByteArray &bytes)
+{
+    m_socket->sendTextMessage(QString::fromUtf8(protocol::encodeChunkHeader(header)));
+    if (header.pieces == 0) {
+        Q_EMIT transferFinished(header.id);
+        return;
+    }
+    m_transfers.insert(header.id, Transfer{bytes, header.pieces, 0});
+    m_ready.push_back(header.id);
+    pump();
+}
+
+bool ChunkSender::cancel(quint32 id)
+{
+    if (!m_transfers.remove(id))
+        return false;
+    m_ready.erase(std::remove(m_ready.begin(), m_ready.end(), id), m_ready.end());
+    return true;
+}
+
+void ChunkSender::clear()
+{
+    m_transfers.clear();
+    m_ready.clear();
+    m_paceTimer.stop();
+}
+
+void ChunkSender::pump()
+{
+    if (m_pumping) // sendBinaryMessage can emit bytesWritten synchronously
+        return;
+    m_pumping = true;
+    while (!m_ready.empty() && m_socket->isValid() && m_socket->bytesToWrite() < kHighWaterBytes) {
+        if (m_bandwidth && m_bandwidth->isEnabled()) {
+            const qint64 wait = m_bandwidth->take(m_maxPieceBytes, TokenBucket::steadyNowMs());
+            if (wait > 0) {
+                if (!m_paceTimer.isActive())
+                    m_paceTimer.start(int(qMin<qint64>(wait, 1000)));
+                break;
+            }
+        }
+        const quint32 id = m_ready.front();
+        m_ready.pop_front();
+        if (sendNextPiece(id)) {
+            m_transfers.remove(id);
+            Q_EMIT transferFinished(id);
+        } else {
+            m_ready.push_back(id);
+        }
+    }
+    m_pumping = false;
+}
+
+bool ChunkSender::sendNextPiece(quint32 id)
+{
+    Transfer &t = m_transfers[id];
+    const qint64 offset = qint64(t.next) * m_maxPieceBytes;
+    const qint64 length = qMin<qint64>(m_maxPieceBytes, t.bytes.size() - offset);
+    const QByteArrayView payload(t.bytes.constData() + offset, length);
+    m_socket->sendBinaryMessage(protocol::encodePiece(id, t.next, payload));
+    ++t.next;
+    Q_EMIT piecesSent(length);
+    return t.next >= t.pieces;
+}
+
+} // namespace surfing

@@ -1,0 +1,59 @@
+// Sends the chunks of one connection: a JSON header, then binary pieces of at most
+// max_piece_bytes, round-robin across the connection's transfers. It keeps at most a few pieces
+// queued in the socket (watching bytesToWrite) so a 64 MiB chunk is never copied into the
+// socket buffer at once, and it paces against an optional server-wide bandwidth bucket.
+#pragma once
+
+#include "protocol/messages.h"
+
+#include <QByteArray>
+#include <QElapsedTimer>
+#include <QHash>
+#include <QObject>
+#include <QTimer>
+#include <deque>
+
+class QWebSocket;
+
+namespace surfing {
+
+class TokenBucket;
+
+class ChunkSender : public QObject
+{
+    Q_OBJECT
+public:
+    // `bandwidth` (may be null) is shared by every connection of the server.
+    ChunkSender(QWebSocket *socket, int maxPieceBytes, TokenBucket *bandwidth, QObject *parent = nullptr);
+
+    // Sends the header now and the pieces as the socket drains. `bytes` must be header.size long.
+    void start(const protocol::ChunkHeader &header, const QByteArray &bytes);
+    // Drops a transfer; true when it was still sending.
+    bool cancel(quint32 id);
+    void clear();
+    int activeCount() const { return int(m_transfers.size()); }
+
+Q_SIGNALS:
+    void piecesSent(qint64 payloadBytes);
+    void transferFinished(quint32 id);
+
+private:
+    struct Transfer {
+        QByteArray bytes;
+        quint32 pieces = 0;
+        quint32 next = 0;
+    };
+
+    void pump();
+    bool sendNextPiece(quint32 id); // true when the transfer is complete
+
+    QWebSocket *m_socket;
+    int m_maxPieceBytes;
+    TokenBucket *m_bandwidth;
+    QHash<quint32, Transfer> m_transfers;
+    std::deque<quint32> m_ready; // round-robin order
+    QTimer m_paceTimer;
+    bool m_pumping = false;
+};
+
+} // namespace surfing

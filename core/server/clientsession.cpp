@@ -1,0 +1,323 @@
+#include "server/clientsession.h"
+
+#include "base/error.h"
+#include "format/chunkcodec.h"
+#include "protocol/piece.h"
+#include "server/chunksender.h"
+#include "server/weightserver.h"
+
+#include <QLoggingCategory>
+#include <QWebSocket>
+
+Q_LOGGING_CATEGORY(lcSession, "surfing.server.session")
+
+namespace surfing {
+
+using namespace protocol;
+
+namespace {
+
+// The WebSocket layer drops messages beyond this with close code 1009 before we see them;
+// between kMaxClientTextBytes and this we can still answer with a JSON error first.
+constexpr quint64 kSocketMessageLimit = 1024 * 1024;
+constexpr int kCloseTryAgainLater = 1013;
+
+bool sameToken(const QString &given, const QString &expected)
+{
+    // Constant time in the token's length, so timing does not reveal a matching prefix.
+    const QByteArray a = given.toUtf8(), b = expected.toUtf8();
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (qsizetype i = 0; i < b.size(); ++i)
+        diff |= static_cast<unsigned char>(b[i] ^ (i < a.size() ? a[i] : 0));
+    return diff == 0;
+}
+
+QString modelFromPath(const QUrl &url)
+{
+    QString path = url.path(QUrl::FullyDecoded);
+    while (path.startsWith(QLatin1Char('/')))
+        path.remove(0, 1);
+    return path;
+}
+
+} // namespace
+
+ClientSession::ClientSession(QWebSocket *socket, WeightServer *server)
+    : QObject(server), m_socket(socket), m_server(server),
+      m_requestBucket(server->options().rateLimitRps, qMax(1.0, server->options().rateLimitRps)),
+      m_byteBucket(server->options().rateLimitMbps * 125000.0, server->options().rateLimitMbps * 125000.0)
+{
+    m_socket->setParent(this);
+    m_socket->setMaxAllowedIncomingMessageSize(kSocketMessageLimit);
+    m_socket->setMaxAllowedIncomingFrameSize(kSocketMessageLimit);
+    m_peer = QStringLiteral("%1:%2").arg(m_socket->peerAddress().toString()).arg(m_socket->peerPort());
+    m_pathModel = modelFromPath(m_socket->requestUrl());
+    m_sender = new ChunkSender(m_socket, server->options().maxPieceBytes, server->bandwidth(), this);
+    connect(m_sender, &ChunkSender::piecesSent, this, [this](qint64 bytes) { m_server->metrics().recordBytesSent(bytes); });
+    connect(m_sender, &ChunkSender::transferFinished, this, &ClientSession::onTransferFinished);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &ClientSession::onText);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &ClientSession::onBinary);
+    connect(m_socket, &QWebSocket::disconnected, this, [this] { Q_EMIT closed(this); });
+    m_idleTimer.setSingleShot(true);
+    connect(&m_idleTimer, &QTimer::timeout, this, &ClientSession::onIdleTimeout);
+    if (server->options().idleTimeoutSeconds > 0)
+        m_idleTimer.start(server->options().idleTimeoutSeconds * 1000);
+    qCDebug(lcSession) << m_peer << "connected, path" << m_socket->requestUrl().path();
+}
+
+ClientSession::~ClientSession()
+{
+    m_sender->clear();
+}
+
+void ClientSession::sendText(const QByteArray &json)
+{
+    if (!m_closing)
+        m_socket->sendTextMessage(QString::fromUtf8(json));
+}
+
+void ClientSession::sendError(ErrorCode code, const QString &message, quint32 id, qint64 retryAfterMs)
+{
+    ErrorReply e;
+    e.id = id;
+    e.code = code;
+    e.message = message;
+    e.retryAfterMs = retryAfterMs;
+    if (code == ErrorCode::BadRequest && message.contains(QLatin1String("protocol version")))
+        e.protocols = {kProtocolVersion};
+    sendText(encodeError(e));
+    m_server->noteError(code, message);
+    qCDebug(lcSession) << m_peer << errorCodeName(code) << message;
+}
+
+void ClientSession::closeWith(int closeCode, const QString &reason)
+{
+    if (m_closing)
+        return;
+    m_closing = true;
+    m_sender->clear();
+    m_gets.clear();
+    m_socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+}
+
+void ClientSession::onIdleTimeout()
+{
+    if (!m_gets.isEmpty()) { // still working for the client: not idle
+        m_idleTimer.start();
+        return;
+    }
+    closeWith(QWebSocketProtocol::CloseCodeGoingAway,
+              QStringLiteral("idle for %1 s").arg(m_server->options().idleTimeoutSeconds));
+}
+
+void ClientSession::onBinary(const QByteArray &)
+{
+    sendError(ErrorCode::BadRequest, QStringLiteral("clients send text (JSON) messages only; binary message ignored"));
+}
+
+void ClientSession::onText(const QString &text)
+{
+    if (m_closing)
+        return;
+    if (m_idleTimer.interval() > 0)
+        m_idleTimer.start();
+    const QByteArray utf8 = text.toUtf8();
+    if (utf8.size() > kMaxClientTextBytes) {
+        sendError(ErrorCode::BadRequest, QStringLiteral("message of %1 bytes is larger than the limit of %2 bytes")
+                                             .arg(utf8.size()).arg(kMaxClientTextBytes));
+        closeWith(QWebSocketProtocol::CloseCodeTooMuchData, QStringLiteral("message too large"));
+        return;
+    }
+    ClientMessage message;
+    try {
+        message = parseClientMessage(utf8);
+    } catch (const ProtocolError &e) {
+        sendError(e.code(), e.message(), e.requestId());
+        if (!m_welcomed)
+            closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("handshake failed"));
+        return;
+    }
+    if (message.type == ClientMessageType::Hello) {
+        handleHello(message.hello);
+    } else if (!m_welcomed) {
+        sendError(ErrorCode::BadRequest, QStringLiteral("the first message must be 'hello'"), message.request.id);
+        closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("handshake failed"));
+    } else {
+        handleRequest(message.request);
+    }
+}
+
+void ClientSession::handleHello(const Hello &hello)
+{
+    if (m_welcomed) {
+        sendError(ErrorCode::BadRequest, QStringLiteral("'hello' was already sent on this connection"));
+        return;
+    }
+    if (hello.protocol != kProtocolVersion) {
+        sendError(ErrorCode::BadRequest, QStringLiteral("protocol version %1 is not spoken here; this server speaks %2")
+                                             .arg(hello.protocol).arg(kProtocolVersion));
+        closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("unsupported protocol version"));
+        return;
+    }
+    const QString &token = m_server->options().token;
+    if (!token.isEmpty() && !sameToken(hello.token, token)) {
+        sendError(ErrorCode::Unauthorized, hello.token.isEmpty() ? QStringLiteral("this server needs a token (hello.token)")
+                                                                 : QStringLiteral("wrong token"));
+        closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("unauthorized"));
+        return;
+    }
+    const QString wanted = !hello.model.isEmpty() ? hello.model : m_pathModel;
+    m_model = wanted.isEmpty() ? m_server->defaultModel() : wanted;
+    if (!wanted.isEmpty() && !m_server->model(wanted)) {
+        sendError(ErrorCode::NotFound, QStringLiteral("no model '%1' here; models: %2")
+                                           .arg(wanted.left(kMaxModelNameLength), m_server->modelNames().join(QLatin1String(", "))));
+        closeWith(QWebSocketProtocol::CloseCodeNormal, QStringLiteral("unknown model"));
+        return;
+    }
+    m_welcomed = true;
+    Welcome w;
+    w.server = QStringLiteral("surfing %1").arg(QLatin1String(SURFING_VERSION));
+    w.models = m_server->modelNames();
+    w.defaultModel = m_model;
+    w.maxPieceBytes = m_server->options().maxPieceBytes;
+    w.maxInFlight = m_server->options().maxInFlight;
+    sendText(encodeWelcome(w));
+    qCDebug(lcSession) << m_peer << "welcomed, client" << hello.client << "model" << m_model;
+}
+
+bool ClientSession::admitRequest(const Request &request)
+{
+    const qint64 wait = m_requestBucket.take(1, TokenBucket::steadyNowMs());
+    if (wait > 0) {
+        sendError(ErrorCode::RateLimited, QStringLiteral("more than %1 requests per second").arg(m_server->options().rateLimitRps),
+                  request.id, wait);
+        return false;
+    }
+    return true;
+}
+
+const ServedModel *ClientSession::resolveModel(const Request &request)
+{
+    const QString name = request.model.isEmpty() ? m_model : request.model;
+    if (name.isEmpty()) {
+        sendError(ErrorCode::BadRequest, QStringLiteral("no model named and the server has no default; models: %1")
+                                             .arg(m_server->modelNames().join(QLatin1String(", "))), request.id);
+        return nullptr;
+    }
+    const ServedModel *model = m_server->model(name);
+    if (!model)
+        sendError(ErrorCode::NotFound, QStringLiteral("no model '%1' here; models: %2")
+                                           .arg(name, m_server->modelNames().join(QLatin1String(", "))), request.id);
+    return model;
+}
+
+void ClientSession::handleRequest(const Request &request)
+{
+    m_server->metrics().recordRequest(clientMessageTypeName(request.type));
+    m_server->noteActivity();
+    if (request.type == ClientMessageType::Cancel)
+        return handleCancel(request);
+    if (!admitRequest(request))
+        return;
+    switch (request.type) {
+    case ClientMessageType::Ping:
+        return sendText(encodePong(request.id));
+    case ClientMessageType::Stats:
+        return sendText(encodeStatsReply(request.id, m_server->stats().toJson()));
+    case ClientMessageType::Manifest:
+        if (const ServedModel *model = resolveModel(request))
+            sendText(encodeManifestReply(request.id, model->name, model->manifestJson));
+        return;
+    case ClientMessageType::Get:
+        if (const ServedModel *model = resolveModel(request))
+            handleGet(request, *model);
+        return;
+    default:
+        return;
+    }
+}
+
+void ClientSession::handleGet(const Request &request, const ServedModel &model)
+{
+    if (m_gets.contains(request.id))
+        return sendError(ErrorCode::BadRequest, QStringLiteral("request id %1 is already in flight").arg(request.id), request.id);
+    if (m_gets.size() >= m_server->options().maxInFlight)
+        return sendError(ErrorCode::BadRequest, QStringLiteral("more than %1 requests in flight on this connection")
+                                                    .arg(m_server->options().maxInFlight), request.id);
+    const ManifestChunk *chunk = request.chunk.isEmpty() ? model.manifest.find(request.kind, request.index)
+                                                         : model.manifest.find(request.chunk);
+    if (!chunk) {
+        const QString what = request.chunk.isEmpty()
+                                 ? QStringLiteral("kind '%1' index %2").arg(request.kind).arg(request.index)
+                                 : QStringLiteral("'%1'").arg(request.chunk);
+        return sendError(ErrorCode::NotFound, QStringLiteral("model '%1' has no chunk %2").arg(model.name, what), request.id);
+    }
+    const qint64 wait = m_byteBucket.take(double(chunk->storedBytes), TokenBucket::steadyNowMs());
+    if (wait > 0)
+        return sendError(ErrorCode::RateLimited, QStringLiteral("more than %1 Mbit/s of chunks").arg(m_server->options().rateLimitMbps),
+                         request.id, wait);
+
+    PendingGet &get = m_gets[request.id];
+    get.model = model.name;
+    get.chunk = chunk->name;
+    get.started.start();
+    std::shared_ptr<ChunkStorage> storage = model.storage;
+    const QString file = chunk->file;
+    QFuture<QByteArray> bytes = m_server->cache().fetch(model.name + QLatin1Char('/') + file,
+                                                        [storage, file] { return storage->read(file); }, &get.cacheHit);
+    const quint32 id = request.id;
+    const ManifestChunk chunkCopy = *chunk;
+    bytes.then(this, [this, id, chunkCopy](QFuture<QByteArray> done) {
+        try {
+            if (done.resultCount() == 0) {
+                done.waitForFinished();
+                throw Error(QStringLiteral("read of '%1' was cancelled").arg(chunkCopy.file));
+            }
+            onChunkLoaded(id, chunkCopy, done.result());
+        } catch (const std::exception &e) {
+            if (!m_gets.remove(id))
+                return;
+            qCWarning(lcSession) << "storage failed for" << chunkCopy.name << e.what();
+            sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunkCopy.name, QString::fromUtf8(e.what())), id);
+        }
+    });
+}
+
+void ClientSession::onChunkLoaded(quint32 id, const ManifestChunk &chunk, const QByteArray &bytes)
+{
+    auto get = m_gets.find(id);
+    if (get == m_gets.end() || m_closing)
+        return; // cancelled while loading
+    if (bytes.size() != chunk.storedBytes)
+        throw Error(QStringLiteral("storage holds %1 bytes, the manifest says %2").arg(bytes.size()).arg(chunk.storedBytes));
+    get->sending = true;
+    ChunkHeader header;
+    header.id = id;
+    header.model = get->model;
+    header.chunk = chunk.name;
+    header.size = chunk.storedBytes;
+    header.rawSize = chunk.rawBytes;
+    header.codec = codecName(chunk.codec);
+    header.sha256 = chunk.sha256;
+    header.pieces = pieceCount(bytes.size(), m_server->options().maxPieceBytes);
+    m_sender->start(header, bytes);
+}
+
+void ClientSession::onTransferFinished(quint32 id)
+{
+    const PendingGet get = m_gets.take(id);
+    const ServedModel *model = m_server->model(get.model);
+    const ManifestChunk *chunk = model ? model->manifest.find(get.chunk) : nullptr;
+    m_server->noteServed(get.model, get.chunk, chunk ? chunk->storedBytes : 0, get.started.nsecsElapsed() / 1e9, get.cacheHit);
+}
+
+void ClientSession::handleCancel(const Request &request)
+{
+    // Cancelling an id that just finished (or never existed) is answered the same way: the
+    // client may race with the last piece.
+    m_sender->cancel(request.id);
+    m_gets.remove(request.id);
+    sendText(encodeCancelled(request.id));
+}
+
+} // namespace surfing

@@ -1,0 +1,288 @@
+#include "server/weightserver.h"
+
+#include "base/error.h"
+#include "server/clientsession.h"
+
+#include <QEventLoop>
+#include <QFile>
+#include <QFutureWatcher>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QPromise>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QSslKey>
+#include <QWebSocket>
+#include <QWebSocketServer>
+#include <utility>
+
+Q_LOGGING_CATEGORY(lcServer, "surfing.server")
+
+namespace surfing {
+
+namespace {
+
+constexpr int kCloseTryAgainLater = 1013;
+
+// Waits for a future while running the event loop, so storages that answer through it (S3
+// over QNetworkAccessManager) can make progress. Rethrows the future's exception.
+template <typename T>
+T waitWithEventLoop(QFuture<T> future)
+{
+    if (!future.isFinished()) {
+        QFutureWatcher<T> watcher;
+        QEventLoop loop;
+        QObject::connect(&watcher, &QFutureWatcher<T>::finished, &loop, &QEventLoop::quit);
+        watcher.setFuture(future);
+        if (!future.isFinished())
+            loop.exec();
+    }
+    if (future.resultCount() == 0) {
+        future.waitForFinished();
+        throw Error(QStringLiteral("the storage gave no answer"));
+    }
+    return future.result();
+}
+
+QByteArray readPem(const QString &path, const char *what)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw Error(QStringLiteral("%1: cannot read the TLS %2: %3").arg(path, QLatin1String(what), file.errorString()));
+    return file.readAll();
+}
+
+} // namespace
+
+WeightServer::WeightServer(const WeightServerOptions &options, QObject *parent)
+    : QObject(parent), m_options(options), m_cache(options.cacheBytes),
+      m_bandwidth(options.limitMbps * 125000.0, qMax<double>(options.maxPieceBytes, options.limitMbps * 125000.0 / 20))
+{
+    m_statsTimer.setSingleShot(true);
+    m_statsTimer.setInterval(250);
+    connect(&m_statsTimer, &QTimer::timeout, this, &WeightServer::statsChanged);
+}
+
+WeightServer::~WeightServer()
+{
+    close();
+    const QSet<ClientSession *> sessions = std::exchange(m_sessions, {});
+    for (ClientSession *session : sessions)
+        session->disconnect(this);
+    qDeleteAll(sessions);
+}
+
+void WeightServer::addModel(std::shared_ptr<ChunkStorage> storage)
+{
+    const QString where = storage->location() + QLatin1Char('/') + QLatin1String(kManifestFileName);
+    QByteArray json;
+    try {
+        json = waitWithEventLoop(storage->read(QLatin1String(kManifestFileName)));
+    } catch (const std::exception &e) {
+        throw Error(QStringLiteral("%1: cannot read the manifest (is this a chunk directory made by 'surfing-cli chunk'?): %2")
+                        .arg(where, QString::fromUtf8(e.what())));
+    }
+    ServedModel model;
+    model.manifest = ChunkManifest::fromJson(json, where);
+    model.manifestJson = QJsonDocument::fromJson(json).object();
+    model.name = model.manifest.modelName;
+    model.storage = std::move(storage);
+    if (!protocol::isValidModelName(model.name))
+        throw Error(QStringLiteral("%1: model_name '%2' cannot be served (1..255 printable characters)").arg(where, model.name.left(80)));
+    if (m_models.contains(model.name))
+        throw Error(QStringLiteral("%1: a model named '%2' is already served from %3; each model needs its own model_name")
+                        .arg(where, model.name, m_models.value(model.name).storage->location()));
+    if (m_defaultModel.isEmpty())
+        m_defaultModel = model.name;
+    qCInfo(lcServer) << "serving" << model.name << "from" << model.storage->location() << model.manifest.chunks.size() << "chunks";
+    m_models.insert(model.name, std::move(model));
+}
+
+QStringList WeightServer::modelNames() const
+{
+    return m_models.keys();
+}
+
+const ServedModel *WeightServer::model(const QString &name) const
+{
+    auto it = m_models.constFind(name);
+    return it == m_models.cend() ? nullptr : &it.value();
+}
+
+void WeightServer::configureTls()
+{
+    const QByteArray certPem = readPem(m_options.tlsCertFile, "certificate");
+    const QByteArray keyPem = readPem(m_options.tlsKeyFile, "key");
+    const QList<QSslCertificate> chain = QSslCertificate::fromData(certPem, QSsl::Pem);
+    if (chain.isEmpty())
+        throw Error(QStringLiteral("%1: no PEM certificate in it").arg(m_options.tlsCertFile));
+    QSslKey key(keyPem, QSsl::Rsa, QSsl::Pem);
+    if (key.isNull())
+        key = QSslKey(keyPem, QSsl::Ec, QSsl::Pem);
+    if (key.isNull())
+        throw Error(QStringLiteral("%1: no unencrypted PEM RSA or EC private key in it").arg(m_options.tlsKeyFile));
+    QSslConfiguration config = QSslConfiguration::defaultConfiguration();
+    config.setLocalCertificate(chain.first());
+    config.setLocalCertificateChain(chain);
+    config.setPrivateKey(key);
+    config.setPeerVerifyMode(QSslSocket::VerifyNone);
+    m_server->setSslConfiguration(config);
+}
+
+void WeightServer::listen()
+{
+    if (m_models.isEmpty())
+        throw Error(QStringLiteral("no models to serve: give at least one chunk directory"));
+    const bool tls = !m_options.tlsCertFile.isEmpty() || !m_options.tlsKeyFile.isEmpty();
+    if (tls && (m_options.tlsCertFile.isEmpty() || m_options.tlsKeyFile.isEmpty()))
+        throw Error(QStringLiteral("TLS needs both --tls-cert and --tls-key"));
+    delete m_server;
+    m_server = new QWebSocketServer(QStringLiteral("surfing/%1").arg(QLatin1String(SURFING_VERSION)),
+                                    tls ? QWebSocketServer::SecureMode : QWebSocketServer::NonSecureMode, this);
+    if (tls)
+        configureTls();
+    if (!m_server->listen(m_options.host, m_options.port))
+        throw Error(QStringLiteral("cannot listen on %1:%2: %3 (is another server using the port? try --port)")
+                        .arg(m_options.host.toString()).arg(m_options.port).arg(m_server->errorString()));
+    connect(m_server, &QWebSocketServer::newConnection, this, &WeightServer::onNewConnection);
+    connect(m_server, &QWebSocketServer::sslErrors, this, [](const QList<QSslError> &errors) {
+        for (const QSslError &e : errors)
+            qCWarning(lcServer) << "TLS:" << e.errorString();
+    });
+    connect(m_server, &QWebSocketServer::acceptError, this, [this](QAbstractSocket::SocketError) {
+        qCWarning(lcServer) << "accept failed:" << m_server->errorString();
+    });
+    qCInfo(lcServer) << "listening on" << url().toString();
+}
+
+void WeightServer::close()
+{
+    if (m_server)
+        m_server->close();
+}
+
+bool WeightServer::isListening() const
+{
+    return m_server && m_server->isListening();
+}
+
+quint16 WeightServer::port() const
+{
+    return m_server ? m_server->serverPort() : 0;
+}
+
+QUrl WeightServer::url() const
+{
+    QUrl u;
+    u.setScheme(m_server && m_server->secureMode() == QWebSocketServer::SecureMode ? QStringLiteral("wss") : QStringLiteral("ws"));
+    const QHostAddress host = m_server ? m_server->serverAddress() : m_options.host;
+    u.setHost(host == QHostAddress::Any || host == QHostAddress::AnyIPv4 ? QStringLiteral("127.0.0.1") : host.toString());
+    u.setPort(port());
+    return u;
+}
+
+void WeightServer::onNewConnection()
+{
+    while (QWebSocket *socket = m_server->nextPendingConnection()) {
+        if (m_options.maxConnections > 0 && m_sessions.size() >= m_options.maxConnections) {
+            m_metrics.recordConnectionRejected();
+            qCWarning(lcServer) << "refused" << socket->peerAddress().toString() << ": at the limit of" << m_options.maxConnections << "connections";
+            connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
+            socket->close(QWebSocketProtocol::CloseCode(kCloseTryAgainLater),
+                          QStringLiteral("server is at its limit of %1 connections").arg(m_options.maxConnections));
+            continue;
+        }
+        auto *session = new ClientSession(socket, this);
+        m_sessions.insert(session);
+        connect(session, &ClientSession::closed, this, &WeightServer::onSessionClosed);
+        m_metrics.recordConnectionOpened();
+        Q_EMIT clientConnected(session->peer());
+        noteActivity();
+    }
+}
+
+void WeightServer::onSessionClosed(ClientSession *session)
+{
+    if (!m_sessions.remove(session))
+        return;
+    m_metrics.recordConnectionClosed();
+    Q_EMIT clientDisconnected(session->peer());
+    noteActivity();
+    session->deleteLater();
+}
+
+void WeightServer::noteServed(const QString &model, const QString &chunk, qint64 bytes, double seconds, bool cacheHit)
+{
+    m_metrics.recordChunkServed(seconds);
+    Q_EMIT requestServed(model, chunk, bytes, seconds, cacheHit);
+    noteActivity();
+}
+
+void WeightServer::noteError(protocol::ErrorCode code, const QString &message)
+{
+    m_metrics.recordError(code);
+    Q_EMIT requestFailed(protocol::errorCodeName(code), message);
+    noteActivity();
+}
+
+void WeightServer::noteActivity()
+{
+    if (!m_statsTimer.isActive())
+        m_statsTimer.start();
+}
+
+ServerStats WeightServer::stats() const
+{
+    return m_metrics.stats(m_cache.stats());
+}
+
+QByteArray WeightServer::prometheusText() const
+{
+    return m_metrics.prometheusText(m_cache.stats());
+}
+
+QFuture<QJsonObject> WeightServer::checkHealth()
+{
+    struct State {
+        QPromise<QJsonObject> promise;
+        QJsonArray models;
+        int pending = 0;
+        bool allOk = true;
+    };
+    auto state = std::make_shared<State>();
+    state->promise.start();
+    const bool accepting = isListening() && (m_options.maxConnections <= 0 || m_sessions.size() < m_options.maxConnections);
+    auto finish = [state, accepting, open = m_sessions.size(), max = m_options.maxConnections] {
+        const bool ok = state->allOk && accepting;
+        state->promise.addResult(QJsonObject{{"status", ok ? "ok" : "unavailable"},
+                                             {"accepting", accepting},
+                                             {"connections", double(open)},
+                                             {"max_connections", max},
+                                             {"models", state->models}});
+        state->promise.finish();
+    };
+    state->pending = int(m_models.size());
+    QFuture<QJsonObject> result = state->promise.future();
+    if (state->pending == 0) {
+        finish();
+        return result;
+    }
+    for (const ServedModel &m : std::as_const(m_models)) {
+        m.storage->checkHealth().then(this, [state, finish, name = m.name, location = m.storage->location()](QFuture<bool> f) {
+            bool ok = false;
+            try {
+                ok = f.resultCount() > 0 && f.result();
+            } catch (const std::exception &e) {
+                qCWarning(lcServer) << "health check of" << location << "failed:" << e.what();
+            }
+            state->allOk = state->allOk && ok;
+            state->models.append(QJsonObject{{"name", name}, {"location", location}, {"storage", ok ? "ok" : "unreachable"}});
+            if (--state->pending == 0)
+                finish();
+        });
+    }
+    return result;
+}
+
+} // namespace surfing

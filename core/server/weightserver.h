@@ -1,0 +1,88 @@
+// The weight server: serves the chunk directories (models) it was given over WebSocket, as
+// docs/protocol.md specifies, with a shared byte-budgeted cache, optional token and TLS,
+// connection and rate limits, and the figures for /metrics and the GUI.
+#pragma once
+
+#include "cache/servercache.h"
+#include "metrics/servermetrics.h"
+#include "server/servedmodel.h"
+#include "server/tokenbucket.h"
+#include "server/weightserveroptions.h"
+
+#include <QFuture>
+#include <QJsonObject>
+#include <QMap>
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+#include <QUrl>
+#include <memory>
+
+class QWebSocketServer;
+
+namespace surfing {
+
+class ClientSession;
+
+class WeightServer : public QObject
+{
+    Q_OBJECT
+public:
+    explicit WeightServer(const WeightServerOptions &options, QObject *parent = nullptr);
+    ~WeightServer() override;
+
+    // Reads the storage's manifest and serves it under its model_name (the first model added
+    // is the default). Runs a local event loop while the storage answers. Throws surfing::Error
+    // naming the location when the manifest is missing or invalid, or the name is taken.
+    void addModel(std::shared_ptr<ChunkStorage> storage);
+    QStringList modelNames() const;
+
+    // Starts accepting connections; throws surfing::Error (port in use, unreadable cert/key).
+    void listen();
+    void close();
+    bool isListening() const;
+    quint16 port() const;
+    QUrl url() const; // ws://127.0.0.1:8765 or wss://...
+
+    const WeightServerOptions &options() const { return m_options; }
+    ServerStats stats() const;
+    QByteArray prometheusText() const;
+    // {"status":"ok"|"unavailable","accepting":..,"models":[{name,location,storage}]}.
+    QFuture<QJsonObject> checkHealth();
+
+    // For ClientSession.
+    const ServedModel *model(const QString &name) const;
+    QString defaultModel() const { return m_defaultModel; }
+    ServerCache &cache() { return m_cache; }
+    ServerMetrics &metrics() { return m_metrics; }
+    TokenBucket *bandwidth() { return &m_bandwidth; }
+    void noteServed(const QString &model, const QString &chunk, qint64 bytes, double seconds, bool cacheHit);
+    void noteError(protocol::ErrorCode code, const QString &message);
+    void noteActivity();
+
+Q_SIGNALS:
+    void clientConnected(const QString &peer);
+    void clientDisconnected(const QString &peer);
+    void requestServed(const QString &model, const QString &chunk, qint64 bytes, double seconds, bool cacheHit);
+    void requestFailed(const QString &code, const QString &message);
+    void statsChanged(); // at most every 250 ms while something happens
+
+private:
+    void onNewConnection();
+    void onSessionClosed(ClientSession *session);
+    void configureTls();
+
+    WeightServerOptions m_options;
+    // Declared before the models: storages finish their reads (which land in the cache)
+    // before the cache goes.
+    ServerCache m_cache;
+    ServerMetrics m_metrics;
+    TokenBucket m_bandwidth;
+    QMap<QString, ServedModel> m_models;
+    QString m_defaultModel;
+    QWebSocketServer *m_server = nullptr;
+    QSet<ClientSession *> m_sessions;
+    QTimer m_statsTimer;
+};
+
+} // namespace surfing

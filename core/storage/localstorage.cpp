@@ -1,0 +1,75 @@
+#include "storage/localstorage.h"
+
+#include "base/error.h"
+#include "format/chunkmanifest.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QtConcurrent/QtConcurrentRun>
+
+namespace surfing {
+
+namespace {
+
+QByteArray readObject(const QString &directory, const QString &name, ByteRange range)
+{
+    // Callers pass manifest names only; this check keeps a bug elsewhere from reading outside
+    // the directory.
+    if (!isSafeName(name))
+        throw Error(QStringLiteral("%1: refusing to read '%2', which is not a plain file name").arg(directory, name.left(80)));
+    const QString path = directory + QLatin1Char('/') + name;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw Error(QStringLiteral("%1: cannot read: %2").arg(path, file.errorString()));
+    const qint64 size = file.size();
+    if (range.offset < 0 || range.offset > size)
+        throw Error(QStringLiteral("%1: range offset %2 is outside the %3-byte file").arg(path).arg(range.offset).arg(size));
+    const qint64 length = range.length < 0 ? size - range.offset : qMin(range.length, size - range.offset);
+    if (!file.seek(range.offset))
+        throw Error(QStringLiteral("%1: cannot seek to %2: %3").arg(path).arg(range.offset).arg(file.errorString()));
+    QByteArray bytes(length, Qt::Uninitialized);
+    qint64 done = 0;
+    while (done < length) {
+        const qint64 n = file.read(bytes.data() + done, length - done);
+        if (n <= 0)
+            throw Error(QStringLiteral("%1: read failed after %2 of %3 bytes: %4")
+                            .arg(path).arg(done).arg(length).arg(file.errorString()));
+        done += n;
+    }
+    return bytes;
+}
+
+} // namespace
+
+LocalStorage::LocalStorage(const QString &directory, int readThreads, QObject *parent)
+    : ChunkStorage(parent), m_directory(QDir(directory).absolutePath())
+{
+    if (!QFileInfo(m_directory).isDir())
+        throw Error(QStringLiteral("%1: no such directory").arg(directory));
+    m_pool.setMaxThreadCount(qMax(1, readThreads));
+}
+
+LocalStorage::~LocalStorage()
+{
+    m_pool.waitForDone();
+}
+
+QString LocalStorage::location() const
+{
+    return m_directory;
+}
+
+QFuture<QByteArray> LocalStorage::read(const QString &name, ByteRange range)
+{
+    return QtConcurrent::run(&m_pool, readObject, m_directory, name, range);
+}
+
+QFuture<bool> LocalStorage::checkHealth()
+{
+    return QtConcurrent::run(&m_pool, [dir = m_directory] {
+        return QFileInfo(dir + QLatin1Char('/') + QLatin1String(kManifestFileName)).isReadable();
+    });
+}
+
+} // namespace surfing
