@@ -1,0 +1,221 @@
+// Byte grouping, the chunk codec, the manifest parser and the chunk planner.
+#include "base/error.h"
+#include "base/sha256.h"
+#include "chunking/chunkplanner.h"
+#include "format/bytegroup.h"
+#include "format/checkpoint.h"
+#include "format/chunkcodec.h"
+#include "format/chunkmanifest.h"
+#include "format/safetensors.h"
+
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRandomGenerator>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace surfing;
+
+namespace {
+
+QByteArray randomBytes(qint64 n, quint32 seed)
+{
+    QRandomGenerator random(seed);
+    QByteArray out(n, Qt::Uninitialized);
+    for (qint64 i = 0; i < n; ++i)
+        out[i] = char(random.bounded(256));
+    return out;
+}
+
+QString errorOf(const std::function<void()> &f)
+{
+    try {
+        f();
+    } catch (const Error &e) {
+        return e.message();
+    }
+    return QStringLiteral("<no error>");
+}
+
+void writeModel(const QString &dir, const QJsonObject &config, const QVector<TensorView> &tensors)
+{
+    QFile c(dir + "/config.json");
+    QVERIFY(c.open(QIODevice::WriteOnly));
+    c.write(QJsonDocument(config).toJson());
+    QFile m(dir + "/model.safetensors");
+    QVERIFY(m.open(QIODevice::WriteOnly));
+    m.write(serializeSafetensors(tensors));
+}
+
+const QJsonObject kTinyLlama{{"model_type", "llama"}, {"num_hidden_layers", 1}, {"tie_word_embeddings", true}};
+
+} // namespace
+
+class TestChunkFormat : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void byteGroupingRoundTrips()
+    {
+        for (int k : {1, 2, 4, 8}) {
+            const QByteArray in = randomBytes(k * 1001, quint32(k));
+            QByteArray grouped(in.size(), '\0'), back(in.size(), '\0');
+            groupBytes(in.constData(), in.size(), k, grouped.data());
+            ungroupBytes(grouped.constData(), grouped.size(), k, back.data());
+            QCOMPARE(back, in);
+            if (k == 4) // byte 0 of element 1 comes right after byte 0 of element 0
+                QCOMPARE(grouped[1], in[4]);
+        }
+    }
+
+    void codecRoundTripsAndShrinksFloats()
+    {
+        QVector<float> values(4096);
+        for (int i = 0; i < values.size(); ++i)
+            values[i] = float(std::sin(i * 0.01) * 0.02);
+        const QByteArray data(reinterpret_cast<const char *>(values.constData()), values.size() * 4);
+        const QByteArray file = serializeSafetensors({{"w", Dtype::F32, {4096}, data}, {"i", Dtype::I64, {2}, QByteArray(16, '\7')}});
+        const QByteArray stored = encodeChunk(file, ChunkCodec::ZstdByteGroup, 3);
+        QVERIFY(stored.size() < file.size());
+        QCOMPARE(decodeChunk(stored, ChunkCodec::ZstdByteGroup, file.size(), "c"), file);
+        QCOMPARE(decodeChunk(file, ChunkCodec::None, file.size(), "c"), file);
+    }
+
+    void codecRejectsHostileInput()
+    {
+        const QByteArray file = serializeSafetensors({{"w", Dtype::F32, {4}, QByteArray(16, '\1')}});
+        const QByteArray stored = encodeChunk(file, ChunkCodec::ZstdByteGroup, 3);
+        QVERIFY(errorOf([&] { decodeChunk(stored, ChunkCodec::ZstdByteGroup, file.size() + 1, "layer_0"); }).contains("layer_0: not a zstd frame"));
+        QVERIFY(errorOf([&] { decodeChunk("garbage", ChunkCodec::ZstdByteGroup, 7, "layer_0"); }).contains("not a zstd frame"));
+        QByteArray corrupt = stored;
+        corrupt[corrupt.size() - 3] = char(corrupt[corrupt.size() - 3] ^ 0x55);
+        QVERIFY(errorOf([&] { decodeChunk(corrupt, ChunkCodec::ZstdByteGroup, file.size(), "layer_0"); }).contains("layer_0"));
+        QVERIFY(errorOf([&] { decodeChunk(file, ChunkCodec::None, file.size() - 1, "x"); }).contains("manifest says"));
+    }
+
+    void manifestRoundTrips()
+    {
+        ChunkManifest m;
+        m.modelName = "tiny";
+        m.modelType = "llama";
+        m.family = ModelFamily::Llama;
+        m.numLayers = 1;
+        m.files = {"config.json"};
+        ManifestChunk c;
+        c.name = "layer_0";
+        c.kind = "layer";
+        c.index = 0;
+        c.file = "layer_0.safetensors";
+        c.storedBytes = c.rawBytes = 100;
+        c.sha256 = Sha256::hashHex("x");
+        c.tensors = {{"mlp.up_proj.weight", Dtype::F32, {5, 5}, "model.layers.0.mlp.up_proj.weight"}};
+        m.chunks = {c};
+        const QByteArray json = m.toJson();
+        const ChunkManifest back = ChunkManifest::fromJson(json, "chunk_info.json");
+        QCOMPARE(back.toJson(), json);
+        QCOMPARE(back.find("layer", 0)->file, QString("layer_0.safetensors"));
+        QVERIFY(!back.find("layer", 1));
+        // The original tool's fields are kept.
+        const QJsonObject root = QJsonDocument::fromJson(json).object();
+        QVERIFY(root.value("chunks").toObject().value("layer_0").toObject().contains("size_mb"));
+        QVERIFY(root.contains("total_size_mb"));
+    }
+
+    void manifestRejectsHostileNames_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("parent") << "../etc/passwd";
+        QTest::newRow("absolute") << "/etc/passwd";
+        QTest::newRow("nul") << QString("a") + QChar(0) + "b";
+        QTest::newRow("long") << QString(300, 'a');
+        QTest::newRow("unicode slash") << QString::fromUtf8("a\xe2\x88\x95" "b"); // U+2215 division slash
+        QTest::newRow("hidden") << ".chunk_info.json";
+        QTest::newRow("empty") << "";
+    }
+
+    void manifestRejectsHostileNames()
+    {
+        QFETCH(QString, file);
+        ChunkManifest m;
+        m.modelName = "x";
+        m.modelType = "bert";
+        ManifestChunk c;
+        c.name = "layer_0";
+        c.kind = "layer";
+        c.file = file;
+        c.sha256 = Sha256::hashHex("x");
+        m.chunks = {c};
+        QVERIFY(!isSafeName(file));
+        QVERIFY(errorOf([&] { ChunkManifest::fromJson(m.toJson(), "chunk_info.json"); }).contains("chunks.layer_0.file"));
+    }
+
+    void manifestRejectsBadFields()
+    {
+        QVERIFY(errorOf([] { ChunkManifest::fromJson("{", "m.json"); }).contains("m.json: not a JSON object"));
+        QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"other"})", "m.json"); }).contains("field 'format'"));
+        QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"surfing-chunks","format_version":9})", "m.json"); }).contains("format_version"));
+        QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"surfing-chunks","format_version":1,"model_name":"m","model_type":"gpt9","num_layers":1})", "m.json"); }).contains("'gpt9' is not supported"));
+    }
+
+    void plannerNamesUnclaimedTensor()
+    {
+        QTemporaryDir dir;
+        const QByteArray f(16, '\0');
+        writeModel(dir.path(), kTinyLlama, {{"model.embed_tokens.weight", Dtype::F32, {2, 2}, f},
+                                            {"model.layers.0.mlp.up_proj.weight", Dtype::F32, {2, 2}, f},
+                                            {"model.vision_tower.weight", Dtype::F32, {2, 2}, f}});
+        const auto checkpoint = Checkpoint::open(dir.path());
+        QCOMPARE(errorOf([&] { planChunks(ModelConfig::load(dir.path()), *checkpoint); }),
+                 QString("tensor 'model.vision_tower.weight' belongs to no llama unit; is this a llama checkpoint?"));
+    }
+
+    void plannerStoresTiedWeightsOnce()
+    {
+        QTemporaryDir dir;
+        const QByteArray a(16, '\1'), b(16, '\2');
+        writeModel(dir.path(), kTinyLlama, {{"model.embed_tokens.weight", Dtype::F32, {2, 2}, a},
+                                            {"lm_head.weight", Dtype::F32, {2, 2}, a},
+                                            {"model.layers.0.mlp.up_proj.weight", Dtype::F32, {2, 2}, b}});
+        const auto checkpoint = Checkpoint::open(dir.path());
+        const ChunkPlan plan = planChunks(ModelConfig::load(dir.path()), *checkpoint);
+        QCOMPARE(plan.tiedAliases, QStringList{"lm_head.weight"});
+        QStringList names;
+        for (const PlannedChunk &c : plan.chunks)
+            names << c.name;
+        QCOMPARE(names, (QStringList{"embed_tokens", "layer_0"}));
+        QCOMPARE(plan.chunks[1].tensors[0].key, QString("mlp.up_proj.weight"));
+    }
+
+    void plannerKeepsUntiedHead()
+    {
+        QTemporaryDir dir;
+        writeModel(dir.path(), kTinyLlama, {{"model.embed_tokens.weight", Dtype::F32, {2, 2}, QByteArray(16, '\1')},
+                                            {"lm_head.weight", Dtype::F32, {2, 2}, QByteArray(16, '\3')},
+                                            {"model.layers.0.mlp.up_proj.weight", Dtype::F32, {2, 2}, QByteArray(16, '\2')}});
+        const auto checkpoint = Checkpoint::open(dir.path());
+        const ChunkPlan plan = planChunks(ModelConfig::load(dir.path()), *checkpoint);
+        QCOMPARE(plan.chunks.last().name, QString("lm_head"));
+        QVERIFY(plan.tiedAliases.isEmpty());
+    }
+
+    void plannerChecksLayerCount()
+    {
+        QTemporaryDir dir;
+        const QByteArray f(16, '\0');
+        writeModel(dir.path(), kTinyLlama, {{"model.embed_tokens.weight", Dtype::F32, {2, 2}, f},
+                                            {"model.layers.1.mlp.up_proj.weight", Dtype::F32, {2, 2}, f}});
+        const auto checkpoint = Checkpoint::open(dir.path());
+        QVERIFY(errorOf([&] { planChunks(ModelConfig::load(dir.path()), *checkpoint); }).contains("names layer 1 but config.json has 1 layers"));
+    }
+
+    void configErrorsListSupportedTypes()
+    {
+        QVERIFY(errorOf([] { ModelConfig::fromJson({{"model_type", "falcon"}}, "config.json"); })
+                    .contains("model_type 'falcon' is not supported (supported: bert, gpt2, llama, mistral, t5)"));
+        QVERIFY(errorOf([] { ModelConfig::fromJson({{"model_type", "bert"}}, "config.json"); }).contains("missing field 'num_hidden_layers'"));
+        QVERIFY(errorOf([] { ModelConfig::load("/nonexistent"); }).contains("/nonexistent/config.json: missing"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestChunkFormat)
+#include "tst_chunkformat.moc"
