@@ -1,0 +1,20 @@
+// libFuzzer target: the safetensors header parser must reject or accept any bytes without
+// crashing, and everything it accepts must describe spans inside the input.
+#include "base/error.h"
+#include "format/safetensors.h"
+
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const QByteArrayView input(reinterpret_cast<const char *>(data), qsizetype(size));
+    try {
+        const surfing::SafetensorsHeader header = surfing::parseSafetensors(input, QStringLiteral("fuzz"));
+        for (const surfing::TensorInfo &t : header.tensors) {
+            if (t.begin < 0 || t.end < t.begin || header.dataOffset + t.end > qint64(size))
+                std::abort(); // accepted a span outside the file
+        }
+    } catch (const surfing::Error &) {
+    }
+    return 0;
+}
