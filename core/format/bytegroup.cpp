@@ -1,55 +1,94 @@
 #include "format/bytegroup.h"
 
+#include <cstdint>
 #include <cstring>
 
 namespace surfing {
 namespace {
 
-// Fixed element sizes let the compiler unroll and vectorise the inner loops.
-template<int K>
-void group(const char *in, qint64 count, char *out)
+template<typename U>
+constexpr U rotateLeft(U v)
 {
-    for (int b = 0; b < K; ++b) {
-        char *stream = out + b * count;
-        for (qint64 i = 0; i < count; ++i)
-            stream[i] = in[i * K + b];
+    return U(v << 1) | U(v >> (sizeof(U) * 8 - 1));
+}
+
+template<typename U>
+constexpr U rotateRight(U v)
+{
+    return U(v >> 1) | U(v << (sizeof(U) * 8 - 1));
+}
+
+// Fixed element types let the compiler unroll and vectorise the loops.
+template<typename U>
+void group(const char *in, qint64 count, char *const *out)
+{
+    constexpr int K = sizeof(U);
+    unsigned char *streams[K];
+    for (int b = 0; b < K; ++b)
+        streams[b] = reinterpret_cast<unsigned char *>(out[b]);
+    for (qint64 i = 0; i < count; ++i) {
+        U v;
+        std::memcpy(&v, in + i * K, K);
+        v = rotateLeft(v);
+        for (int b = 0; b < K; ++b)
+            streams[b][i] = static_cast<unsigned char>(v >> (8 * b));
     }
 }
 
-template<int K>
-void ungroup(const char *in, qint64 count, char *out)
+template<typename U>
+void ungroup(const char *const *in, qint64 count, char *out)
 {
-    const char *streams[K];
+    constexpr int K = sizeof(U);
+    const unsigned char *streams[K];
     for (int b = 0; b < K; ++b)
-        streams[b] = in + b * count;
+        streams[b] = reinterpret_cast<const unsigned char *>(in[b]);
     for (qint64 i = 0; i < count; ++i) {
+        U v = 0;
         for (int b = 0; b < K; ++b)
-            out[i * K + b] = streams[b][i];
+            v |= U(streams[b][i]) << (8 * b);
+        v = rotateRight(v);
+        std::memcpy(out + i * K, &v, K);
     }
 }
 
 } // namespace
 
+void groupElements(const char *in, qint64 count, int elementSize, char *const *streams)
+{
+    switch (elementSize) {
+    case 2: group<uint16_t>(in, count, streams); break;
+    case 4: group<uint32_t>(in, count, streams); break;
+    case 8: group<uint64_t>(in, count, streams); break;
+    default: std::memcpy(streams[0], in, size_t(count * elementSize));
+    }
+}
+
+void ungroupElements(const char *const *streams, qint64 count, int elementSize, char *out)
+{
+    switch (elementSize) {
+    case 2: ungroup<uint16_t>(streams, count, out); break;
+    case 4: ungroup<uint32_t>(streams, count, out); break;
+    case 8: ungroup<uint64_t>(streams, count, out); break;
+    default: std::memcpy(out, streams[0], size_t(count * elementSize));
+    }
+}
+
 void groupBytes(const char *in, qint64 size, int elementSize, char *out)
 {
     const qint64 count = size / elementSize;
-    switch (elementSize) {
-    case 2: group<2>(in, count, out); break;
-    case 4: group<4>(in, count, out); break;
-    case 8: group<8>(in, count, out); break;
-    default: std::memcpy(out, in, size_t(size));
-    }
+    char *streams[8];
+    for (int b = 0; b < elementSize && b < 8; ++b)
+        streams[b] = out + b * count;
+    groupElements(in, count, elementSize, streams);
 }
 
 void ungroupBytes(const char *in, qint64 size, int elementSize, char *out)
 {
     const qint64 count = size / elementSize;
-    switch (elementSize) {
-    case 2: ungroup<2>(in, count, out); break;
-    case 4: ungroup<4>(in, count, out); break;
-    case 8: ungroup<8>(in, count, out); break;
-    default: std::memcpy(out, in, size_t(size));
-    }
+    const char *streams[8];
+    for (int b = 0; b < elementSize && b < 8; ++b)
+        streams[b] = in + b * count;
+    ungroupElements(streams, count, elementSize, out);
 }
 
 } // namespace surfing

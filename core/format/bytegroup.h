@@ -1,12 +1,22 @@
-// Byte grouping ("shuffle"): for elements of k bytes, write every element's byte 0, then every
-// byte 1, ... The exponent bytes of floats then sit together and compress; mantissas do not.
+// The floating-point filter of the chunk codec. Each element is rotated left by one bit, moving
+// the sign bit to the bottom so the top byte holds the exponent alone, and the bytes are then
+// grouped: every element's byte 0, then every byte 1, ... The exponent bytes of trained weights
+// sit in a narrow range and compress; mantissa bytes are near random and do not; grouping keeps
+// the two apart so zstd's entropy coder sees each stream's own statistics.
 #pragma once
 
 #include <QtGlobal>
 
 namespace surfing {
 
-// `size` must be a multiple of `elementSize`; `in` and `out` must not overlap.
+// Writes byte b of every (rotated) element i of `in` to streams[b][i]. `elementSize` is 2, 4 or 8
+// and `streams` holds that many pointers; several arrays can fill one set of streams in turn by
+// advancing the pointers by their element counts.
+void groupElements(const char *in, qint64 count, int elementSize, char *const *streams);
+// The inverse: element i of `out` from streams[b][i].
+void ungroupElements(const char *const *streams, qint64 count, int elementSize, char *out);
+
+// One array grouped into `out` as `elementSize` consecutive streams of `size / elementSize` bytes.
 void groupBytes(const char *in, qint64 size, int elementSize, char *out);
 void ungroupBytes(const char *in, qint64 size, int elementSize, char *out);
 
