@@ -11,6 +11,7 @@ PACKAGES=(
   xvfb xauth imagemagick            # GUI screenshots
   nodejs npm                        # s3rver, the S3-compatible server the tests start
   dpkg-dev file                     # CPack .deb
+  bc                                # benchmark scripts
 )
 
 missing=()
