@@ -1,0 +1,78 @@
+// The client's cache of decoded chunks: a budget in bytes and/or in chunks, a pluggable eviction
+// policy (scan-resistant by default, plain LRU for comparison), and pinning. An entry is pinned
+// while it is prefetched but not yet used, or while anyone outside the cache still holds its
+// bytes (compute is using the layer): evicting it would free nothing. Thread-safe.
+#pragma once
+
+#include "cache/cachepolicy.h"
+
+#include <QByteArray>
+#include <QHash>
+#include <QMutex>
+#include <QString>
+#include <memory>
+
+namespace surfing {
+
+struct ClientCacheStats {
+    qint64 hits = 0;
+    qint64 misses = 0;
+    qint64 evictions = 0;
+    qint64 evictedBytes = 0;
+    qint64 insertedBytes = 0;
+    qint64 residentBytes = 0;
+    int residentChunks = 0;
+    double hitRate() const { return hits + misses ? double(hits) / double(hits + misses) : 0.0; }
+};
+
+class ClientCache
+{
+public:
+    using Bytes = std::shared_ptr<const QByteArray>;
+
+    explicit ClientCache(CachePolicyKind policy = CachePolicyKind::ScanResistant);
+    ~ClientCache();
+
+    // <= 0 means no limit of that kind. Evicts at once down to the new budget.
+    void setBudget(qint64 maxBytes, int maxChunks);
+    qint64 maxBytes() const;
+    int maxChunks() const;
+    CachePolicyKind policy() const { return m_policyKind; }
+
+    // Counts a hit or a miss. A hit on a prefetched entry releases its prefetch pin.
+    Bytes lookup(const QString &name);
+    bool contains(const QString &name) const;
+
+    // Stores `bytes` under `name` (replacing an older entry) and evicts unpinned entries until
+    // the budget holds again. `prefetched`: pinned until the first lookup(). When everything is
+    // pinned the cache runs over budget until entries are released (see trim()).
+    void insert(const QString &name, Bytes bytes, bool prefetched = false);
+    void remove(const QString &name);
+    void clear();
+    // Evicts what became evictable; call after releasing bytes obtained from lookup().
+    void trim();
+
+    ClientCacheStats stats() const;
+    void resetStats();
+
+private:
+    struct Entry {
+        Bytes bytes;
+        bool prefetchPinned = false;
+    };
+
+    bool evictable(const QString &name) const;
+    bool overBudget(qint64 extraBytes, int extraChunks) const;
+    void evictUntilFits(qint64 extraBytes, int extraChunks);
+    void drop(const QString &name, bool eviction);
+
+    mutable QMutex m_mutex;
+    CachePolicyKind m_policyKind;
+    std::unique_ptr<CachePolicy> m_policy;
+    QHash<QString, Entry> m_entries;
+    qint64 m_maxBytes = 0;
+    int m_maxChunks = 0;
+    ClientCacheStats m_stats;
+};
+
+} // namespace surfing

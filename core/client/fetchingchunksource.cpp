@@ -1,0 +1,112 @@
+#include "client/fetchingchunksource.h"
+
+#include "base/error.h"
+
+#include <QLoggingCategory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcClient)
+
+namespace surfing {
+
+FetchingChunkSource::FetchingChunkSource(CachePolicyKind policy) : m_cache(policy) {}
+
+FetchingChunkSource::~FetchingChunkSource() = default;
+
+qint64 FetchingChunkSource::fetchesStarted() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_fetchesStarted;
+}
+
+void FetchingChunkSource::requireKnown(const QString &name) const
+{
+    if (!manifest().find(name))
+        throw Error(QStringLiteral("chunk '%1' is not in the manifest of %2").arg(name, origin()));
+}
+
+void FetchingChunkSource::startLocked(const QString &name)
+{
+    m_inFlight.insert(name, std::make_shared<InFlight>());
+    ++m_fetchesStarted;
+    startFetch(name);
+}
+
+void FetchingChunkSource::prefetch(const QString &name)
+{
+    if (!manifest().find(name))
+        return;
+    std::lock_guard lock(m_mutex);
+    if (m_inFlight.contains(name) || m_cache.contains(name))
+        return;
+    startLocked(name);
+}
+
+std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &name, ChunkFetch *fetch)
+{
+    requireKnown(name);
+    const qint64 askedNs = timelineClockNs();
+    std::unique_lock lock(m_mutex);
+    if (auto bytes = m_cache.lookup(name)) {
+        if (fetch)
+            *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
+        return bytes;
+    }
+    if (!m_inFlight.contains(name))
+        startLocked(name);
+    const std::shared_ptr<InFlight> job = m_inFlight.value(name);
+    ++job->waiters;
+    m_arrived.wait(lock, [&job] { return job->done; });
+    if (!job->error.isEmpty())
+        throw Error(job->error);
+    if (fetch)
+        *fetch = ChunkFetch{false, job->storedBytes, job->startNs, job->endNs, timelineClockNs() - askedNs};
+    return job->bytes;
+}
+
+void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,
+                                    qint64 startNs, qint64 endNs)
+{
+    auto bytes = std::make_shared<const QByteArray>(decoded);
+    {
+        std::lock_guard lock(m_mutex);
+        const std::shared_ptr<InFlight> job = m_inFlight.take(name);
+        if (!job)
+            return;
+        job->done = true;
+        job->bytes = bytes;
+        job->storedBytes = storedBytes;
+        job->startNs = startNs;
+        job->endNs = endNs;
+        // Nobody waits yet: a prefetch, pinned until its first use.
+        m_cache.insert(name, bytes, job->waiters == 0);
+    }
+    m_arrived.notify_all();
+}
+
+void FetchingChunkSource::failed(const QString &name, const QString &message)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        const std::shared_ptr<InFlight> job = m_inFlight.take(name);
+        if (!job)
+            return;
+        job->done = true;
+        job->error = message;
+        if (job->waiters == 0) // a failed prefetch: acquire() will try again and report
+            qCWarning(lcClient).noquote() << "prefetch failed:" << message;
+    }
+    m_arrived.notify_all();
+}
+
+void FetchingChunkSource::failAll(const QString &message)
+{
+    QStringList names;
+    {
+        std::lock_guard lock(m_mutex);
+        names = m_inFlight.keys();
+    }
+    for (const QString &name : names)
+        failed(name, QStringLiteral("chunk '%1': %2").arg(name, message));
+}
+
+} // namespace surfing

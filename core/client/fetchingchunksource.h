@@ -1,0 +1,62 @@
+// The ChunkSource machinery shared by the remote and the local source: a ClientCache, prefetch
+// with at most one fetch per chunk in flight, and acquire() blocking the compute thread on a
+// condition variable until the chunk arrives or fails. Subclasses only start fetches and
+// report their outcome through delivered() / failed(), from any thread.
+#pragma once
+
+#include "cache/clientcache.h"
+#include "client/chunksource.h"
+
+#include <QHash>
+#include <QString>
+#include <condition_variable>
+#include <mutex>
+
+namespace surfing {
+
+class FetchingChunkSource : public ChunkSource
+{
+public:
+    explicit FetchingChunkSource(CachePolicyKind policy = CachePolicyKind::ScanResistant);
+    ~FetchingChunkSource() override;
+
+    void prefetch(const QString &name) override;
+    std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
+
+    ClientCache &cache() { return m_cache; }
+    // Requests that went out (a chunk in flight is never requested twice).
+    qint64 fetchesStarted() const;
+
+protected:
+    // Starts fetching `name` (known to be in the manifest); must not block.
+    virtual void startFetch(const QString &name) = 0;
+    // A human-readable origin for errors ("model 'bert' on ws://...", "directory /x").
+    virtual QString origin() const = 0;
+
+    void delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes, qint64 startNs, qint64 endNs);
+    void failed(const QString &name, const QString &message);
+    // Fails every fetch in flight (the source is going away or the connection is gone for good).
+    void failAll(const QString &message);
+
+private:
+    struct InFlight {
+        int waiters = 0;
+        bool done = false;
+        std::shared_ptr<const QByteArray> bytes;
+        QString error;
+        qint64 storedBytes = 0;
+        qint64 startNs = 0;
+        qint64 endNs = 0;
+    };
+
+    void requireKnown(const QString &name) const;
+    void startLocked(const QString &name);
+
+    ClientCache m_cache;
+    mutable std::mutex m_mutex;
+    std::condition_variable m_arrived;
+    QHash<QString, std::shared_ptr<InFlight>> m_inFlight;
+    qint64 m_fetchesStarted = 0;
+};
+
+} // namespace surfing

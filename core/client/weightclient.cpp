@@ -1,0 +1,334 @@
+#include "client/weightclient.h"
+
+#include "base/error.h"
+#include "base/sha256.h"
+#include "client/chunksource.h"
+#include "client/chunkverifier.h"
+#include "protocol/messages.h"
+#include "protocol/piece.h"
+#include "client/weightclientpending.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QSslCertificate>
+#include <QSslConfiguration>
+#include <QTimer>
+#include <QWebSocket>
+#include <QtConcurrent>
+
+Q_LOGGING_CATEGORY(lcClient, "surfing.client")
+
+namespace surfing {
+
+using namespace protocol;
+
+
+qint64 WeightClient::nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QString connectionStateName(ConnectionState state)
+{
+    switch (state) {
+    case ConnectionState::Disconnected: return QStringLiteral("disconnected");
+    case ConnectionState::Connecting: return QStringLiteral("connecting");
+    case ConnectionState::Ready: return QStringLiteral("ready");
+    case ConnectionState::Reconnecting: return QStringLiteral("reconnecting");
+    }
+    return {};
+}
+
+WeightClient::WeightClient(WeightClientOptions options, QObject *parent)
+    : QObject(parent), m_options(std::move(options))
+{
+    m_model = m_options.model;
+    if (m_model.isEmpty())
+        m_model = m_options.url.path().mid(1);
+    m_decodePool.setMaxThreadCount(qMax(2, QThread::idealThreadCount()));
+}
+
+WeightClient::~WeightClient()
+{
+    m_decodePool.waitForDone();
+    qDeleteAll(m_pending);
+}
+
+// ---- thread-safe API -----------------------------------------------------------------------
+
+quint32 WeightClient::enqueue(Kind kind, const QString &name, bool stored)
+{
+    quint32 id = ++m_nextId;
+    if (id == 0)
+        id = ++m_nextId;
+    QMetaObject::invokeMethod(this, [this, id, kind, name, stored] { addRequest(id, kind, name, stored); });
+    return id;
+}
+
+quint32 WeightClient::fetchChunk(const QString &name, bool stored)
+{
+    return enqueue(Kind::Chunk, name, stored);
+}
+
+quint32 WeightClient::fetchFile(const QString &name)
+{
+    return enqueue(Kind::File, name, true);
+}
+
+void WeightClient::cancel(quint32 id)
+{
+    QMetaObject::invokeMethod(this, [this, id] { cancelRequest(id); });
+}
+
+bool WeightClient::hasManifest() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_hasManifest;
+}
+
+ChunkManifest WeightClient::manifest() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_manifest;
+}
+
+QByteArray WeightClient::manifestJson() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_manifestJson;
+}
+
+QString WeightClient::modelName() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_model;
+}
+
+ConnectionState WeightClient::state() const
+{
+    QMutexLocker lock(&m_mutex);
+    return m_state;
+}
+
+int WeightClient::pendingRequests() const
+{
+    QMutexLocker lock(&m_mutex);
+    return int(m_pending.size());
+}
+
+// ---- connection ----------------------------------------------------------------------------
+
+void WeightClient::open()
+{
+    m_closing = false;
+    if (!m_tick) {
+        m_tick = new QTimer(this);
+        m_tick->setInterval(qBound(20, m_options.requestTimeoutMs / 8, 500));
+        connect(m_tick, &QTimer::timeout, this, &WeightClient::onTick);
+        m_tick->start();
+    }
+    if (!m_hasManifest && !m_manifestRequested) {
+        m_manifestRequested = true;
+        quint32 id = ++m_nextId;
+        addRequest(id ? id : quint32(++m_nextId), Kind::Manifest, QString(), false);
+    }
+    setState(ConnectionState::Connecting);
+    connectSocket();
+}
+
+void WeightClient::close()
+{
+    m_closing = true;
+    if (m_socket)
+        m_socket->close();
+    setState(ConnectionState::Disconnected);
+}
+
+void WeightClient::setState(ConnectionState state)
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_state == state)
+            return;
+        m_state = state;
+    }
+    qCDebug(lcClient) << "connection" << connectionStateName(state);
+    Q_EMIT connectionStateChanged(state);
+}
+
+void WeightClient::connectSocket()
+{
+    if (m_socket)
+        m_socket->deleteLater();
+    m_welcomed = false;
+    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
+    m_socket->setMaxAllowedIncomingMessageSize(kMaxServerTextBytes + kPieceHeaderBytes + 64 * 1024 * 1024);
+    if (!m_options.caCertificateFile.isEmpty()) {
+        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+        const auto certs = QSslCertificate::fromPath(m_options.caCertificateFile);
+        if (certs.isEmpty())
+            qCWarning(lcClient) << "no certificate found in" << m_options.caCertificateFile;
+        ssl.addCaCertificates(certs);
+        m_socket->setSslConfiguration(ssl);
+    }
+    connect(m_socket, &QWebSocket::connected, this, &WeightClient::onConnected);
+    m_socketEnded = false;
+    QWebSocket *socket = m_socket;
+    auto ended = [this, socket] {
+        if (socket == m_socket && !m_socketEnded) {
+            m_socketEnded = true;
+            QMetaObject::invokeMethod(this, &WeightClient::onDisconnected, Qt::QueuedConnection);
+        }
+    };
+    connect(m_socket, &QWebSocket::disconnected, this, ended);
+    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this, ended);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &WeightClient::onText);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &WeightClient::onBinary);
+    connect(m_socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+        for (const QSslError &e : errors)
+            qCWarning(lcClient) << "TLS:" << e.errorString();
+    });
+    m_connectStartedMs = nowMs();
+    m_socket->open(m_options.url);
+}
+
+void WeightClient::onConnected()
+{
+    Hello hello;
+    hello.client = m_options.clientName;
+    hello.token = m_options.token;
+    hello.model = modelName();
+    m_socket->sendTextMessage(QString::fromUtf8(encodeHello(hello)));
+}
+
+void WeightClient::handleWelcome(const QByteArray &text)
+{
+    const ServerMessage m = parseServerMessage(text);
+    if (m.type == ServerMessageType::Error) {
+        const QString code = errorCodeName(m.error.code);
+        failEverything(code, QStringLiteral("server %1 refused the connection (%2): %3")
+                                 .arg(m_options.url.toDisplayString(), code, m.error.message));
+        return;
+    }
+    if (m.type != ServerMessageType::Welcome)
+        throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("expected 'welcome' first"));
+    m_welcomed = true;
+    m_reconnectAttempt = 0;
+    m_maxInFlight = qBound(1, m.welcome.maxInFlight, 4096);
+    m_maxPieceBytes = qBound(1, m.welcome.maxPieceBytes, 64 * 1024 * 1024);
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_model.isEmpty())
+            m_model = m.welcome.defaultModel;
+    }
+    if (modelName().isEmpty()) {
+        failEverything(QStringLiteral("not_found"), QStringLiteral("server %1 has no default model; pick one of: %2")
+                                                        .arg(m_options.url.toDisplayString(), m.welcome.models.join(QStringLiteral(", "))));
+        return;
+    }
+    setState(ConnectionState::Ready);
+    pump();
+}
+
+void WeightClient::onDisconnected()
+{
+    if (m_closing || m_state == ConnectionState::Disconnected)
+        return;
+    qCInfo(lcClient) << "lost connection to" << m_options.url.toDisplayString() << ":"
+                     << (m_socket ? m_socket->errorString() : QString());
+    requeueInFlight();
+    scheduleReconnect();
+}
+
+void WeightClient::scheduleReconnect()
+{
+    if (++m_reconnectAttempt > m_options.maxReconnectAttempts) {
+        failEverything(QStringLiteral("connection"),
+                       QStringLiteral("cannot reach server %1 after %2 attempts: %3")
+                           .arg(m_options.url.toDisplayString()).arg(m_options.maxReconnectAttempts)
+                           .arg(m_socket ? m_socket->errorString() : QString()));
+        return;
+    }
+    setState(ConnectionState::Reconnecting);
+    const qint64 base = qMin<qint64>(m_options.maxBackoffMs,
+                                      qint64(m_options.initialBackoffMs) << qMin(m_reconnectAttempt - 1, 20));
+    // Jitter keeps many clients from reconnecting in lockstep.
+    const qint64 delay = base / 2 + QRandomGenerator::global()->bounded(base / 2 + 1);
+    qCDebug(lcClient) << "reconnect attempt" << m_reconnectAttempt << "in" << delay << "ms";
+    QTimer::singleShot(int(delay), this, [this] {
+        if (!m_closing && m_state == ConnectionState::Reconnecting)
+            connectSocket();
+    });
+}
+
+void WeightClient::requeueInFlight()
+{
+    // Requests that were sent are sent again on the next connection, in their original order,
+    // from their first byte: the protocol has no resume-from-offset.
+    std::vector<quint32> resend;
+    for (Pending *p : std::as_const(m_pending)) {
+        if (p->sent) {
+            p->sent = false;
+            p->headerSeen = false;
+            p->data.clear();
+            p->nextPiece = 0;
+            if (p->cancelled)
+                continue;
+            resend.push_back(p->id);
+        }
+    }
+    for (auto it = m_pending.begin(); it != m_pending.end();) {
+        if ((*it)->cancelled) {
+            delete *it;
+            it = m_pending.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::sort(resend.begin(), resend.end());
+    m_queue.insert(m_queue.begin(), resend.begin(), resend.end());
+    m_inFlight = 0;
+}
+
+void WeightClient::failEverything(const QString &code, const QString &message)
+{
+    m_closing = true;
+    if (m_socket)
+        m_socket->abort();
+    setState(ConnectionState::Disconnected);
+    Q_EMIT errorOccurred(message);
+    const QList<quint32> ids = m_pending.keys();
+    for (quint32 id : ids)
+        fail(id, code, message);
+    m_queue.clear();
+}
+
+void WeightClient::onTick()
+{
+    const qint64 now = nowMs();
+    if ((m_state == ConnectionState::Connecting || m_state == ConnectionState::Reconnecting) && m_socket
+        && m_socket->state() != QAbstractSocket::UnconnectedState && !m_welcomed
+        && now - m_connectStartedMs > m_options.connectTimeoutMs) {
+        m_socket->abort(); // counts as a failed attempt through onDisconnected
+        return;
+    }
+    if (m_state != ConnectionState::Ready)
+        return;
+    QList<quint32> expired;
+    for (Pending *p : std::as_const(m_pending)) {
+        if (p->sent && !p->cancelled && now - p->lastProgressMs > m_options.requestTimeoutMs)
+            expired.append(p->id);
+    }
+    for (quint32 id : expired) {
+        Pending *p = m_pending.value(id);
+        const QString what = describe(*p);
+        cancelRequest(id);
+        fail(id, QStringLiteral("timeout"), QStringLiteral("%1: no progress for %2 ms; the server is too slow or stuck")
+                                                 .arg(what).arg(m_options.requestTimeoutMs));
+    }
+    pump();
+}
+
+} // namespace surfing

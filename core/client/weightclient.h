@@ -1,0 +1,142 @@
+// A client of one model on a weight server (docs/protocol.md): connects (ws:// or wss://),
+// says hello with the token, fetches the manifest, then fetches chunks with many requests in
+// flight. Every chunk is checked against the SHA-256 the manifest names before its bytes are
+// handed out, and decoded on a thread pool, never on the network thread. When the connection
+// drops it reconnects with exponential backoff and re-requests what was incomplete.
+//
+// Lives on a network thread (moveToThread before open()). fetchChunk(), fetchFile(), cancel()
+// and the getters are thread-safe; signals are emitted on the network thread or, for results,
+// on a pool thread.
+#pragma once
+
+#include "format/chunkmanifest.h"
+
+#include <QAtomicInteger>
+#include <QByteArray>
+#include <QHash>
+#include <QMutex>
+#include <QObject>
+#include <QThreadPool>
+#include <QUrl>
+#include <deque>
+
+class QTimer;
+class QWebSocket;
+
+namespace surfing {
+
+struct WeightClientOptions {
+    QUrl url;                    // ws://127.0.0.1:8765[/MODEL] or wss://...
+    QString model;               // empty: the URL path, else the server's default model
+    QString token;
+    QString caCertificateFile;   // wss: also trust the certificate(s) in this PEM file
+    QString clientName = QStringLiteral("surfing-client");
+    int requestTimeoutMs = 30000;  // a request that makes no progress this long fails
+    int connectTimeoutMs = 10000;
+    int initialBackoffMs = 100;
+    int maxBackoffMs = 5000;
+    int maxReconnectAttempts = 12; // consecutive failed attempts before pending requests fail
+    int maxInternalRetries = 3;    // "internal" server errors retried per request
+};
+
+enum class ConnectionState { Disconnected, Connecting, Ready, Reconnecting };
+QString connectionStateName(ConnectionState state);
+
+class WeightClient : public QObject
+{
+    Q_OBJECT
+public:
+    explicit WeightClient(WeightClientOptions options, QObject *parent = nullptr);
+    ~WeightClient() override;
+
+    // Thread-safe. Returns the request id. `stored`: hand out the stored (still encoded, but
+    // verified) bytes instead of decoded safetensors. Requests made before the manifest arrived
+    // wait for it.
+    quint32 fetchChunk(const QString &name, bool stored = false);
+    // A file the manifest lists beside the chunks (config.json, tokenizer files).
+    quint32 fetchFile(const QString &name);
+    void cancel(quint32 id);
+
+    bool hasManifest() const;
+    ChunkManifest manifest() const;
+    QByteArray manifestJson() const; // as the server sent it, indented
+    QString modelName() const;
+    ConnectionState state() const;
+    int pendingRequests() const;
+
+public Q_SLOTS:
+    void open();
+    void close();
+
+Q_SIGNALS:
+    void connectionStateChanged(surfing::ConnectionState state);
+    void manifestReceived();
+    // `data`: decoded safetensors bytes (or stored bytes when asked for). Times are
+    // timelineClockNs(): when the request was first sent and when the bytes were ready.
+    void chunkReceived(quint32 id, const QString &name, const QByteArray &data, qint64 storedBytes,
+                       qint64 startNs, qint64 endNs);
+    void fileReceived(quint32 id, const QString &name, const QByteArray &data);
+    // A request that will not complete: the message names the chunk (or file) and the model.
+    // `code`: a protocol error code, or "hash_mismatch", "decode", "timeout", "connection",
+    // "protocol".
+    void requestFailed(quint32 id, const QString &name, const QString &code, const QString &message);
+    // Something the user should see that is not tied to one request (lost connection, bad token).
+    void errorOccurred(const QString &message);
+
+public:
+    enum class Kind { Manifest, Chunk, File };
+    struct Pending; // weightclientpending.h
+
+private:
+
+    void connectSocket();
+    void onConnected();
+    void onDisconnected();
+    void onText(const QString &text);
+    void onBinary(const QByteArray &message);
+    void onTick();
+    void handleWelcome(const QByteArray &text);
+    void scheduleReconnect();
+    void failEverything(const QString &code, const QString &message);
+    void setState(ConnectionState state);
+
+    quint32 enqueue(Kind kind, const QString &name, bool stored);
+    void addRequest(quint32 id, Kind kind, const QString &name, bool stored);
+    void cancelRequest(quint32 id);
+    void pump();
+    void send(Pending &p);
+    void requeueInFlight();
+    void fail(quint32 id, const QString &code, const QString &message);
+    void finish(quint32 id);
+    void completePieces(Pending &p);
+    void handleServerError(quint32 id, const QString &code, const QString &message, qint64 retryAfterMs);
+    QString describe(const Pending &p) const;
+    static qint64 nowMs();
+
+    WeightClientOptions m_options;
+    QWebSocket *m_socket = nullptr;
+    QTimer *m_tick = nullptr;
+    QThreadPool m_decodePool;
+    ConnectionState m_state = ConnectionState::Disconnected;
+    bool m_closing = false;
+    bool m_welcomed = false;
+    bool m_socketEnded = false;
+    bool m_manifestRequested = false;
+    int m_reconnectAttempt = 0;
+    qint64 m_connectStartedMs = 0;
+    int m_maxInFlight = 64;
+    int m_maxPieceBytes = 256 * 1024;
+    int m_inFlight = 0;
+
+    QHash<quint32, Pending *> m_pending;
+    std::deque<quint32> m_queue; // waiting to be sent, in order
+    QAtomicInteger<quint32> m_nextId{0};
+
+    mutable QMutex m_mutex; // guards what the thread-safe getters read
+    ChunkManifest m_manifest;
+    QByteArray m_manifestJson;
+    bool m_hasManifest = false;
+    QString m_model;
+};
+
+} // namespace surfing

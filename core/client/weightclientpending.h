@@ -1,0 +1,26 @@
+// Internal to WeightClient: one request on its way, from queued to its last piece.
+#pragma once
+
+#include "client/weightclient.h"
+#include "protocol/messages.h"
+
+namespace surfing {
+
+struct WeightClient::Pending {
+    quint32 id = 0;
+    Kind kind = Kind::Chunk;
+    QString name;
+    bool stored = false;
+    bool sent = false;
+    bool cancelled = false;
+    bool headerSeen = false;
+    protocol::ChunkHeader header;
+    QByteArray data;
+    quint32 nextPiece = 0;
+    qint64 startNs = 0;        // first sent
+    qint64 lastProgressMs = 0; // sent, header or piece
+    qint64 notBeforeMs = 0;    // rate_limited / internal retry
+    int internalRetries = 0;
+};
+
+} // namespace surfing

@@ -1,0 +1,329 @@
+// WeightClient, second half: the request queue, replies and chunk assembly.
+#include "client/weightclient.h"
+
+#include "base/error.h"
+#include "base/sha256.h"
+#include "client/chunksource.h"
+#include "client/chunkverifier.h"
+#include "client/weightclientpending.h"
+#include "protocol/messages.h"
+#include "protocol/piece.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QWebSocket>
+#include <QtConcurrent>
+
+Q_DECLARE_LOGGING_CATEGORY(lcClient)
+
+namespace surfing {
+
+using namespace protocol;
+
+// ---- requests (network thread) ---------------------------------------------------------------
+
+QString WeightClient::describe(const Pending &p) const
+{
+    const QString model = modelName();
+    switch (p.kind) {
+    case Kind::Manifest: return QStringLiteral("manifest of model '%1'").arg(model);
+    case Kind::File: return QStringLiteral("file '%1' of model '%2'").arg(p.name, model);
+    case Kind::Chunk: break;
+    }
+    return QStringLiteral("chunk '%1' of model '%2'").arg(p.name, model);
+}
+
+void WeightClient::addRequest(quint32 id, Kind kind, const QString &name, bool stored)
+{
+    auto *p = new Pending;
+    p->id = id;
+    p->kind = kind;
+    p->name = name;
+    p->stored = stored;
+    m_pending.insert(id, p);
+    if (m_closing && kind != Kind::Manifest) {
+        fail(id, QStringLiteral("connection"), QStringLiteral("%1: the client is closed").arg(describe(*p)));
+        return;
+    }
+    if (kind == Kind::Manifest)
+        m_queue.push_front(id);
+    else
+        m_queue.push_back(id);
+    pump();
+}
+
+void WeightClient::cancelRequest(quint32 id)
+{
+    Pending *p = m_pending.value(id);
+    if (!p || p->cancelled)
+        return;
+    if (!p->sent) {
+        m_queue.erase(std::remove(m_queue.begin(), m_queue.end(), id), m_queue.end());
+        finish(id);
+        return;
+    }
+    // The id stays reserved until the server confirms, so it is not reused too early.
+    p->cancelled = true;
+    Request r;
+    r.type = ClientMessageType::Cancel;
+    r.id = id;
+    if (m_socket && m_state == ConnectionState::Ready)
+        m_socket->sendTextMessage(QString::fromUtf8(encodeRequest(r)));
+}
+
+void WeightClient::pump()
+{
+    if (m_state != ConnectionState::Ready || !m_welcomed)
+        return;
+    const qint64 now = WeightClient::nowMs();
+    std::deque<quint32> later;
+    while (!m_queue.empty() && m_inFlight < m_maxInFlight) {
+        const quint32 id = m_queue.front();
+        m_queue.pop_front();
+        Pending *p = m_pending.value(id);
+        if (!p || p->sent)
+            continue;
+        // Chunks wait for the manifest: without it their bytes cannot be checked.
+        if ((p->kind != Kind::Manifest && !m_hasManifest) || p->notBeforeMs > now) {
+            later.push_back(id);
+            continue;
+        }
+        send(*p);
+    }
+    m_queue.insert(m_queue.begin(), later.begin(), later.end());
+}
+
+void WeightClient::send(Pending &p)
+{
+    if (p.kind == Kind::Chunk && !m_manifest.find(p.name)) {
+        const QString what = describe(p);
+        QMetaObject::invokeMethod(this, [this, id = p.id, what] {
+            fail(id, QStringLiteral("not_found"), QStringLiteral("%1: not in the manifest").arg(what));
+        }, Qt::QueuedConnection);
+        p.sent = true; // keeps pump() from sending it while the failure is queued
+        ++m_inFlight;
+        return;
+    }
+    QByteArray message;
+    if (p.kind == Kind::File) {
+        // docs/protocol.md, "Files beside the chunks": a get names a file instead of a chunk.
+        message = QJsonDocument(QJsonObject{{"type", "get"}, {"id", double(p.id)}, {"model", modelName()},
+                                            {"file", p.name}}).toJson(QJsonDocument::Compact);
+    } else {
+        Request r;
+        r.type = p.kind == Kind::Manifest ? ClientMessageType::Manifest : ClientMessageType::Get;
+        r.id = p.id;
+        r.model = modelName();
+        r.chunk = p.name;
+        message = encodeRequest(r);
+    }
+    p.sent = true;
+    if (p.startNs == 0)
+        p.startNs = timelineClockNs();
+    p.lastProgressMs = WeightClient::nowMs();
+    ++m_inFlight;
+    m_socket->sendTextMessage(QString::fromUtf8(message));
+}
+
+void WeightClient::finish(quint32 id)
+{
+    Pending *p = m_pending.take(id);
+    if (!p)
+        return;
+    if (p->sent)
+        --m_inFlight;
+    delete p;
+    QMetaObject::invokeMethod(this, &WeightClient::pump, Qt::QueuedConnection);
+}
+
+void WeightClient::fail(quint32 id, const QString &code, const QString &message)
+{
+    Pending *p = m_pending.value(id);
+    if (!p)
+        return;
+    const QString name = p->name;
+    const bool silent = p->cancelled;
+    const bool manifest = p->kind == Kind::Manifest;
+    finish(id);
+    if (silent)
+        return;
+    qCWarning(lcClient).noquote() << message;
+    Q_EMIT requestFailed(id, name, code, message);
+    if (manifest) {
+        m_manifestRequested = false;
+        failEverything(code, message); // nothing can be verified without it
+    }
+}
+
+void WeightClient::handleServerError(quint32 id, const QString &code, const QString &message, qint64 retryAfterMs)
+{
+    Pending *p = m_pending.value(id);
+    if (!p)
+        return;
+    if (p->cancelled) {
+        finish(id);
+        return;
+    }
+    const bool retry = code == QLatin1String("rate_limited")
+                       || (code == QLatin1String("internal") && ++p->internalRetries <= m_options.maxInternalRetries);
+    if (!retry) {
+        fail(id, code, QStringLiteral("%1: server says %2: %3").arg(describe(*p), code, message));
+        return;
+    }
+    const qint64 wait = retryAfterMs >= 0 ? retryAfterMs : qint64(m_options.initialBackoffMs) << p->internalRetries;
+    qCDebug(lcClient) << "retrying" << describe(*p) << "after" << code << "in" << wait << "ms";
+    p->sent = false;
+    p->headerSeen = false;
+    p->data.clear();
+    p->nextPiece = 0;
+    p->notBeforeMs = WeightClient::nowMs() + wait;
+    --m_inFlight;
+    m_queue.push_back(id);
+}
+
+void WeightClient::onText(const QString &text)
+{
+    const QByteArray utf8 = text.toUtf8();
+    try {
+        if (!m_welcomed) {
+            handleWelcome(utf8);
+            return;
+        }
+        const ServerMessage m = parseServerMessage(utf8);
+        Pending *p = m.id ? m_pending.value(m.id) : nullptr;
+        if (m.type == ServerMessageType::Error) {
+            if (!p) {
+                Q_EMIT errorOccurred(QStringLiteral("server %1: %2").arg(errorCodeName(m.error.code), m.error.message));
+                if (m.error.code == ErrorCode::Unauthorized)
+                    failEverything(QStringLiteral("unauthorized"), m.error.message);
+                return;
+            }
+            handleServerError(m.id, errorCodeName(m.error.code), m.error.message, m.error.retryAfterMs);
+            return;
+        }
+        if (!p)
+            return; // an answer to something already cancelled or failed
+        p->lastProgressMs = WeightClient::nowMs();
+        if (m.type == ServerMessageType::Cancelled) {
+            finish(m.id);
+        } else if (m.type == ServerMessageType::Manifest && p->kind == Kind::Manifest) {
+            const QByteArray json = QJsonDocument(m.manifest).toJson(QJsonDocument::Indented);
+            ChunkManifest manifest = ChunkManifest::fromJson(
+                json, QStringLiteral("manifest of model '%1' from %2").arg(m.model, m_options.url.toDisplayString()));
+            {
+                QMutexLocker lock(&m_mutex);
+                m_manifest = std::move(manifest);
+                m_manifestJson = json;
+                m_hasManifest = true;
+            }
+            finish(m.id);
+            Q_EMIT manifestReceived();
+        } else if (m.type == ServerMessageType::Chunk && p->kind != Kind::Manifest && !p->headerSeen) {
+            const ManifestChunk *chunk = m_manifest.find(p->name);
+            if (m.chunk.chunk != p->name)
+                throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: the server answered with '%2'").arg(describe(*p), m.chunk.chunk), m.id);
+            if (chunk && m.chunk.size != chunk->storedBytes)
+                throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: the server announces %2 bytes, the manifest says %3")
+                                                               .arg(describe(*p)).arg(m.chunk.size).arg(chunk->storedBytes), m.id);
+            if (m.chunk.pieces != pieceCount(m.chunk.size, m_maxPieceBytes))
+                throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: %2 pieces announced for %3 bytes")
+                                                               .arg(describe(*p)).arg(m.chunk.pieces).arg(m.chunk.size), m.id);
+            p->headerSeen = true;
+            p->header = m.chunk;
+            p->data.reserve(m.chunk.size);
+            if (m.chunk.pieces == 0)
+                completePieces(*p);
+        } else {
+            throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: unexpected reply").arg(describe(*p)), m.id);
+        }
+    } catch (const ProtocolError &e) {
+        qCWarning(lcClient).noquote() << "bad message from server:" << e.message();
+        if (!m_welcomed) {
+            failEverything(QStringLiteral("protocol"), QStringLiteral("server %1 does not speak protocol %2: %3")
+                                                           .arg(m_options.url.toDisplayString()).arg(kProtocolVersion).arg(e.message()));
+        } else if (e.requestId() && m_pending.contains(e.requestId())) {
+            cancelRequest(e.requestId());
+            fail(e.requestId(), QStringLiteral("protocol"), e.message());
+        }
+    } catch (const Error &e) {
+        // The manifest did not parse: nothing can be verified against it.
+        for (Pending *p : std::as_const(m_pending)) {
+            if (p->kind == Kind::Manifest) {
+                fail(p->id, QStringLiteral("protocol"), e.message());
+                break;
+            }
+        }
+    }
+}
+
+void WeightClient::onBinary(const QByteArray &message)
+{
+    const std::optional<Piece> piece = parsePiece(message, m_maxPieceBytes);
+    if (!piece) {
+        qCWarning(lcClient) << "ignoring a malformed binary message of" << message.size() << "bytes";
+        return;
+    }
+    Pending *p = m_pending.value(piece->requestId);
+    if (!p || p->cancelled)
+        return;
+    QString problem;
+    if (!p->headerSeen)
+        problem = QStringLiteral("a piece arrived before the chunk header");
+    else if (piece->index != p->nextPiece)
+        problem = QStringLiteral("piece %1 arrived, expected %2").arg(piece->index).arg(p->nextPiece);
+    else if (p->data.size() + piece->payload.size() > p->header.size)
+        problem = QStringLiteral("more bytes than the %1 announced").arg(p->header.size);
+    if (!problem.isEmpty()) {
+        const QString what = describe(*p);
+        cancelRequest(p->id);
+        fail(piece->requestId, QStringLiteral("protocol"), QStringLiteral("%1: %2").arg(what, problem));
+        return;
+    }
+    p->data.append(piece->payload.data(), piece->payload.size());
+    p->lastProgressMs = WeightClient::nowMs();
+    if (++p->nextPiece == p->header.pieces)
+        completePieces(*p);
+}
+
+void WeightClient::completePieces(Pending &p)
+{
+    if (p.data.size() != p.header.size) {
+        fail(p.id, QStringLiteral("protocol"), QStringLiteral("%1: %2 bytes arrived, %3 announced")
+                                                   .arg(describe(p)).arg(p.data.size()).arg(p.header.size));
+        return;
+    }
+    const quint32 id = p.id;
+    const QString name = p.name;
+    const QString origin = QStringLiteral("model '%1' from %2").arg(modelName(), m_options.url.toDisplayString());
+    const QByteArray data = std::move(p.data);
+    const qint64 startNs = p.startNs;
+    const bool stored = p.stored;
+    const Kind kind = p.kind;
+    const QByteArray headerHash = p.header.sha256;
+    const ManifestChunk *found = m_manifest.find(name);
+    const ManifestChunk chunk = found ? *found : ManifestChunk();
+    finish(id);
+    // Hashing and decoding run on the pool so the network thread keeps reading.
+    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, chunk] {
+        try {
+            if (kind == Kind::File) {
+                if (Sha256::hashHex(data) != headerHash)
+                    throw ChunkIntegrityError(QStringLiteral("file '%1' of %2: SHA-256 mismatch; it was damaged on the way").arg(name, origin));
+                Q_EMIT fileReceived(id, name, data);
+                return;
+            }
+            const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin), data)
+                                          : verifyAndDecodeChunk(data, chunk, origin);
+            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs());
+        } catch (const ChunkIntegrityError &e) {
+            qCWarning(lcClient).noquote() << e.message();
+            Q_EMIT requestFailed(id, name, QStringLiteral("hash_mismatch"), e.message());
+        } catch (const Error &e) {
+            qCWarning(lcClient).noquote() << e.message();
+            Q_EMIT requestFailed(id, name, QStringLiteral("decode"), e.message());
+        }
+    });
+}
+
+} // namespace surfing
