@@ -1,0 +1,94 @@
+#include "t5testsource.h"
+
+#include "base/error.h"
+#include "chunking/chunkplanner.h"
+#include "format/checkpoint.h"
+#include "format/safetensors.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+namespace surfing::test {
+
+PlannedChunkSource::PlannedChunkSource(const QString &modelDir)
+{
+    const ModelConfig config = ModelConfig::load(modelDir);
+    const std::unique_ptr<Checkpoint> checkpoint = Checkpoint::open(modelDir);
+    const ChunkPlan plan = planChunks(config, *checkpoint);
+    m_manifest.family = config.family;
+    m_manifest.modelType = config.modelType;
+    m_manifest.numLayers = config.numLayers;
+    m_manifest.numDecoderLayers = config.numDecoderLayers;
+    for (const PlannedChunk &chunk : plan.chunks) {
+        QVector<TensorView> views;
+        for (const PlannedTensor &t : chunk.tensors) {
+            const TensorInfo &info = checkpoint->info(t.source);
+            views.push_back({t.key, info.dtype, info.shape, checkpoint->data(t.source)});
+        }
+        m_chunks.insert(chunk.name, std::make_shared<const QByteArray>(serializeSafetensors(views)));
+        ManifestChunk entry;
+        entry.name = chunk.name;
+        entry.kind = chunk.kind;
+        entry.index = chunk.index;
+        m_manifest.chunks.push_back(entry);
+    }
+}
+
+std::shared_ptr<const QByteArray> PlannedChunkSource::acquire(const QString &name, ChunkFetch *fetch)
+{
+    const auto it = m_chunks.constFind(name);
+    if (it == m_chunks.constEnd())
+        throw Error(QStringLiteral("chunk '%1' is not in the manifest").arg(name));
+    acquired << name;
+    if (fetch)
+        *fetch = ChunkFetch{true, 0, 0, 0, 0};
+    return *it;
+}
+
+QHash<QString, at::Tensor> loadTensors(const QString &path)
+{
+    SafetensorsFile file(path);
+    QHash<QString, at::Tensor> out;
+    for (const TensorInfo &t : file.header().tensors) {
+        if (t.dtype != Dtype::F32)
+            throw Error(path + QStringLiteral(": expected F32 tensors"));
+        std::vector<int64_t> shape(t.shape.begin(), t.shape.end());
+        const QByteArrayView data = file.tensorData(t);
+        at::Tensor tensor = at::empty(shape, at::kFloat);
+        memcpy(tensor.data_ptr(), data.data(), size_t(data.size()));
+        out.insert(t.name, tensor);
+    }
+    return out;
+}
+
+QJsonObject loadJson(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw Error(QStringLiteral("cannot read %1").arg(path));
+    return QJsonDocument::fromJson(file.readAll()).object();
+}
+
+at::Tensor idsTensor(const QJsonValue &rows)
+{
+    const QJsonArray outer = rows.toArray();
+    std::vector<int64_t> values;
+    int64_t cols = 0;
+    for (const QJsonValue &row : outer) {
+        const QJsonArray inner = row.toArray();
+        cols = inner.size();
+        for (const QJsonValue &v : inner)
+            values.push_back(v.toInteger());
+    }
+    return at::tensor(values, at::kLong).view({int64_t(outer.size()), cols});
+}
+
+double maxAbsDiff(const at::Tensor &a, const at::Tensor &b)
+{
+    if (!a.sizes().equals(b.sizes()))
+        return std::numeric_limits<double>::infinity();
+    return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+} // namespace surfing::test
