@@ -1,5 +1,7 @@
 #include "bertbasictokenizer.h"
 
+#include "unicodenormalization.h"
+
 #include <QStringView>
 
 namespace surfing {
@@ -96,7 +98,7 @@ QString BertBasicTokenizer::padChineseChars(const QString &text)
 
 QString BertBasicTokenizer::stripAccents(const QString &text)
 {
-    const QString decomposed = text.normalized(QString::NormalizationForm_D);
+    const QString decomposed = normalizeUnicode(text, QString::NormalizationForm_D);
     QString stripped;
     stripped.reserve(decomposed.size());
     for (char32_t c : QStringView(decomposed).toUcs4()) {
@@ -145,7 +147,7 @@ QStringList BertBasicTokenizer::split(const QString &text) const
         normalized = padChineseChars(normalized);
     // Lower-casing and accent stripping never create or remove whitespace, so they can run on
     // the whole text before the split rather than word by word as BasicTokenizer does.
-    normalized = normalized.normalized(QString::NormalizationForm_C);
+    normalized = normalizeUnicode(normalized, QString::NormalizationForm_C);
     return splitOnWhitespaceAndPunctuation(lowerAndStrip(normalized));
 }
 

@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "bertbasictokenizer.h"
 #include "jsonpattern.h"
+#include "unicodenormalization.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -55,7 +56,7 @@ Normalizer strip(const QJsonObject &spec)
 
 Normalizer unicodeForm(QString::NormalizationForm form)
 {
-    return [form](const QString &text) { return text.normalized(form); };
+    return [form](const QString &text) { return normalizeUnicode(text, form); };
 }
 
 Normalizer bertNormalizer(const QJsonObject &spec)
