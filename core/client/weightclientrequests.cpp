@@ -148,7 +148,7 @@ void WeightClient::fail(quint32 id, const QString &code, const QString &message)
     finish(id);
     if (silent)
         return;
-    qCWarning(lcClient).noquote() << message;
+    qCDebug(lcClient).noquote() << message;
     Q_EMIT requestFailed(id, name, code, message);
     if (manifest) {
         m_manifestRequested = false;

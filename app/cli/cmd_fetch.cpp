@@ -1,0 +1,200 @@
+// surfing-cli fetch --server URL (NAME...|--all) -o DIR: mirror a model's chunk directory from a
+// weight server. Every chunk is checked against the manifest's SHA-256 before it is written;
+// the directory appears (by rename) only when everything arrived.
+#include "command.h"
+#include "progressbar.h"
+
+#include "base/error.h"
+#include "client/weightclient.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QEventLoop>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QTemporaryDir>
+
+namespace surfing::cli {
+namespace {
+
+struct FetchJob {
+    QEventLoop loop;
+    QString error;
+    QStringList missingFiles; // listed by the manifest, not offered by the server
+    QSet<quint32> pending;
+    qint64 doneBytes = 0;
+    qint64 totalBytes = 0;
+};
+
+bool writeFile(const QString &path, const QByteArray &data, QString *error)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(data) != data.size() || !file.commit()) {
+        *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
+        return false;
+    }
+    return true;
+}
+
+QByteArray manifestToWrite(const QByteArray &serverJson, const QStringList &missingFiles)
+{
+    if (missingFiles.isEmpty())
+        return serverJson;
+    QJsonObject root = QJsonDocument::fromJson(serverJson).object();
+    QJsonArray files;
+    for (const QJsonValue &f : root.value(QLatin1String("files")).toArray()) {
+        if (!missingFiles.contains(f.toString()))
+            files.append(f);
+    }
+    root.insert(QStringLiteral("files"), files);
+    return QJsonDocument(root).toJson(QJsonDocument::Indented);
+}
+
+// Requests everything once the manifest is known; returns false (with job.error) on bad names.
+bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all)
+{
+    const ChunkManifest manifest = client.manifest();
+    if (all) {
+        names.clear();
+        for (const ManifestChunk &c : manifest.chunks)
+            names << c.name;
+    }
+    for (const QString &name : names) {
+        const ManifestChunk *chunk = manifest.find(name);
+        if (!chunk) {
+            QStringList known;
+            for (const ManifestChunk &c : manifest.chunks)
+                known << c.name;
+            job.error = QStringLiteral("model '%1' has no chunk '%2' (it has: %3)").arg(client.modelName(), name, known.join(QLatin1String(", ")));
+            return false;
+        }
+        job.totalBytes += chunk->storedBytes;
+        job.pending.insert(client.fetchChunk(name, true));
+    }
+    for (const QString &file : manifest.files)
+        job.pending.insert(client.fetchFile(file));
+    return true;
+}
+
+int fetchInto(const WeightClientOptions &options, const QStringList &names, bool all, const QString &outDir)
+{
+    QTemporaryDir staging(outDir + QStringLiteral(".partial-XXXXXX"));
+    if (!staging.isValid())
+        throw Error(QStringLiteral("cannot create a staging directory beside %1: %2").arg(outDir, staging.errorString()));
+    WeightClient client(options);
+    FetchJob job;
+    ProgressBar bar(QStringLiteral("fetching"));
+    auto stop = [&job](const QString &error) {
+        if (job.error.isEmpty())
+            job.error = error;
+        job.loop.quit();
+    };
+    auto settle = [&job](quint32 id) {
+        job.pending.remove(id);
+        if (job.pending.isEmpty())
+            job.loop.quit();
+    };
+    QObject::connect(&client, &WeightClient::manifestReceived, &client, [&] {
+        if (!requestAll(client, job, names, all))
+            stop(job.error);
+        else if (job.pending.isEmpty())
+            job.loop.quit();
+    }, Qt::QueuedConnection);
+    QObject::connect(&client, &WeightClient::chunkReceived, &client,
+                     [&](quint32 id, const QString &name, const QByteArray &data, qint64, qint64, qint64) {
+        QString error;
+        const ManifestChunk *chunk = client.manifest().find(name);
+        if (!writeFile(staging.filePath(chunk->file), data, &error))
+            return stop(error);
+        job.doneBytes += data.size();
+        bar.update(job.doneBytes, job.totalBytes, name);
+        settle(id);
+    }, Qt::QueuedConnection);
+    QObject::connect(&client, &WeightClient::fileReceived, &client, [&](quint32 id, const QString &name, const QByteArray &data) {
+        QString error;
+        if (!writeFile(staging.filePath(name), data, &error))
+            return stop(error);
+        settle(id);
+    }, Qt::QueuedConnection);
+    QObject::connect(&client, &WeightClient::requestFailed, &client,
+                     [&](quint32 id, const QString &name, const QString &code, const QString &message) {
+        if (client.hasManifest() && client.manifest().files.contains(name) && code == QLatin1String("bad_request")) {
+            printErr(QStringLiteral("warning: the server does not offer '%1' (it predates file requests); "
+                                    "the copy will lack it").arg(name));
+            job.missingFiles << name;
+            return settle(id);
+        }
+        stop(message);
+    }, Qt::QueuedConnection);
+    QObject::connect(&client, &WeightClient::errorOccurred, &client, [&](const QString &message) { stop(message); },
+                     Qt::QueuedConnection);
+    client.open();
+    job.loop.exec();
+    client.close();
+    if (!job.error.isEmpty())
+        throw Error(job.error);
+
+    QString error;
+    if (!writeFile(staging.filePath(QLatin1String(kManifestFileName)), manifestToWrite(client.manifestJson(), job.missingFiles), &error))
+        throw Error(error);
+    if (!QDir().rename(staging.path(), outDir))
+        throw Error(QStringLiteral("cannot move the finished copy from %1 to %2").arg(staging.path(), outDir));
+    staging.setAutoRemove(false);
+    // QTemporaryDir made it owner-only; a mirror gets the usual permissions.
+    QFile::setPermissions(outDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
+                                      | QFileDevice::ReadGroup | QFileDevice::ExeGroup | QFileDevice::ReadOther | QFileDevice::ExeOther);
+    printOut(QStringLiteral("fetched %1 of model '%2' into %3").arg(formatBytes(job.doneBytes), client.modelName(), outDir));
+    return ExitSuccess;
+}
+
+int runFetch(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Chunks to fetch (or --all)."), QStringLiteral("[NAME...]"));
+    parser.addOptions({
+        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL] or wss://..."), QStringLiteral("URL")},
+        {QStringLiteral("model"), QStringLiteral("Model to fetch (default: the URL path, else the server's default)."), QStringLiteral("MODEL")},
+        {QStringLiteral("token"), QStringLiteral("Token the server was started with."), QStringLiteral("TOKEN")},
+        {QStringLiteral("ca-cert"), QStringLiteral("wss: also trust the certificate(s) in this PEM file."), QStringLiteral("FILE")},
+        {QStringLiteral("all"), QStringLiteral("Fetch every chunk (a complete mirror that 'surfing-cli verify' passes).")},
+        {{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Directory to create (must not exist)."), QStringLiteral("DIR")},
+        {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30)."), QStringLiteral("SECONDS"), QStringLiteral("30")},
+    });
+    const int parsed = parseArguments(parser, arguments,
+        QStringLiteral("Copy a model's chunk directory from a weight server, verifying every chunk's SHA-256."));
+    if (parsed >= 0)
+        return parsed;
+    const QUrl url(parser.value(QStringLiteral("server")));
+    if (!parser.isSet(QStringLiteral("server")) || !url.isValid() || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss")))
+        return usageError(QStringLiteral("fetch needs --server ws://HOST:PORT (or wss://)"));
+    const bool all = parser.isSet(QStringLiteral("all"));
+    const QStringList names = parser.positionalArguments();
+    if (all == !names.isEmpty())
+        return usageError(QStringLiteral("fetch needs chunk NAMEs or --all (not both)"));
+    const QString out = QDir::cleanPath(QDir::current().absoluteFilePath(parser.value(QStringLiteral("output"))));
+    if (!parser.isSet(QStringLiteral("output")))
+        return usageError(QStringLiteral("fetch needs -o DIR"));
+    if (QFileInfo::exists(out))
+        return usageError(QStringLiteral("%1 already exists; remove it or choose another -o").arg(out));
+    bool ok = false;
+    const int timeout = parser.value(QStringLiteral("timeout")).toInt(&ok);
+    if (!ok || timeout < 1 || timeout > 86400)
+        return usageError(QStringLiteral("--timeout must be 1..86400 seconds"));
+
+    WeightClientOptions options;
+    options.url = url;
+    options.model = parser.value(QStringLiteral("model"));
+    options.token = parser.value(QStringLiteral("token"));
+    options.caCertificateFile = parser.value(QStringLiteral("ca-cert"));
+    options.clientName = QStringLiteral("surfing-cli %1 fetch").arg(QCoreApplication::applicationVersion());
+    options.requestTimeoutMs = timeout * 1000;
+    return fetchInto(options, names, all, out);
+}
+
+} // namespace
+
+SURFING_CLI_COMMAND(fetch, "fetch", "Copy a model's chunks from a weight server, verified.", runFetch);
+} // namespace surfing::cli
