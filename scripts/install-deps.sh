@@ -9,7 +9,6 @@ PACKAGES=(
   libtorch-dev libzstd-dev zstd libssl-dev openssl
   clang libclang-rt-14-dev          # libFuzzer targets
   xvfb xauth imagemagick            # GUI screenshots
-  nodejs npm                        # s3rver, the S3-compatible server the tests start
   dpkg-dev file                     # CPack .deb
   bc                                # benchmark scripts
 )
@@ -19,11 +18,15 @@ for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
+# Node runs s3rver, the S3-compatible server the tests start. A machine may already have a node
+# with its own npm (e.g. from NodeSource); only install Debian's when there is none.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
 
 # Node packages used by tests (s3rver). Installed into tests/s3/node_modules from the lock file.
