@@ -9,9 +9,13 @@
 namespace surfing {
 
 JsonTokenizer::JsonTokenizer(const QString &path, TokenizerConfig config)
+    : JsonTokenizer(readJsonObjectFile(path), path, std::move(config))
+{
+}
+
+JsonTokenizer::JsonTokenizer(const QJsonObject &json, const QString &path, TokenizerConfig config)
     : Tokenizer(std::move(config))
 {
-    const QJsonObject json = readJsonObjectFile(path);
     m_model = makeModel(json.value(QStringLiteral("model")), path);
     m_normalizer = makeNormalizer(json.value(QStringLiteral("normalizer")), path);
     m_preTokenizer = makePreTokenizer(json.value(QStringLiteral("pre_tokenizer")), path);

@@ -22,6 +22,8 @@ class JsonTokenizer : public Tokenizer
 public:
     // Throws surfing::Error naming PATH and the component it cannot read.
     JsonTokenizer(const QString &path, TokenizerConfig config);
+    // The parsed contents of a tokenizer.json; SOURCE names it in errors.
+    JsonTokenizer(const QJsonObject &json, const QString &source, TokenizerConfig config);
 
     Encoding encode(const QString &text, bool addSpecialTokens = true) const override;
     Encoding encodePair(const QString &first, const QString &second,

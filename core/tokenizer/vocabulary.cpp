@@ -4,6 +4,7 @@
 #include "jsonfile.h"
 
 #include <QFile>
+#include <algorithm>
 
 namespace surfing {
 
@@ -45,9 +46,8 @@ Vocabulary Vocabulary::fromJsonObject(const QJsonObject &object, const QString &
 void Vocabulary::insert(const QString &token, qint64 id)
 {
     m_ids.insert(token, id);
-    if (id >= m_tokens.size())
-        m_tokens.resize(id + 1);
-    m_tokens[id] = token;
+    m_tokens.insert(id, token);
+    m_size = std::max(m_size, id + 1);
 }
 
 std::optional<qint64> Vocabulary::id(const QString &token) const
@@ -60,7 +60,7 @@ std::optional<qint64> Vocabulary::id(const QString &token) const
 
 QString Vocabulary::token(qint64 id) const
 {
-    return id >= 0 && id < m_tokens.size() ? m_tokens[id] : QString();
+    return m_tokens.value(id);
 }
 
 } // namespace surfing

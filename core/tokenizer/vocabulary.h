@@ -4,7 +4,6 @@
 #include <QHash>
 #include <QJsonObject>
 #include <QString>
-#include <QVector>
 #include <optional>
 
 namespace surfing {
@@ -23,11 +22,12 @@ public:
     std::optional<qint64> id(const QString &token) const;
     bool contains(const QString &token) const { return m_ids.contains(token); }
     QString token(qint64 id) const;  // empty when unknown
-    qint64 size() const { return m_tokens.size(); }  // one past the highest id
+    qint64 size() const { return m_size; }  // one past the highest id
 
 private:
     QHash<QString, qint64> m_ids;
-    QVector<QString> m_tokens;  // indexed by id; gaps stay empty
+    QHash<qint64, QString> m_tokens;  // a hash, not a vector: ids in a file may be sparse
+    qint64 m_size = 0;
 };
 
 } // namespace surfing
