@@ -16,10 +16,10 @@ namespace {
 // Applies a piece -> pieces function to every piece.
 PreTokenizer eachPiece(std::function<QStringList(const QString &, bool isFirst)> split)
 {
-    return [split](const QStringList &pieces) {
+    return [split](const QStringList &pieces, bool atTextStart) {
         QStringList result;
         for (qsizetype i = 0; i < pieces.size(); ++i)
-            result += split(pieces[i], i == 0);
+            result += split(pieces[i], i == 0 && atTextStart);
         return result;
     };
 }
@@ -29,10 +29,10 @@ PreTokenizer sequence(const QJsonObject &spec, const QString &file)
     QVector<PreTokenizer> steps;
     for (const QJsonValue &step : spec.value(QStringLiteral("pretokenizers")).toArray())
         steps.append(makePreTokenizer(step, file));
-    return [steps](const QStringList &pieces) {
+    return [steps](const QStringList &pieces, bool atTextStart) {
         QStringList result = pieces;
         for (const PreTokenizer &step : steps)
-            result = step(result);
+            result = step(result, atTextStart);
         return result;
     };
 }
@@ -133,7 +133,7 @@ PreTokenizer digits(const QJsonObject &spec)
 PreTokenizer makePreTokenizer(const QJsonValue &specValue, const QString &file)
 {
     if (specValue.isNull() || specValue.isUndefined())
-        return [](const QStringList &pieces) { return pieces; };
+        return [](const QStringList &pieces, bool) { return pieces; };
     const QJsonObject spec = specValue.toObject();
     const QString type = spec.value(QStringLiteral("type")).toString();
     if (type == QLatin1String("Sequence"))

@@ -8,8 +8,9 @@
 
 namespace surfing {
 
-// Maps the pieces so far to finer pieces; the first piece is the start of the text.
-using PreTokenizer = std::function<QStringList(const QStringList &)>;
+// Maps the pieces so far to finer pieces. atTextStart: the first piece begins the whole input
+// (not text after an added token), which Metaspace's prepend_scheme "first" needs.
+using PreTokenizer = std::function<QStringList(const QStringList &pieces, bool atTextStart)>;
 
 // Supports Sequence, ByteLevel, Metaspace, Split, Whitespace, WhitespaceSplit, BertPreTokenizer,
 // Digits and Punctuation; null keeps the text whole. Throws surfing::Error naming FILE and the

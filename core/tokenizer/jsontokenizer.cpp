@@ -59,12 +59,13 @@ void JsonTokenizer::applyConfigBosEos()
 Encoding JsonTokenizer::tokenizeText(const QString &text) const
 {
     QVector<qint64> ids;
-    for (const TextSegment &segment : m_addedSplitter.split(text)) {
-        if (segment.isAddedToken) {
-            ids.append(m_addedIds.value(segment.text));
+    const QVector<TextSegment> segments = m_addedSplitter.split(text);
+    for (qsizetype i = 0; i < segments.size(); ++i) {
+        if (segments[i].isAddedToken) {
+            ids.append(m_addedIds.value(segments[i].text));
             continue;
         }
-        for (const QString &word : m_preTokenizer({m_normalizer(segment.text)})) {
+        for (const QString &word : m_preTokenizer({m_normalizer(segments[i].text)}, i == 0)) {
             if (!word.isEmpty())
                 ids += m_model.tokenize(word);
         }

@@ -183,10 +183,11 @@ void TestTokenizerJson::gpt2ByteLevel()
 void TestTokenizerJson::metaspaceAndSplit()
 {
     QJsonObject vocab;
-    const QStringList tokens = {"<unk>", "\u2581hello", "\u2581world", "\u2581", "1", "2", "!"};
+    const QStringList tokens = {"<unk>", "\u2581hello", "\u2581world", "\u2581", "1", "2", "!", "<s>", "hello"};
     for (qsizetype id = 0; id < tokens.size(); ++id)
         vocab.insert(tokens[id], id);
     const QJsonObject json {
+        {"added_tokens", QJsonArray {QJsonObject {{"id", 7}, {"content", "<s>"}, {"special", true}}}},
         {"pre_tokenizer", type("Sequence", {{"pretokenizers", QJsonArray {
             type("Digits", {{"individual_digits", true}}),
             type("Metaspace", {{"replacement", "\u2581"}, {"prepend_scheme", "first"}, {"split", true}}),
@@ -200,6 +201,8 @@ void TestTokenizerJson::metaspaceAndSplit()
     const Encoding encoding = tokenizer->encode(QStringLiteral("hello world12! x"));
     QCOMPARE(encoding.tokens, QStringList({"\u2581hello", "\u2581world", "1", "2", "!", "<unk>"}));
     QCOMPARE(tokenizer->decode({1, 2, 4}), QStringLiteral("hello world1"));
+    // prepend_scheme "first": no "▁" after an added token.
+    QCOMPARE(tokenizer->encode(QStringLiteral("<s>hello")).tokens, QStringList({"<s>", "hello"}));
 }
 
 QTEST_GUILESS_MAIN(TestTokenizerJson)
