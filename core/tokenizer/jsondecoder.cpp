@@ -89,13 +89,14 @@ Decoder strip(const QJsonObject &spec)
     const int start = spec.value(QStringLiteral("start")).toInt(0);
     const int stop = spec.value(QStringLiteral("stop")).toInt(0);
     return eachToken([=](const QString &token, qsizetype, qsizetype) {
-        qsizetype begin = 0;
-        qsizetype end = token.size();
-        while (begin < start && begin < end && QStringView(token).mid(begin).startsWith(content))
-            begin += std::max<qsizetype>(content.size(), 1);
-        for (int i = 0; i < stop && end > begin && QStringView(token).left(end).endsWith(content); ++i)
-            end -= std::max<qsizetype>(content.size(), 1);
-        return token.mid(begin, end - begin);
+        if (content.isEmpty())
+            return token;
+        QStringView view(token);
+        for (int i = 0; i < start && view.startsWith(content); ++i)
+            view = view.mid(content.size());
+        for (int i = 0; i < stop && view.endsWith(content); ++i)
+            view.chop(content.size());
+        return view.toString();
     });
 }
 
