@@ -1,0 +1,232 @@
+// WeightClient, RemoteChunkSource and `surfing-cli fetch` against a real `surfing-cli serve` in
+// its own process over loopback: many concurrent clients, a server killed mid-fetch, corrupt
+// chunks in the server's directory, tokens.
+#include "base/error.h"
+#include "client/remotechunksource.h"
+#include "client/weightclient.h"
+#include "clienttestdata.h"
+#include "serveprocess.h"
+#include "testsupport.h"
+
+#include <QDir>
+#include <QEventLoop>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <atomic>
+#include <thread>
+
+using namespace surfing;
+using namespace surfing::test;
+
+class TestWeightClient : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void fetchThenVerifyRoundTrip();
+    void manyConcurrentClients();
+    void resumesAfterServerRestart();
+    void corruptChunkOnServerIsAHashError();
+    void fetchOfCorruptModelFailsAndLeavesNothing();
+    void tokenIsRequired();
+
+private:
+    RemoteChunkSourceOptions sourceOptions(const QUrl &url) const;
+
+    QTemporaryDir m_tmp;
+    QString m_chunks; // bert-random, compressed
+    ExpectedChunks m_expected;
+};
+
+void TestWeightClient::initTestCase()
+{
+    if (sharedModel(QStringLiteral("bert-random")).isEmpty())
+        QSKIP("../shared/models/bert-random is not available");
+    m_chunks = m_tmp.filePath(QStringLiteral("chunks"));
+    QVERIFY(chunkSharedModel(QStringLiteral("bert-random"), m_chunks, {QStringLiteral("--compress")}));
+    m_expected = loadExpectedChunks(m_chunks);
+    QVERIFY(m_expected.manifest.chunks.size() >= 4);
+}
+
+RemoteChunkSourceOptions TestWeightClient::sourceOptions(const QUrl &url) const
+{
+    RemoteChunkSourceOptions o;
+    o.client.url = url;
+    o.client.requestTimeoutMs = 120000;
+    o.cacheChunks = 2;
+    return o;
+}
+
+void TestWeightClient::fetchThenVerifyRoundTrip()
+{
+    ServeProcess server;
+    QVERIFY(server.start({m_chunks}));
+    const QString out = m_tmp.filePath(QStringLiteral("mirror"));
+    const CliResult fetched = runCli({QStringLiteral("fetch"), QStringLiteral("--server"), server.url().toString(),
+                                      QStringLiteral("--all"), QStringLiteral("-o"), out});
+    QVERIFY2(fetched.exitCode == 0, fetched.err.constData());
+    const CliResult verified = runCli({QStringLiteral("verify"), out});
+    QVERIFY2(verified.exitCode == 0, (verified.out + verified.err).constData());
+    for (const ManifestChunk &c : m_expected.manifest.chunks)
+        QVERIFY2(readFile(out + QLatin1Char('/') + c.file) == readFile(m_chunks + QLatin1Char('/') + c.file), qPrintable(c.file));
+    QCOMPARE(ChunkManifest::load(out).chunks.size(), m_expected.manifest.chunks.size());
+
+    // One chunk by name; and an existing output directory is refused, untouched.
+    const QString one = m_tmp.filePath(QStringLiteral("one"));
+    const QString name = m_expected.manifest.chunks.last().name;
+    QCOMPARE(runCli({QStringLiteral("fetch"), QStringLiteral("--server"), server.url().toString(), name, QStringLiteral("-o"), one}).exitCode, 0);
+    QVERIFY(QFile::exists(one + QLatin1Char('/') + m_expected.manifest.chunks.last().file));
+    QCOMPARE(runCli({QStringLiteral("fetch"), QStringLiteral("--server"), server.url().toString(), name, QStringLiteral("-o"), one}).exitCode, 2);
+    const CliResult unknown = runCli({QStringLiteral("fetch"), QStringLiteral("--server"), server.url().toString(),
+                                      QStringLiteral("layer_77"), QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("x"))});
+    QCOMPARE(unknown.exitCode, 1);
+    QVERIFY2(unknown.err.contains("layer_77"), unknown.err.constData());
+}
+
+// 32 clients, each with its own connection and network thread, fetch the whole model at once;
+// every decoded byte is compared with the chunk directory.
+void TestWeightClient::manyConcurrentClients()
+{
+    ServeProcess server;
+    QVERIFY(server.start({m_chunks, QStringLiteral("--cache-mb"), QStringLiteral("64")}));
+    constexpr int kClients = 32;
+    std::vector<std::unique_ptr<RemoteChunkSource>> sources;
+    for (int i = 0; i < kClients; ++i)
+        sources.push_back(std::make_unique<RemoteChunkSource>(sourceOptions(server.url())));
+    std::atomic<int> verified{0};
+    std::atomic<int> wrong{0};
+    QStringList errors;
+    std::mutex errorsMutex;
+    std::vector<std::thread> compute;
+    for (auto &source : sources) {
+        compute.emplace_back([&, s = source.get()] {
+            const auto &chunks = m_expected.manifest.chunks;
+            try {
+                for (int i = 0; i < chunks.size(); ++i) {
+                    if (i + 1 < chunks.size())
+                        s->prefetch(chunks[i + 1].name);
+                    const auto bytes = s->acquire(chunks[i].name);
+                    (*bytes == m_expected.decoded.value(chunks[i].name) ? verified : wrong)++;
+                }
+            } catch (const surfing::Error &e) {
+                std::lock_guard lock(errorsMutex);
+                errors << e.message();
+            }
+        });
+    }
+    for (std::thread &t : compute)
+        t.join();
+    QVERIFY2(errors.isEmpty(), qPrintable(errors.join(QLatin1Char('\n'))));
+    QCOMPARE(wrong.load(), 0);
+    QCOMPARE(verified.load(), kClients * int(m_expected.manifest.chunks.size()));
+    for (auto &s : sources)
+        QCOMPARE(s->fetchesStarted(), qint64(m_expected.manifest.chunks.size())); // none twice
+}
+
+// The server is killed while chunks are in flight and started again on the same port; the
+// client reconnects and re-requests what was incomplete.
+void TestWeightClient::resumesAfterServerRestart()
+{
+    ServeProcess server;
+    // Paced so the fetch is still running when the first chunk has arrived.
+    QVERIFY(server.start({m_chunks, QStringLiteral("--limit-mbps"), QStringLiteral("40")}));
+    WeightClientOptions options;
+    options.url = server.url();
+    options.initialBackoffMs = 50;
+    options.requestTimeoutMs = 120000;
+    WeightClient client(options);
+    QHash<QString, int> received;
+    QStringList failures;
+    bool reconnecting = false;
+    QEventLoop loop;
+    connect(&client, &WeightClient::chunkReceived, this,
+            [&](quint32, const QString &name, const QByteArray &data, qint64, qint64, qint64) {
+                received[name] += 1;
+                if (data != m_expected.decoded.value(name))
+                    failures << QStringLiteral("wrong bytes for ") + name;
+                loop.quit();
+            });
+    connect(&client, &WeightClient::requestFailed, this,
+            [&](quint32, const QString &, const QString &, const QString &message) { failures << message; loop.quit(); });
+    connect(&client, &WeightClient::connectionStateChanged, this, [&](ConnectionState s) {
+        reconnecting |= s == ConnectionState::Reconnecting;
+    });
+    connect(&client, &WeightClient::manifestReceived, this, [&] {
+        for (const ManifestChunk &c : client.manifest().chunks)
+            client.fetchChunk(c.name);
+    });
+    client.open();
+    loop.exec(); // until the first chunk (or failure)
+    QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
+    const int total = int(m_expected.manifest.chunks.size());
+    QVERIFY2(received.size() < total, "the whole model arrived before the server could be killed");
+    server.kill();
+    QVERIFY(server.restart());
+    while (received.size() < total && failures.isEmpty())
+        loop.exec();
+    QVERIFY2(failures.isEmpty(), qPrintable(failures.join(QLatin1Char('\n'))));
+    QVERIFY(reconnecting);
+    QCOMPARE(received.size(), total);
+    for (auto it = received.cbegin(); it != received.cend(); ++it)
+        QVERIFY2(it.value() == 1, qPrintable(it.key())); // completed chunks are not fetched again
+    QCOMPARE(client.state(), ConnectionState::Ready);
+}
+
+void TestWeightClient::corruptChunkOnServerIsAHashError()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("corrupt-served"));
+    QVERIFY(copyDir(m_chunks, dir));
+    const ManifestChunk bad = m_expected.manifest.chunks.at(2);
+    QVERIFY(corruptFile(dir + QLatin1Char('/') + bad.file));
+    ServeProcess server;
+    QVERIFY(server.start({dir}));
+    RemoteChunkSource source(sourceOptions(server.url()));
+    QVERIFY(*source.acquire(m_expected.manifest.chunks.at(1).name) == m_expected.decoded.value(m_expected.manifest.chunks.at(1).name));
+    try {
+        source.acquire(bad.name);
+        QFAIL("the corrupt chunk was handed out");
+    } catch (const surfing::Error &e) {
+        QVERIFY2(e.message().contains(QStringLiteral("chunk '%1'").arg(bad.name)), qPrintable(e.message()));
+        QVERIFY2(e.message().contains(QLatin1String("SHA-256")), qPrintable(e.message()));
+    }
+    QVERIFY(!source.cache().contains(bad.name));
+}
+
+void TestWeightClient::fetchOfCorruptModelFailsAndLeavesNothing()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("corrupt-fetch"));
+    QVERIFY(copyDir(m_chunks, dir));
+    const ManifestChunk bad = m_expected.manifest.chunks.at(1);
+    QVERIFY(corruptFile(dir + QLatin1Char('/') + bad.file));
+    ServeProcess server;
+    QVERIFY(server.start({dir}));
+    const QString parent = m_tmp.filePath(QStringLiteral("fetch-parent"));
+    QVERIFY(QDir().mkpath(parent));
+    const CliResult r = runCli({QStringLiteral("fetch"), QStringLiteral("--server"), server.url().toString(),
+                                QStringLiteral("--all"), QStringLiteral("-o"), parent + QStringLiteral("/out")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains(("chunk '" + bad.name + "'").toUtf8()) && r.err.contains("SHA-256"), r.err.constData());
+    QVERIFY(QDir(parent).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden).isEmpty());
+}
+
+void TestWeightClient::tokenIsRequired()
+{
+    ServeProcess server;
+    QVERIFY(server.start({m_chunks, QStringLiteral("--token"), QStringLiteral("s3cret")}));
+    RemoteChunkSourceOptions wrong = sourceOptions(server.url());
+    wrong.client.token = QStringLiteral("guess");
+    try {
+        RemoteChunkSource source(wrong);
+        QFAIL("a wrong token was accepted");
+    } catch (const surfing::Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("unauthorized")), qPrintable(e.message()));
+    }
+    RemoteChunkSourceOptions right = sourceOptions(server.url());
+    right.client.token = QStringLiteral("s3cret");
+    RemoteChunkSource source(right);
+    const QString name = m_expected.manifest.chunks.last().name;
+    QVERIFY(*source.acquire(name) == m_expected.decoded.value(name));
+}
+
+QTEST_GUILESS_MAIN(TestWeightClient)
+#include "tst_weightclient.moc"
