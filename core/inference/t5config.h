@@ -3,6 +3,7 @@
 
 #include <QJsonObject>
 #include <QString>
+#include <cstdint>
 
 namespace surfing {
 
@@ -22,9 +23,9 @@ struct T5Config {
     bool gated = false;        // v1.1 "gated-gelu": wo(act(wi_0 x) * wi_1 x)
     Activation activation = Activation::Relu;
     bool tieWordEmbeddings = true; // tied: logits = (h * d_model^-0.5) @ shared^T
-    qint64 decoderStartTokenId = 0;
-    qint64 eosTokenId = 1;
-    qint64 padTokenId = 0;
+    int64_t decoderStartTokenId = 0;
+    int64_t eosTokenId = 1;
+    int64_t padTokenId = 0;
 
     int innerDim() const { return numHeads * dKv; }
 

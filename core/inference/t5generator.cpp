@@ -68,7 +68,7 @@ T5GenerationResult T5Generator::generate(const at::Tensor &inputIds, const at::T
     T5GenerationResult result;
     result.encoder = m_model.encode(inputIds, attentionMask);
     const int64_t batch = inputIds.size(0);
-    at::Tensor sequences = at::full({batch, 1}, int64_t(config.decoderStartTokenId), at::kLong);
+    at::Tensor sequences = at::full({batch, 1}, config.decoderStartTokenId, at::kLong);
     std::vector<bool> finished(size_t(batch), false);
     T5DecoderState state;
     bool stopped = false;

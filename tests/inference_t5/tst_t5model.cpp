@@ -261,7 +261,8 @@ void TestT5Model::stopsAtEos()
     });
     QCOMPARE(result.sequences.size(1), int64_t(11));
     QVERIFY(at::equal(result.sequences[0].slice(0, 0, 4), greedy[0].slice(0, 0, 4)));
-    QVERIFY(result.sequences[0].slice(0, 4).eq(f.config.padTokenId).all().item<bool>());
+    const bool padded = result.sequences[0].slice(0, 4).eq(f.config.padTokenId).all().item<bool>();
+    QVERIFY(padded);
     QVERIFY(at::equal(result.sequences[1], greedy[1]));
     QCOMPARE(streamed.size(), 3 + 10);
 
