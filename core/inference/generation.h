@@ -1,0 +1,37 @@
+// Autoregressive generation with a decoder model: prompt pass, then one token per step through
+// the KV cache (kept across steps while layer weights stream), stop at EOS or max tokens.
+#pragma once
+
+#include "inference/decodermodel.h"
+#include "inference/sampler.h"
+
+#include <functional>
+#include <vector>
+
+namespace surfing {
+
+struct GenerationOptions {
+    int maxNewTokens = 64;
+    SamplingOptions sampling;
+    bool stopAtEos = true;
+    bool useKvCache = true;  // false recomputes the whole sequence every step (for checks)
+    std::optional<int64_t> padId; // written after a row finished early (default: EOS, else 0)
+};
+
+struct GenerationResult {
+    std::vector<std::vector<int64_t>> newIds; // per row, EOS included when it stopped a row
+    at::Tensor promptLogits;                  // [B, T, vocab] of the prompt pass (last position only
+                                              // unless keepPromptLogits)
+    at::Tensor promptHidden;                  // [B, T, hidden] final hidden states of the prompt
+};
+
+// Called after each step with the token of every row (-1 for rows already finished); return
+// false to stop.
+using TokenCallback = std::function<bool(int step, const std::vector<int64_t> &tokens)>;
+
+// `ids` [B, T] int64; `attentionMask` [B, T] (0 = left padding) or undefined for no padding.
+GenerationResult generate(DecoderModel &model, WeightStream &stream, const at::Tensor &ids,
+                          const at::Tensor &attentionMask, const GenerationOptions &options,
+                          const TokenCallback &onToken = {}, bool keepPromptLogits = false);
+
+} // namespace surfing

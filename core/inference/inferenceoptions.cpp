@@ -1,0 +1,68 @@
+#include "inference/inferenceoptions.h"
+
+#include <QJsonArray>
+
+namespace surfing {
+
+double InferenceStats::decodeTokensPerSecond() const
+{
+    const qint64 decodeNs = totalNs - timeToFirstTokenNs;
+    return newTokens > 1 && decodeNs > 0 ? (newTokens - 1) / (decodeNs / 1e9) : 0.0;
+}
+
+QJsonObject InferenceStats::toJson() const
+{
+    return QJsonObject{
+        {"cache_hit_rate", cacheHitRate()},
+        {"avg_inference_time", avgInferenceTime()},
+        {"steps", steps},
+        {"prompt_tokens", promptTokens},
+        {"new_tokens", newTokens},
+        {"unit_lookups", unitLookups},
+        {"cache_hits", cacheHits},
+        {"bytes_fetched", double(bytesFetched)},
+        {"fetch_wait_ms", fetchWaitNs / 1e6},
+        {"compute_ms", computeNs / 1e6},
+        {"total_ms", totalNs / 1e6},
+        {"time_to_first_token_ms", timeToFirstTokenNs / 1e6},
+        {"tokens_per_second", tokensPerSecond()},
+        {"decode_tokens_per_second", decodeTokensPerSecond()},
+    };
+}
+
+QString InferenceStats::summary() const
+{
+    return QStringLiteral("%1 prompt + %2 new tokens in %3 ms (%4 tokens/s, first token after %5 ms); "
+                          "%6 forward passes, avg_inference_time %7 s; cache_hit_rate %8 (%9/%10); "
+                          "fetched %11 MB, waited %12 ms for weights, computed %13 ms")
+        .arg(promptTokens).arg(newTokens).arg(totalNs / 1e6, 0, 'f', 1).arg(tokensPerSecond(), 0, 'f', 2)
+        .arg(timeToFirstTokenNs / 1e6, 0, 'f', 1).arg(steps).arg(avgInferenceTime(), 0, 'f', 4)
+        .arg(cacheHitRate(), 0, 'f', 3).arg(cacheHits).arg(unitLookups)
+        .arg(bytesFetched / 1e6, 0, 'f', 2).arg(fetchWaitNs / 1e6, 0, 'f', 1).arg(computeNs / 1e6, 0, 'f', 1);
+}
+
+static QJsonArray idsJson(const QVector<qint64> &ids)
+{
+    QJsonArray a;
+    for (qint64 id : ids)
+        a.append(double(id));
+    return a;
+}
+
+QJsonObject InferenceResult::toJson() const
+{
+    QJsonArray events;
+    for (const LayerEvent &e : timeline)
+        events.append(QJsonObject{{"step", e.step}, {"unit", e.unit}, {"cache_hit", e.cacheHit},
+                                  {"bytes", double(e.bytes)}, {"fetch_start_ns", double(e.fetchStartNs)},
+                                  {"fetch_end_ns", double(e.fetchEndNs)}, {"wait_ns", double(e.waitNs)},
+                                  {"compute_start_ns", double(e.computeStartNs)},
+                                  {"compute_end_ns", double(e.computeEndNs)}});
+    QJsonObject o{{"model_type", modelType}, {"prompt_ids", idsJson(promptIds)}, {"ids", idsJson(newIds)},
+                  {"text", text}, {"stats", stats.toJson()}, {"timeline", events}};
+    if (!outputs.isEmpty())
+        o.insert(QStringLiteral("outputs"), outputs);
+    return o;
+}
+
+} // namespace surfing

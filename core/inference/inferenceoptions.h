@@ -1,0 +1,59 @@
+// What a user asks of one inference run, and what it measured. Plain data, free of libtorch:
+// the GUI and the CLI include this.
+#pragma once
+
+#include "metrics/layerevent.h"
+
+#include <QJsonObject>
+#include <QString>
+#include <QVector>
+
+namespace surfing {
+
+struct InferenceOptions {
+    int maxNewTokens = 64;
+    double temperature = 0.0;  // 0 = greedy
+    int topK = 0;              // 0 = off
+    double topP = 1.0;         // 1 = off
+    quint64 seed = 0;
+    bool stopAtEos = true;
+    int prefetchDepth = 2;     // units fetched ahead of the one computing; 0 = off
+    bool keepTensors = false;  // keep final hidden states / logits for dumpTensors()
+};
+
+struct InferenceStats {
+    int steps = 0;               // forward passes
+    int promptTokens = 0;
+    int newTokens = 0;
+    int unitLookups = 0;         // acquire() calls
+    int cacheHits = 0;
+    qint64 bytesFetched = 0;     // stored bytes moved
+    qint64 fetchWaitNs = 0;      // compute blocked waiting for weights
+    qint64 computeNs = 0;
+    qint64 totalNs = 0;          // the whole run
+    qint64 timeToFirstTokenNs = 0;
+
+    double cacheHitRate() const { return unitLookups ? double(cacheHits) / unitLookups : 0.0; }
+    // Mean wall time of one forward pass, seconds (the original tool's avg_inference_time).
+    double avgInferenceTime() const { return steps ? totalNs / 1e9 / steps : 0.0; }
+    double tokensPerSecond() const { return totalNs > 0 ? newTokens / (totalNs / 1e9) : 0.0; }
+    // Generation speed after the first token (decode steps only).
+    double decodeTokensPerSecond() const;
+
+    QJsonObject toJson() const;
+    QString summary() const; // one human-readable paragraph for stderr
+};
+
+struct InferenceResult {
+    QString modelType;
+    QVector<qint64> promptIds;
+    QVector<qint64> newIds;       // decoders
+    QString text;                 // decoders: the continuation; BERT: a summary
+    QJsonObject outputs;          // BERT: pooled/hidden summary (norms, first values)
+    InferenceStats stats;
+    QVector<LayerEvent> timeline;
+
+    QJsonObject toJson() const;   // ids, text, stats, timeline
+};
+
+} // namespace surfing

@@ -1,0 +1,351 @@
+#include "inference/inferencesession.h"
+
+#include "base/error.h"
+#include "client/chunksource.h"
+#include "format/modelconfig.h"
+#include "format/safetensors.h"
+#include "inference/bertmodel.h"
+#include "inference/decodermodel.h"
+#include "inference/generation.h"
+#include "inference/weightstream.h"
+#include "tokenizer/tokenizer.h"
+
+#include <ATen/Parallel.h>
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QLoggingCategory>
+#include <QMutex>
+#include <QSaveFile>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+Q_LOGGING_CATEGORY(lcInference, "surfing.inference")
+
+namespace surfing {
+namespace {
+
+// Two compute threads and one inter-op thread: the rest of the machine stays free for the network
+// thread, decoding and the GUI. Interop threads can only be set once per process.
+void configureTorchThreads()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        at::set_num_threads(2);
+        try {
+            at::set_num_interop_threads(1);
+        } catch (const std::exception &) {
+        }
+    });
+}
+
+QVector<qint64> toVector(const std::vector<int64_t> &ids)
+{
+    return QVector<qint64>(ids.begin(), ids.end());
+}
+
+TensorView viewOf(const QString &name, const at::Tensor &t)
+{
+    return {name, Dtype::F32, QVector<qint64>(t.sizes().begin(), t.sizes().end()),
+            QByteArrayView(static_cast<const char *>(t.data_ptr()), qsizetype(t.nbytes()))};
+}
+
+QJsonArray firstValues(const at::Tensor &t, int n)
+{
+    QJsonArray a;
+    const at::Tensor flat = t.flatten();
+    for (int64_t i = 0; i < std::min<int64_t>(n, flat.numel()); ++i)
+        a.append(flat[i].item<double>());
+    return a;
+}
+
+} // namespace
+
+struct InferenceSession::Private {
+    InferenceSession *q = nullptr;
+    std::shared_ptr<ChunkSource> source;
+    ModelConfig config;
+    std::unique_ptr<Tokenizer> tokenizer;
+    std::unique_ptr<DecoderModel> decoder;
+    std::unique_ptr<BertModel> bert;
+    std::unique_ptr<WeightStream> stream;
+    InferenceOptions options;
+    QVector<LayerEvent> timeline;
+    bool recording = true;
+    std::map<QString, at::Tensor> kept; // for dumpTensors()
+    std::thread worker;
+    std::atomic_bool cancelled{false};
+    std::atomic_bool running{false};
+    std::mutex runMutex; // one run at a time
+
+    QVector<qint64> encode(const QString &prompt) const;
+    InferenceResult runDecoder(const QVector<qint64> &ids);
+    InferenceResult runBert(const QVector<qint64> &ids, const QString &prompt);
+    void finishStats(InferenceResult &result, qint64 startNs) const;
+    void joinWorker();
+};
+
+InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QString &modelFilesDir, QObject *parent)
+    : QObject(parent), d(std::make_unique<Private>())
+{
+    qRegisterMetaType<LayerEvent>();
+    qRegisterMetaType<InferenceResult>();
+    configureTorchThreads();
+    d->q = this;
+    d->source = std::move(source);
+    d->config = ModelConfig::load(modelFilesDir);
+    if (d->config.family == ModelFamily::Bert) {
+        d->bert = std::make_unique<BertModel>(d->config);
+        d->bert->setPooler(d->source->manifest().find(QStringLiteral("pooler")) != nullptr);
+    } else {
+        d->decoder = makeDecoderModel(d->config);
+    }
+    const QDir dir(modelFilesDir);
+    if (dir.exists(QStringLiteral("tokenizer.json")) || dir.exists(QStringLiteral("vocab.txt")) || dir.exists(QStringLiteral("vocab.json")))
+        d->tokenizer = Tokenizer::load(modelFilesDir);
+    d->stream = std::make_unique<WeightStream>(*d->source, d->options.prefetchDepth);
+    d->stream->setEventSink([this](const LayerEvent &event) {
+        if (!d->recording)
+            return;
+        d->timeline.append(event);
+        Q_EMIT layerEventRecorded(event);
+    });
+}
+
+InferenceSession::~InferenceSession()
+{
+    d->cancelled = true;
+    d->joinWorker();
+}
+
+void InferenceSession::setOptions(const InferenceOptions &options)
+{
+    std::lock_guard lock(d->runMutex);
+    d->options = options;
+    d->stream->setPrefetchDepth(options.prefetchDepth);
+}
+
+InferenceOptions InferenceSession::options() const { return d->options; }
+QString InferenceSession::modelType() const { return d->config.modelType; }
+bool InferenceSession::isDecoder() const { return d->decoder != nullptr; }
+bool InferenceSession::hasTokenizer() const { return d->tokenizer != nullptr; }
+bool InferenceSession::isRunning() const { return d->running; }
+void InferenceSession::cancel() { d->cancelled = true; }
+
+QVector<qint64> InferenceSession::Private::encode(const QString &prompt) const
+{
+    if (!tokenizer)
+        throw Error(QStringLiteral("the model has no tokenizer files (tokenizer.json, vocab.txt or vocab.json); "
+                                   "give token ids instead of text"));
+    return tokenizer->encode(prompt, true).ids;
+}
+
+void InferenceSession::warmup()
+{
+    std::lock_guard lock(d->runMutex);
+    at::NoGradGuard noGrad;
+    d->recording = false;
+    try {
+        for (const ManifestChunk &chunk : d->source->manifest().chunks)
+            d->source->acquire(chunk.name);
+        const at::Tensor one = at::zeros({1, 1}, at::kLong);
+        if (d->decoder)
+            d->decoder->forward(*d->stream, DecoderModel::inputFor(one, nullptr), nullptr, {});
+        else
+            d->bert->forward(*d->stream, one, {}, {});
+    } catch (...) {
+        d->recording = true;
+        throw;
+    }
+    d->recording = true;
+}
+
+InferenceResult InferenceSession::run(const QString &prompt)
+{
+    const QVector<qint64> ids = d->encode(prompt);
+    std::lock_guard lock(d->runMutex);
+    return d->decoder ? d->runDecoder(ids) : d->runBert(ids, prompt);
+}
+
+InferenceResult InferenceSession::runIds(const QVector<qint64> &promptIds)
+{
+    std::lock_guard lock(d->runMutex);
+    return d->decoder ? d->runDecoder(promptIds) : d->runBert(promptIds, QString());
+}
+
+InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &promptIds)
+{
+    if (promptIds.isEmpty())
+        throw Error(QStringLiteral("the prompt encodes to no tokens; give some text (or ids)"));
+    at::NoGradGuard noGrad;
+    cancelled = false;
+    timeline.clear();
+    kept.clear();
+    const qint64 start = timelineClockNs();
+    InferenceResult result;
+    result.modelType = config.modelType;
+    result.promptIds = promptIds;
+    const int stepsBefore = stream->step();
+
+    GenerationOptions gen;
+    gen.maxNewTokens = options.maxNewTokens;
+    gen.stopAtEos = options.stopAtEos;
+    gen.sampling = {options.temperature, options.topK, options.topP, options.seed};
+    QString printed;
+    const auto onToken = [&](int step, const std::vector<int64_t> &tokens) {
+        if (step == 0)
+            result.stats.timeToFirstTokenNs = timelineClockNs() - start;
+        result.newIds.append(tokens[0]);
+        QString delta;
+        if (tokenizer) {
+            QString full = tokenizer->decode(result.newIds, true);
+            while (full.endsWith(QChar(0xFFFD))) // an incomplete UTF-8 sequence: wait for its bytes
+                full.chop(1);
+            if (full.startsWith(printed))
+                delta = full.mid(printed.size());
+            printed = full;
+        }
+        Q_EMIT q->tokenGenerated(tokens[0], delta);
+        return !cancelled.load();
+    };
+    const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
+    if (options.maxNewTokens > 0) {
+        const GenerationResult r = generate(*decoder, *stream, at::tensor(ids, at::kLong).view({1, -1}), {},
+                                            gen, onToken, options.keepTensors);
+        if (options.keepTensors) {
+            kept[QStringLiteral("hidden_states")] = r.promptHidden.contiguous();
+            kept[QStringLiteral("logits")] = r.promptLogits.contiguous();
+        }
+    } else {
+        ForwardOptions forward;
+        forward.lastLogitsOnly = !options.keepTensors;
+        const DecoderOutput out = decoder->forward(*stream, DecoderModel::inputFor(at::tensor(ids, at::kLong).view({1, -1}), nullptr), nullptr, forward);
+        if (options.keepTensors) {
+            kept[QStringLiteral("hidden_states")] = out.hidden.contiguous();
+            kept[QStringLiteral("logits")] = out.logits.contiguous();
+        }
+    }
+    result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
+    result.stats.steps = stream->step() - stepsBefore;
+    result.stats.newTokens = result.newIds.size();
+    finishStats(result, start);
+    return result;
+}
+
+InferenceResult InferenceSession::Private::runBert(const QVector<qint64> &promptIds, const QString &prompt)
+{
+    at::NoGradGuard noGrad;
+    timeline.clear();
+    kept.clear();
+    const qint64 start = timelineClockNs();
+    InferenceResult result;
+    result.modelType = config.modelType;
+    result.promptIds = promptIds;
+    Encoding enc;
+    if (tokenizer && !prompt.isNull())
+        enc = tokenizer->encode(prompt, true);
+    const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
+    const at::Tensor input = at::tensor(ids, at::kLong).view({1, -1});
+    at::Tensor types;
+    if (enc.tokenTypeIds.size() == enc.ids.size() && !enc.ids.isEmpty())
+        types = at::tensor(std::vector<int64_t>(enc.tokenTypeIds.begin(), enc.tokenTypeIds.end()), at::kLong).view({1, -1});
+    const BertOutput out = bert->forward(*stream, input, types, {});
+    result.stats.steps = 1;
+    result.stats.timeToFirstTokenNs = timelineClockNs() - start;
+    QJsonObject outputs{{"hidden_shape", QJsonArray{double(out.lastHidden.size(0)), double(out.lastHidden.size(1)), double(out.lastHidden.size(2))}},
+                        {"hidden_first", firstValues(out.lastHidden[0][0], 8)},
+                        {"hidden_norm", out.lastHidden.norm().item<double>()}};
+    QString text = QStringLiteral("last_hidden_state [%1, %2, %3], norm %4")
+                       .arg(out.lastHidden.size(0)).arg(out.lastHidden.size(1)).arg(out.lastHidden.size(2))
+                       .arg(out.lastHidden.norm().item<double>(), 0, 'f', 4);
+    if (out.pooled.defined()) {
+        outputs.insert(QStringLiteral("pooled_first"), firstValues(out.pooled, 8));
+        outputs.insert(QStringLiteral("pooled_norm"), out.pooled.norm().item<double>());
+        QStringList head;
+        for (const QJsonValue &v : firstValues(out.pooled, 8))
+            head << QString::number(v.toDouble(), 'f', 4);
+        text += QStringLiteral("; pooler_output norm %1, first values [%2]")
+                    .arg(out.pooled.norm().item<double>(), 0, 'f', 4).arg(head.join(QStringLiteral(", ")));
+    }
+    result.outputs = outputs;
+    result.text = text;
+    if (options.keepTensors) {
+        kept[QStringLiteral("last_hidden_state")] = out.lastHidden.contiguous();
+        if (out.pooled.defined())
+            kept[QStringLiteral("pooler_output")] = out.pooled.contiguous();
+    }
+    finishStats(result, start);
+    return result;
+}
+
+void InferenceSession::Private::finishStats(InferenceResult &result, qint64 startNs) const
+{
+    InferenceStats &s = result.stats;
+    s.totalNs = timelineClockNs() - startNs;
+    s.promptTokens = result.promptIds.size();
+    for (const LayerEvent &e : timeline) {
+        ++s.unitLookups;
+        s.cacheHits += e.cacheHit ? 1 : 0;
+        s.bytesFetched += e.bytes;
+        s.fetchWaitNs += e.waitNs;
+        s.computeNs += e.computeEndNs - e.computeStartNs;
+    }
+    result.timeline = timeline;
+    qCDebug(lcInference).noquote() << s.summary();
+}
+
+void InferenceSession::dumpTensors(const QString &path) const
+{
+    if (d->kept.empty())
+        throw Error(QStringLiteral("no tensors to dump: run with keepTensors set first"));
+    QVector<TensorView> views;
+    for (const auto &[name, tensor] : d->kept)
+        views.append(viewOf(name, tensor));
+    const QByteArray bytes = serializeSafetensors(views, {{QStringLiteral("format"), QStringLiteral("pt")}});
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+        throw Error(QStringLiteral("cannot write %1: %2").arg(path, f.errorString()));
+}
+
+void InferenceSession::Private::joinWorker()
+{
+    if (worker.joinable())
+        worker.join();
+}
+
+void InferenceSession::start(const QString &prompt)
+{
+    d->joinWorker();
+    d->running = true;
+    d->worker = std::thread([this, prompt] {
+        try {
+            const InferenceResult result = run(prompt);
+            d->running = false;
+            Q_EMIT finished(result);
+        } catch (const std::exception &e) {
+            d->running = false;
+            Q_EMIT failed(QString::fromUtf8(e.what()));
+        }
+    });
+}
+
+void InferenceSession::startIds(const QVector<qint64> &promptIds)
+{
+    d->joinWorker();
+    d->running = true;
+    d->worker = std::thread([this, promptIds] {
+        try {
+            const InferenceResult result = runIds(promptIds);
+            d->running = false;
+            Q_EMIT finished(result);
+        } catch (const std::exception &e) {
+            d->running = false;
+            Q_EMIT failed(QString::fromUtf8(e.what()));
+        }
+    });
+}
+
+} // namespace surfing

@@ -1,0 +1,120 @@
+#include "inference/weightstream.h"
+
+#include "base/error.h"
+#include "client/chunksource.h"
+
+#include <QHash>
+
+namespace surfing {
+
+struct WeightStream::Private {
+    ChunkSource *source = nullptr;
+    int depth = 0;
+    int step = -1;
+    QStringList order;
+    QHash<QString, int> position;
+    QHash<QString, LayerEvent> pending; // acquired, compute not finished yet
+    std::function<void(const LayerEvent &)> sink;
+
+    // Units [from, from + depth) of the order, wrapping to the head: a decoder walks the same
+    // order every step, so the last layers of one step prefetch the first units of the next.
+    void prefetchFrom(int from)
+    {
+        const int n = order.size();
+        for (int k = 0; k < depth && k < n; ++k)
+            source->prefetch(order[(from + k) % n]);
+    }
+};
+
+WeightStream::WeightStream(ChunkSource &source, int prefetchDepth)
+    : d(std::make_shared<Private>())
+{
+    d->source = &source;
+    setPrefetchDepth(prefetchDepth);
+}
+
+void WeightStream::setPrefetchDepth(int depth)
+{
+    d->depth = qMax(0, depth);
+}
+
+int WeightStream::prefetchDepth() const
+{
+    return d->depth;
+}
+
+void WeightStream::beginStep(const QStringList &unitOrder)
+{
+    ++d->step;
+    d->pending.clear();
+    if (unitOrder != d->order) {
+        d->order = unitOrder;
+        d->position.clear();
+        for (int i = 0; i < unitOrder.size(); ++i)
+            d->position.insert(unitOrder[i], i);
+    }
+    d->prefetchFrom(0);
+}
+
+UnitWeights WeightStream::acquire(const QString &unit)
+{
+    const auto pos = d->position.constFind(unit);
+    if (pos == d->position.constEnd())
+        throw Error(QStringLiteral("unit '%1' was not announced for step %2 (beginStep)").arg(unit).arg(d->step));
+    d->prefetchFrom(*pos + 1);
+
+    ChunkFetch fetch;
+    const qint64 asked = timelineClockNs();
+    std::shared_ptr<const QByteArray> bytes = d->source->acquire(unit, &fetch);
+    if (!bytes)
+        throw Error(QStringLiteral("chunk '%1' could not be fetched").arg(unit));
+    LayerEvent event;
+    event.step = d->step;
+    event.unit = unit;
+    event.cacheHit = fetch.cacheHit;
+    event.bytes = fetch.bytes;
+    event.fetchStartNs = fetch.fetchStartNs;
+    event.fetchEndNs = fetch.fetchEndNs;
+    event.waitNs = fetch.waitNs > 0 ? fetch.waitNs : (fetch.cacheHit ? 0 : timelineClockNs() - asked);
+    d->pending.insert(unit, event);
+    return UnitWeights::fromSafetensors(std::move(bytes), unit);
+}
+
+void WeightStream::setEventSink(std::function<void(const LayerEvent &)> sink)
+{
+    d->sink = std::move(sink);
+}
+
+int WeightStream::step() const
+{
+    return d->step;
+}
+
+WeightStream::ComputeScope::ComputeScope(WeightStream &stream, QString unit)
+    : m_stream(stream), m_unit(std::move(unit))
+{
+    auto it = m_stream.d->pending.find(m_unit);
+    if (it == m_stream.d->pending.end()) {
+        // Compute on weights kept from earlier in the step (a tied LM head): nothing was fetched.
+        LayerEvent event;
+        event.step = m_stream.d->step;
+        event.unit = m_unit;
+        event.cacheHit = true;
+        it = m_stream.d->pending.insert(m_unit, event);
+    }
+    it->computeStartNs = timelineClockNs();
+}
+
+WeightStream::ComputeScope::~ComputeScope()
+{
+    const auto it = m_stream.d->pending.find(m_unit);
+    if (it == m_stream.d->pending.end())
+        return;
+    LayerEvent event = *it;
+    m_stream.d->pending.erase(it);
+    event.computeEndNs = timelineClockNs();
+    if (m_stream.d->sink)
+        m_stream.d->sink(event);
+}
+
+} // namespace surfing
