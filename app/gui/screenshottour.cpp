@@ -1,0 +1,97 @@
+#include "screenshottour.h"
+
+#include "chunkpage.h"
+#include "dashboardpage.h"
+#include "inferencecontroller.h"
+#include "mainwindow.h"
+#include "playgroundpage.h"
+#include "servercontroller.h"
+#include "serverpage.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QEventLoop>
+#include <QTextStream>
+#include <QTimer>
+
+using namespace surfing::ui;
+
+namespace {
+// Lets layouts settle and charts repaint before a grab (the dashboard redraws at 4 Hz).
+void settle(int ms)
+{
+    QEventLoop loop;
+    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
+    loop.exec();
+}
+}
+
+ScreenshotTour::ScreenshotTour(MainWindow *window, const QString &modelDir, const QString &outDir, QObject *parent)
+    : QObject(parent), m_window(window), m_modelDir(modelDir), m_outDir(outDir)
+{
+}
+
+void ScreenshotTour::start()
+{
+    QDir().mkpath(m_outDir);
+    connect(m_window->chunkPage(), &ChunkPage::chunkingFinished, this, &ScreenshotTour::chunked, Qt::SingleShotConnection);
+    connect(m_window->serverController(), &ServerController::failed, this, &ScreenshotTour::fail);
+    connect(m_window->inferenceController(), &InferenceController::failed, this, &ScreenshotTour::fail);
+    connect(m_window->chunkPage(), &ChunkPage::errorOccurred, this, [this](const QString &m) { fail(m); });
+    m_window->chunkPage()->setOutputDir(QDir(m_outDir).filePath(QStringLiteral("chunks/x")));
+    if (!m_window->openPath(m_modelDir, true))
+        fail(QStringLiteral("not a model: ") + m_modelDir);
+}
+
+void ScreenshotTour::chunked()
+{
+    shoot(MainWindow::ChunkTab, QStringLiteral("chunk.png"));
+    connect(m_window->serverController(), &ServerController::started, this, &ScreenshotTour::serverStarted, Qt::SingleShotConnection);
+    m_window->serverPage()->setPort(0);
+    m_window->serverPage()->start();
+}
+
+void ScreenshotTour::serverStarted()
+{
+    connect(m_window->inferenceController(), &InferenceController::finished, this, &ScreenshotTour::promptFinished);
+    m_window->showPage(MainWindow::DashboardTab);
+    runPrompt(QStringLiteral("Once upon a time"));
+}
+
+void ScreenshotTour::runPrompt(const QString &prompt)
+{
+    m_window->playgroundPage()->setPrompt(prompt);
+    m_window->playgroundPage()->setMaxTokens(120);
+    m_window->playgroundPage()->run();
+}
+
+void ScreenshotTour::promptFinished()
+{
+    if (++m_prompts < 2) {
+        settle(400);
+        runPrompt(QStringLiteral("The little dog"));
+        return;
+    }
+    settle(700);
+    shoot(MainWindow::PlaygroundTab, QStringLiteral("playground.png"));
+    shoot(MainWindow::ServerTab, QStringLiteral("server.png"));
+    shoot(MainWindow::DashboardTab, QStringLiteral("dashboard.png"));
+    m_window->serverPage()->stop();
+    Q_EMIT done(0);
+}
+
+void ScreenshotTour::shoot(int page, const QString &name)
+{
+    m_window->showPage(MainWindow::Page(page));
+    settle(600);
+    const QString path = QDir(m_outDir).filePath(name);
+    if (!m_window->grab().save(path))
+        fail(QStringLiteral("cannot write ") + path);
+    QTextStream(stdout) << path << Qt::endl;
+}
+
+void ScreenshotTour::fail(const QString &why)
+{
+    QTextStream(stderr) << "surfing --screenshot: " << why << Qt::endl;
+    Q_EMIT done(1);
+}

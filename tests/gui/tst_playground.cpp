@@ -1,0 +1,172 @@
+// The Playground and the Dashboard end to end: a real in-process server, the real inference
+// session streaming stories260K, and the dashboard models and views filling while it runs.
+#include "dashboardpage.h"
+#include "errorbanner.h"
+#include "guitestsupport.h"
+#include "inference/inferenceoptions.h"
+#include "inferencecontroller.h"
+#include "latencyhistogramchart.h"
+#include "mainwindow.h"
+#include "metricshistorymodel.h"
+#include "metricssampler.h"
+#include "playgroundpage.h"
+#include "servercontroller.h"
+#include "serverpage.h"
+#include "testsupport.h"
+#include "timelinemodel.h"
+#include "timelinewidget.h"
+#include "timeserieschart.h"
+
+#include <QFile>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLineSeries>
+#include <QSignalSpy>
+#include <QtTest>
+#include <numeric>
+
+using namespace surfing;
+using namespace surfing::ui;
+
+class TestPlayground : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void promptStreamsTextAndFillsTheDashboard();
+    void runWithoutServerShowsWhatToDo();
+
+private:
+    QTemporaryDir m_home;
+    QTemporaryDir m_work;
+    QString m_chunks;
+};
+
+void TestPlayground::initTestCase()
+{
+    QVERIFY(m_home.isValid());
+    test::isolateUserDirs(m_home);
+    if (test::sharedModel(QStringLiteral("stories260K")).isEmpty())
+        QSKIP("shared models not available");
+    m_chunks = m_work.filePath(QStringLiteral("stories260K"));
+    const test::CliResult r = test::runCli({QStringLiteral("chunk"), test::sharedModel(QStringLiteral("stories260K")),
+                                           QStringLiteral("-o"), m_chunks, QStringLiteral("--compress")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+}
+
+static QJsonObject firstGoldenPrompt()
+{
+    const QByteArray json = test::readFile(test::sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"));
+    return QJsonDocument::fromJson(json).object().value(QStringLiteral("prompts")).toArray().first().toObject();
+}
+
+void TestPlayground::promptStreamsTextAndFillsTheDashboard()
+{
+    MainWindow window;
+    window.show();
+    window.serverPage()->addChunkDir(m_chunks);
+    window.serverPage()->setPort(0);
+    QSignalSpy started(window.serverController(), &ServerController::started);
+    window.serverPage()->start();
+    QVERIFY(started.wait(30000));
+
+    const QJsonObject golden = firstGoldenPrompt();
+    QVector<qint64> expectedIds;
+    for (const QJsonValue &v : golden.value(QStringLiteral("greedy_ids")).toArray())
+        expectedIds.append(v.toInteger());
+    PlaygroundPage *page = window.playgroundPage();
+    page->setPrompt(golden.value(QStringLiteral("prompt")).toString());
+    page->setMaxTokens(int(expectedIds.size()));
+
+    const int samplesBefore = window.metricsHistory()->rowCount();
+    QSignalSpy tokens(window.inferenceController(), &InferenceController::tokenGenerated);
+    QSignalSpy finished(window.inferenceController(), &InferenceController::finished);
+    QSignalSpy failed(window.inferenceController(), &InferenceController::failed);
+    page->run();
+    QVERIFY(page->isRunning());
+    QVERIFY(finished.wait(300000) || finished.count() == 1);
+    QCOMPARE(failed.count(), 0);
+    const InferenceResult result = finished.first().first().value<InferenceResult>();
+
+    // Streamed text, the engine's ids equal to Hugging Face's greedy continuation.
+    QCOMPARE(result.newIds, expectedIds);
+    QCOMPARE(tokens.count(), int(expectedIds.size()));
+    QVERIFY(!page->outputText().trimmed().isEmpty());
+    const QString firstWord = golden.value(QStringLiteral("greedy_text")).toString().section(QLatin1Char(' '), 0, 0);
+    QVERIFY2(page->outputText().contains(firstWord), qPrintable(page->outputText()));
+    QVERIFY(!page->isRunning());
+
+    // The timeline holds every layer event of the run; the dashboard's series gained points.
+    TimelineModel *timeline = window.timelineModel();
+    QCOMPARE(timeline->rowCount(), int(result.timeline.size()));
+    QVERIFY(timeline->units().contains(QStringLiteral("layer_0")));
+    QVERIFY(timeline->lastStep() >= int(expectedIds.size()) - 1);
+    QTRY_VERIFY(window.metricsHistory()->rowCount() > samplesBefore);
+    DashboardPage *dashboard = window.dashboardPage();
+    QTRY_VERIFY(dashboard->hitRateChart()->line(0)->count() > 0);
+    QTRY_VERIFY(dashboard->memoryChart()->line(0)->count() > 0);
+    QTRY_VERIFY(dashboard->throughputChart()->line(0)->count() > 0);
+    qint64 histogramTotal = 0;
+    QTRY_VERIFY((histogramTotal = std::accumulate(dashboard->histogram()->counts().begin(), dashboard->histogram()->counts().end(), qint64(0))) > 0);
+    QCOMPARE(histogramTotal, qint64(window.metricsSampler()->fetchLatenciesMs().size()));
+
+    // The timeline widget finds the event under a point on one of its bars.
+    window.showPage(MainWindow::DashboardTab);
+    TimelineWidget *view = dashboard->timelineWidget();
+    int found = -1;
+    for (int x = 0; x < view->width() && found < 0; x += 2)
+        for (int y = 0; y < view->height() && found < 0; y += 2)
+            found = view->eventAt(QPoint(x, y));
+    QVERIFY(found >= 0);
+    QVERIFY(found < timeline->rowCount());
+
+    // A second prompt through the same client cache: now the layers are hits.
+    QSignalSpy finishedAgain(window.inferenceController(), &InferenceController::finished);
+    page->run();
+    QVERIFY(finishedAgain.wait(300000) || finishedAgain.count() == 1);
+    const InferenceResult second = finishedAgain.first().first().value<InferenceResult>();
+    QVERIFY(second.stats.cacheHits > 0);
+    QCOMPARE(timeline->rowCount(), int(result.timeline.size() + second.timeline.size()));
+    bool sawHit = false;
+    for (const LayerEvent &e : timeline->events())
+        sawHit |= e.cacheHit;
+    QVERIFY(sawHit);
+
+    // Export: the CSV rows are the samples and the events; the PNG is a picture of the page.
+    const QString csv = m_work.filePath(QStringLiteral("dash.csv"));
+    dashboard->setPaused(true);
+    dashboard->exportCsv(csv);
+    const QList<QByteArray> lines = test::readFile(csv).trimmed().split('\n');
+    QCOMPARE(lines.size(), window.metricsHistory()->rowCount() + 1);
+    QVERIFY(lines.first().startsWith("seconds,hit_rate"));
+    const QList<QByteArray> events = test::readFile(m_work.filePath(QStringLiteral("dash-timeline.csv"))).trimmed().split('\n');
+    QCOMPARE(events.size(), timeline->rowCount() + 1);
+    const QString png = m_work.filePath(QStringLiteral("dash.png"));
+    dashboard->exportPng(png);
+    QImage image(png);
+    QVERIFY(!image.isNull());
+    QCOMPARE(image.size(), dashboard->size() * dashboard->devicePixelRatio());
+
+    dashboard->clear();
+    QCOMPARE(timeline->rowCount(), 0);
+    QCOMPARE(window.metricsHistory()->rowCount(), 0);
+}
+
+void TestPlayground::runWithoutServerShowsWhatToDo()
+{
+    MainWindow window;
+    window.show();
+    QSignalSpy runs(window.playgroundPage(), &PlaygroundPage::runRequested);
+    window.playgroundPage()->setPrompt(QStringLiteral("Once upon a time"));
+    window.playgroundPage()->run();
+    QCOMPARE(runs.count(), 0);
+    QVERIFY(!window.playgroundPage()->isRunning());
+    QVERIFY(window.errorBanner()->isShowingError());
+    QVERIFY2(window.errorBanner()->message().contains(QStringLiteral("server")), qPrintable(window.errorBanner()->message()));
+    QVERIFY(window.errorBanner()->action().contains(QStringLiteral("Server page")));
+}
+
+QTEST_MAIN(TestPlayground)
+#include "tst_playground.moc"

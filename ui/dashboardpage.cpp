@@ -1,0 +1,217 @@
+#include "dashboardpage.h"
+
+#include "base/error.h"
+#include "latencyhistogramchart.h"
+#include "metricshistorymodel.h"
+#include "metricssampler.h"
+#include "timelinemodel.h"
+#include "timelinewidget.h"
+#include "timeserieschart.h"
+
+#include <QAction>
+#include <QComboBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineSeries>
+#include <QSaveFile>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableView>
+#include <QToolBar>
+#include <QVBoxLayout>
+
+namespace surfing::ui {
+
+namespace {
+void writeFile(const QString &path, const QByteArray &bytes)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.commit())
+        throw Error(QStringLiteral("Cannot write %1: %2").arg(path, file.errorString()));
+}
+}
+
+DashboardPage::DashboardPage(MetricsHistoryModel *history, MetricsSampler *sampler, TimelineModel *timeline, QWidget *parent)
+    : QWidget(parent)
+    , m_history(history)
+    , m_sampler(sampler)
+    , m_timeline(timeline)
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(buildToolbar());
+
+    auto *splitter = new QSplitter(Qt::Vertical, this);
+    splitter->addWidget(buildCharts());
+    auto *timelineTabs = new QTabWidget(splitter);
+    m_timelineView = new TimelineWidget(m_timeline, timelineTabs);
+    m_eventTable = new QTableView(timelineTabs);
+    m_eventTable->setModel(m_timeline);
+    m_eventTable->verticalHeader()->hide();
+    m_eventTable->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    timelineTabs->addTab(m_timelineView, tr("Per-layer timeline"));
+    timelineTabs->addTab(m_eventTable, tr("Events"));
+    splitter->addWidget(timelineTabs);
+    splitter->setStretchFactor(0, 3);
+    splitter->setStretchFactor(1, 2);
+    layout->addWidget(splitter, 1);
+
+    connect(m_timeline, &TimelineModel::rowsInserted, m_eventTable, [this] {
+        if (!m_paused)
+            m_eventTable->scrollToBottom();
+    });
+    m_redraw.setInterval(250);
+    connect(&m_redraw, &QTimer::timeout, this, &DashboardPage::refresh);
+    m_redraw.start();
+    refresh();
+}
+
+QWidget *DashboardPage::buildToolbar()
+{
+    auto *bar = new QToolBar(this);
+    m_pause = bar->addAction(tr("Pause"));
+    m_pause->setCheckable(true);
+    m_pause->setShortcut(QKeySequence(QStringLiteral("Ctrl+P")));
+    m_pause->setToolTip(tr("Freeze the charts; data keeps being recorded (Ctrl+P)"));
+    connect(m_pause, &QAction::toggled, this, &DashboardPage::setPaused);
+    QAction *clearAction = bar->addAction(tr("Clear"), this, &DashboardPage::clear);
+    clearAction->setToolTip(tr("Forget all recorded samples and events"));
+    bar->addSeparator();
+    bar->addAction(tr("Export CSV…"), this, &DashboardPage::chooseCsv);
+    bar->addAction(tr("Export PNG…"), this, &DashboardPage::choosePng);
+    bar->addSeparator();
+    bar->addWidget(new QLabel(tr(" Window "), bar));
+    m_span = new QComboBox(bar);
+    m_span->addItem(tr("30 s"), 30.0);
+    m_span->addItem(tr("2 min"), 120.0);
+    m_span->addItem(tr("10 min"), 600.0);
+    m_span->addItem(tr("all"), 0.0);
+    m_span->setCurrentIndex(1);
+    bar->addWidget(m_span);
+    bar->addWidget(new QLabel(tr("  Timeline steps "), bar));
+    m_steps = new QSpinBox(bar);
+    m_steps->setRange(0, 1000);
+    m_steps->setValue(3);
+    m_steps->setSpecialValueText(tr("all"));
+    m_steps->setToolTip(tr("How many of the latest forward passes the timeline shows"));
+    bar->addWidget(m_steps);
+    m_summary = new QLabel(bar);
+    auto *spacer = new QWidget(bar);
+    spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
+    bar->addWidget(spacer);
+    bar->addWidget(m_summary);
+    connect(m_steps, &QSpinBox::valueChanged, this, [this](int v) { m_timelineView->setVisibleSteps(v); });
+    connect(m_span, &QComboBox::currentIndexChanged, this, &DashboardPage::refresh);
+    return bar;
+}
+
+QWidget *DashboardPage::buildCharts()
+{
+    auto *grid = new QWidget(this);
+    auto *layout = new QGridLayout(grid);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(4);
+    m_hitRate = new TimeSeriesChart(tr("Client cache hit rate"), tr("%"), grid);
+    m_hitRate->addLine(tr("hit rate"), MetricsHistoryModel::HitRate, QColor(0x2e7d32), 100.0);
+    m_hitRate->setFixedRange(0, 100);
+    m_latency = new TimeSeriesChart(tr("Fetch latency"), tr("ms"), grid);
+    m_latency->addLine(tr("mean fetch"), MetricsHistoryModel::FetchLatency, QColor(0x3d9be0));
+    m_histogram = new LatencyHistogramChart(grid);
+    m_memory = new TimeSeriesChart(tr("Memory"), tr("MB"), grid);
+    m_memory->addLine(tr("process RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
+    m_memory->addLine(tr("client cache"), MetricsHistoryModel::ClientCache, QColor(0x43a047));
+    m_memory->addLine(tr("server cache"), MetricsHistoryModel::ServerCache, QColor(0xef6c00));
+    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("MB/s · tok/s"), grid);
+    m_throughput->addLine(tr("fetched MB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
+    m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935));
+    layout->addWidget(m_hitRate, 0, 0);
+    layout->addWidget(m_latency, 0, 1);
+    layout->addWidget(m_histogram, 0, 2);
+    layout->addWidget(m_memory, 1, 0);
+    layout->addWidget(m_throughput, 1, 1, 1, 2);
+    return grid;
+}
+
+double DashboardPage::spanSeconds() const
+{
+    return m_span->currentData().toDouble();
+}
+
+void DashboardPage::refresh()
+{
+    if (m_paused)
+        return;
+    const QVector<MetricsSample> &samples = m_history->samples();
+    const double span = spanSeconds();
+    for (TimeSeriesChart *chart : {m_hitRate, m_latency, m_memory, m_throughput})
+        chart->refresh(samples, span);
+    m_histogram->refresh(m_sampler->fetchLatenciesMs());
+    m_summary->setText(tr("%1 samples · %2 layer events ").arg(samples.size()).arg(m_timeline->rowCount()));
+}
+
+void DashboardPage::setPaused(bool paused)
+{
+    m_paused = paused;
+    if (m_pause->isChecked() != paused)
+        m_pause->setChecked(paused);
+    m_pause->setText(paused ? tr("Resume") : tr("Pause"));
+    m_timelineView->setFrozen(paused);
+    if (!paused)
+        refresh();
+}
+
+void DashboardPage::clear()
+{
+    m_sampler->clear();
+    m_timeline->clear();
+    const bool paused = m_paused;
+    m_paused = false;
+    refresh();
+    m_paused = paused;
+}
+
+void DashboardPage::exportCsv(const QString &file) const
+{
+    writeFile(file, m_history->toCsv());
+    const QFileInfo info(file);
+    writeFile(info.dir().filePath(info.completeBaseName() + QStringLiteral("-timeline.csv")), m_timeline->toCsv());
+}
+
+void DashboardPage::exportPng(const QString &file)
+{
+    if (!grab().save(file, "PNG"))
+        throw Error(QStringLiteral("Cannot write %1: check the folder exists and is writable.").arg(file));
+}
+
+void DashboardPage::chooseCsv()
+{
+    const QString file = QFileDialog::getSaveFileName(this, tr("Export dashboard data"), QStringLiteral("surfing-dashboard.csv"), tr("CSV (*.csv)"));
+    if (file.isEmpty())
+        return;
+    try {
+        exportCsv(file);
+        Q_EMIT statusMessage(tr("Exported %1 and its -timeline.csv").arg(file));
+    } catch (const Error &e) {
+        Q_EMIT errorOccurred(e.message(), tr("Choose another folder."));
+    }
+}
+
+void DashboardPage::choosePng()
+{
+    const QString file = QFileDialog::getSaveFileName(this, tr("Export dashboard image"), QStringLiteral("surfing-dashboard.png"), tr("PNG (*.png)"));
+    if (file.isEmpty())
+        return;
+    try {
+        exportPng(file);
+        Q_EMIT statusMessage(tr("Exported %1").arg(file));
+    } catch (const Error &e) {
+        Q_EMIT errorOccurred(e.message(), tr("Choose another folder."));
+    }
+}
+
+} // namespace surfing::ui

@@ -1,0 +1,77 @@
+// The Dashboard: live charts of cache hit rate, fetch latency (over time and as a histogram),
+// memory and throughput, and the per-layer fetch timeline. Redraws on a timer (4 Hz) from the
+// models, so bursts of events never queue up paints; pause, clear, CSV and PNG export.
+#pragma once
+
+#include <QTimer>
+#include <QWidget>
+
+class QAction;
+class QComboBox;
+class QLabel;
+class QSpinBox;
+class QTableView;
+
+namespace surfing::ui {
+
+class LatencyHistogramChart;
+class MetricsHistoryModel;
+class MetricsSampler;
+class TimelineModel;
+class TimelineWidget;
+class TimeSeriesChart;
+
+class DashboardPage : public QWidget
+{
+    Q_OBJECT
+public:
+    DashboardPage(MetricsHistoryModel *history, MetricsSampler *sampler, TimelineModel *timeline,
+                  QWidget *parent = nullptr);
+
+    bool isPaused() const { return m_paused; }
+    TimeSeriesChart *hitRateChart() const { return m_hitRate; }
+    TimeSeriesChart *latencyChart() const { return m_latency; }
+    TimeSeriesChart *memoryChart() const { return m_memory; }
+    TimeSeriesChart *throughputChart() const { return m_throughput; }
+    LatencyHistogramChart *histogram() const { return m_histogram; }
+    TimelineWidget *timelineWidget() const { return m_timelineView; }
+
+    // Writes FILE (the time series) and FILE's sibling "<base>-timeline.csv"; throws surfing::Error.
+    void exportCsv(const QString &file) const;
+    void exportPng(const QString &file);
+
+public Q_SLOTS:
+    void setPaused(bool paused);
+    void clear();
+    void refresh();
+
+Q_SIGNALS:
+    void errorOccurred(const QString &message, const QString &action);
+    void statusMessage(const QString &message);
+
+private:
+    QWidget *buildToolbar();
+    QWidget *buildCharts();
+    void chooseCsv();
+    void choosePng();
+    double spanSeconds() const;
+
+    MetricsHistoryModel *m_history;
+    MetricsSampler *m_sampler;
+    TimelineModel *m_timeline;
+    TimeSeriesChart *m_hitRate;
+    TimeSeriesChart *m_latency;
+    TimeSeriesChart *m_memory;
+    TimeSeriesChart *m_throughput;
+    LatencyHistogramChart *m_histogram;
+    TimelineWidget *m_timelineView;
+    QTableView *m_eventTable;
+    QComboBox *m_span;
+    QSpinBox *m_steps;
+    QAction *m_pause;
+    QLabel *m_summary;
+    QTimer m_redraw;
+    bool m_paused = false;
+};
+
+} // namespace surfing::ui

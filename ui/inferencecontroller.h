@@ -1,0 +1,81 @@
+// Runs the Playground's requests: opens the chunk source (a weight server through
+// RemoteChunkSource, or a chunk folder) on a pool thread, then an InferenceSession whose worker
+// thread does the compute. Keeps the source (and its client cache) between runs with the same
+// settings, so a second prompt shows the cache at work. Layer events are batched to the GUI
+// every 100 ms.
+#pragma once
+
+#include "inference/inferenceoptions.h"
+#include "metrics/layerevent.h"
+#include "playgroundrequest.h"
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QVector>
+#include <memory>
+
+namespace surfing {
+class ChunkSource;
+class FetchingChunkSource;
+class InferenceSession;
+}
+
+namespace surfing::ui {
+
+class InferenceController : public QObject
+{
+    Q_OBJECT
+public:
+    explicit InferenceController(QObject *parent = nullptr);
+    ~InferenceController() override;
+
+    void start(const PlaygroundRequest &request);
+    void cancel();
+    bool isRunning() const { return m_running; }
+    QString modelType() const;
+    bool isDecoder() const;
+
+Q_SIGNALS:
+    void runningChanged(bool running);
+    void progressMessage(const QString &message);
+    void tokenGenerated(const QString &textDelta);
+    void layerEventsRecorded(const QVector<surfing::LayerEvent> &events);
+    void clientCacheBytesChanged(qint64 bytes);
+    void finished(const surfing::InferenceResult &result);
+    void failed(const QString &message);
+    // Encoders, several lines: each later line's cosine similarity to the first line.
+    void similaritiesComputed(const QStringList &sentences, const QVector<double> &toFirst);
+
+private:
+    struct Opened {
+        std::shared_ptr<FetchingChunkSource> source;
+        QString filesDir;
+        std::shared_ptr<QTemporaryDir> tempDir;
+        QString error;
+    };
+    static QString keyOf(const PlaygroundRequest &request);
+    static Opened open(const PlaygroundRequest &request);
+    void onOpened();
+    void runPrompt();
+    void flushEvents();
+    void setRunning(bool running);
+    void onSessionFinished(const surfing::InferenceResult &result);
+    void onSessionFailed(const QString &message);
+    bool continueEncoderDemo(); // true while more sentences are queued
+
+    PlaygroundRequest m_request;
+    QString m_key;
+    std::shared_ptr<FetchingChunkSource> m_source;
+    std::shared_ptr<QTemporaryDir> m_tempDir;
+    std::unique_ptr<InferenceSession> m_session;
+    QFutureWatcher<Opened> m_opening;
+    QVector<LayerEvent> m_pending;
+    QTimer m_flush;
+    QStringList m_sentences;           // encoder demo: every line of the prompt
+    QVector<QVector<double>> m_embeddings;
+    bool m_running = false;
+};
+
+} // namespace surfing::ui

@@ -1,0 +1,368 @@
+#include "mainwindow.h"
+
+#include "base/error.h"
+#include "chunkpage.h"
+#include "dashboardpage.h"
+#include "droppedpath.h"
+#include "errorbanner.h"
+#include "formatting.h"
+#include "inferencecontroller.h"
+#include "metricshistorymodel.h"
+#include "metricssampler.h"
+#include "playgroundpage.h"
+#include "requestlogmodel.h"
+#include "servercontroller.h"
+#include "serverpage.h"
+#include "timelinemodel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileInfo>
+#include <QLabel>
+#include <QLoggingCategory>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QVBoxLayout>
+
+Q_LOGGING_CATEGORY(lcUi, "surfing.ui")
+
+static void initSurfingResources()
+{
+    Q_INIT_RESOURCE(surfing);
+}
+
+namespace surfing::ui {
+
+namespace {
+constexpr int kMaxRecent = 8;
+const QString kRecentKey = QStringLiteral("recentModels");
+}
+
+MainWindow::MainWindow(QWidget *parent)
+    : QMainWindow(parent)
+    , m_server(new ServerController(this))
+    , m_inference(new InferenceController(this))
+    , m_requestLog(new RequestLogModel(this))
+    , m_history(new MetricsHistoryModel(this))
+    , m_sampler(new MetricsSampler(m_history, this))
+    , m_timeline(new TimelineModel(this))
+    , m_tabs(new QTabWidget(this))
+    , m_banner(new ErrorBanner(this))
+    , m_chunkPage(new ChunkPage(this))
+    , m_serverPage(new ServerPage(m_server, m_requestLog, this))
+    , m_playgroundPage(new PlaygroundPage(this))
+    , m_dashboardPage(new DashboardPage(m_history, m_sampler, m_timeline, this))
+    , m_serverState(new QLabel(this))
+{
+    initSurfingResources();
+    setWindowTitle(tr("Surfing"));
+    setWindowIcon(QIcon(QStringLiteral(":/surfing/icons/surfing.png")));
+    setAcceptDrops(true);
+
+    auto *central = new QWidget(this);
+    auto *layout = new QVBoxLayout(central);
+    layout->setContentsMargins(8, 8, 8, 4);
+    layout->addWidget(m_banner);
+    layout->addWidget(m_tabs, 1);
+    setCentralWidget(central);
+
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_chunkPage, tr("&Chunk"));
+    m_tabs->addTab(m_serverPage, tr("&Server"));
+    m_tabs->addTab(m_playgroundPage, tr("&Playground"));
+    m_tabs->addTab(m_dashboardPage, tr("&Dashboard"));
+    for (int i = 0; i < m_tabs->count(); ++i)
+        connectPage(m_tabs->widget(i));
+    connect(m_chunkPage, &ChunkPage::modelChosen, this, &MainWindow::addRecentModel);
+    connect(m_chunkPage, &ChunkPage::chunkingFinished, m_serverPage, &ServerPage::addChunkDir);
+    connect(m_chunkPage, &ChunkPage::serveRequested, this, [this](const QString &dir) {
+        m_serverPage->addChunkDir(dir);
+        showPage(ServerTab);
+    });
+    connect(m_chunkPage, &ChunkPage::chunkingFinished, m_playgroundPage, &PlaygroundPage::addChunkFolder);
+    connect(m_server, &ServerController::started, this, [this](const QUrl &url, const QStringList &models) {
+        m_playgroundPage->setLocalServer(url, models, m_serverPage->chunkDirs());
+    });
+    connect(m_server, &ServerController::stopped, this, [this] { m_playgroundPage->setLocalServer({}, {}, {}); });
+    connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token) {
+        m_playgroundPage->setRemoteServer(url, token);
+        showPage(PlaygroundTab);
+    });
+    connect(m_server, &ServerController::stateChanged, this, &MainWindow::updateServerState);
+    connect(m_server, &ServerController::clientConnected, this, [this] { ++m_clientCount; updateServerState(); });
+    connect(m_server, &ServerController::clientDisconnected, this, [this] { --m_clientCount; updateServerState(); });
+    connect(m_server, &ServerController::stopped, this, [this] { m_clientCount = 0; updateServerState(); });
+    connect(m_server, &ServerController::statsUpdated, this, [this](const ServerStats &stats) {
+        m_sampler->setServerCacheBytes(stats.cache.bytesCached);
+    });
+    connect(m_server, &ServerController::stopped, this, [this] { m_sampler->setServerCacheBytes(0); });
+
+    connectInference();
+    statusBar()->addPermanentWidget(m_serverState);
+    updateServerState();
+    m_sampler->start();
+    buildMenus();
+    loadSettings();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::connectPage(QWidget *page)
+{
+    // Every page speaks the same two signals; connect by name so pages stay independent.
+    connect(page, SIGNAL(errorOccurred(QString, QString)), this, SLOT(showError(QString, QString)));
+    connect(page, SIGNAL(statusMessage(QString)), this, SLOT(showInfo(QString)));
+}
+
+void MainWindow::buildMenus()
+{
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    QAction *openFolder = file->addAction(tr("&Open model folder…"), m_chunkPage, &ChunkPage::openModelFolder);
+    openFolder->setShortcut(QKeySequence::Open);
+    QAction *openFile = file->addAction(tr("Open model &file…"), m_chunkPage, &ChunkPage::openModelFile);
+    openFile->setShortcut(QKeySequence(QStringLiteral("Ctrl+Shift+O")));
+    m_recentMenu = file->addMenu(tr("&Recent models"));
+    file->addSeparator();
+    QAction *chunk = file->addAction(tr("&Chunk model"), m_chunkPage, &ChunkPage::startChunking);
+    chunk->setShortcut(QKeySequence(QStringLiteral("Ctrl+Return")));
+    file->addSeparator();
+    QAction *serve = file->addAction(tr("Start/stop &server"), m_serverPage, &ServerPage::toggle);
+    serve->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    QMenu *view = menuBar()->addMenu(tr("&View"));
+    for (int i = 0; i < 4; ++i) {
+        QAction *a = view->addAction(QString(), this, [this, i] { showPage(Page(i)); });
+        a->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
+        a->setObjectName(QStringLiteral("pageAction%1").arg(i));
+    }
+    connect(view, &QMenu::aboutToShow, this, [this, view] {
+        const auto actions = view->actions();
+        for (int i = 0; i < actions.size() && i < m_tabs->count(); ++i)
+            actions[i]->setText(m_tabs->tabText(i));
+    });
+    QAction *dismiss = new QAction(tr("Dismiss message"), this);
+    dismiss->setShortcut(QKeySequence(Qt::Key_Escape));
+    connect(dismiss, &QAction::triggered, m_banner, &ErrorBanner::dismiss);
+    addAction(dismiss);
+
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Surfing"), this, [this] {
+        QMessageBox::about(this, tr("About Surfing"),
+                           tr("<b>Surfing %1</b><p>Streams transformer weights layer by layer: chunk a model, "
+                              "serve it, run it, and watch every fetch.</p>").arg(QStringLiteral(SURFING_VERSION)));
+    });
+    rebuildRecentMenu();
+}
+
+bool MainWindow::openPath(const QString &path, bool chunkNow)
+{
+    DroppedPath dropped;
+    try {
+        dropped = classifyPath(path);
+    } catch (const Error &e) {
+        showError(e.message(), tr("Nothing was changed. Drop a model folder (config.json + weights) or a chunk folder."));
+        return false;
+    }
+    if (dropped.kind == DroppedPath::Kind::ChunkDir) {
+        m_chunkPage->showChunkDir(dropped.dir);
+        m_serverPage->addChunkDir(dropped.dir);
+        m_playgroundPage->addChunkFolder(dropped.dir);
+        showPage(ChunkTab);
+        showInfo(tr("Opened chunk folder %1").arg(QDir::toNativeSeparators(dropped.dir)));
+        return true;
+    }
+    if (m_chunkPage->isBusy()) {
+        showError(tr("Still chunking %1.").arg(QDir(m_chunkPage->modelPath()).dirName()),
+                  tr("Wait for it to finish or press Cancel, then drop the model again."));
+        return false;
+    }
+    try {
+        m_chunkPage->setModelPath(dropped.dir);
+    } catch (const Error &e) {
+        showError(e.message(), tr("Check the model's config.json."));
+        return false;
+    }
+    m_banner->dismiss();
+    showPage(ChunkTab);
+    if (chunkNow)
+        m_chunkPage->startChunking();
+    return true;
+}
+
+void MainWindow::showPage(Page page)
+{
+    if (int(page) < m_tabs->count())
+        m_tabs->setCurrentIndex(int(page));
+}
+
+MainWindow::Page MainWindow::currentPage() const
+{
+    return Page(m_tabs->currentIndex());
+}
+
+QWidget *MainWindow::page(Page page) const
+{
+    return m_tabs->widget(int(page));
+}
+
+void MainWindow::connectInference()
+{
+    PlaygroundPage *page = m_playgroundPage;
+    connect(page, &PlaygroundPage::runRequested, m_inference, &InferenceController::start);
+    connect(page, &PlaygroundPage::stopRequested, m_inference, &InferenceController::cancel);
+    connect(m_inference, &InferenceController::runningChanged, page, &PlaygroundPage::setRunning);
+    connect(m_inference, &InferenceController::progressMessage, page, &PlaygroundPage::showStats);
+    connect(m_inference, &InferenceController::tokenGenerated, page, &PlaygroundPage::appendText);
+    connect(m_inference, &InferenceController::tokenGenerated, m_sampler, [this] { m_sampler->addTokens(1); });
+    connect(m_inference, &InferenceController::layerEventsRecorded, m_timeline, &TimelineModel::addEvents);
+    connect(m_inference, &InferenceController::layerEventsRecorded, m_sampler, &MetricsSampler::addLayerEvents);
+    connect(m_inference, &InferenceController::clientCacheBytesChanged, m_sampler, &MetricsSampler::setClientCacheBytes);
+    connect(m_inference, &InferenceController::finished, page, [page](const InferenceResult &result) {
+        const InferenceStats &s = result.stats;
+        if (result.newIds.isEmpty() && !result.text.isEmpty() && page->outputText().isEmpty())
+            page->showOutput(result.text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
+        page->showStats(tr("%1 prompt + %2 new tokens · %3 tok/s · first token %4 · cache hits %5% · fetched %6 · waited %7")
+                            .arg(s.promptTokens).arg(s.newTokens).arg(s.tokensPerSecond(), 0, 'f', 1)
+                            .arg(formatMilliseconds(s.timeToFirstTokenNs / 1e6))
+                            .arg(100.0 * s.cacheHitRate(), 0, 'f', 0)
+                            .arg(formatBytes(s.bytesFetched), formatMilliseconds(s.fetchWaitNs / 1e6)));
+    });
+    connect(m_inference, &InferenceController::similaritiesComputed, page,
+            [page](const QStringList &sentences, const QVector<double> &toFirst) {
+        QString html = tr("<p>Cosine similarity of mean-pooled <code>last_hidden_state</code> to the first line:</p><table cellpadding=4>");
+        for (int i = 0; i < sentences.size(); ++i)
+            html += QStringLiteral("<tr><td align=right><b>%1</b></td><td>%2</td></tr>")
+                        .arg(toFirst.value(i), 0, 'f', 4).arg(sentences.at(i).toHtmlEscaped());
+        page->showOutput(html + QStringLiteral("</table>"));
+    });
+    connect(m_inference, &InferenceController::failed, this, [this, page](const QString &message) {
+        page->showStats(tr("Failed"));
+        showError(tr("Inference failed: %1").arg(message),
+                  tr("Check that the server is running and reachable, then press Run again."));
+    });
+}
+
+QString MainWindow::serverStateText() const
+{
+    return m_serverState->text();
+}
+
+void MainWindow::updateServerState()
+{
+    QString text;
+    switch (m_server->state()) {
+    case ServerController::State::Stopped: text = tr("Server: stopped"); break;
+    case ServerController::State::Starting: text = tr("Server: starting…"); break;
+    case ServerController::State::Stopping: text = tr("Server: stopping…"); break;
+    case ServerController::State::Running:
+        text = tr("Server: %1 · %n client(s)", nullptr, m_clientCount).arg(m_server->url().toString());
+        break;
+    }
+    m_serverState->setText(text);
+}
+
+void MainWindow::showError(const QString &message, const QString &action)
+{
+    qCWarning(lcUi).noquote() << message << action;
+    m_banner->showMessage(message, action, ErrorBanner::Level::Error);
+    statusBar()->showMessage(message, 8000);
+}
+
+void MainWindow::showInfo(const QString &message)
+{
+    statusBar()->showMessage(message, 8000);
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent *event)
+{
+    if (!localPathFromMime(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dragMoveEvent(QDragMoveEvent *event)
+{
+    if (!localPathFromMime(event->mimeData()).isEmpty())
+        event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent *event)
+{
+    const QString path = localPathFromMime(event->mimeData());
+    if (path.isEmpty()) {
+        showError(tr("That drop carried no local file or folder."), tr("Drop a model folder from your file manager."));
+        return;
+    }
+    event->acceptProposedAction();
+    openPath(path, true);
+}
+
+QStringList MainWindow::recentModels() const
+{
+    return QSettings().value(kRecentKey).toStringList();
+}
+
+void MainWindow::addRecentModel(const QString &dir)
+{
+    QStringList recent = recentModels();
+    recent.removeAll(dir);
+    recent.prepend(dir);
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
+    QSettings().setValue(kRecentKey, recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    if (!m_recentMenu)
+        return;
+    m_recentMenu->clear();
+    const QStringList recent = recentModels();
+    for (const QString &dir : recent)
+        m_recentMenu->addAction(QDir::toNativeSeparators(dir), this, [this, dir] { openPath(dir, false); });
+    m_recentMenu->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::loadSettings()
+{
+    QSettings s;
+    if (!restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray()))
+        resize(1280, 820);
+    restoreState(s.value(QStringLiteral("window/state")).toByteArray());
+    m_chunkPage->loadSettings();
+    m_serverPage->loadSettings();
+    m_playgroundPage->loadSettings();
+    for (const QString &dir : m_serverPage->chunkDirs())
+        m_playgroundPage->addChunkFolder(dir);
+    showPage(Page(s.value(QStringLiteral("window/page"), 0).toInt()));
+}
+
+void MainWindow::saveSettings() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/state"), saveState());
+    s.setValue(QStringLiteral("window/page"), int(currentPage()));
+    m_chunkPage->saveSettings();
+    m_serverPage->saveSettings();
+    m_playgroundPage->saveSettings();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    saveSettings();
+    event->accept();
+}
+
+} // namespace surfing::ui

@@ -1,0 +1,319 @@
+#include "playgroundpage.h"
+
+#include "base/error.h"
+#include "format/chunkmanifest.h"
+
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QShortcut>
+#include <QSpinBox>
+#include <QTextBrowser>
+#include <QTextCursor>
+#include <QVBoxLayout>
+
+namespace surfing::ui {
+
+namespace {
+enum SourceIndex { LocalServerIndex, RemoteServerIndex, ChunkFolderIndex };
+}
+
+PlaygroundPage::PlaygroundPage(QWidget *parent)
+    : QWidget(parent)
+{
+    qRegisterMetaType<surfing::ui::PlaygroundRequest>();
+    auto *layout = new QHBoxLayout(this);
+    auto *left = new QVBoxLayout;
+    left->addWidget(buildSetup());
+    left->addWidget(buildSampling());
+    left->addStretch(1);
+    layout->addLayout(left, 1);
+
+    auto *right = new QVBoxLayout;
+    m_prompt = new QPlainTextEdit(this);
+    m_prompt->setPlaceholderText(tr("Type a prompt and press Ctrl+Return. For BERT: one sentence per line, "
+                                    "the first is compared with the others."));
+    m_prompt->setMaximumHeight(120);
+    auto *buttons = new QHBoxLayout;
+    m_run = new QPushButton(tr("Run"), this);
+    m_run->setProperty("primary", true);
+    m_run->setToolTip(tr("Generate (Ctrl+Return)"));
+    m_stop = new QPushButton(tr("Stop"), this);
+    m_stop->setToolTip(tr("Stop after the current token (Ctrl+.)"));
+    m_stats = new QLabel(this);
+    m_stats->setWordWrap(true);
+    buttons->addWidget(m_run);
+    buttons->addWidget(m_stop);
+    buttons->addWidget(m_stats, 1);
+    m_output = new QTextBrowser(this);
+    m_output->setPlaceholderText(tr("The model's output streams in here."));
+    QFont mono = m_output->font();
+    mono.setPointSizeF(mono.pointSizeF() * 1.15);
+    m_output->setFont(mono);
+    right->addWidget(new QLabel(tr("<b>Prompt</b>"), this));
+    right->addWidget(m_prompt);
+    right->addLayout(buttons);
+    right->addWidget(new QLabel(tr("<b>Output</b>"), this));
+    right->addWidget(m_output, 1);
+    layout->addLayout(right, 2);
+
+    connect(m_run, &QPushButton::clicked, this, &PlaygroundPage::run);
+    connect(m_stop, &QPushButton::clicked, this, &PlaygroundPage::stopRequested);
+    auto *runShortcut = new QShortcut(QKeySequence(QStringLiteral("Ctrl+Return")), m_prompt);
+    runShortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(runShortcut, &QShortcut::activated, this, &PlaygroundPage::run);
+    auto *stopShortcut = new QShortcut(QKeySequence(QStringLiteral("Ctrl+.")), this);
+    stopShortcut->setContext(Qt::WidgetWithChildrenShortcut);
+    connect(stopShortcut, &QShortcut::activated, this, &PlaygroundPage::stopRequested);
+    setRunning(false);
+    updateModels();
+}
+
+QWidget *PlaygroundPage::buildSetup()
+{
+    auto *box = new QGroupBox(tr("Model and weights"), this);
+    auto *form = new QFormLayout(box);
+    m_source = new QComboBox(box);
+    m_source->addItem(tr("This app's server"));
+    m_source->addItem(tr("Remote server"));
+    m_source->addItem(tr("Chunk folder (no server)"));
+    m_model = new QComboBox(box);
+    m_model->setMinimumContentsLength(18);
+    m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_cacheLayers = new QSpinBox(box);
+    m_cacheLayers->setRange(0, 10000);
+    m_cacheLayers->setSpecialValueText(tr("no limit"));
+    m_cacheLayers->setToolTip(tr("Keep at most this many chunks in the client cache"));
+    m_cacheMb = new QSpinBox(box);
+    m_cacheMb->setRange(0, 1 << 20);
+    m_cacheMb->setSuffix(tr(" MB"));
+    m_cacheMb->setSpecialValueText(tr("no limit"));
+    m_prefetch = new QSpinBox(box);
+    m_prefetch->setRange(0, 64);
+    m_prefetch->setValue(2);
+    m_prefetch->setToolTip(tr("Units fetched ahead of the one computing (0: no prefetch)"));
+    form->addRow(tr("Weights from"), m_source);
+    form->addRow(tr("Model"), m_model);
+    form->addRow(tr("Cache chunks"), m_cacheLayers);
+    form->addRow(tr("Cache budget"), m_cacheMb);
+    form->addRow(tr("Prefetch depth"), m_prefetch);
+    connect(m_source, &QComboBox::currentIndexChanged, this, &PlaygroundPage::updateModels);
+    return box;
+}
+
+QWidget *PlaygroundPage::buildSampling()
+{
+    auto *box = new QGroupBox(tr("Sampling"), this);
+    auto *form = new QFormLayout(box);
+    m_temperature = new QDoubleSpinBox(box);
+    m_temperature->setRange(0, 5);
+    m_temperature->setSingleStep(0.1);
+    m_temperature->setSpecialValueText(tr("0 (greedy)"));
+    m_topK = new QSpinBox(box);
+    m_topK->setRange(0, 100000);
+    m_topK->setSpecialValueText(tr("off"));
+    m_topP = new QDoubleSpinBox(box);
+    m_topP->setRange(0.01, 1.0);
+    m_topP->setSingleStep(0.05);
+    m_topP->setValue(1.0);
+    m_maxTokens = new QSpinBox(box);
+    m_maxTokens->setRange(1, 4096);
+    m_maxTokens->setValue(64);
+    m_seed = new QSpinBox(box);
+    m_seed->setRange(0, INT_MAX);
+    form->addRow(tr("Temperature"), m_temperature);
+    form->addRow(tr("Top-k"), m_topK);
+    form->addRow(tr("Top-p"), m_topP);
+    form->addRow(tr("Max new tokens"), m_maxTokens);
+    form->addRow(tr("Seed"), m_seed);
+    return box;
+}
+
+void PlaygroundPage::setLocalServer(const QUrl &url, const QStringList &models, const QStringList &chunkDirs)
+{
+    m_localUrl = url;
+    m_localModels = models;
+    m_localDirs = chunkDirs;
+    if (!url.isEmpty())
+        m_source->setCurrentIndex(LocalServerIndex);
+    updateModels();
+}
+
+void PlaygroundPage::setRemoteServer(const QUrl &url, const QString &token)
+{
+    m_remoteUrl = url;
+    m_remoteToken = token;
+    m_source->setCurrentIndex(RemoteServerIndex);
+    updateModels();
+}
+
+void PlaygroundPage::addChunkFolder(const QString &dir)
+{
+    if (!m_folders.contains(dir))
+        m_folders.append(dir);
+    updateModels();
+}
+
+void PlaygroundPage::setPrompt(const QString &prompt)
+{
+    m_prompt->setPlainText(prompt);
+}
+
+void PlaygroundPage::setMaxTokens(int tokens)
+{
+    m_maxTokens->setValue(tokens);
+}
+
+void PlaygroundPage::updateModels()
+{
+    const QString current = m_model->currentText();
+    m_model->clear();
+    switch (m_source->currentIndex()) {
+    case LocalServerIndex:
+        for (const QString &m : m_localModels)
+            m_model->addItem(m, m);
+        m_model->setPlaceholderText(tr("start the server first"));
+        break;
+    case RemoteServerIndex:
+        m_model->addItem(m_remoteUrl.isEmpty() ? QString() : tr("(server default)"), QString());
+        m_model->setPlaceholderText(tr("set a URL on the Server page"));
+        break;
+    case ChunkFolderIndex:
+        for (const QString &dir : m_folders)
+            m_model->addItem(QDir(dir).dirName(), dir);
+        m_model->setPlaceholderText(tr("chunk a model first"));
+        break;
+    }
+    const int again = m_model->findText(current);
+    if (again >= 0)
+        m_model->setCurrentIndex(again);
+}
+
+PlaygroundRequest PlaygroundPage::request() const
+{
+    PlaygroundRequest r;
+    r.prompt = m_prompt->toPlainText().trimmed();
+    if (r.prompt.isEmpty())
+        throw Error(tr("The prompt is empty."));
+    switch (m_source->currentIndex()) {
+    case LocalServerIndex:
+        if (m_localUrl.isEmpty() || m_model->currentIndex() < 0)
+            throw Error(tr("The local server is not running."));
+        r.source = PlaygroundRequest::Source::LocalServer;
+        r.serverUrl = m_localUrl;
+        r.model = m_model->currentData().toString();
+        break;
+    case RemoteServerIndex:
+        if (m_remoteUrl.isEmpty())
+            throw Error(tr("No remote server URL."));
+        r.source = PlaygroundRequest::Source::RemoteServer;
+        r.serverUrl = m_remoteUrl;
+        r.token = m_remoteToken;
+        break;
+    default:
+        if (m_model->currentIndex() < 0)
+            throw Error(tr("No chunk folder chosen."));
+        r.source = PlaygroundRequest::Source::ChunkFolder;
+        r.chunkDir = m_model->currentData().toString();
+        break;
+    }
+    r.cacheLayers = m_cacheLayers->value();
+    r.cacheBytes = qint64(m_cacheMb->value()) * 1024 * 1024;
+    r.options.prefetchDepth = m_prefetch->value();
+    r.options.temperature = m_temperature->value();
+    r.options.topK = m_topK->value();
+    r.options.topP = m_topP->value();
+    r.options.maxNewTokens = m_maxTokens->value();
+    r.options.seed = quint64(m_seed->value());
+    return r;
+}
+
+void PlaygroundPage::run()
+{
+    if (m_running)
+        return;
+    PlaygroundRequest r;
+    try {
+        r = request();
+    } catch (const Error &e) {
+        QString action = tr("Start the server on the Server page, or pick another source.");
+        if (m_prompt->toPlainText().trimmed().isEmpty())
+            action = tr("Type a prompt first.");
+        else if (m_source->currentIndex() == RemoteServerIndex)
+            action = tr("Enter the server's URL on the Server page and press \u201cUse in Playground\u201d.");
+        else if (m_source->currentIndex() == ChunkFolderIndex)
+            action = tr("Chunk a model on the Chunk page first.");
+        Q_EMIT errorOccurred(e.message(), action);
+        return;
+    }
+    m_output->clear();
+    m_stats->clear();
+    Q_EMIT runRequested(r);
+}
+
+void PlaygroundPage::appendText(const QString &delta)
+{
+    QTextCursor cursor(m_output->document());
+    cursor.movePosition(QTextCursor::End);
+    cursor.insertText(delta);
+    m_output->ensureCursorVisible();
+}
+
+void PlaygroundPage::showOutput(const QString &html)
+{
+    m_output->setHtml(html);
+}
+
+QString PlaygroundPage::outputText() const
+{
+    return m_output->toPlainText();
+}
+
+void PlaygroundPage::setRunning(bool running)
+{
+    m_running = running;
+    m_run->setEnabled(!running);
+    m_stop->setEnabled(running);
+    for (QWidget *w : std::initializer_list<QWidget *>{m_source, m_model, m_cacheLayers, m_cacheMb, m_prefetch})
+        w->setEnabled(!running);
+}
+
+void PlaygroundPage::showStats(const QString &text)
+{
+    m_stats->setText(text);
+}
+
+void PlaygroundPage::loadSettings()
+{
+    QSettings s;
+    m_prompt->setPlainText(s.value(QStringLiteral("playground/prompt"), tr("Once upon a time")).toString());
+    m_cacheLayers->setValue(s.value(QStringLiteral("playground/cacheLayers"), 0).toInt());
+    m_cacheMb->setValue(s.value(QStringLiteral("playground/cacheMb"), 0).toInt());
+    m_prefetch->setValue(s.value(QStringLiteral("playground/prefetch"), 2).toInt());
+    m_temperature->setValue(s.value(QStringLiteral("playground/temperature"), 0.0).toDouble());
+    m_topK->setValue(s.value(QStringLiteral("playground/topK"), 0).toInt());
+    m_topP->setValue(s.value(QStringLiteral("playground/topP"), 1.0).toDouble());
+    m_maxTokens->setValue(s.value(QStringLiteral("playground/maxTokens"), 64).toInt());
+}
+
+void PlaygroundPage::saveSettings() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("playground/prompt"), m_prompt->toPlainText());
+    s.setValue(QStringLiteral("playground/cacheLayers"), m_cacheLayers->value());
+    s.setValue(QStringLiteral("playground/cacheMb"), m_cacheMb->value());
+    s.setValue(QStringLiteral("playground/prefetch"), m_prefetch->value());
+    s.setValue(QStringLiteral("playground/temperature"), m_temperature->value());
+    s.setValue(QStringLiteral("playground/topK"), m_topK->value());
+    s.setValue(QStringLiteral("playground/topP"), m_topP->value());
+    s.setValue(QStringLiteral("playground/maxTokens"), m_maxTokens->value());
+}
+
+} // namespace surfing::ui

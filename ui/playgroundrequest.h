@@ -1,0 +1,25 @@
+// What the Playground asks the inference controller to run: where the weights come from, the
+// client cache and prefetch settings, sampling and the prompt.
+#pragma once
+
+#include "inference/inferenceoptions.h"
+
+#include <QString>
+#include <QUrl>
+
+namespace surfing::ui {
+
+struct PlaygroundRequest {
+    enum class Source { LocalServer, RemoteServer, ChunkFolder };
+    Source source = Source::LocalServer;
+    QUrl serverUrl;          // ws://host:port (servers)
+    QString model;           // model name on the server (empty: its default)
+    QString token;
+    QString chunkDir;        // ChunkFolder, and for a local server the folder of `model`
+    qint64 cacheBytes = 0;   // client cache budget, 0: none
+    int cacheLayers = 0;     // 0: none
+    InferenceOptions options;
+    QString prompt;
+};
+
+} // namespace surfing::ui

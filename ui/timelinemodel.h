@@ -1,0 +1,48 @@
+// The per-layer fetch timeline: every LayerEvent of every step, oldest first. One model drives
+// the timeline views (the bar chart widget and the event table) and the CSV export.
+#pragma once
+
+#include "metrics/layerevent.h"
+
+#include <QAbstractTableModel>
+#include <QStringList>
+#include <QVector>
+
+namespace surfing::ui {
+
+class TimelineModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column { Step, Unit, Result, Bytes, FetchStart, FetchMs, WaitMs, ComputeStart, ComputeMs, ColumnCount };
+
+    explicit TimelineModel(QObject *parent = nullptr);
+
+    void addEvents(const QVector<LayerEvent> &events);
+    void clear();
+    void setCapacity(int events); // oldest events are dropped beyond it
+
+    const QVector<LayerEvent> &events() const { return m_events; }
+    // Units in the order they were first seen (the model's execution order).
+    const QStringList &units() const { return m_units; }
+    int lastStep() const { return m_events.isEmpty() ? -1 : m_events.constLast().step; }
+    qint64 originNs() const { return m_originNs; } // time zero of the FetchStart/ComputeStart columns
+    QByteArray toCsv() const;
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    static qint64 startNs(const LayerEvent &e) { return e.fetchStartNs > 0 ? e.fetchStartNs : e.computeStartNs - e.waitNs; }
+
+private:
+    double relMs(qint64 ns) const { return ns > 0 ? double(ns - m_originNs) / 1e6 : 0.0; }
+
+    QVector<LayerEvent> m_events;
+    QStringList m_units;
+    qint64 m_originNs = 0;
+    int m_capacity = 50000;
+};
+
+} // namespace surfing::ui

@@ -1,0 +1,221 @@
+#include "timelinewidget.h"
+
+#include "formatting.h"
+#include "timelinemodel.h"
+
+#include <QHelpEvent>
+#include <QPainter>
+#include <QToolTip>
+
+namespace surfing::ui {
+
+namespace {
+const QColor kFetchMiss(0x3d9be0);
+const QColor kCompute(0x43a047);
+const QColor kWait(0xe53935);
+const QColor kHit(0x2e7d32);
+const QColor kStepBand(0xf3f6f9);
+constexpr int kTopMargin = 24;
+constexpr int kBottomMargin = 22;
+}
+
+TimelineWidget::TimelineWidget(TimelineModel *model, QWidget *parent)
+    : QWidget(parent)
+    , m_model(model)
+{
+    setMouseTracking(true);
+    setBackgroundRole(QPalette::Base);
+    setAutoFillBackground(true);
+    auto repaint = [this] { if (!m_frozen) update(); };
+    connect(model, &TimelineModel::rowsInserted, this, repaint);
+    connect(model, &TimelineModel::rowsRemoved, this, repaint);
+    connect(model, &TimelineModel::modelReset, this, [this] { m_frozenCount = -1; update(); });
+}
+
+void TimelineWidget::setVisibleSteps(int steps)
+{
+    m_visibleSteps = qMax(0, steps);
+    update();
+}
+
+void TimelineWidget::setFrozen(bool frozen)
+{
+    m_frozen = frozen;
+    m_frozenCount = frozen ? int(m_model->events().size()) : -1;
+    update();
+}
+
+TimelineWidget::Frame TimelineWidget::frame() const
+{
+    Frame f;
+    const QVector<LayerEvent> &events = m_model->events();
+    f.lastEvent = (m_frozenCount >= 0 ? qMin(m_frozenCount, int(events.size())) : int(events.size())) - 1;
+    f.plot = rect().adjusted(m_labelWidth, kTopMargin, -10, -kBottomMargin);
+    const int rows = qMax(1, int(m_model->units().size()));
+    f.rowHeight = double(f.plot.height()) / rows;
+    if (f.lastEvent < 0)
+        return f;
+    const int lastStep = events.at(f.lastEvent).step;
+    const int firstStep = m_visibleSteps > 0 ? lastStep - m_visibleSteps + 1 : INT_MIN;
+    f.firstEvent = f.lastEvent;
+    while (f.firstEvent > 0 && events.at(f.firstEvent - 1).step >= firstStep)
+        --f.firstEvent;
+    f.t0 = TimelineModel::startNs(events.at(f.firstEvent));
+    f.t1 = f.t0 + 1;
+    for (int i = f.firstEvent; i <= f.lastEvent; ++i) {
+        const LayerEvent &e = events.at(i);
+        f.t0 = qMin(f.t0, TimelineModel::startNs(e));
+        f.t1 = qMax(f.t1, qMax(e.computeEndNs, e.fetchEndNs));
+    }
+    return f;
+}
+
+double TimelineWidget::xOf(const Frame &f, qint64 ns) const
+{
+    return f.plot.left() + double(ns - f.t0) / double(qMax<qint64>(1, f.t1 - f.t0)) * f.plot.width();
+}
+
+QRectF TimelineWidget::fetchRect(const Frame &f, const LayerEvent &e, int row) const
+{
+    const double top = f.plot.top() + row * f.rowHeight;
+    const double x0 = xOf(f, e.fetchStartNs), x1 = qMax(x0 + 1.5, xOf(f, e.fetchEndNs));
+    return QRectF(x0, top + f.rowHeight * 0.12, x1 - x0, f.rowHeight * 0.36);
+}
+
+QRectF TimelineWidget::computeRect(const Frame &f, const LayerEvent &e, int row) const
+{
+    const double top = f.plot.top() + row * f.rowHeight;
+    const double x0 = xOf(f, e.computeStartNs), x1 = qMax(x0 + 1.5, xOf(f, e.computeEndNs));
+    return QRectF(x0, top + f.rowHeight * 0.52, x1 - x0, f.rowHeight * 0.36);
+}
+
+void TimelineWidget::paintEvent(QPaintEvent *)
+{
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing, false);
+    const Frame f = frame();
+    const QVector<LayerEvent> &events = m_model->events();
+    drawLegend(p);
+    drawAxes(p, f);
+    if (f.lastEvent < 0) {
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(f.plot, Qt::AlignCenter, tr("No fetches yet. Run a prompt in the Playground to see each layer's fetch and compute."));
+        return;
+    }
+    // Alternate background per step so steps are told apart.
+    for (int i = f.firstEvent; i <= f.lastEvent; ++i) {
+        const LayerEvent &e = events.at(i);
+        if (e.step % 2 == 0)
+            continue;
+        const double x = xOf(f, TimelineModel::startNs(e));
+        const double x1 = xOf(f, e.computeEndNs);
+        p.fillRect(QRectF(x, f.plot.top(), x1 - x, f.plot.height()), kStepBand);
+    }
+    for (int i = f.firstEvent; i <= f.lastEvent; ++i) {
+        const LayerEvent &e = events.at(i);
+        const int row = int(m_model->units().indexOf(e.unit));
+        if (e.fetchStartNs > 0 && !e.cacheHit)
+            p.fillRect(fetchRect(f, e, row), kFetchMiss);
+        const QRectF compute = computeRect(f, e, row);
+        if (e.waitNs > 0) {
+            const double w0 = xOf(f, e.computeStartNs - e.waitNs);
+            p.fillRect(QRectF(w0, compute.top(), compute.left() - w0, compute.height()), kWait);
+        }
+        p.fillRect(compute, kCompute);
+        if (e.cacheHit) {
+            p.setPen(QPen(kHit, 2));
+            const double cx = compute.left() - 4, cy = f.plot.top() + (row + 0.3) * f.rowHeight;
+            p.setBrush(kHit);
+            p.drawEllipse(QPointF(cx, cy), 2.5, 2.5);
+        }
+    }
+}
+
+void TimelineWidget::drawAxes(QPainter &p, const Frame &f) const
+{
+    p.setPen(palette().color(QPalette::Text));
+    const QStringList &units = m_model->units();
+    QFont small = font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    p.setFont(small);
+    const int labelEvery = qMax(1, int(14 / qMax(1.0, f.rowHeight)));
+    for (int row = 0; row < units.size(); ++row) {
+        const double top = f.plot.top() + row * f.rowHeight;
+        p.setPen(QColor(0xe0e6ec));
+        p.drawLine(QPointF(f.plot.left(), top + f.rowHeight), QPointF(f.plot.right(), top + f.rowHeight));
+        if (row % labelEvery != 0)
+            continue;
+        p.setPen(palette().color(QPalette::Text));
+        p.drawText(QRectF(4, top, m_labelWidth - 8, qMax(f.rowHeight, 14.0)), Qt::AlignRight | Qt::AlignVCenter, units.at(row));
+    }
+    p.setPen(palette().color(QPalette::Mid));
+    p.drawRect(f.plot.adjusted(0, 0, -1, -1));
+    if (f.lastEvent < 0)
+        return;
+    const double spanMs = double(f.t1 - f.t0) / 1e6;
+    for (int i = 0; i <= 5; ++i) {
+        const double x = f.plot.left() + f.plot.width() * i / 5.0;
+        p.drawLine(QPointF(x, f.plot.bottom()), QPointF(x, f.plot.bottom() + 4));
+        p.drawText(QRectF(x - 40, f.plot.bottom() + 4, 80, 16), Qt::AlignHCenter | Qt::AlignTop,
+                   formatMilliseconds(spanMs * i / 5.0));
+    }
+}
+
+void TimelineWidget::drawLegend(QPainter &p) const
+{
+    struct Item { QColor color; QString text; };
+    const Item items[] = {{kFetchMiss, tr("fetch (miss)")}, {kCompute, tr("compute")},
+                          {kWait, tr("compute waiting for weights")}, {kHit, tr("cache hit")}};
+    int x = m_labelWidth;
+    p.setPen(palette().color(QPalette::Text));
+    for (const Item &item : items) {
+        p.fillRect(QRect(x, 7, 14, 10), item.color);
+        p.drawText(QRect(x + 18, 2, 220, 20), Qt::AlignLeft | Qt::AlignVCenter, item.text);
+        x += 28 + p.fontMetrics().horizontalAdvance(item.text);
+    }
+    const int steps = m_model->lastStep() + 1;
+    if (steps > 0)
+        p.drawText(QRect(x + 10, 2, width() - x - 20, 20), Qt::AlignRight | Qt::AlignVCenter,
+                   m_visibleSteps > 0 ? tr("last %1 of %2 steps").arg(qMin(m_visibleSteps, steps)).arg(steps) : tr("all %1 steps").arg(steps));
+}
+
+int TimelineWidget::eventAt(const QPoint &pos) const
+{
+    const Frame f = frame();
+    const QVector<LayerEvent> &events = m_model->events();
+    for (int i = f.lastEvent; i >= f.firstEvent && i >= 0; --i) {
+        const LayerEvent &e = events.at(i);
+        const int row = int(m_model->units().indexOf(e.unit));
+        const QRectF c = computeRect(f, e, row).adjusted(-3 - xOf(f, e.computeStartNs) + xOf(f, e.computeStartNs - e.waitNs), -2, 3, 2);
+        if (c.contains(pos) || (!e.cacheHit && e.fetchStartNs > 0 && fetchRect(f, e, row).adjusted(-3, -2, 3, 2).contains(pos)))
+            return i;
+    }
+    return -1;
+}
+
+QString TimelineWidget::tooltipFor(int index) const
+{
+    const LayerEvent &e = m_model->events().at(index);
+    QString text = tr("<b>%1</b>, step %2: cache %3").arg(e.unit).arg(e.step).arg(e.cacheHit ? tr("hit") : tr("miss"));
+    if (!e.cacheHit && e.fetchStartNs > 0)
+        text += tr("<br>fetch %1 (%2)").arg(formatMilliseconds((e.fetchEndNs - e.fetchStartNs) / 1e6), formatBytes(e.bytes));
+    text += tr("<br>compute %1").arg(formatMilliseconds((e.computeEndNs - e.computeStartNs) / 1e6));
+    text += tr("<br>waited %1 for weights").arg(formatMilliseconds(e.waitNs / 1e6));
+    return text;
+}
+
+bool TimelineWidget::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto *help = static_cast<QHelpEvent *>(event);
+        const int index = eventAt(help->pos());
+        if (index >= 0)
+            QToolTip::showText(help->globalPos(), tooltipFor(index), this);
+        else
+            QToolTip::hideText();
+        return true;
+    }
+    return QWidget::event(event);
+}
+
+} // namespace surfing::ui
