@@ -7,6 +7,7 @@
 #include "server/weightserver.h"
 
 #include <QLoggingCategory>
+#include <QUnhandledException>
 #include <QWebSocket>
 
 Q_LOGGING_CATEGORY(lcSession, "surfing.server.session")
@@ -30,6 +31,20 @@ bool sameToken(const QString &given, const QString &expected)
     for (qsizetype i = 0; i < b.size(); ++i)
         diff |= static_cast<unsigned char>(b[i] ^ (i < a.size() ? a[i] : 0));
     return diff == 0;
+}
+
+// The message of a failed read, looking through QtConcurrent's wrapper.
+QString failureMessage(std::exception_ptr failure)
+{
+    try {
+        std::rethrow_exception(failure);
+    } catch (const QUnhandledException &e) {
+        return e.exception() ? failureMessage(e.exception()) : QStringLiteral("unknown failure");
+    } catch (const std::exception &e) {
+        return QString::fromUtf8(e.what());
+    } catch (...) {
+        return QStringLiteral("unknown failure");
+    }
 }
 
 QString modelFromPath(const QUrl &url)
@@ -274,11 +289,12 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
                 throw Error(QStringLiteral("read of '%1' was cancelled").arg(chunkCopy.file));
             }
             onChunkLoaded(id, chunkCopy, done.result());
-        } catch (const std::exception &e) {
+        } catch (...) {
             if (!m_gets.remove(id))
                 return;
-            qCWarning(lcSession) << "storage failed for" << chunkCopy.name << e.what();
-            sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunkCopy.name, QString::fromUtf8(e.what())), id);
+            const QString why = failureMessage(std::current_exception());
+            qCWarning(lcSession) << "storage failed for" << chunkCopy.name << why;
+            sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunkCopy.name, why), id);
         }
     });
 }

@@ -6,6 +6,7 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QPromise>
 #include <QtConcurrent/QtConcurrentRun>
 
 namespace surfing {
@@ -62,7 +63,14 @@ QString LocalStorage::location() const
 
 QFuture<QByteArray> LocalStorage::read(const QString &name, ByteRange range)
 {
-    return QtConcurrent::run(&m_pool, readObject, m_directory, name, range);
+    // Through a promise so the future carries surfing::Error itself, not QUnhandledException.
+    return QtConcurrent::run(&m_pool, [dir = m_directory, name, range](QPromise<QByteArray> &promise) {
+        try {
+            promise.addResult(readObject(dir, name, range));
+        } catch (...) {
+            promise.setException(std::current_exception());
+        }
+    });
 }
 
 QFuture<bool> LocalStorage::checkHealth()

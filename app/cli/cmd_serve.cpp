@@ -1,0 +1,161 @@
+// surfing-cli serve: runs a weight server headless until SIGINT/SIGTERM.
+#include "command.h"
+
+#include "base/error.h"
+#include "metrics/metricsendpoint.h"
+#include "server/weightserver.h"
+#include "storage/openstorage.h"
+
+#include <QCoreApplication>
+#include <QSocketNotifier>
+
+#include <csignal>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace surfing::cli {
+
+namespace {
+
+int g_signalFds[2] = {-1, -1};
+
+void onSignal(int)
+{
+    const char byte = 1;
+    [[maybe_unused]] const ssize_t n = ::write(g_signalFds[0], &byte, 1);
+}
+
+// Signals only write a byte to a socket pair; the event loop reads it and quits cleanly.
+void installSignalHandlers(QObject *context)
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalFds) != 0)
+        throw Error(QStringLiteral("cannot create the signal socket pair"));
+    auto *notifier = new QSocketNotifier(g_signalFds[1], QSocketNotifier::Read, context);
+    QObject::connect(notifier, &QSocketNotifier::activated, context, [notifier] {
+        char byte;
+        [[maybe_unused]] const ssize_t n = ::read(g_signalFds[1], &byte, 1);
+        notifier->setEnabled(false);
+        QCoreApplication::quit();
+    });
+    struct sigaction action = {};
+    action.sa_handler = onSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &action, nullptr);
+    sigaction(SIGTERM, &action, nullptr);
+}
+
+struct NumberOption {
+    const char *name;
+    double min;
+    double max;
+};
+
+bool readNumber(const QCommandLineParser &parser, const NumberOption &option, double *value, QString *error)
+{
+    if (!parser.isSet(QLatin1String(option.name)))
+        return true;
+    bool ok = false;
+    const double v = parser.value(QLatin1String(option.name)).toDouble(&ok);
+    if (!ok || v < option.min || v > option.max) {
+        *error = QStringLiteral("--%1 must be a number in %2..%3, not '%4'")
+                     .arg(QLatin1String(option.name)).arg(option.min).arg(option.max).arg(parser.value(QLatin1String(option.name)));
+        return false;
+    }
+    *value = v;
+    return true;
+}
+
+void addOptions(QCommandLineParser &parser)
+{
+    parser.addPositionalArgument(QStringLiteral("CHUNKS_DIR"), QStringLiteral("Chunk directories to serve (one model each, named by its model_name)."), QStringLiteral("CHUNKS_DIR..."));
+    parser.addOptions({
+        {QStringLiteral("host"), QStringLiteral("Address to bind (default 127.0.0.1; 0.0.0.0 for every interface)."), QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1")},
+        {QStringLiteral("port"), QStringLiteral("TCP port (default 8765; 0 picks a free one)."), QStringLiteral("PORT"), QStringLiteral("8765")},
+        {QStringLiteral("cache-mb"), QStringLiteral("Server chunk cache budget in MiB (default 512)."), QStringLiteral("MB"), QStringLiteral("512")},
+        {QStringLiteral("token"), QStringLiteral("Require this token in every client's hello."), QStringLiteral("TOKEN")},
+        {QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss:// (needs --tls-key)."), QStringLiteral("FILE")},
+        {QStringLiteral("tls-key"), QStringLiteral("PEM private key (unencrypted) for --tls-cert."), QStringLiteral("FILE")},
+        {QStringLiteral("metrics-port"), QStringLiteral("Serve /healthz and /metrics over HTTP on this port (same --host)."), QStringLiteral("PORT")},
+        {QStringLiteral("max-connections"), QStringLiteral("Refuse connections beyond this many (default 256)."), QStringLiteral("N"), QStringLiteral("256")},
+        {QStringLiteral("rate-limit-rps"), QStringLiteral("Per connection: at most this many requests per second (default: no limit)."), QStringLiteral("RPS")},
+        {QStringLiteral("rate-limit-mbps"), QStringLiteral("Per connection: at most this many megabits per second of chunks (default: no limit)."), QStringLiteral("MBPS")},
+        {QStringLiteral("idle-timeout"), QStringLiteral("Close connections idle this many seconds (default 300; 0: never)."), QStringLiteral("SECONDS"), QStringLiteral("300")},
+        {QStringLiteral("limit-mbps"), QStringLiteral("Pace the whole server's sending to this many megabits per second (default: no limit)."), QStringLiteral("MBPS")},
+    });
+}
+
+bool readOptions(const QCommandLineParser &parser, WeightServerOptions &o, QString *error)
+{
+    if (!o.host.setAddress(parser.value(QStringLiteral("host")))) {
+        *error = QStringLiteral("--host must be an IP address, not '%1'").arg(parser.value(QStringLiteral("host")));
+        return false;
+    }
+    double port = o.port, cacheMb = double(o.cacheBytes >> 20), maxConnections = o.maxConnections,
+           idle = o.idleTimeoutSeconds;
+    const bool ok = readNumber(parser, {"port", 0, 65535}, &port, error)
+                    && readNumber(parser, {"cache-mb", 0, 1 << 24}, &cacheMb, error)
+                    && readNumber(parser, {"max-connections", 1, 100000}, &maxConnections, error)
+                    && readNumber(parser, {"rate-limit-rps", 0.001, 1e9}, &o.rateLimitRps, error)
+                    && readNumber(parser, {"rate-limit-mbps", 0.001, 1e9}, &o.rateLimitMbps, error)
+                    && readNumber(parser, {"idle-timeout", 0, 1e6}, &idle, error)
+                    && readNumber(parser, {"limit-mbps", 0.001, 1e9}, &o.limitMbps, error);
+    if (!ok)
+        return false;
+    o.port = quint16(port);
+    o.cacheBytes = qint64(cacheMb * 1024 * 1024);
+    o.maxConnections = int(maxConnections);
+    o.idleTimeoutSeconds = int(idle);
+    o.token = parser.value(QStringLiteral("token"));
+    o.tlsCertFile = parser.value(QStringLiteral("tls-cert"));
+    o.tlsKeyFile = parser.value(QStringLiteral("tls-key"));
+    if (o.tlsCertFile.isEmpty() != o.tlsKeyFile.isEmpty()) {
+        *error = QStringLiteral("--tls-cert and --tls-key go together");
+        return false;
+    }
+    return true;
+}
+
+int runServe(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    addOptions(parser);
+    if (const int code = parseArguments(parser, arguments,
+            QStringLiteral("Serve chunk directories to Surfing clients over WebSocket. Prints the URL when ready; "
+                           "SIGINT or SIGTERM stop it.")); code >= 0)
+        return code;
+    if (parser.positionalArguments().isEmpty())
+        return usageError(QStringLiteral("serve needs at least one CHUNKS_DIR"));
+    WeightServerOptions options;
+    QString error;
+    if (!readOptions(parser, options, &error))
+        return usageError(error);
+    double metricsPort = -1;
+    if (!readNumber(parser, {"metrics-port", 0, 65535}, &metricsPort, &error))
+        return usageError(error);
+
+    WeightServer server(options);
+    for (const QString &location : parser.positionalArguments())
+        server.addModel(std::shared_ptr<ChunkStorage>(openStorage(location)));
+    installSignalHandlers(&server);
+    server.listen();
+    std::unique_ptr<MetricsEndpoint> metrics;
+    if (metricsPort >= 0) {
+        metrics = std::make_unique<MetricsEndpoint>([&server] { return server.prometheusText(); },
+                                                    [&server] { return server.checkHealth(); });
+        const quint16 bound = metrics->listen(options.host, quint16(metricsPort));
+        printErr(QStringLiteral("metrics: http://%1:%2/metrics").arg(server.url().host()).arg(bound));
+    }
+    printErr(QStringLiteral("serving %1").arg(server.modelNames().join(QLatin1String(", "))));
+    printOut(server.url().toString());
+    QCoreApplication::exec();
+    server.close();
+    printErr(QStringLiteral("stopped"));
+    return ExitSuccess;
+}
+
+} // namespace
+
+SURFING_CLI_COMMAND(serve, "serve", "Serve chunk directories to clients over WebSocket.", runServe);
+
+} // namespace surfing::cli
