@@ -1,9 +1,10 @@
 // T5 v1.0 (t5-random) and v1.1 (t5v11-random) against transformers' goldens, streamed unit by unit
 // through a WeightStream over a chunk source.
-#include "t5testsource.h"
+#include "t5testsupport.h"
 #include "testsupport.h"
 
 #include "base/error.h"
+#include "client/localchunksource.h"
 #include "inference/t5generator.h"
 #include "inference/t5model.h"
 #include "inference/weightstream.h"
@@ -18,15 +19,17 @@ namespace {
 
 const double kTolerance = 1e-4;
 
+// The real path: a chunk directory made by `surfing-cli chunk`, read by LocalChunkSource with a
+// cache of 2 chunks (smaller than the model, so weights come and go while the KV cache stays).
 struct Fixture {
-    explicit Fixture(const QString &modelDir)
-        : source(modelDir),
-          config(T5Config::fromJson(ModelConfig::load(modelDir).json, modelDir + QStringLiteral("/config.json"))),
+    explicit Fixture(const QString &chunkDir)
+        : source(chunkDir, 0, 2),
+          config(T5Config::fromJson(ModelConfig::load(chunkDir).json, chunkDir + QStringLiteral("/config.json"))),
           stream(source, 2),
           model(config, stream)
     {
     }
-    PlannedChunkSource source;
+    LocalChunkSource source;
     T5Config config;
     WeightStream stream;
     T5Model model;
@@ -60,7 +63,10 @@ private Q_SLOTS:
     void rejectsBadInput();
 
 private:
+    QString chunks(const QString &model) const { return m_chunkRoot.filePath(model); }
+
     QString m_models;
+    QTemporaryDir m_chunkRoot;
 };
 
 void TestT5Model::initTestCase()
@@ -68,6 +74,14 @@ void TestT5Model::initTestCase()
     m_models = sharedModelsDir();
     if (m_models.isEmpty() || !QFile::exists(m_models + QStringLiteral("/t5-random/config.json")))
         QSKIP("shared models (t5-random, t5v11-random) not found");
+    QVERIFY(m_chunkRoot.isValid());
+    // v1.0 plain, v1.1 zstd-compressed: both codecs feed the model.
+    for (const auto &[model, extra] : {std::pair{"t5-random", QStringList{}},
+                                       std::pair{"t5v11-random", QStringList{QStringLiteral("--compress")}}}) {
+        const CliResult r = runCli(QStringList{QStringLiteral("chunk"), m_models + QLatin1Char('/') + QLatin1String(model),
+                                               QStringLiteral("-o"), chunks(QLatin1String(model))} + extra);
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+    }
 }
 
 void TestT5Model::relativePositionBuckets_data()
@@ -114,7 +128,7 @@ void TestT5Model::goldens()
     const at::Tensor mask = idsTensor(spec.value(QStringLiteral("attention_mask")));
     const at::Tensor decoderIds = idsTensor(spec.value(QStringLiteral("decoder_input_ids")));
 
-    Fixture f(dir);
+    Fixture f(chunks(model));
     T5Trace encTrace;
     const T5EncoderOutput enc = f.model.encode(inputIds, mask, &encTrace);
     QCOMPARE(int(encTrace.hiddenStates.size()), f.config.numLayers + 1);
@@ -159,7 +173,7 @@ void TestT5Model::incrementalDecodeMatchesTeacherForcing()
     const QJsonObject spec = loadJson(dir + QStringLiteral("/golden/%1.json").arg(testCase));
     const at::Tensor logitsGolden = loadTensors(dir + QStringLiteral("/golden/%1.safetensors").arg(testCase)).value(QStringLiteral("logits"));
     const at::Tensor decoderIds = idsTensor(spec.value(QStringLiteral("decoder_input_ids")));
-    Fixture f(dir);
+    Fixture f(chunks(model));
     const T5EncoderOutput enc = f.model.encode(idsTensor(spec.value(QStringLiteral("input_ids"))),
                                                idsTensor(spec.value(QStringLiteral("attention_mask"))));
     T5DecoderState state;
@@ -175,25 +189,25 @@ void TestT5Model::incrementalDecodeMatchesTeacherForcing()
 
 void TestT5Model::cachedAndUncachedGenerationAgree()
 {
-    for (const char *model : {"t5-random", "t5v11-random"}) {
-        const QString dir = m_models + QLatin1Char('/') + QLatin1String(model);
+    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+        const QString dir = m_models + QLatin1Char('/') + model;
         const QJsonObject spec = loadJson(dir + QStringLiteral("/golden/03_padded_batch.json"));
         const at::Tensor ids = idsTensor(spec.value(QStringLiteral("input_ids")));
         const at::Tensor mask = idsTensor(spec.value(QStringLiteral("attention_mask")));
-        Fixture f(dir);
+        Fixture f(chunks(model));
         T5GenerationOptions options;
         options.maxNewTokens = 16;
         const at::Tensor cached = T5Generator(f.model).generate(ids, mask, options).sequences;
         options.useCache = false;
         const at::Tensor full = T5Generator(f.model).generate(ids, mask, options).sequences;
         QCOMPARE(cached.size(1), int64_t(17));
-        QVERIFY2(at::equal(cached, full), model);
+        QVERIFY2(at::equal(cached, full), qPrintable(model));
         // Each row alone equals its row of the padded batch.
         for (int64_t row = 0; row < ids.size(0); ++row) {
             const int64_t real = mask[row].sum().item<int64_t>();
             options.useCache = true;
             const at::Tensor alone = T5Generator(f.model).generate(ids.slice(0, row, row + 1).slice(1, 0, real), {}, options).sequences;
-            QVERIFY2(at::equal(alone, cached.slice(0, row, row + 1)), model);
+            QVERIFY2(at::equal(alone, cached.slice(0, row, row + 1)), qPrintable(model));
         }
     }
 }
@@ -203,7 +217,7 @@ void TestT5Model::samplingIsSeededAndTopKOneIsGreedy()
     const QString dir = m_models + QStringLiteral("/t5v11-random");
     const QJsonObject spec = loadJson(dir + QStringLiteral("/golden/01_short.json"));
     const at::Tensor ids = idsTensor(spec.value(QStringLiteral("input_ids")));
-    Fixture f(dir);
+    Fixture f(chunks(QStringLiteral("t5v11-random")));
     T5Generator generator(f.model);
     T5GenerationOptions options;
     options.maxNewTokens = 10;
@@ -250,7 +264,7 @@ void TestT5Model::stopsAtEos()
     const at::Tensor mask = idsTensor(spec.value(QStringLiteral("attention_mask")));
     const at::Tensor greedy = idsTensor(spec.value(QStringLiteral("greedy")).toObject().value(QStringLiteral("sequences")));
     // Pretend row 0's third generated id is EOS: row 0 stops there and is padded; row 1 runs on.
-    Fixture f(dir);
+    Fixture f(chunks(QStringLiteral("t5v11-random")));
     T5GenerationOptions options;
     options.maxNewTokens = 10;
     options.eosTokenId = greedy[0][3].item<int64_t>();
@@ -278,25 +292,40 @@ void TestT5Model::stopsAtEos()
 
 void TestT5Model::streamsUnitsInOrder()
 {
-    for (const char *model : {"t5-random", "t5v11-random"}) {
-        Fixture f(m_models + QLatin1Char('/') + QLatin1String(model));
+    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+        Fixture f(chunks(model));
         QVector<LayerEvent> events;
         f.stream.setEventSink([&](const LayerEvent &e) { events.append(e); });
         T5GenerationOptions options;
         options.maxNewTokens = 3;
         T5Generator(f.model).generate(at::tensor({5, 6, 7, 1}, at::kLong).unsqueeze(0), {}, options);
-        const QStringList expected = f.model.encoderUnits() + f.model.decoderUnits() + f.model.decoderUnits() + f.model.decoderUnits();
-        QCOMPARE(f.source.acquired, expected);
+        QStringList expected = f.model.encoderUnits();
+        for (int step = 0; step < 3; ++step) {
+            expected += f.model.decoderUnits();
+            if (f.config.tieWordEmbeddings) // the tied head computes on the kept embeddings
+                expected << QStringLiteral("shared_embeddings");
+        }
+        QStringList seen;
+        for (const LayerEvent &e : events)
+            seen << e.unit;
+        QCOMPARE(seen, expected);
         QCOMPARE(f.config.tieWordEmbeddings, !f.model.decoderUnits().contains(QStringLiteral("lm_head")));
-        // one event per acquired unit, plus the tied head's compute on the kept embeddings
-        QCOMPARE(events.size(), expected.size() + (f.config.tieWordEmbeddings ? 3 : 0));
-        QCOMPARE(events.last().step, 3);
+        QCOMPARE(events.last().step, events.first().step + 3);
+        // Every unit of the manifest is one the model asks for, and the other way round.
+        QStringList manifestUnits;
+        for (const ManifestChunk &c : f.source.manifest().chunks)
+            manifestUnits << c.name;
+        QStringList asked = f.model.encoderUnits() + f.model.decoderUnits();
+        asked.removeDuplicates();
+        manifestUnits.sort();
+        asked.sort();
+        QCOMPARE(asked, manifestUnits);
     }
 }
 
 void TestT5Model::rejectsBadInput()
 {
-    Fixture f(m_models + QStringLiteral("/t5-random"));
+    Fixture f(chunks(QStringLiteral("t5-random")));
     QVERIFY_THROWS_EXCEPTION(Error, f.model.encode(at::tensor({5, 384}, at::kLong).unsqueeze(0), {}));
     QVERIFY_THROWS_EXCEPTION(Error, f.model.encode(at::tensor({5, -1}, at::kLong).unsqueeze(0), {}));
     QVERIFY_THROWS_EXCEPTION(Error, f.model.encode(at::tensor({5, 6}, at::kLong).unsqueeze(0), at::ones({1, 3}, at::kLong)));

@@ -1,8 +1,6 @@
-#include "t5testsource.h"
+#include "t5testsupport.h"
 
 #include "base/error.h"
-#include "chunking/chunkplanner.h"
-#include "format/checkpoint.h"
 #include "format/safetensors.h"
 
 #include <QFile>
@@ -10,41 +8,6 @@
 #include <QJsonDocument>
 
 namespace surfing::test {
-
-PlannedChunkSource::PlannedChunkSource(const QString &modelDir)
-{
-    const ModelConfig config = ModelConfig::load(modelDir);
-    const std::unique_ptr<Checkpoint> checkpoint = Checkpoint::open(modelDir);
-    const ChunkPlan plan = planChunks(config, *checkpoint);
-    m_manifest.family = config.family;
-    m_manifest.modelType = config.modelType;
-    m_manifest.numLayers = config.numLayers;
-    m_manifest.numDecoderLayers = config.numDecoderLayers;
-    for (const PlannedChunk &chunk : plan.chunks) {
-        QVector<TensorView> views;
-        for (const PlannedTensor &t : chunk.tensors) {
-            const TensorInfo &info = checkpoint->info(t.source);
-            views.push_back({t.key, info.dtype, info.shape, checkpoint->data(t.source)});
-        }
-        m_chunks.insert(chunk.name, std::make_shared<const QByteArray>(serializeSafetensors(views)));
-        ManifestChunk entry;
-        entry.name = chunk.name;
-        entry.kind = chunk.kind;
-        entry.index = chunk.index;
-        m_manifest.chunks.push_back(entry);
-    }
-}
-
-std::shared_ptr<const QByteArray> PlannedChunkSource::acquire(const QString &name, ChunkFetch *fetch)
-{
-    const auto it = m_chunks.constFind(name);
-    if (it == m_chunks.constEnd())
-        throw Error(QStringLiteral("chunk '%1' is not in the manifest").arg(name));
-    acquired << name;
-    if (fetch)
-        *fetch = ChunkFetch{true, 0, 0, 0, 0};
-    return *it;
-}
 
 QHash<QString, at::Tensor> loadTensors(const QString &path)
 {
