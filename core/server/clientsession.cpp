@@ -21,7 +21,6 @@ namespace {
 // The WebSocket layer drops messages beyond this with close code 1009 before we see them;
 // between kMaxClientTextBytes and this we can still answer with a JSON error first.
 constexpr quint64 kSocketMessageLimit = 1024 * 1024;
-constexpr int kCloseTryAgainLater = 1013;
 
 bool sameToken(const QString &given, const QString &expected)
 {

@@ -23,7 +23,8 @@ namespace surfing {
 
 namespace {
 
-constexpr int kCloseTryAgainLater = 1013;
+// "Try again later" in the private range: Qt clients reject the registered 1013 as a protocol error.
+constexpr int kCloseTryAgainLater = 4013;
 
 // Waits for a future while running the event loop, so storages that answer through it (S3
 // over QNetworkAccessManager) can make progress. Rethrows the future's exception.
