@@ -4,6 +4,7 @@
 // Internal to core/inference (includes libtorch).
 #pragma once
 
+#include "inference/sampler.h"
 #include "inference/t5model.h"
 
 #include <functional>
@@ -13,10 +14,8 @@ namespace surfing {
 
 struct T5GenerationOptions {
     int maxNewTokens = 20;
-    double temperature = 0.0;    // 0 = greedy (argmax)
-    int topK = 0;                // 0 = off
-    double topP = 1.0;           // 1 = off
-    uint64_t seed = 0;
+    SamplingOptions sampling;    // greedy by default; the same Sampler as the decoder models
+    bool stopAtEos = true;
     bool useCache = true;        // false re-runs the whole decoder input each step (for checks)
     std::optional<int64_t> eosTokenId; // default: the config's
 };
@@ -29,6 +28,7 @@ struct T5GenerationResult {
     // padded with the pad id, as transformers' generate() does.
     at::Tensor sequences;
     T5EncoderOutput encoder;
+    at::Tensor firstLogits;      // [batch, vocab] of the first decoder step
     int steps = 0;               // decoder passes run
 };
 
@@ -39,10 +39,6 @@ public:
 
     T5GenerationResult generate(const at::Tensor &inputIds, const at::Tensor &attentionMask,
                                 const T5GenerationOptions &options, const T5TokenCallback &onToken = {});
-
-    // Picks the next id per row from last-position logits [batch, vocab]. Exposed for tests.
-    static at::Tensor selectNext(const at::Tensor &logits, const T5GenerationOptions &options,
-                                 at::Generator &generator);
 
 private:
     T5Model &m_model;
