@@ -7,6 +7,7 @@
 #include "inference/bertmodel.h"
 #include "inference/decodermodel.h"
 #include "inference/generation.h"
+#include "inference/t5session.h"
 #include "inference/weightstream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -30,11 +31,14 @@ namespace {
 
 // Two compute threads and one inter-op thread: the rest of the machine stays free for the network
 // thread, decoding and the GUI. Interop threads can only be set once per process.
+// SURFING_TORCH_THREADS overrides the compute thread count (benchmarks, busy machines).
 void configureTorchThreads()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        at::set_num_threads(2);
+        bool ok = false;
+        const int threads = qEnvironmentVariableIntValue("SURFING_TORCH_THREADS", &ok);
+        at::set_num_threads(ok && threads > 0 ? threads : 2);
         try {
             at::set_num_interop_threads(1);
         } catch (const std::exception &) {
@@ -70,6 +74,7 @@ struct InferenceSession::Private {
     ModelConfig config;
     std::unique_ptr<Tokenizer> tokenizer;
     std::unique_ptr<DecoderModel> decoder;
+    std::unique_ptr<T5Model> t5; // encoder-decoder: its own run (t5session.h)
     std::unique_ptr<BertModel> bert;
     std::unique_ptr<WeightStream> stream;
     InferenceOptions options;
@@ -83,6 +88,7 @@ struct InferenceSession::Private {
 
     QVector<qint64> encode(const QString &prompt) const;
     InferenceResult runDecoder(const QVector<qint64> &ids);
+    InferenceResult runT5(const QVector<qint64> &ids);
     InferenceResult runBert(const QVector<qint64> &ids, const QString &prompt);
     void finishStats(InferenceResult &result, qint64 startNs) const;
     void joinWorker();
@@ -100,7 +106,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     if (d->config.family == ModelFamily::Bert) {
         d->bert = std::make_unique<BertModel>(d->config);
         d->bert->setPooler(d->source->manifest().find(QStringLiteral("pooler")) != nullptr);
-    } else {
+    } else if (d->config.family != ModelFamily::T5) {
         d->decoder = makeDecoderModel(d->config);
     }
     const QDir dir(modelFilesDir);
@@ -113,6 +119,9 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
         d->timeline.append(event);
         Q_EMIT layerEventRecorded(event);
     });
+    if (d->config.family == ModelFamily::T5)
+        d->t5 = std::make_unique<T5Model>(T5Config::fromJson(d->config.json, modelFilesDir + QStringLiteral("/config.json")),
+                                          *d->stream);
 }
 
 InferenceSession::~InferenceSession()
@@ -130,7 +139,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
 
 InferenceOptions InferenceSession::options() const { return d->options; }
 QString InferenceSession::modelType() const { return d->config.modelType; }
-bool InferenceSession::isDecoder() const { return d->decoder != nullptr; }
+bool InferenceSession::isDecoder() const { return d->decoder != nullptr || d->t5 != nullptr; }
 bool InferenceSession::hasTokenizer() const { return d->tokenizer != nullptr; }
 bool InferenceSession::isRunning() const { return d->running; }
 void InferenceSession::cancel() { d->cancelled = true; }
@@ -154,6 +163,8 @@ void InferenceSession::warmup()
         const at::Tensor one = at::zeros({1, 1}, at::kLong);
         if (d->decoder)
             d->decoder->forward(*d->stream, DecoderModel::inputFor(one, nullptr), nullptr, {});
+        else if (d->t5)
+            d->t5->decode(one, d->t5->encode(one, {}));
         else
             d->bert->forward(*d->stream, one, {}, {});
     } catch (...) {
@@ -167,12 +178,16 @@ InferenceResult InferenceSession::run(const QString &prompt)
 {
     const QVector<qint64> ids = d->encode(prompt);
     std::lock_guard lock(d->runMutex);
+    if (d->t5)
+        return d->runT5(ids);
     return d->decoder ? d->runDecoder(ids) : d->runBert(ids, prompt);
 }
 
 InferenceResult InferenceSession::runIds(const QVector<qint64> &promptIds)
 {
     std::lock_guard lock(d->runMutex);
+    if (d->t5)
+        return d->runT5(promptIds);
     return d->decoder ? d->runDecoder(promptIds) : d->runBert(promptIds, QString());
 }
 
@@ -228,6 +243,39 @@ InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &pro
             kept[QStringLiteral("logits")] = out.logits.contiguous();
         }
     }
+    result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
+    result.stats.steps = stream->step() - stepsBefore;
+    result.stats.newTokens = result.newIds.size();
+    finishStats(result, start);
+    return result;
+}
+
+InferenceResult InferenceSession::Private::runT5(const QVector<qint64> &promptIds)
+{
+    at::NoGradGuard noGrad;
+    cancelled = false;
+    timeline.clear();
+    kept.clear();
+    const qint64 start = timelineClockNs();
+    InferenceResult result;
+    result.modelType = config.modelType;
+    result.promptIds = promptIds;
+    const int stepsBefore = stream->step();
+    QString printed;
+    const T5SessionRun run = runT5Session(*t5, promptIds, options, [&](qint64 id) {
+        if (result.newIds.isEmpty())
+            result.stats.timeToFirstTokenNs = timelineClockNs() - start;
+        result.newIds.append(id);
+        QString delta;
+        if (tokenizer) {
+            const QString full = tokenizer->decode(result.newIds, true);
+            delta = full.startsWith(printed) ? full.mid(printed.size()) : QString();
+            printed = full;
+        }
+        Q_EMIT q->tokenGenerated(id, delta);
+        return !cancelled.load();
+    });
+    kept = run.tensors;
     result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
     result.stats.steps = stream->step() - stepsBefore;
     result.stats.newTokens = result.newIds.size();
