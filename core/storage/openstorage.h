@@ -1,5 +1,6 @@
-// The one place that turns a location given by a user into a ChunkStorage. Local paths today;
-// "s3://bucket/prefix" is added here by the S3 backend.
+// The one place that turns a location given by a user into a ChunkStorage: a local chunk
+// directory, or "s3://bucket/prefix[?options]" (S3Storage; options and AWS environment variables
+// as described in storage/s3location.h).
 #pragma once
 
 #include "storage/chunkstorage.h"

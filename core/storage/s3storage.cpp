@@ -28,9 +28,12 @@ void checkObjectName(const QString &name)
     for (const QString &segment : segments)
         bad = bad || segment.isEmpty() || segment == QLatin1String(".")
             || segment == QLatin1String("..");
-    if (bad)
-        throw Error(QStringLiteral("'%1' is not a valid object name in a chunk directory")
-                        .arg(name.left(200)));
+    if (bad) {
+        QString shown = name.left(200);
+        for (QChar &c : shown)
+            c = c.isPrint() ? c : QChar(u'?'); // NUL and control characters would cut the message
+        throw Error(QStringLiteral("'%1' is not a valid object name in a chunk directory").arg(shown));
+    }
 }
 
 S3Storage::S3Storage(const S3Location &location, QObject *parent)

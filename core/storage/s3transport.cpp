@@ -82,11 +82,18 @@ QString takeRange(QNetworkReply *reply, ByteRange range, QByteArray &data, const
     if (httpStatus(reply) == 200) {
         data = data.mid(range.offset, range.length);
     } else {
-        static const QRegularExpression contentRange(QStringLiteral("^bytes (\\d+)-\\d+/"));
+        static const QRegularExpression contentRange(QStringLiteral("^bytes (\\d+)-(\\d+)/"));
         const auto match = contentRange.match(QString::fromLatin1(reply->rawHeader("Content-Range")));
-        if (!match.hasMatch() || match.captured(1).toLongLong() != range.offset)
-            return QStringLiteral("S3 answered a range request for %1 with the wrong range ('%2')")
-                .arg(object, QString::fromLatin1(reply->rawHeader("Content-Range").left(100)));
+        const qint64 first = match.captured(1).toLongLong();
+        const qint64 last = match.captured(2).toLongLong();
+        if (!match.hasMatch() || first != range.offset || last - first + 1 != data.size())
+            return QStringLiteral("S3 answered a range request for %1 with the wrong range ('%2', "
+                                  "%3 bytes)")
+                .arg(object, QString::fromLatin1(reply->rawHeader("Content-Range").left(100)))
+                .arg(data.size());
+        // Some S3 look-alikes answer "bytes=0-0" with the rest of the object.
+        if (range.length >= 0 && data.size() > range.length)
+            data.truncate(range.length);
     }
     if (range.length >= 0 && data.size() != range.length)
         return QStringLiteral("%1 is shorter than the requested range (%2 bytes from offset %3, "

@@ -68,8 +68,10 @@ QString S3rverProcess::endpoint() const
 
 bool S3rverProcess::injectStatus(const QString &key, int status, int count)
 {
+    // One multi-argument arg(): a later .arg() would rewrite the "%2F" of the encoded key.
     return control(QStringLiteral("key=%1&status=%2&count=%3")
-                       .arg(QString::fromLatin1(QUrl::toPercentEncoding(key))).arg(status).arg(count));
+                       .arg(QString::fromLatin1(QUrl::toPercentEncoding(key)),
+                            QString::number(status), QString::number(count)));
 }
 
 bool S3rverProcess::injectStall(const QString &key)

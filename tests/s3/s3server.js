@@ -102,6 +102,7 @@ async function main() {
   await s3rver.configureBuckets();
   const app = s3rver.callback();
   const server = http.createServer((req, res) => {
+    if (process.env.S3SERVER_DEBUG) process.stderr.write(`${req.method} ${req.url}\n`);
     if (req.url.startsWith('/__surfing/')) return handleControl(req, res);
     const fault = takeFault(req);
     if (fault && fault.stall) return; // never answer
