@@ -257,7 +257,7 @@ int main(int argc, char *argv[])
     RawClient raw(startRawServer(rawProcess, files));
     WsClient ws(startServer(wsProcess, parser.value(QStringLiteral("cli")), dir));
 
-    std::printf("| transfer | rounds | raw TCP | surfing ws | ws / raw |\n|---|---|---|---|---|\n");
+    std::printf("| transfer | rounds | raw TCP | surfing ws | ws / raw | p50 fetch raw / ws |\n|---|---|---|---|---|---|\n");
     const int roundsFor[] = {parser.value(QStringLiteral("rounds-64m")).toInt(), parser.value(QStringLiteral("rounds-1m")).toInt()};
     for (int c = 0; c < 2; ++c) {
         QByteArray buffer(chunks[c].bytes, Qt::Uninitialized);
@@ -267,8 +267,9 @@ int main(int argc, char *argv[])
         const Result r = measure(rounds, [&](int) { raw.fetch(quint32(c), chunks[c].bytes, buffer); });
         const Result w = measure(rounds, [&](int) { ws.fetch(chunks[c].name, buffer); });
         const double mb = double(chunks[c].bytes) * rounds / (1 << 20);
-        std::printf("| %s chunk (%.2f MiB) | %d | %.0f MiB/s | %.0f MiB/s | %.0f%% |\n", c == 0 ? "64 MiB" : "1 MiB",
-                    chunks[c].bytes / double(1 << 20), rounds, mb / r.seconds, mb / w.seconds, 100.0 * r.seconds / w.seconds);
+        std::printf("| %s chunk (%.2f MiB) | %d | %.0f MiB/s | %.0f MiB/s | %.0f%% | %.2f / %.2f ms |\n", c == 0 ? "64 MiB" : "1 MiB",
+                    chunks[c].bytes / double(1 << 20), rounds, mb / r.seconds, mb / w.seconds, 100.0 * r.seconds / w.seconds,
+                    percentile(r.each, 0.5), percentile(w.each, 0.5));
     }
     QByteArray small(chunks[2].bytes, Qt::Uninitialized);
     const int n = parser.value(QStringLiteral("latency")).toInt();

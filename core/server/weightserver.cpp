@@ -17,6 +17,10 @@
 #include <QWebSocketServer>
 #include <utility>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
 Q_LOGGING_CATEGORY(lcServer, "surfing.server")
 
 namespace surfing {
@@ -146,6 +150,12 @@ void WeightServer::listen()
     if (!m_server->listen(m_options.host, m_options.port))
         throw Error(QStringLiteral("cannot listen on %1:%2: %3 (is another server using the port? try --port)")
                         .arg(m_options.host.toString()).arg(m_options.port).arg(m_server->errorString()));
+    // Accepted sockets inherit TCP_NODELAY from the listening socket on Linux; QWebSocket does
+    // not expose its socket. Without it the last partial segment of every chunk waits for the
+    // client's delayed ACK.
+    const int one = 1;
+    if (::setsockopt(int(m_server->socketDescriptor()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        qCWarning(lcServer) << "cannot set TCP_NODELAY; small chunks will be slower";
     connect(m_server, &QWebSocketServer::newConnection, this, &WeightServer::onNewConnection);
     connect(m_server, &QWebSocketServer::sslErrors, this, [](const QList<QSslError> &errors) {
         for (const QSslError &e : errors)
