@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "client/localchunksource.h"
+#include "inference/inferencesession.h"
 #include "inference/t5generator.h"
 #include "inference/t5model.h"
 #include "inference/weightstream.h"
@@ -61,6 +62,7 @@ private Q_SLOTS:
     void stopsAtEos();
     void streamsUnitsInOrder();
     void rejectsBadInput();
+    void runsInInferenceSession();
 
 private:
     QString chunks(const QString &model) const { return m_chunkRoot.filePath(model); }
@@ -328,6 +330,50 @@ void TestT5Model::rejectsBadInput()
     }
     json.insert(QStringLiteral("d_model"), -3);
     QVERIFY_THROWS_EXCEPTION(Error, T5Config::fromJson(json, QStringLiteral("config.json")));
+}
+
+// The executor's path: InferenceSession over a LocalChunkSource, ids in (no tokenizer), ids out.
+void TestT5Model::runsInInferenceSession()
+{
+    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+        const QString dir = m_models + QLatin1Char('/') + model;
+        const QJsonObject spec = loadJson(dir + QStringLiteral("/golden/02_long.json"));
+        const at::Tensor golden = idsTensor(spec.value(QStringLiteral("greedy")).toObject().value(QStringLiteral("sequences")));
+        QVector<qint64> prompt;
+        for (const QJsonValue &v : spec.value(QStringLiteral("input_ids")).toArray().first().toArray())
+            prompt.append(v.toInteger());
+
+        InferenceSession session(std::make_shared<LocalChunkSource>(chunks(model), 0, 3), chunks(model));
+        QVERIFY(session.isDecoder());
+        QVERIFY(!session.hasTokenizer());
+        InferenceOptions options;
+        options.maxNewTokens = 10;
+        options.keepTensors = true;
+        session.setOptions(options);
+        session.warmup();
+        QVector<qint64> streamed;
+        connect(&session, &InferenceSession::tokenGenerated, this, [&](qint64 id, const QString &) { streamed.append(id); });
+        const InferenceResult result = session.runIds(prompt);
+        QVector<qint64> expected;
+        for (int64_t i = 1; i < golden.size(1); ++i)
+            expected.append(golden[0][i].item<int64_t>());
+        QCOMPARE(result.newIds, expected);
+        QCOMPARE(streamed, expected);
+        QCOMPARE(result.stats.steps, 1 + 10); // one encoder pass, ten decoder passes
+        QVERIFY(result.timeline.size() >= 3 * (1 + 10));
+        QVERIFY(result.stats.timeToFirstTokenNs > 0);
+
+        QTemporaryDir out;
+        const QString dump = out.filePath(QStringLiteral("t5.safetensors"));
+        session.dumpTensors(dump);
+        const QHash<QString, at::Tensor> dumped = loadTensors(dump);
+        const QHash<QString, at::Tensor> reference = loadTensors(dir + QStringLiteral("/golden/02_long.safetensors"));
+        QVERIFY(maxAbsDiff(dumped.value(QStringLiteral("encoder_last_hidden_state")),
+                           reference.value(QStringLiteral("encoder_last_hidden_state"))) <= kTolerance);
+        // The first decoder step sees only the start token: row 0 of the teacher-forced logits.
+        QVERIFY(maxAbsDiff(dumped.value(QStringLiteral("logits")),
+                           reference.value(QStringLiteral("logits")).slice(1, 0, 1)) <= kTolerance);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestT5Model)
