@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "client/chunksource.h"
+#include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
 #include "format/safetensors.h"
 #include "inference/bertmodel.h"
@@ -91,6 +92,10 @@ struct InferenceSession::Private {
     InferenceResult runT5(const QVector<qint64> &ids);
     InferenceResult runBert(const QVector<qint64> &ids, const QString &prompt);
     void finishStats(InferenceResult &result, qint64 startNs) const;
+    // Bytes that arrived at the source so far: a prefetched chunk is a cache hit with no bytes on
+    // the timeline, but it was still moved.
+    qint64 arrivedBytes() const;
+    qint64 arrivedAtStart = 0;
     void joinWorker();
 };
 
@@ -199,6 +204,7 @@ InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &pro
     cancelled = false;
     timeline.clear();
     kept.clear();
+    arrivedAtStart = arrivedBytes();
     const qint64 start = timelineClockNs();
     InferenceResult result;
     result.modelType = config.modelType;
@@ -256,6 +262,7 @@ InferenceResult InferenceSession::Private::runT5(const QVector<qint64> &promptId
     cancelled = false;
     timeline.clear();
     kept.clear();
+    arrivedAtStart = arrivedBytes();
     const qint64 start = timelineClockNs();
     InferenceResult result;
     result.modelType = config.modelType;
@@ -288,6 +295,7 @@ InferenceResult InferenceSession::Private::runBert(const QVector<qint64> &prompt
     at::NoGradGuard noGrad;
     timeline.clear();
     kept.clear();
+    arrivedAtStart = arrivedBytes();
     const qint64 start = timelineClockNs();
     InferenceResult result;
     result.modelType = config.modelType;
@@ -341,8 +349,17 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
         s.fetchWaitNs += e.waitNs;
         s.computeNs += e.computeEndNs - e.computeStartNs;
     }
+    if (dynamic_cast<FetchingChunkSource *>(source.get()))
+        s.bytesFetched = arrivedBytes() - arrivedAtStart;
     result.timeline = timeline;
     qCDebug(lcInference).noquote() << s.summary();
+}
+
+qint64 InferenceSession::Private::arrivedBytes() const
+{
+    if (auto *fetching = dynamic_cast<FetchingChunkSource *>(source.get()))
+        return fetching->cache().stats().insertedBytes;
+    return 0;
 }
 
 void InferenceSession::dumpTensors(const QString &path) const

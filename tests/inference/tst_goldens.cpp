@@ -4,6 +4,7 @@
 #include "goldens.h"
 #include "testsupport.h"
 
+#include "client/localchunksource.h"
 #include "format/modelconfig.h"
 #include "inference/bertmodel.h"
 #include "inference/decodermodel.h"
@@ -42,6 +43,7 @@ private Q_SLOTS:
     void storiesLogits();
     void storiesPrompts();
     void kvCacheMatchesRecompute();
+    void smallClientCacheStillExact();
     void eventsCoverEveryUnitOfEveryStep();
 };
 
@@ -235,6 +237,27 @@ void TestGoldens::kvCacheMatchesRecompute()
     const DecoderOutput step = model->forward(stream, DecoderModel::inputFor(next, &cache), &cache, {});
     const DecoderOutput whole = model->forward(stream, DecoderModel::inputFor(at::cat({ids, next}, 1), nullptr), nullptr, {});
     QVERIFY(maxAbsDiff(step.logits.select(1, 0), whole.logits.select(1, 5)) <= 1e-5);
+}
+
+void TestGoldens::smallClientCacheStillExact()
+{
+    // LocalChunkSource with room for 2 of stories260K's 7 chunks: every step refetches layers
+    // while the KV cache carries the sequence, and the ids still equal llama2.c's.
+    const QString dir = chunks(QStringLiteral("stories260K"));
+    LocalChunkSource source(dir, 0, 2);
+    WeightStream stream(source, 1);
+    auto model = makeDecoderModel(ModelConfig::load(dir));
+    const QJsonObject p = readJson(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                              .value(QLatin1String("prompts")).toArray().at(2).toObject();
+    const std::vector<int64_t> expected = toIds(p.value(QLatin1String("greedy_ids")));
+    GenerationOptions gen;
+    gen.maxNewTokens = int(expected.size());
+    gen.stopAtEos = false;
+    const std::vector<int64_t> ids = toIds(p.value(QLatin1String("ids")));
+    const GenerationResult r = generate(*model, stream, at::tensor(ids, at::kLong).view({1, -1}), {}, gen);
+    QCOMPARE(r.newIds[0], expected);
+    QVERIFY2(source.fetchesStarted() > 7 * 10, qPrintable(QString::number(source.fetchesStarted())));
+    QVERIFY(source.cache().stats().residentChunks <= 2 + 1);
 }
 
 void TestGoldens::eventsCoverEveryUnitOfEveryStep()
