@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The main demo: chunk a small model, start a local weight server, stream a prompt through it and
+# show the text and the stats. Uses stories260K from ../shared/models when present, else a model
+# generated with `surfing-cli make-model` (random weights, so its "text" is token ids).
+#   scripts/demo.sh ["PROMPT"]        (SURFING_CLI=path/to/surfing-cli to pick a build)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+cli=${SURFING_CLI:-$here/build/app/surfing-cli}
+[ -x "$cli" ] || { echo "demo: $cli not found; build first (scripts/build.sh) or set SURFING_CLI" >&2; exit 1; }
+prompt=${1:-"Once upon a time, there was a little girl named Lily."}
+work=$(mktemp -d "${TMPDIR:-/tmp}/surfing-demo.XXXXXX")
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+model="$here/../shared/models/stories260K"
+input=(--prompt "$prompt")
+if [ ! -f "$model/config.json" ]; then
+  echo "== stories260K not found; generating a small random LLaMA-shaped model"
+  model="$work/demo-model"
+  "$cli" make-model --layers 4 --hidden 128 --intermediate 344 --heads 8 --kv-heads 4 --vocab 512 -o "$model"
+  input=(--ids 1,42,7,99)
+fi
+
+echo "== chunking $model"
+"$cli" chunk "$model" -o "$work/chunks" --compress
+
+echo "== starting the weight server on a free loopback port"
+"$cli" serve "$work/chunks" --host 127.0.0.1 --port 0 >"$work/server.out" 2>"$work/server.err" &
+server_pid=$!
+for _ in $(seq 1 100); do
+  url=$(head -n1 "$work/server.out" 2>/dev/null || true)
+  [ -n "$url" ] && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.err" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "${url:-}" ] || { echo "demo: the server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
+echo "   $url"
+
+echo "== surfing-cli run --server $url (cache: 3 chunks, prefetch 2)"
+"$cli" run --server "$url" "${input[@]}" --max-tokens 48 --cache-layers 3 --prefetch 2
