@@ -63,6 +63,7 @@ private Q_SLOTS:
     void streamsUnitsInOrder();
     void rejectsBadInput();
     void runsInInferenceSession();
+    void runsFromTheCommandLine();
 
 private:
     QString chunks(const QString &model) const { return m_chunkRoot.filePath(model); }
@@ -373,6 +374,27 @@ void TestT5Model::runsInInferenceSession()
         // The first decoder step sees only the start token: row 0 of the teacher-forced logits.
         QVERIFY(maxAbsDiff(dumped.value(QStringLiteral("logits")),
                            reference.value(QStringLiteral("logits")).slice(1, 0, 1)) <= kTolerance);
+    }
+}
+
+// `surfing-cli run --local DIR --ids ...`: T5 has no tokenizer here, so ids go in and come out.
+void TestT5Model::runsFromTheCommandLine()
+{
+    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+        const QJsonObject spec = loadJson(m_models + QLatin1Char('/') + model + QStringLiteral("/golden/01_short.json"));
+        QStringList prompt;
+        for (const QJsonValue &v : spec.value(QStringLiteral("input_ids")).toArray().first().toArray())
+            prompt << QString::number(v.toInteger());
+        const CliResult r = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(model), QStringLiteral("--ids"),
+                                    prompt.join(QLatin1Char(',')), QStringLiteral("--max-tokens"), QStringLiteral("10"),
+                                    QStringLiteral("--json")});
+        QVERIFY2(r.exitCode == 0, r.err.constData());
+        const QJsonObject out = QJsonDocument::fromJson(r.out).object();
+        QJsonArray expected = spec.value(QStringLiteral("greedy")).toObject().value(QStringLiteral("sequences")).toArray().first().toArray();
+        expected.removeFirst(); // the decoder start id is not a generated token
+        QCOMPARE(out.value(QStringLiteral("ids")).toArray(), expected);
+        QCOMPARE(out.value(QStringLiteral("model_type")).toString(), QStringLiteral("t5"));
+        QVERIFY(!out.value(QStringLiteral("timeline")).toArray().isEmpty());
     }
 }
 
