@@ -125,11 +125,14 @@ at::Tensor T5Model::decode(const at::Tensor &decoderIds, const T5EncoderOutput &
     const int64_t queries = decoderIds.size(1);
 
     m_stream.beginStep(decoderUnits());
-    const UnitWeights shared = m_stream.acquire(kShared);
     at::Tensor hidden;
+    at::Tensor tiedHead; // the embeddings stay for the step only when the head reuses them
     {
+        const UnitWeights shared = m_stream.acquire(kShared);
         auto scope = m_stream.computeScope(kShared);
         hidden = embed(decoderIds, shared.get(QStringLiteral("weight")));
+        if (m_config.tieWordEmbeddings)
+            tiedHead = shared.get(QStringLiteral("weight"));
     }
     if (trace)
         trace->hiddenStates.push_back(hidden);
@@ -158,15 +161,15 @@ at::Tensor T5Model::decode(const at::Tensor &decoderIds, const T5EncoderOutput &
     }
     if (trace)
         trace->hiddenStates.push_back(hidden);
-    return lmHead(hidden, shared.get(QStringLiteral("weight")));
+    return lmHead(hidden, tiedHead);
 }
 
-at::Tensor T5Model::lmHead(const at::Tensor &hidden, const at::Tensor &shared)
+at::Tensor T5Model::lmHead(const at::Tensor &hidden, const at::Tensor &tiedHead)
 {
     if (m_config.tieWordEmbeddings) {
         // Tied head: transformers rescales by d_model^-0.5 (mesh-tensorflow convention).
         auto scope = m_stream.computeScope(kShared);
-        return at::linear(hidden * std::pow(double(m_config.dModel), -0.5), shared);
+        return at::linear(hidden * std::pow(double(m_config.dModel), -0.5), tiedHead);
     }
     const QString unit = QStringLiteral("lm_head");
     const UnitWeights w = m_stream.acquire(unit);

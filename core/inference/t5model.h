@@ -53,7 +53,7 @@ public:
 
 private:
     at::Tensor embed(const at::Tensor &ids, const at::Tensor &shared) const;
-    at::Tensor lmHead(const at::Tensor &hidden, const at::Tensor &shared);
+    at::Tensor lmHead(const at::Tensor &hidden, const at::Tensor &tiedHead);
 
     T5Config m_config;
     WeightStream &m_stream;
