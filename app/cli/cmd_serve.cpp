@@ -43,6 +43,8 @@ void installSignalHandlers(QObject *context)
     action.sa_flags = SA_RESTART;
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
+    // A client that vanishes mid-write must cost an error on its socket, not the server.
+    std::signal(SIGPIPE, SIG_IGN);
 }
 
 struct NumberOption {

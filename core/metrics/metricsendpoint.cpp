@@ -14,14 +14,21 @@ MetricsEndpoint::MetricsEndpoint(MetricsText metrics, Health health, QObject *pa
     m_http->route(QStringLiteral("/metrics"), [this] {
         return QHttpServerResponse("text/plain; version=0.0.4; charset=utf-8", m_metrics());
     });
+    m_lastHealth = QJsonObject{{"status", "starting"}};
     m_http->route(QStringLiteral("/healthz"), [this] {
-        return m_health().then([](const QJsonObject &health) {
-            const bool ok = health.value(QLatin1String("status")).toString() == QLatin1String("ok");
-            return QHttpServerResponse("application/json", QJsonDocument(health).toJson(QJsonDocument::Compact),
-                                       ok ? QHttpServerResponse::StatusCode::Ok
-                                          : QHttpServerResponse::StatusCode::ServiceUnavailable);
-        });
+        const bool ok = m_lastHealth.value(QLatin1String("status")).toString() == QLatin1String("ok");
+        return QHttpServerResponse("application/json", QJsonDocument(m_lastHealth).toJson(QJsonDocument::Compact),
+                                   ok ? QHttpServerResponse::StatusCode::Ok
+                                      : QHttpServerResponse::StatusCode::ServiceUnavailable);
     });
+    connect(&m_healthTimer, &QTimer::timeout, this, &MetricsEndpoint::refreshHealth);
+    m_healthTimer.start(2000);
+    refreshHealth();
+}
+
+void MetricsEndpoint::refreshHealth()
+{
+    m_health().then(this, [this](const QJsonObject &health) { m_lastHealth = health; });
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;

@@ -1,11 +1,14 @@
 // The HTTP side of monitoring: GET /healthz (JSON; 200 when healthy, 503 otherwise) and
-// GET /metrics (Prometheus text format), on their own port.
+// GET /metrics (Prometheus text format), on their own port. /healthz answers with the latest
+// check, refreshed every two seconds: Qt 6.4's QHttpServer keeps a dangling request reference
+// when a handler returns a future, so handlers here answer synchronously.
 #pragma once
 
 #include <QFuture>
 #include <QHostAddress>
 #include <QJsonObject>
 #include <QObject>
+#include <QTimer>
 #include <functional>
 
 class QHttpServer;
@@ -27,7 +30,11 @@ public:
     quint16 listen(const QHostAddress &host, quint16 port);
 
 private:
+    void refreshHealth();
+
     QHttpServer *m_http;
+    QTimer m_healthTimer;
+    QJsonObject m_lastHealth;
     MetricsText m_metrics;
     Health m_health;
 };

@@ -4,6 +4,7 @@
 
 #include <QEventLoop>
 #include <QJsonDocument>
+#include <QNetworkProxy>
 #include <QRegularExpression>
 #include <QTest>
 #include <QTimer>
@@ -60,7 +61,10 @@ bool ServerProcess::isRunning() const
 
 int ServerProcess::terminate()
 {
-    ::kill(pid_t(m_process.processId()), SIGTERM);
+    const qint64 pid = m_process.processId();
+    if (pid <= 0) // never kill(0): that signals our own process group
+        return -1;
+    ::kill(pid_t(pid), SIGTERM);
     if (!m_process.waitForFinished(kWaitMs))
         return -1;
     m_err += m_process.readAllStandardError();
@@ -81,6 +85,7 @@ QJsonObject WireMessage::json() const
 RawClient::RawClient()
 {
     m_socket.setMaxAllowedIncomingMessageSize(16 * 1024 * 1024);
+    m_socket.setProxy(QNetworkProxy::NoProxy);
     connect(&m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &t) { m_inbox.push_back({false, t.toUtf8()}); });
     connect(&m_socket, &QWebSocket::binaryMessageReceived, this, [this](const QByteArray &b) { m_inbox.push_back({true, b}); });
     connect(&m_socket, &QWebSocket::disconnected, this, [this] { m_closed = true; });

@@ -9,6 +9,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
+#include <QNetworkProxy>
 #include <QNetworkReply>
 #include <QtTest>
 
@@ -48,6 +49,7 @@ private:
     QByteArray httpGet(const QString &path, int *status)
     {
         QNetworkAccessManager nam;
+        nam.setProxy(QNetworkProxy::NoProxy); // loopback, whatever the environment says
         QNetworkReply *reply = nam.get(QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(m_server.metricsPort()).arg(path))));
         QSignalSpy done(reply, &QNetworkReply::finished);
         if (!reply->isFinished())
@@ -297,6 +299,8 @@ private Q_SLOTS:
     {
         int status = 0;
         const QJsonObject health = QJsonDocument::fromJson(httpGet(QStringLiteral("/healthz"), &status)).object();
+        if (status != 200)
+            qWarning() << "server running:" << m_server.isRunning() << "stderr:" << m_server.stderrText();
         QCOMPARE(status, 200);
         QCOMPARE(health.value(QLatin1String("status")).toString(), QStringLiteral("ok"));
         QCOMPARE(health.value(QLatin1String("accepting")).toBool(), true);
