@@ -311,7 +311,11 @@ void WeightClient::onTick()
     if ((m_state == ConnectionState::Connecting || m_state == ConnectionState::Reconnecting) && m_socket
         && m_socket->state() != QAbstractSocket::UnconnectedState && !m_welcomed
         && now - m_connectStartedMs > m_options.connectTimeoutMs) {
-        m_socket->abort(); // counts as a failed attempt through onDisconnected
+        // abort() of a socket that never connected emits nothing: count the attempt here.
+        qCInfo(lcClient) << "no answer from" << m_options.url.toDisplayString() << "within" << m_options.connectTimeoutMs << "ms";
+        m_socketEnded = true;
+        m_socket->abort();
+        onDisconnected();
         return;
     }
     if (m_state != ConnectionState::Ready)
@@ -323,7 +327,8 @@ void WeightClient::onTick()
     }
     for (quint32 id : expired) {
         Pending *p = m_pending.value(id);
-        const QString what = describe(*p);
+        const QString what = QStringLiteral("%1 (%2 of %3 pieces)").arg(describe(*p)).arg(p->nextPiece)
+                                 .arg(p->headerSeen ? QString::number(p->header.pieces) : QStringLiteral("?"));
         cancelRequest(id);
         fail(id, QStringLiteral("timeout"), QStringLiteral("%1: no progress for %2 ms; the server is too slow or stuck")
                                                  .arg(what).arg(m_options.requestTimeoutMs));
