@@ -8,6 +8,7 @@
 
 #include <QCoreApplication>
 #include <QSocketNotifier>
+#include <QUrl>
 
 #include <csignal>
 #include <sys/socket.h>
@@ -84,7 +85,30 @@ void addOptions(QCommandLineParser &parser)
         {QStringLiteral("rate-limit-mbps"), QStringLiteral("Per connection: at most this many megabits per second of chunks (default: no limit)."), QStringLiteral("MBPS")},
         {QStringLiteral("idle-timeout"), QStringLiteral("Close connections idle this many seconds (default 300; 0: never)."), QStringLiteral("SECONDS"), QStringLiteral("300")},
         {QStringLiteral("limit-mbps"), QStringLiteral("Pace the whole server's sending to this many megabits per second (default: no limit)."), QStringLiteral("MBPS")},
+        {QStringLiteral("s3-endpoint"), QStringLiteral("For s3:// locations: the S3 endpoint, http(s)://HOST[:PORT] (default AWS_ENDPOINT_URL, else AWS)."), QStringLiteral("URL")},
+        {QStringLiteral("s3-region"), QStringLiteral("For s3:// locations: the region (default AWS_REGION, else us-east-1)."), QStringLiteral("REGION")},
+        {QStringLiteral("s3-path-style"), QStringLiteral("For s3:// locations: path-style addressing (HOST/BUCKET/KEY) instead of virtual-hosted.")},
     });
+}
+
+// The --s3-* options travel as options of each s3:// location (see storage/s3location.h).
+QString withS3Options(const QString &location, const QCommandLineParser &parser)
+{
+    if (!location.startsWith(QLatin1String("s3://"), Qt::CaseInsensitive))
+        return location;
+    QStringList options;
+    const auto add = [&](const char *name, const QString &value) {
+        options << QLatin1String(name) + QLatin1Char('=') + QString::fromLatin1(QUrl::toPercentEncoding(value));
+    };
+    if (parser.isSet(QStringLiteral("s3-endpoint")))
+        add("endpoint", parser.value(QStringLiteral("s3-endpoint")));
+    if (parser.isSet(QStringLiteral("s3-region")))
+        add("region", parser.value(QStringLiteral("s3-region")));
+    if (parser.isSet(QStringLiteral("s3-path-style")))
+        add("addressing", QStringLiteral("path"));
+    if (options.isEmpty())
+        return location;
+    return location + (location.contains(QLatin1Char('?')) ? QLatin1Char('&') : QLatin1Char('?')) + options.join(QLatin1Char('&'));
 }
 
 bool readOptions(const QCommandLineParser &parser, WeightServerOptions &o, QString *error)
@@ -138,7 +162,7 @@ int runServe(const QStringList &arguments)
 
     WeightServer server(options);
     for (const QString &location : parser.positionalArguments())
-        server.addModel(std::shared_ptr<ChunkStorage>(openStorage(location)));
+        server.addModel(std::shared_ptr<ChunkStorage>(openStorage(withS3Options(location, parser))));
     installSignalHandlers(&server);
     server.listen();
     std::unique_ptr<MetricsEndpoint> metrics;

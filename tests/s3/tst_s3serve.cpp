@@ -74,10 +74,17 @@ private Q_SLOTS:
     void serveFromS3OverWebSocket()
     {
         QProcess serve;
-        serve.setProcessEnvironment(awsEnvironment(m_server, S3rverProcess::secretKey()));
+        // Endpoint and region from the command line here; from the environment in the next test.
+        QProcessEnvironment env = awsEnvironment(m_server, S3rverProcess::secretKey());
+        env.remove(QStringLiteral("AWS_ENDPOINT_URL"));
+        env.insert(QStringLiteral("AWS_REGION"), QStringLiteral("eu-west-3")); // --s3-region wins
+        serve.setProcessEnvironment(env);
         serve.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         serve.start(test::cliPath(), {QStringLiteral("serve"), QStringLiteral("s3://surfing/e2e/bert"),
-                                      QStringLiteral("--port"), QStringLiteral("0")});
+                                      QStringLiteral("--port"), QStringLiteral("0"),
+                                      QStringLiteral("--s3-endpoint"), m_server.endpoint(),
+                                      QStringLiteral("--s3-region"), QStringLiteral("us-east-1"),
+                                      QStringLiteral("--s3-path-style")});
         QVERIFY(waitUntil([&] { return serve.canReadLine() || serve.state() == QProcess::NotRunning; }));
         const QUrl url(QString::fromUtf8(serve.readLine().trimmed()));
         QVERIFY2(url.scheme() == QLatin1String("ws"), qPrintable(url.toString()));
