@@ -6,6 +6,7 @@
 //   POST /__surfing/fault?key=KEY&status=503&count=2   the next 2 requests get HTTP 503
 //   POST /__surfing/fault?key=KEY&stall=1              requests never get an answer
 // Usage: node s3server.js --dir DIR [--bucket NAME]... [--region R]. Exits when stdin closes.
+// S3SERVER_DEBUG=1 in the environment logs every request line to stderr.
 'use strict';
 
 const crypto = require('crypto');
