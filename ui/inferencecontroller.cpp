@@ -141,6 +141,11 @@ InferenceController::Opened InferenceController::open(const PlaygroundRequest &r
         options.cacheBytes = r.cacheBytes;
         options.cacheChunks = r.cacheLayers;
         auto remote = std::make_shared<RemoteChunkSource>(options);
+        if (!r.chunkDir.isEmpty()) { // the in-process server: its files are on this disk
+            o.filesDir = r.chunkDir;
+            o.source = remote;
+            return o;
+        }
         o.tempDir = std::make_shared<QTemporaryDir>();
         if (!o.tempDir->isValid())
             throw Error(QStringLiteral("cannot create a temporary folder for the model's config and tokenizer"));

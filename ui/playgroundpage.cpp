@@ -191,9 +191,9 @@ void PlaygroundPage::updateModels()
         m_model->setPlaceholderText(tr("chunk a model first"));
         break;
     }
+    // With a placeholder set, QComboBox does not select the first item by itself.
     const int again = m_model->findText(current);
-    if (again >= 0)
-        m_model->setCurrentIndex(again);
+    m_model->setCurrentIndex(again >= 0 ? again : (m_model->count() > 0 ? 0 : -1));
 }
 
 PlaygroundRequest PlaygroundPage::request() const
@@ -209,6 +209,13 @@ PlaygroundRequest PlaygroundPage::request() const
         r.source = PlaygroundRequest::Source::LocalServer;
         r.serverUrl = m_localUrl;
         r.model = m_model->currentData().toString();
+        for (const QString &dir : m_localDirs) { // our own server: config and tokenizer are right here
+            try {
+                if (ChunkManifest::load(dir).modelName == r.model)
+                    r.chunkDir = dir;
+            } catch (const Error &) {
+            }
+        }
         break;
     case RemoteServerIndex:
         if (m_remoteUrl.isEmpty())

@@ -15,7 +15,7 @@ struct PlaygroundRequest {
     QUrl serverUrl;          // ws://host:port (servers)
     QString model;           // model name on the server (empty: its default)
     QString token;
-    QString chunkDir;        // ChunkFolder, and for a local server the folder of `model`
+    QString chunkDir;        // ChunkFolder; for the in-process server the folder of `model` (config, tokenizer)
     qint64 cacheBytes = 0;   // client cache budget, 0: none
     int cacheLayers = 0;     // 0: none
     InferenceOptions options;
