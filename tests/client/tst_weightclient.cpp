@@ -52,7 +52,7 @@ RemoteChunkSourceOptions TestWeightClient::sourceOptions(const QUrl &url) const
 {
     RemoteChunkSourceOptions o;
     o.client.url = url;
-    o.client.requestTimeoutMs = qEnvironmentVariableIntValue("TIMEOUT_DEBUG") ? 15000 : 120000;
+    o.client.requestTimeoutMs = 120000;
     o.cacheChunks = 2;
     return o;
 }
