@@ -181,7 +181,16 @@ void InferenceController::onOpened()
     connect(m_session.get(), &InferenceSession::tokenGenerated, this, [this](qint64, const QString &delta) {
         Q_EMIT tokenGenerated(delta);
     });
-    connect(m_session.get(), &InferenceSession::layerEventRecorded, this, [this](const LayerEvent &e) { m_pending.append(e); });
+    connect(m_session.get(), &InferenceSession::layerEventRecorded, this, &InferenceController::addLayerEvent);
+    m_fetches.clear();
+    if (auto *remote = dynamic_cast<RemoteChunkSource *>(o.source.get())) {
+        // Prefetched chunks reach the timeline as hits without fetch times; the client's own
+        // receipts say when their bytes actually travelled, so the overlap can be drawn.
+        connect(remote->client(), &WeightClient::chunkReceived, this,
+                [this](quint32, const QString &name, const QByteArray &, qint64 storedBytes, qint64 startNs, qint64 endNs) {
+                    m_fetches.insert(name, {startNs, endNs, storedBytes});
+                });
+    }
     connect(m_session.get(), &InferenceSession::finished, this, &InferenceController::onSessionFinished);
     connect(m_session.get(), &InferenceSession::failed, this, &InferenceController::onSessionFailed);
     runPrompt();
@@ -221,6 +230,20 @@ bool InferenceController::continueEncoderDemo()
         toFirst.append(cosineSimilarity(m_embeddings.first(), e));
     Q_EMIT similaritiesComputed(m_sentences, toFirst);
     return false;
+}
+
+void InferenceController::addLayerEvent(LayerEvent event)
+{
+    const auto fetch = m_fetches.find(event.unit);
+    if (fetch != m_fetches.end()) {
+        if (event.fetchStartNs == 0) {
+            event.fetchStartNs = fetch->startNs;
+            event.fetchEndNs = fetch->endNs;
+            event.bytes = fetch->bytes;
+        }
+        m_fetches.erase(fetch);
+    }
+    m_pending.append(event);
 }
 
 void InferenceController::cancel()

@@ -11,7 +11,7 @@ namespace surfing::ui {
 struct MetricsSample {
     double seconds = 0;                 // since the recorder started
     double hitRate = std::nan("");      // client cache hits / lookups in the interval (NaN: none)
-    double fetchLatencyMs = std::nan(""); // mean fetch time of the interval's misses (NaN: none)
+    double fetchLatencyMs = std::nan(""); // mean fetch time of the interval's fetches (NaN: none)
     double rssMb = 0;                   // this process
     double clientCacheMb = 0;
     double serverCacheMb = 0;

@@ -50,15 +50,12 @@ qint64 MetricsSampler::processRssBytes()
 void MetricsSampler::addLayerEvents(const QVector<LayerEvent> &events)
 {
     for (const LayerEvent &e : events) {
-        if (e.cacheHit) {
-            ++m_hits;
-            continue;
-        }
-        ++m_misses;
+        ++(e.cacheHit ? m_hits : m_misses);
         m_bytes += e.bytes;
-        if (e.fetchEndNs > e.fetchStartNs && e.fetchStartNs > 0) {
+        if (e.fetchEndNs > e.fetchStartNs && e.fetchStartNs > 0) { // misses and prefetches
             const double ms = (e.fetchEndNs - e.fetchStartNs) / 1e6;
             m_latencySumMs += ms;
+            ++m_fetches;
             if (m_latencies.size() >= kMaxLatencies)
                 m_latencies.removeFirst();
             m_latencies.append(ms);
@@ -85,7 +82,7 @@ void MetricsSampler::clear()
 {
     m_history->clear();
     m_latencies.clear();
-    m_hits = m_misses = m_bytes = m_tokens = 0;
+    m_hits = m_misses = m_bytes = m_tokens = m_fetches = 0;
     m_latencySumMs = 0;
     m_clock.restart();
     m_lastSampleSeconds = 0;
@@ -99,14 +96,14 @@ void MetricsSampler::sample()
     s.seconds = now;
     if (m_hits + m_misses > 0)
         s.hitRate = double(m_hits) / double(m_hits + m_misses);
-    if (m_misses > 0 && m_latencySumMs > 0)
-        s.fetchLatencyMs = m_latencySumMs / double(m_misses);
+    if (m_fetches > 0)
+        s.fetchLatencyMs = m_latencySumMs / double(m_fetches);
     s.rssMb = processRssBytes() / kMb;
     s.clientCacheMb = m_clientCacheBytes / kMb;
     s.serverCacheMb = m_serverCacheBytes / kMb;
     s.throughputMbps = m_bytes / kMb / dt;
     s.tokensPerSecond = m_tokens / dt;
-    m_hits = m_misses = m_bytes = m_tokens = 0;
+    m_hits = m_misses = m_bytes = m_tokens = m_fetches = 0;
     m_latencySumMs = 0;
     m_lastSampleSeconds = now;
     m_history->append(s);

@@ -25,7 +25,7 @@ public:
     void start();
     void stop();
 
-    // Fetch times (ms) of every miss seen since the last clear, oldest first (capped).
+    // Fetch times (ms) of every fetched chunk (miss or prefetch) since the last clear (capped).
     const QVector<double> &fetchLatenciesMs() const { return m_latencies; }
 
     static qint64 processRssBytes(); // from /proc/self/statm; 0 where unavailable
@@ -46,7 +46,7 @@ private:
     QTimer m_timer;
     QElapsedTimer m_clock;
     double m_lastSampleSeconds = 0;
-    qint64 m_hits = 0, m_misses = 0, m_bytes = 0, m_tokens = 0;
+    qint64 m_hits = 0, m_misses = 0, m_bytes = 0, m_tokens = 0, m_fetches = 0;
     double m_latencySumMs = 0;
     qint64 m_clientCacheBytes = 0, m_serverCacheBytes = 0;
     QVector<double> m_latencies;

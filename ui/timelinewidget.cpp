@@ -11,6 +11,7 @@ namespace surfing::ui {
 
 namespace {
 const QColor kFetchMiss(0x3d9be0);
+const QColor kFetchPrefetched(0x9fd3f5);
 const QColor kCompute(0x43a047);
 const QColor kWait(0xe53935);
 const QColor kHit(0x2e7d32);
@@ -114,8 +115,8 @@ void TimelineWidget::paintEvent(QPaintEvent *)
     for (int i = f.firstEvent; i <= f.lastEvent; ++i) {
         const LayerEvent &e = events.at(i);
         const int row = int(m_model->units().indexOf(e.unit));
-        if (e.fetchStartNs > 0 && !e.cacheHit)
-            p.fillRect(fetchRect(f, e, row), kFetchMiss);
+        if (e.fetchStartNs > 0)
+            p.fillRect(fetchRect(f, e, row), e.cacheHit ? kFetchPrefetched : kFetchMiss);
         const QRectF compute = computeRect(f, e, row);
         if (e.waitNs > 0) {
             const double w0 = xOf(f, e.computeStartNs - e.waitNs);
@@ -164,7 +165,7 @@ void TimelineWidget::drawAxes(QPainter &p, const Frame &f) const
 void TimelineWidget::drawLegend(QPainter &p) const
 {
     struct Item { QColor color; QString text; };
-    const Item items[] = {{kFetchMiss, tr("fetch (miss)")}, {kCompute, tr("compute")},
+    const Item items[] = {{kFetchMiss, tr("fetch (miss)")}, {kFetchPrefetched, tr("prefetch")}, {kCompute, tr("compute")},
                           {kWait, tr("compute waiting for weights")}, {kHit, tr("cache hit")}};
     int x = m_labelWidth;
     p.setPen(palette().color(QPalette::Text));
@@ -187,7 +188,7 @@ int TimelineWidget::eventAt(const QPoint &pos) const
         const LayerEvent &e = events.at(i);
         const int row = int(m_model->units().indexOf(e.unit));
         const QRectF c = computeRect(f, e, row).adjusted(-3 - xOf(f, e.computeStartNs) + xOf(f, e.computeStartNs - e.waitNs), -2, 3, 2);
-        if (c.contains(pos) || (!e.cacheHit && e.fetchStartNs > 0 && fetchRect(f, e, row).adjusted(-3, -2, 3, 2).contains(pos)))
+        if (c.contains(pos) || (e.fetchStartNs > 0 && fetchRect(f, e, row).adjusted(-3, -2, 3, 2).contains(pos)))
             return i;
     }
     return -1;
@@ -197,8 +198,8 @@ QString TimelineWidget::tooltipFor(int index) const
 {
     const LayerEvent &e = m_model->events().at(index);
     QString text = tr("<b>%1</b>, step %2: cache %3").arg(e.unit).arg(e.step).arg(e.cacheHit ? tr("hit") : tr("miss"));
-    if (!e.cacheHit && e.fetchStartNs > 0)
-        text += tr("<br>fetch %1 (%2)").arg(formatMilliseconds((e.fetchEndNs - e.fetchStartNs) / 1e6), formatBytes(e.bytes));
+    if (e.fetchStartNs > 0)
+        text += tr(e.cacheHit ? "<br>prefetched in %1 (%2)" : "<br>fetch %1 (%2)").arg(formatMilliseconds((e.fetchEndNs - e.fetchStartNs) / 1e6), formatBytes(e.bytes));
     text += tr("<br>compute %1").arg(formatMilliseconds((e.computeEndNs - e.computeStartNs) / 1e6));
     text += tr("<br>waited %1 for weights").arg(formatMilliseconds(e.waitNs / 1e6));
     return text;
