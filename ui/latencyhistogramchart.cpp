@@ -11,7 +11,7 @@ namespace surfing::ui {
 
 QVector<double> LatencyHistogramChart::bucketBoundsMs()
 {
-    return {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000};
+    return {0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000};
 }
 
 LatencyHistogramChart::LatencyHistogramChart(QWidget *parent)
@@ -32,10 +32,10 @@ LatencyHistogramChart::LatencyHistogramChart(QWidget *parent)
     chart->addSeries(series);
     QStringList labels;
     for (double b : bucketBoundsMs())
-        labels << QStringLiteral("≤%1").arg(b);
-    labels << QStringLiteral(">%1").arg(bucketBoundsMs().constLast());
+        labels << QString::number(b);
+    labels << QStringLiteral(">");
     m_x->append(labels);
-    m_x->setTitleText(tr("ms"));
+    m_x->setTitleText(tr("ms (upper bound of each bucket)"));
     m_y->setLabelFormat(QStringLiteral("%d"));
     m_y->setTitleText(tr("count"));
     chart->addAxis(m_x, Qt::AlignBottom);
@@ -70,8 +70,13 @@ void LatencyHistogramChart::refresh(const QVector<double> &latenciesMs)
         values << qreal(c);
         maxCount = qMax(maxCount, c);
     }
-    m_set->remove(0, m_set->count());
-    m_set->append(values);
+    if (m_set->count() == values.size()) {
+        for (int i = 0; i < values.size(); ++i)
+            m_set->replace(i, values.at(i));
+    } else {
+        m_set->remove(0, m_set->count());
+        m_set->append(values);
+    }
     m_y->setRange(0, qMax<qint64>(1, qint64(maxCount * 1.15) + 1));
 }
 

@@ -171,6 +171,11 @@ void PlaygroundPage::setMaxTokens(int tokens)
     m_maxTokens->setValue(tokens);
 }
 
+void PlaygroundPage::setCacheChunks(int chunks)
+{
+    m_cacheLayers->setValue(chunks);
+}
+
 void PlaygroundPage::updateModels()
 {
     const QString current = m_model->currentText();

@@ -32,6 +32,7 @@ public:
     void addChunkFolder(const QString &dir);
     void setPrompt(const QString &prompt);
     void setMaxTokens(int tokens);
+    void setCacheChunks(int chunks); // 0: no limit
 
     // The request as entered; throws surfing::Error naming what is missing.
     PlaygroundRequest request() const;

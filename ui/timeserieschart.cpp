@@ -36,6 +36,7 @@ QLineSeries *TimeSeriesChart::addLine(const QString &name, int column, const QCo
     auto *series = new QLineSeries(this);
     series->setName(name);
     series->setPen(QPen(color, 2));
+    series->setPointsVisible(true); // a lone sample still shows
     chart()->addSeries(series);
     series->attachAxis(m_x);
     series->attachAxis(m_y);

@@ -62,6 +62,7 @@ void ScreenshotTour::runPrompt(const QString &prompt)
 {
     m_window->playgroundPage()->setPrompt(prompt);
     m_window->playgroundPage()->setMaxTokens(120);
+    m_window->playgroundPage()->setCacheChunks(3); // smaller than the model: every step fetches
     m_window->playgroundPage()->run();
 }
 
