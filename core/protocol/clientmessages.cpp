@@ -43,8 +43,15 @@ void parseGetAddress(const JsonFields &f, Request &r)
 {
     const bool byName = f.has("chunk");
     const bool byKind = f.has("kind");
-    if (byName == byKind)
-        f.fail(byName ? "kind" : "chunk", QStringLiteral("a get names either 'chunk' or 'kind' (+ 'index'), exactly one"));
+    const bool byFile = f.has("file");
+    if (int(byName) + int(byKind) + int(byFile) != 1)
+        f.fail(byName ? "kind" : "chunk", QStringLiteral("a get names exactly one of 'chunk', 'kind' (+ 'index') or 'file'"));
+    if (byFile) {
+        r.file = f.string("file", 255);
+        if (!isSafeName(r.file))
+            f.fail("file", QStringLiteral("is not a valid file name (letters, digits, '_', '-', '.'; no '..')"));
+        return;
+    }
     if (byName) {
         r.chunk = f.string("chunk", 255);
         if (!isSafeName(r.chunk))

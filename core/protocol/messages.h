@@ -47,6 +47,7 @@ struct Request {
     QString chunk;   // Get by name ("layer_3") ...
     QString kind;    // ... or, when chunk is empty, by kind + index ("layer", 3)
     int index = -1;  // -1: an unnumbered unit ("pooler")
+    QString file;    // ... or a file listed in the manifest's "files" ("config.json")
 };
 
 struct ClientMessage {

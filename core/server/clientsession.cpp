@@ -1,6 +1,7 @@
 #include "server/clientsession.h"
 
 #include "base/error.h"
+#include "base/sha256.h"
 #include "format/chunkcodec.h"
 #include "protocol/piece.h"
 #include "server/chunksender.h"
@@ -258,15 +259,15 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
     if (m_gets.size() >= m_server->options().maxInFlight)
         return sendError(ErrorCode::BadRequest, QStringLiteral("more than %1 requests in flight on this connection")
                                                     .arg(m_server->options().maxInFlight), request.id);
-    const ManifestChunk *chunk = request.chunk.isEmpty() ? model.manifest.find(request.kind, request.index)
-                                                         : model.manifest.find(request.chunk);
-    if (!chunk) {
-        const QString what = request.chunk.isEmpty()
-                                 ? QStringLiteral("kind '%1' index %2").arg(request.kind).arg(request.index)
-                                 : QStringLiteral("'%1'").arg(request.chunk);
-        return sendError(ErrorCode::NotFound, QStringLiteral("model '%1' has no chunk %2").arg(model.name, what), request.id);
+    const std::optional<ManifestChunk> found = findTarget(request, model);
+    if (!found) {
+        const QString what = !request.file.isEmpty() ? QStringLiteral("file '%1'").arg(request.file)
+                             : request.chunk.isEmpty() ? QStringLiteral("chunk of kind '%1' index %2").arg(request.kind).arg(request.index)
+                                                       : QStringLiteral("chunk '%1'").arg(request.chunk);
+        return sendError(ErrorCode::NotFound, QStringLiteral("model '%1' has no %2").arg(model.name, what), request.id);
     }
-    const qint64 wait = m_byteBucket.take(double(chunk->storedBytes), TokenBucket::steadyNowMs());
+    const ManifestChunk *chunk = &*found;
+    const qint64 wait = m_byteBucket.take(double(qMax<qint64>(0, chunk->storedBytes)), TokenBucket::steadyNowMs());
     if (wait > 0)
         return sendError(ErrorCode::RateLimited, QStringLiteral("more than %1 Mbit/s of chunks").arg(m_server->options().rateLimitMbps),
                          request.id, wait);
@@ -308,11 +309,32 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
     });
 }
 
-void ClientSession::onChunkLoaded(quint32 id, const ManifestChunk &chunk, const QByteArray &bytes)
+// A chunk named in the manifest, or a companion file it lists (config.json, tokenizer files)
+// described as an uncompressed chunk whose size and hash are known once it is read.
+std::optional<ManifestChunk> ClientSession::findTarget(const Request &request, const ServedModel &model)
+{
+    if (!request.file.isEmpty()) {
+        if (!model.manifest.files.contains(request.file))
+            return std::nullopt;
+        ManifestChunk file;
+        file.name = file.file = request.file;
+        file.storedBytes = file.rawBytes = kSizeFromStorage;
+        return file;
+    }
+    const ManifestChunk *chunk = request.chunk.isEmpty() ? model.manifest.find(request.kind, request.index)
+                                                         : model.manifest.find(request.chunk);
+    return chunk ? std::optional<ManifestChunk>(*chunk) : std::nullopt;
+}
+
+void ClientSession::onChunkLoaded(quint32 id, ManifestChunk chunk, const QByteArray &bytes)
 {
     auto get = m_gets.find(id);
     if (get == m_gets.end() || m_closing)
         return; // cancelled while loading
+    if (chunk.storedBytes == kSizeFromStorage) {
+        chunk.storedBytes = chunk.rawBytes = bytes.size();
+        chunk.sha256 = Sha256::hashHex(bytes);
+    }
     if (bytes.size() != chunk.storedBytes)
         throw Error(QStringLiteral("storage holds %1 bytes, the manifest says %2").arg(bytes.size()).arg(chunk.storedBytes));
     get->sending = true;

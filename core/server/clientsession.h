@@ -9,6 +9,7 @@
 #include <QHash>
 #include <QObject>
 #include <QTimer>
+#include <optional>
 
 class QWebSocket;
 
@@ -48,7 +49,9 @@ private:
     void handleRequest(const protocol::Request &request);
     void handleGet(const protocol::Request &request, const ServedModel &model);
     void handleCancel(const protocol::Request &request);
-    void onChunkLoaded(quint32 id, const ManifestChunk &chunk, const QByteArray &bytes);
+    void onChunkLoaded(quint32 id, ManifestChunk chunk, const QByteArray &bytes);
+    std::optional<ManifestChunk> findTarget(const protocol::Request &request, const ServedModel &model);
+    static constexpr qint64 kSizeFromStorage = -1;
     void onTransferFinished(quint32 id);
     const ServedModel *resolveModel(const protocol::Request &request);
     bool admitRequest(const protocol::Request &request);
