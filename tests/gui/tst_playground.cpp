@@ -23,7 +23,9 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLineSeries>
+#include <QProcess>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QtTest>
 #include <numeric>
 
@@ -36,6 +38,7 @@ class TestPlayground : public QObject
 private Q_SLOTS:
     void initTestCase();
     void promptStreamsTextAndFillsTheDashboard();
+    void remoteServerWorksTheSameWay();
     void runWithoutServerShowsWhatToDo();
 
 private:
@@ -156,6 +159,43 @@ void TestPlayground::promptStreamsTextAndFillsTheDashboard()
     dashboard->clear();
     QCOMPARE(timeline->rowCount(), 0);
     QCOMPARE(window.metricsHistory()->rowCount(), 0);
+}
+
+void TestPlayground::remoteServerWorksTheSameWay()
+{
+    QTcpServer probe; // a free port for the separate server process
+    QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
+    const quint16 port = probe.serverPort();
+    probe.close();
+    QProcess server;
+    server.setProcessChannelMode(QProcess::MergedChannels);
+    QByteArray log;
+    connect(&server, &QProcess::readyRead, this, [&] { log += server.readAll(); });
+    server.start(test::cliPath(), {QStringLiteral("serve"), m_chunks, QStringLiteral("--port"), QString::number(port)});
+    QVERIFY(server.waitForStarted());
+    QTRY_VERIFY_WITH_TIMEOUT(log.contains("listening"), 60000);
+
+    MainWindow window;
+    window.show();
+    const QJsonObject golden = firstGoldenPrompt();
+    QVector<qint64> expectedIds;
+    for (const QJsonValue &v : golden.value(QStringLiteral("greedy_ids")).toArray())
+        expectedIds.append(v.toInteger());
+    expectedIds.resize(8);
+    PlaygroundPage *page = window.playgroundPage();
+    page->setRemoteServer(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(port)), QString());
+    page->setPrompt(golden.value(QStringLiteral("prompt")).toString());
+    page->setMaxTokens(8);
+    QSignalSpy finished(window.inferenceController(), &InferenceController::finished);
+    QSignalSpy failed(window.inferenceController(), &InferenceController::failed);
+    page->run();
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() > 0, 120000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+    QCOMPARE(finished.first().first().value<InferenceResult>().newIds, expectedIds);
+    QVERIFY(!page->outputText().isEmpty());
+    QVERIFY(window.timelineModel()->rowCount() > 0);
+    server.terminate();
+    QVERIFY(server.waitForFinished(30000));
 }
 
 void TestPlayground::runWithoutServerShowsWhatToDo()
