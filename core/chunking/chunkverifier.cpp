@@ -1,7 +1,7 @@
 #include "chunking/chunkverifier.h"
 
 #include "base/error.h"
-#include "base/sha256.h"
+#include "client/chunkverifier.h"
 #include "format/safetensors.h"
 
 #include <QDir>
@@ -41,7 +41,7 @@ ChunkCheck checkChunkFile(const QDir &dir, const ManifestChunk &chunk)
         if (file.size() != chunk.storedBytes)
             throw Error(QStringLiteral("chunk '%1': %2 is %3 bytes, the manifest says %4")
                             .arg(chunk.name, chunk.file).arg(file.size()).arg(chunk.storedBytes));
-        checkChunkBytes(chunk, file.readAll());
+        checkChunkBytes(chunk, file.readAll(), dir.path());
     } catch (const Error &e) {
         check.ok = false;
         check.problem = e.message();
@@ -61,13 +61,9 @@ int VerifyReport::failures() const
     return int(std::count_if(checks.begin(), checks.end(), [](const ChunkCheck &c) { return !c.ok; }));
 }
 
-QByteArray checkChunkBytes(const ManifestChunk &chunk, const QByteArray &stored)
+QByteArray checkChunkBytes(const ManifestChunk &chunk, const QByteArray &stored, const QString &origin)
 {
-    if (stored.size() != chunk.storedBytes)
-        throw Error(QStringLiteral("chunk '%1': %2 bytes, the manifest says %3").arg(chunk.name).arg(stored.size()).arg(chunk.storedBytes));
-    if (Sha256::hashHex(stored) != chunk.sha256)
-        throw Error(QStringLiteral("chunk '%1': SHA-256 mismatch: the stored bytes are corrupt").arg(chunk.name));
-    const QByteArray raw = decodeChunk(stored, chunk.codec, chunk.rawBytes, QStringLiteral("chunk '%1'").arg(chunk.name));
+    const QByteArray raw = verifyAndDecodeChunk(stored, chunk, origin);
     compareTensors(chunk, parseSafetensors(raw, QStringLiteral("chunk '%1'").arg(chunk.name)));
     return raw;
 }

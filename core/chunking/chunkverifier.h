@@ -27,8 +27,9 @@ struct VerifyReport {
 // chunks are reported per chunk. `progress(done, total)` is called after each chunk.
 VerifyReport verifyChunkDir(const QString &dir, const std::function<void(int, int)> &progress = {});
 
-// Checks one chunk's stored bytes against its manifest entry and returns the decoded safetensors
-// bytes; throws surfing::Error naming the chunk.
-QByteArray checkChunkBytes(const ManifestChunk &chunk, const QByteArray &stored);
+// Checks one chunk's stored bytes against its manifest entry (size and SHA-256 through
+// verifyAndDecodeChunk of client/chunkverifier.h, then the tensor list) and returns the decoded
+// safetensors bytes; throws surfing::Error naming the chunk and `origin`.
+QByteArray checkChunkBytes(const ManifestChunk &chunk, const QByteArray &stored, const QString &origin);
 
 } // namespace surfing

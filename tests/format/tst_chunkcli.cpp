@@ -171,7 +171,7 @@ private Q_SLOTS:
 
         const CliResult r = runCli({"verify", out});
         QCOMPARE(r.exitCode, 1);
-        QVERIFY2(r.err.contains("BAD layer_2: chunk 'layer_2': SHA-256 mismatch"), r.err.constData());
+        QVERIFY2(r.err.contains("BAD layer_2: chunk 'layer_2' of " + out.toUtf8() + ": SHA-256 mismatch"), r.err.constData());
         QVERIFY(r.err.contains("BAD layer_4"));
         QVERIFY(!r.err.contains("BAD layer_3"));
 

@@ -77,7 +77,7 @@ private Q_SLOTS:
         const ChunkPlan plan = planChunks(ModelConfig::load(modelDir), *source);
         QSet<QString> seen;
         for (const ManifestChunk &chunk : manifest.chunks) {
-            const QByteArray raw = checkChunkBytes(chunk, test::readFile(out + "/" + chunk.file));
+            const QByteArray raw = checkChunkBytes(chunk, test::readFile(out + "/" + chunk.file), out);
             const SafetensorsHeader header = parseSafetensors(raw, chunk.name);
             for (const ManifestTensor &t : chunk.tensors) {
                 QVERIFY2(!seen.contains(t.source), qPrintable(t.source + " is in two chunks"));
