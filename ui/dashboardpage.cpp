@@ -122,10 +122,13 @@ QWidget *DashboardPage::buildCharts()
     m_latency = new TimeSeriesChart(tr("Fetch latency"), tr("ms"), grid);
     m_latency->addLine(tr("mean fetch"), MetricsHistoryModel::FetchLatency, QColor(0x3d9be0));
     m_histogram = new LatencyHistogramChart(grid);
-    m_memory = new TimeSeriesChart(tr("Memory"), tr("MB"), grid);
+    // Caches get their own chart: beside a process RSS of hundreds of MB, a few MB of cached
+    // layers would be a flat line at zero.
+    m_memory = new TimeSeriesChart(tr("Process memory"), tr("MB"), grid);
     m_memory->addLine(tr("process RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
-    m_memory->addLine(tr("client cache"), MetricsHistoryModel::ClientCache, QColor(0x43a047));
-    m_memory->addLine(tr("server cache"), MetricsHistoryModel::ServerCache, QColor(0xef6c00));
+    m_caches = new TimeSeriesChart(tr("Cache memory"), tr("MB"), grid);
+    m_caches->addLine(tr("client cache"), MetricsHistoryModel::ClientCache, QColor(0x43a047));
+    m_caches->addLine(tr("server cache"), MetricsHistoryModel::ServerCache, QColor(0xef6c00));
     m_throughput = new TimeSeriesChart(tr("Throughput"), tr("MB/s · tok/s"), grid);
     m_throughput->addLine(tr("fetched MB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
     m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935));
@@ -133,7 +136,8 @@ QWidget *DashboardPage::buildCharts()
     layout->addWidget(m_latency, 0, 1);
     layout->addWidget(m_histogram, 0, 2);
     layout->addWidget(m_memory, 1, 0);
-    layout->addWidget(m_throughput, 1, 1, 1, 2);
+    layout->addWidget(m_caches, 1, 1);
+    layout->addWidget(m_throughput, 1, 2);
     return grid;
 }
 
@@ -148,7 +152,7 @@ void DashboardPage::refresh()
         return;
     const QVector<MetricsSample> &samples = m_history->samples();
     const double span = spanSeconds();
-    for (TimeSeriesChart *chart : {m_hitRate, m_latency, m_memory, m_throughput})
+    for (TimeSeriesChart *chart : {m_hitRate, m_latency, m_memory, m_caches, m_throughput})
         chart->refresh(samples, span);
     m_histogram->refresh(m_sampler->fetchLatenciesMs());
     m_summary->setText(tr("%1 samples · %2 layer events ").arg(samples.size()).arg(m_timeline->rowCount()));

@@ -32,6 +32,7 @@ public:
     TimeSeriesChart *hitRateChart() const { return m_hitRate; }
     TimeSeriesChart *latencyChart() const { return m_latency; }
     TimeSeriesChart *memoryChart() const { return m_memory; }
+    TimeSeriesChart *cacheChart() const { return m_caches; }
     TimeSeriesChart *throughputChart() const { return m_throughput; }
     LatencyHistogramChart *histogram() const { return m_histogram; }
     TimelineWidget *timelineWidget() const { return m_timelineView; }
@@ -62,6 +63,7 @@ private:
     TimeSeriesChart *m_hitRate;
     TimeSeriesChart *m_latency;
     TimeSeriesChart *m_memory;
+    TimeSeriesChart *m_caches;
     TimeSeriesChart *m_throughput;
     LatencyHistogramChart *m_histogram;
     TimelineWidget *m_timelineView;

@@ -110,6 +110,7 @@ void TestPlayground::promptStreamsTextAndFillsTheDashboard()
     DashboardPage *dashboard = window.dashboardPage();
     QTRY_VERIFY(dashboard->hitRateChart()->line(0)->count() > 0);
     QTRY_VERIFY(dashboard->memoryChart()->line(0)->count() > 0);
+    QTRY_VERIFY(dashboard->cacheChart()->line(0)->count() > 0);
     QTRY_VERIFY(dashboard->throughputChart()->line(0)->count() > 0);
     auto histogramTotal = [dashboard] {
         const QVector<qint64> counts = dashboard->histogram()->counts();
