@@ -257,7 +257,10 @@ void TestGoldens::smallClientCacheStillExact()
     const GenerationResult r = generate(*model, stream, at::tensor(ids, at::kLong).view({1, -1}), {}, gen);
     QCOMPARE(r.newIds[0], expected);
     QVERIFY2(source.fetchesStarted() > 7 * 10, qPrintable(QString::number(source.fetchesStarted())));
-    QVERIFY(source.cache().stats().residentChunks <= 2 + 1);
+    // Only pinned entries may exceed the budget: the prefetch window (depth 1) and the unit
+    // compute still holds. Which of them are resident when generation returns is timing.
+    constexpr int kBudget = 2, kPrefetchWindow = 1, kInUse = 1;
+    QVERIFY(source.cache().stats().residentChunks <= kBudget + kPrefetchWindow + kInUse);
 }
 
 void TestGoldens::eventsCoverEveryUnitOfEveryStep()
