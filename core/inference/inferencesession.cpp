@@ -91,6 +91,11 @@ struct InferenceSession::Private {
     InferenceResult runDecoder(const QVector<qint64> &ids);
     InferenceResult runT5(const QVector<qint64> &ids);
     InferenceResult runBert(const QVector<qint64> &ids, const QString &prompt);
+    // Shared by the runs: reset per-run state; take one generated token (emits its text delta,
+    // false once cancelled); fill the result's text and counts at the end.
+    InferenceResult beginRun(const QVector<qint64> &promptIds, qint64 &start);
+    bool acceptToken(qint64 id, InferenceResult &result, QString &printed, qint64 start);
+    void endGeneration(InferenceResult &result, int stepsBefore, qint64 start);
     void finishStats(InferenceResult &result, qint64 startNs) const;
     // Bytes that arrived at the source so far: a prefetched chunk is a cache hit with no bytes on
     // the timeline, but it was still moved.
@@ -196,19 +201,52 @@ InferenceResult InferenceSession::runIds(const QVector<qint64> &promptIds)
     return d->decoder ? d->runDecoder(promptIds) : d->runBert(promptIds, QString());
 }
 
+InferenceResult InferenceSession::Private::beginRun(const QVector<qint64> &promptIds, qint64 &start)
+{
+    cancelled = false;
+    timeline.clear();
+    kept.clear();
+    arrivedAtStart = arrivedBytes();
+    start = timelineClockNs();
+    InferenceResult result;
+    result.modelType = config.modelType;
+    result.promptIds = promptIds;
+    return result;
+}
+
+bool InferenceSession::Private::acceptToken(qint64 id, InferenceResult &result, QString &printed, qint64 start)
+{
+    if (result.newIds.isEmpty())
+        result.stats.timeToFirstTokenNs = timelineClockNs() - start;
+    result.newIds.append(id);
+    QString delta;
+    if (tokenizer) {
+        QString full = tokenizer->decode(result.newIds, true);
+        while (full.endsWith(QChar(0xFFFD))) // an incomplete UTF-8 sequence: wait for its bytes
+            full.chop(1);
+        if (full.startsWith(printed))
+            delta = full.mid(printed.size());
+        printed = full;
+    }
+    Q_EMIT q->tokenGenerated(id, delta);
+    return !cancelled.load();
+}
+
+void InferenceSession::Private::endGeneration(InferenceResult &result, int stepsBefore, qint64 start)
+{
+    result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
+    result.stats.steps = stream->step() - stepsBefore;
+    result.stats.newTokens = result.newIds.size();
+    finishStats(result, start);
+}
+
 InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &promptIds)
 {
     if (promptIds.isEmpty())
         throw Error(QStringLiteral("the prompt encodes to no tokens; give some text (or ids)"));
     at::NoGradGuard noGrad;
-    cancelled = false;
-    timeline.clear();
-    kept.clear();
-    arrivedAtStart = arrivedBytes();
-    const qint64 start = timelineClockNs();
-    InferenceResult result;
-    result.modelType = config.modelType;
-    result.promptIds = promptIds;
+    qint64 start = 0;
+    InferenceResult result = beginRun(promptIds, start);
     const int stepsBefore = stream->step();
 
     GenerationOptions gen;
@@ -216,21 +254,8 @@ InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &pro
     gen.stopAtEos = options.stopAtEos;
     gen.sampling = {options.temperature, options.topK, options.topP, options.seed};
     QString printed;
-    const auto onToken = [&](int step, const std::vector<int64_t> &tokens) {
-        if (step == 0)
-            result.stats.timeToFirstTokenNs = timelineClockNs() - start;
-        result.newIds.append(tokens[0]);
-        QString delta;
-        if (tokenizer) {
-            QString full = tokenizer->decode(result.newIds, true);
-            while (full.endsWith(QChar(0xFFFD))) // an incomplete UTF-8 sequence: wait for its bytes
-                full.chop(1);
-            if (full.startsWith(printed))
-                delta = full.mid(printed.size());
-            printed = full;
-        }
-        Q_EMIT q->tokenGenerated(tokens[0], delta);
-        return !cancelled.load();
+    const auto onToken = [&](int, const std::vector<int64_t> &tokens) {
+        return acceptToken(tokens[0], result, printed, start);
     };
     const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
     if (options.maxNewTokens > 0) {
@@ -249,57 +274,30 @@ InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &pro
             kept[QStringLiteral("logits")] = out.logits.contiguous();
         }
     }
-    result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
-    result.stats.steps = stream->step() - stepsBefore;
-    result.stats.newTokens = result.newIds.size();
-    finishStats(result, start);
+    endGeneration(result, stepsBefore, start);
     return result;
 }
 
 InferenceResult InferenceSession::Private::runT5(const QVector<qint64> &promptIds)
 {
     at::NoGradGuard noGrad;
-    cancelled = false;
-    timeline.clear();
-    kept.clear();
-    arrivedAtStart = arrivedBytes();
-    const qint64 start = timelineClockNs();
-    InferenceResult result;
-    result.modelType = config.modelType;
-    result.promptIds = promptIds;
+    qint64 start = 0;
+    InferenceResult result = beginRun(promptIds, start);
     const int stepsBefore = stream->step();
     QString printed;
     const T5SessionRun run = runT5Session(*t5, promptIds, options, [&](qint64 id) {
-        if (result.newIds.isEmpty())
-            result.stats.timeToFirstTokenNs = timelineClockNs() - start;
-        result.newIds.append(id);
-        QString delta;
-        if (tokenizer) {
-            const QString full = tokenizer->decode(result.newIds, true);
-            delta = full.startsWith(printed) ? full.mid(printed.size()) : QString();
-            printed = full;
-        }
-        Q_EMIT q->tokenGenerated(id, delta);
-        return !cancelled.load();
+        return acceptToken(id, result, printed, start);
     });
     kept = run.tensors;
-    result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
-    result.stats.steps = stream->step() - stepsBefore;
-    result.stats.newTokens = result.newIds.size();
-    finishStats(result, start);
+    endGeneration(result, stepsBefore, start);
     return result;
 }
 
 InferenceResult InferenceSession::Private::runBert(const QVector<qint64> &promptIds, const QString &prompt)
 {
     at::NoGradGuard noGrad;
-    timeline.clear();
-    kept.clear();
-    arrivedAtStart = arrivedBytes();
-    const qint64 start = timelineClockNs();
-    InferenceResult result;
-    result.modelType = config.modelType;
-    result.promptIds = promptIds;
+    qint64 start = 0;
+    InferenceResult result = beginRun(promptIds, start);
     Encoding enc;
     if (tokenizer && !prompt.isNull())
         enc = tokenizer->encode(prompt, true);
