@@ -65,12 +65,14 @@ void ChunkJob::onDone()
 {
     m_running = false;
     const Outcome outcome = m_watcher.result();
-    if (m_cancelRequested)
-        Q_EMIT cancelled();
-    else if (!outcome.error.isEmpty())
-        Q_EMIT failed(outcome.error);
-    else
+    // A Cancel that came after the last chunk was committed is too late: the output exists, so
+    // say so rather than "nothing was written".
+    if (outcome.error.isEmpty())
         Q_EMIT finished(outcome.manifest, m_outputDir);
+    else if (m_cancelRequested)
+        Q_EMIT cancelled();
+    else
+        Q_EMIT failed(outcome.error);
 }
 
 } // namespace surfing::ui

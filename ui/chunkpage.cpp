@@ -115,7 +115,9 @@ QWidget *ChunkPage::buildOptionsBox()
     auto *box = new QGroupBox(tr("Options"), this);
     auto *form = new QFormLayout(box);
     m_compress = new QCheckBox(tr("zstd with byte grouping (lossless)"), box);
+    m_compress->setObjectName(QStringLiteral("compress"));
     m_level = new QSpinBox(box);
+    m_level->setObjectName(QStringLiteral("level"));
     m_level->setRange(1, 19);
     m_level->setValue(3);
     m_dtype = new QComboBox(box);
@@ -148,9 +150,11 @@ QWidget *ChunkPage::buildProgressBox()
     auto *layout = new QHBoxLayout(box);
     layout->setContentsMargins(0, 0, 0, 0);
     m_start = new QPushButton(tr("Chunk"), box);
+    m_start->setObjectName(QStringLiteral("chunk"));
     m_start->setDefault(true);
     m_start->setToolTip(tr("Cut the model into chunks (Ctrl+Return)"));
     m_cancel = new QPushButton(tr("Cancel"), box);
+    m_cancel->setObjectName(QStringLiteral("cancel"));
     m_cancel->setToolTip(tr("Stop chunking; nothing is left at the output (Esc)"));
     m_progress = new QProgressBar(box);
     m_progress->setRange(0, 1000);
@@ -158,6 +162,7 @@ QWidget *ChunkPage::buildProgressBox()
     m_progress->setTextVisible(true);
     m_progress->setFormat(QStringLiteral("%p%"));
     m_progressText = new QLabel(box);
+    m_progressText->setObjectName(QStringLiteral("progressText"));
     m_progressText->setMinimumWidth(280);
     layout->addWidget(m_start);
     layout->addWidget(m_progress, 1);

@@ -10,11 +10,16 @@
 #include "format/chunkmanifest.h"
 #include "guitestsupport.h"
 #include "mainwindow.h"
+#include "modelgen/randommodel.h"
 #include "testsupport.h"
 
+#include <QCheckBox>
 #include <QDir>
 #include <QFile>
+#include <QLabel>
 #include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QTemporaryDir>
@@ -32,6 +37,7 @@ private Q_SLOTS:
     void droppingAWeightFileUsesItsFolder();
     void droppingANonModelShowsAnErrorAndChangesNothing();
     void droppingAChunkFolderShowsItsChunks();
+    void cancelDuringChunkingLeavesNothingBehind();
     void serverStartsServesAndStops();
     void serverPortInUseIsShownInTheWindow();
 
@@ -138,6 +144,68 @@ void TestMainWindow::droppingAChunkFolderShowsItsChunks()
     const ChunkManifest manifest = ChunkManifest::load(chunkDir);
     QCOMPARE(window.chunkPage()->tableModel()->rowCount(), int(manifest.chunks.size()));
     QCOMPARE(window.chunkPage()->tableModel()->index(0, ChunkTableModel::Codec).data().toString(), QStringLiteral("zstd-bytegroup"));
+}
+
+// A person opens a model big enough to take a while, ticks compression at the slowest level,
+// presses Chunk, sees the progress bar move and presses Cancel.
+void TestMainWindow::cancelDuringChunkingLeavesNothingBehind()
+{
+    RandomModelSpec spec; // 16 layers of ~7 MB: zstd level 19 needs seconds for each
+    spec.layers = 16;
+    spec.hidden = 384;
+    spec.intermediate = 1024;
+    spec.heads = 6;
+    spec.kvHeads = 6;
+    const QString model = m_work.filePath(QStringLiteral("big-llama"));
+    writeRandomModel(spec, model);
+    const QString parent = m_work.filePath(QStringLiteral("cancel-out"));
+    QVERIFY(QDir().mkpath(parent));
+    const QString out = QDir(parent).filePath(QStringLiteral("big-llama"));
+
+    MainWindow window;
+    window.show();
+    QVERIFY(window.openPath(model, false));
+    ChunkPage *page = window.chunkPage();
+    page->setOutputDir(out);
+    auto *compress = page->findChild<QCheckBox *>(QStringLiteral("compress"));
+    auto *level = page->findChild<QSpinBox *>(QStringLiteral("level"));
+    auto *chunk = page->findChild<QPushButton *>(QStringLiteral("chunk"));
+    auto *cancel = page->findChild<QPushButton *>(QStringLiteral("cancel"));
+    QVERIFY(compress && level && chunk && cancel);
+    QVERIFY(!cancel->isEnabled());
+    QTest::mouseClick(compress, Qt::LeftButton);
+    QVERIFY(compress->isChecked());
+    level->setValue(level->maximum());
+
+    QSignalSpy started(page, &ChunkPage::chunkingStarted);
+    QSignalSpy finished(page, &ChunkPage::chunkingFinished);
+    QSignalSpy errors(page, &ChunkPage::errorOccurred);
+    QTest::mouseClick(chunk, Qt::LeftButton);
+    QCOMPARE(started.count(), 1);
+    QVERIFY(page->isBusy());
+    QVERIFY(cancel->isEnabled());
+    QVERIFY(!chunk->isEnabled());
+    // Wait until the bar has moved: chunks are then on disk in the staging folder.
+    QTRY_VERIFY_WITH_TIMEOUT(page->progressBar()->value() > 0 || !page->isBusy(), 120000);
+    QVERIFY2(page->isBusy(), "chunking finished before Cancel could be pressed: make the model bigger");
+    QVERIFY(!QDir(parent).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot).isEmpty());
+    QTest::mouseClick(cancel, Qt::LeftButton);
+
+    QTRY_VERIFY_WITH_TIMEOUT(!page->isBusy(), 120000);
+    QCOMPARE(finished.count(), 0);
+    QCOMPARE(errors.count(), 0);
+    // Nothing at the destination, and no hidden staging folder beside it.
+    QVERIFY(!QFileInfo::exists(out));
+    QCOMPARE(QDir(parent).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot), QStringList());
+    // Idle again: Chunk can be pressed, Cancel cannot, the options are editable, the table is empty.
+    QVERIFY(chunk->isEnabled());
+    QVERIFY(!cancel->isEnabled());
+    QVERIFY(compress->isEnabled() && level->isEnabled());
+    QCOMPARE(page->progressBar()->value(), 0);
+    QVERIFY(page->findChild<QLabel *>(QStringLiteral("progressText"))->text().startsWith(QStringLiteral("Cancelled")));
+    QCOMPARE(page->tableModel()->rowCount(), 0);
+    QVERIFY(page->chunkDir().isEmpty());
+    QVERIFY(!window.errorBanner()->isShowingError());
 }
 
 void TestMainWindow::serverStartsServesAndStops()

@@ -2,6 +2,7 @@
 // session streaming stories260K, and the dashboard models and views filling while it runs.
 #include "dashboardpage.h"
 #include "errorbanner.h"
+#include "format/safetensors.h"
 #include "guitestsupport.h"
 #include "inference/inferenceoptions.h"
 #include "inferencecontroller.h"
@@ -27,6 +28,9 @@
 #include <QSignalSpy>
 #include <QTcpServer>
 #include <QtTest>
+#include <QRegularExpression>
+#include <cmath>
+#include <cstring>
 #include <numeric>
 
 using namespace surfing;
@@ -39,6 +43,7 @@ private Q_SLOTS:
     void initTestCase();
     void promptStreamsTextAndFillsTheDashboard();
     void remoteServerWorksTheSameWay();
+    void bertComparesSentences();
     void runWithoutServerShowsWhatToDo();
 
 private:
@@ -197,6 +202,86 @@ void TestPlayground::remoteServerWorksTheSameWay()
     QVERIFY(window.timelineModel()->rowCount() > 0);
     server.terminate();
     QVERIFY(server.waitForFinished(30000));
+}
+
+// Mean over tokens of a golden last_hidden_state [1, T, H] made by Hugging Face transformers.
+static QVector<double> goldenSentenceVector(const QString &caseName)
+{
+    SafetensorsFile file(test::sharedModel(QStringLiteral("bert-random")) + QStringLiteral("/golden/%1.safetensors").arg(caseName));
+    const TensorInfo *t = file.header().find(QStringLiteral("last_hidden_state"));
+    const qint64 tokens = t->shape[1], width = t->shape[2];
+    const QByteArrayView data = file.tensorData(*t);
+    QVector<double> sum(width, 0.0);
+    for (qint64 i = 0; i < tokens * width; ++i) {
+        float v;
+        std::memcpy(&v, data.data() + i * qint64(sizeof(float)), sizeof(float));
+        sum[i % width] += v / double(tokens);
+    }
+    return sum;
+}
+
+static double cosine(const QVector<double> &a, const QVector<double> &b)
+{
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < a.size(); ++i) {
+        dot += a[i] * b[i];
+        na += a[i] * a[i];
+        nb += b[i] * b[i];
+    }
+    return dot / std::sqrt(na * nb);
+}
+
+// The encoder demo: one sentence per line, each compared with the first, on the real BERT
+// engine behind the in-process server; the figures match Hugging Face's hidden states.
+void TestPlayground::bertComparesSentences()
+{
+    const QString bert = test::sharedModel(QStringLiteral("bert-random"));
+    if (bert.isEmpty())
+        QSKIP("bert-random not available");
+    const QString chunks = m_work.filePath(QStringLiteral("bert-random"));
+    const test::CliResult r = test::runCli({QStringLiteral("chunk"), bert, QStringLiteral("-o"), chunks});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+
+    MainWindow window;
+    window.show();
+    window.serverPage()->addChunkDir(chunks);
+    window.serverPage()->setPort(0);
+    QSignalSpy started(window.serverController(), &ServerController::started);
+    window.serverPage()->start();
+    QVERIFY(started.wait(30000));
+
+    const QStringList sentences{QStringLiteral("Hello, world!"), QStringLiteral("Caf\u00e9 na\u00efve r\u00e9sum\u00e9"),
+                                QStringLiteral("It was supercalifragilisticexpialidocious.")};
+    const QVector<double> golden0 = goldenSentenceVector(QStringLiteral("01_hello"));
+    const QVector<double> expected{1.0, cosine(golden0, goldenSentenceVector(QStringLiteral("02_accents"))),
+                                   cosine(golden0, goldenSentenceVector(QStringLiteral("04_oov")))};
+    PlaygroundPage *page = window.playgroundPage();
+    page->setPrompt(sentences.join(QLatin1Char('\n')));
+    QSignalSpy computed(window.inferenceController(), &InferenceController::similaritiesComputed);
+    QSignalSpy finished(window.inferenceController(), &InferenceController::finished);
+    QSignalSpy failed(window.inferenceController(), &InferenceController::failed);
+    page->run();
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() > 0, 120000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+    QCOMPARE(computed.count(), 1);
+    QCOMPARE(computed.first().at(0).toStringList(), sentences);
+    const QVector<double> toFirst = computed.first().at(1).value<QVector<double>>();
+    QCOMPARE(toFirst.size(), 3);
+    for (int i = 0; i < 3; ++i)
+        QVERIFY2(std::abs(toFirst[i] - expected[i]) < 1e-4, qPrintable(QStringLiteral("line %1: %2 vs %3").arg(i).arg(toFirst[i]).arg(expected[i])));
+
+    // What the window shows: every sentence beside its figure, four decimals.
+    const QString shown = page->outputText();
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY2(shown.contains(sentences[i]), qPrintable(shown));
+        const QRegularExpression row(QStringLiteral("(-?\\d\\.\\d{4})\\s*") + QRegularExpression::escape(sentences[i]));
+        const QRegularExpressionMatch m = row.match(shown);
+        QVERIFY2(m.hasMatch(), qPrintable(shown));
+        QVERIFY(std::abs(m.captured(1).toDouble() - expected[i]) < 1e-3);
+    }
+    QVERIFY(!page->isRunning());
+    QVERIFY(window.timelineModel()->units().contains(QStringLiteral("layer_1")));
+    QVERIFY(!window.errorBanner()->isShowingError());
 }
 
 void TestPlayground::runWithoutServerShowsWhatToDo()

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Installs a Surfing .deb into a freshly bootstrapped Debian 12 (bookworm) and runs what it
+# installed: proof that the package's Depends, paths, rpath, desktop entry and icon are complete
+# on a machine that never saw the build. Not run by CI (needs root, network and ~1 GB).
+#
+#   sudo packaging/check-deb-fresh.sh build/surfing_0.1.0_amd64.deb [ROOT_DIR]
+#
+# Needs debootstrap (apt-get install debootstrap). The Debian mirror is taken from this machine's
+# apt sources (override with MIRROR=URL). ROOT_DIR (default: a new folder under /var/tmp) is
+# deleted at the end unless KEEP_ROOT=1. Exit 0 when every check passed.
+set -euo pipefail
+
+deb=${1:?usage: check-deb-fresh.sh SURFING.deb [ROOT_DIR]}
+deb=$(realpath "$deb")
+root=${2:-$(mktemp -d /var/tmp/surfing-deb-root.XXXXXX)}
+[ "$(id -u)" -eq 0 ] || { echo "check-deb-fresh: run as root (debootstrap and chroot)" >&2; exit 2; }
+command -v debootstrap >/dev/null || { echo "check-deb-fresh: apt-get install debootstrap first" >&2; exit 2; }
+
+# The first plain Debian archive among this machine's apt sources (one-line and deb822 formats).
+find_mirror() {
+  local f
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] && grep -oE '(https?|file)://[^ ]+/debian/?( |$)' "$f"
+  done | grep -v -- '-security' | sed -n 1p | tr -d ' ' || true
+}
+mirror=${MIRROR:-$(find_mirror)}
+[ -n "$mirror" ] || { echo "check-deb-fresh: no Debian mirror in the apt sources; set MIRROR=URL" >&2; exit 2; }
+
+cleanup() {
+  umount "$root/dev/pts" "$root/proc" 2>/dev/null || true
+  if [ "${KEEP_ROOT:-0}" != 1 ]; then rm -rf --one-file-system "$root"; fi
+}
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ ! -x "$root/usr/bin/apt-get" ]; then
+  step "debootstrap bookworm into $root"
+  debootstrap --variant=minbase bookworm "$root" "$mirror" >/dev/null
+fi
+mount -t proc proc "$root/proc"
+mount -t devpts devpts "$root/dev/pts"
+cp "$deb" "$root/tmp/"
+name=$(basename "$deb")
+
+step "apt install ./$name"
+chroot "$root" env DEBIAN_FRONTEND=noninteractive bash -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ./tmp/$name >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }; tail -3 /tmp/apt.log"
+# Only for checking the desktop entry below; not something surfing needs.
+chroot "$root" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq desktop-file-utils >/dev/null
+
+# Everything below runs inside the fresh system as an ordinary user would.
+chroot "$root" env -i PATH=/usr/bin:/bin HOME=/tmp XDG_RUNTIME_DIR=/tmp/runtime bash -euo pipefail -c '
+step() { printf "\n== %s\n" "$*"; }
+step "shared libraries resolve"
+for exe in /usr/bin/surfing /usr/bin/surfing-cli; do
+  if ldd "$exe" | grep "not found"; then echo "FAIL: $exe has unresolved libraries"; exit 1; fi
+done
+echo ok
+step "surfing-cli --help"
+surfing-cli --help | sed -n 1,20p
+step "surfing-cli: make-model, chunk --compress, verify, inspect"
+surfing-cli make-model --layers 2 -o /tmp/model
+surfing-cli chunk /tmp/model -o /tmp/chunks --compress
+surfing-cli verify /tmp/chunks
+surfing-cli inspect /tmp/chunks | sed -n 1,5p
+step "surfing --version / --help (offscreen)"
+QT_QPA_PLATFORM=offscreen surfing --version
+QT_QPA_PLATFORM=offscreen surfing --help | sed -n 1,6p
+step "surfing /tmp/model starts its window (offscreen) and keeps running"
+mkdir -m 700 -p /tmp/runtime
+rc=0; QT_QPA_PLATFORM=offscreen timeout 10 surfing /tmp/model || rc=$?
+if [ "$rc" -ne 124 ]; then echo "FAIL: surfing exited with $rc instead of running"; exit 1; fi
+echo "still running after 10 s: ok"
+step "desktop entry and icon"
+desktop=/usr/share/applications/surfing.desktop
+grep -qx "Exec=surfing %F" "$desktop" && grep -qx "Icon=surfing" "$desktop"
+test -s /usr/share/icons/hicolor/256x256/apps/surfing.png
+test -s /usr/share/icons/hicolor/scalable/apps/surfing.svg
+test -s /usr/share/metainfo/surfing.metainfo.xml
+desktop-file-validate "$desktop"
+echo ok
+'
+step "PASS: $name installs and runs on a fresh Debian 12"
