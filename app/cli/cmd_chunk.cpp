@@ -23,6 +23,7 @@ std::optional<ChunkOptions> parseOptions(const QCommandLineParser &parser, QStri
     ChunkOptions options;
     options.compress = parser.isSet(QStringLiteral("compress"));
     options.replaceExisting = parser.isSet(QStringLiteral("force"));
+    options.sync = parser.isSet(QStringLiteral("sync"));
     options.modelName = parser.value(QStringLiteral("name"));
     bool ok = true;
     options.level = parser.value(QStringLiteral("level")).toInt(&ok);
@@ -61,6 +62,7 @@ int runChunk(const QStringList &arguments)
         {QStringLiteral("level"), QStringLiteral("zstd level 1..19 with --compress (default 3)."), QStringLiteral("N"), QStringLiteral("3")},
         {QStringLiteral("dtype"), QStringLiteral("Store float32 weights as f16 or bf16 (lossy; default: keep f32)."), QStringLiteral("f32|f16|bf16"), QStringLiteral("f32")},
         {QStringLiteral("force"), QStringLiteral("Replace OUT if it exists (atomically: the old one stays until the new one is complete).")},
+        {QStringLiteral("sync"), QStringLiteral("fsync every file before OUT appears, so it also survives a power cut (slower; like cp, the default only guarantees that a failed or killed run leaves nothing behind).")},
         {QStringLiteral("name"), QStringLiteral("Model name recorded in the manifest (default: MODEL_DIR's name)."), QStringLiteral("NAME")},
         {QStringLiteral("threads"), QStringLiteral("Chunks written in parallel (default: CPU cores)."), QStringLiteral("N"), QString::number(qMax(1, QThread::idealThreadCount()))},
     });

@@ -1,6 +1,7 @@
 // surfing-cli run: streams a model's layers from a weight server (or a local chunk directory)
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
+#include "torchcli.h"
 
 #include "base/error.h"
 #include "client/localchunksource.h"
@@ -226,6 +227,6 @@ int runCommand(const QStringList &arguments)
 
 } // namespace
 
-SURFING_CLI_COMMAND(run, "run", "Run a model streamed from a weight server (or --local chunks)", runCommand);
+SURFING_CLI_COMMAND(run, "run", surfing::cli::kRunSummary, runCommand);
 
 } // namespace surfing::cli

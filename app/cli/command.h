@@ -38,4 +38,4 @@ void printErr(const QString &text);
 
 #define SURFING_CLI_COMMAND(id, name, summary, function) \
     static const bool surfing_cli_registered_##id = \
-        surfing::cli::CommandRegistry::add({QStringLiteral(name), QStringLiteral(summary), function})
+        surfing::cli::CommandRegistry::add({QStringLiteral(name), QString::fromUtf8(summary), function})

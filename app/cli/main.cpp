@@ -1,7 +1,9 @@
 // surfing-cli: the headless entry point. Dispatches to the subcommands registered in cmd_*.cpp.
 #include "command.h"
+#include "torchcli.h"
 
 #include "base/error.h"
+#include "format/checkpoint.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>
@@ -53,7 +55,11 @@ int parseArguments(QCommandLineParser &parser, const QStringList &arguments, con
     if (!parser.parse(arguments))
         return usageError(parser.errorText());
     if (parser.isSet(QStringLiteral("help"))) {
-        printOut(parser.helpText());
+        // Qt names argv[0] in the usage line; say "surfing-cli chunk", which is what one types.
+        QString help = parser.helpText();
+        help.replace(QStringLiteral("Usage: ") + QCoreApplication::arguments().constFirst(),
+                     QStringLiteral("Usage: ") + arguments.constFirst());
+        printOut(help);
         return ExitSuccess;
     }
     if (parser.isSet(QStringLiteral("verbose")))
@@ -86,6 +92,7 @@ void printOverview()
 int main(int argc, char *argv[])
 {
     using namespace surfing::cli;
+    rememberArguments(argc, argv);
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("surfing-cli"));
     QCoreApplication::setApplicationVersion(QStringLiteral(SURFING_VERSION));
@@ -107,6 +114,8 @@ int main(int argc, char *argv[])
         commandArgs.prepend(QStringLiteral("surfing-cli ") + command.name);
         try {
             return command.run(commandArgs);
+        } catch (const surfing::TorchBinReaderMissing &) {
+            return execTorchCli(); // a pytorch_model.bin input: nothing was written yet
         } catch (const surfing::Error &e) {
             printErr(QStringLiteral("surfing-cli %1: error: %2").arg(command.name, e.message()));
             return ExitFailure;

@@ -2,6 +2,8 @@
 #include "mainwindow.h"
 #include "screenshottour.h"
 
+#include "format/checkpoint.h"
+
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QFile>
@@ -12,6 +14,7 @@
 int main(int argc, char **argv)
 {
     QApplication app(argc, argv);
+    surfing::installTorchBinReader(); // models may come as pytorch_model.bin
     QApplication::setApplicationName(QStringLiteral("surfing"));
     QApplication::setOrganizationName(QStringLiteral("Surfing"));
     QApplication::setApplicationDisplayName(QStringLiteral("Surfing"));

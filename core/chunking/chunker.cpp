@@ -15,6 +15,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcChunker, "surfing.chunker")
@@ -22,7 +23,9 @@ Q_LOGGING_CATEGORY(lcChunker, "surfing.chunker")
 namespace surfing {
 namespace {
 
-constexpr qint64 kWriteSlice = 8 * 1024 * 1024;
+// Each slice is written and then hashed while it is still in the L2 cache.
+constexpr qint64 kWriteSlice = 256 * 1024;
+constexpr qint64 kProgressStep = 8 * 1024 * 1024;
 
 // Shared by the worker threads of one run.
 struct RunState {
@@ -77,10 +80,10 @@ ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
     return out;
 }
 
-class SyncedFile
+class OutputFile
 {
 public:
-    explicit SyncedFile(const QString &path) : m_file(path)
+    explicit OutputFile(const QString &path) : m_file(path)
     {
         if (!m_file.open(QIODevice::WriteOnly))
             throw Error(QStringLiteral("%1: cannot create: %2").arg(path, m_file.errorString()));
@@ -90,9 +93,9 @@ public:
         if (m_file.write(bytes.data(), bytes.size()) != bytes.size())
             throw Error(QStringLiteral("%1: write failed (disk full?): %2").arg(m_file.fileName(), m_file.errorString()));
     }
-    void finish()
+    void finish(bool sync)
     {
-        if (!m_file.flush() || ::fsync(m_file.handle()) != 0)
+        if (!m_file.flush() || (sync && ::fsync(m_file.handle()) != 0))
             throw Error(QStringLiteral("%1: write failed (disk full?): %2").arg(m_file.fileName(), m_file.errorString()));
     }
 
@@ -102,29 +105,33 @@ private:
 
 // Uncompressed chunks are streamed from the mapped source straight to disk, hashed on the way.
 void writePlain(const ChunkTensors &tensors, const QMap<QString, QString> &metadata,
-                ManifestChunk &chunk, SyncedFile &file, RunState &run)
+                ManifestChunk &chunk, OutputFile &file, RunState &run)
 {
     Sha256 hash;
     const QByteArray prefix = safetensorsPrefix(tensors.views, metadata);
     file.write(prefix);
     hash.addData(prefix);
     qint64 total = prefix.size();
+    qint64 unreported = 0;
     for (const TensorView &view : tensors.views) {
         for (qint64 at = 0; at < view.data.size(); at += kWriteSlice) {
-            run.checkCancelled();
             const QByteArrayView slice = view.data.sliced(at, qMin(kWriteSlice, view.data.size() - at));
             file.write(slice);
             hash.addData(slice);
-            run.addProgress(slice.size());
+            if ((unreported += slice.size()) >= kProgressStep) {
+                run.checkCancelled();
+                run.addProgress(std::exchange(unreported, 0));
+            }
         }
         total += view.data.size();
     }
+    run.addProgress(unreported);
     chunk.storedBytes = chunk.rawBytes = total;
     chunk.sha256 = hash.resultHex();
 }
 
 void writeCompressed(const ChunkTensors &tensors, const QMap<QString, QString> &metadata,
-                     ManifestChunk &chunk, SyncedFile &file, RunState &run)
+                     ManifestChunk &chunk, OutputFile &file, RunState &run)
 {
     const QByteArray raw = serializeSafetensors(tensors.views, metadata);
     run.checkCancelled();
@@ -152,12 +159,12 @@ ManifestChunk writeChunk(const PlannedChunk &plan, RunState &run)
     chunk.tensors = tensors.manifest;
     const QMap<QString, QString> metadata{{QStringLiteral("format"), QStringLiteral("pt")},
                                           {QStringLiteral("unit"), plan.name}};
-    SyncedFile file(run.staging.filePath(chunk.file));
+    OutputFile file(run.staging.filePath(chunk.file));
     if (run.options.compress)
         writeCompressed(tensors, metadata, chunk, file, run);
     else
         writePlain(tensors, metadata, chunk, file, run);
-    file.finish();
+    file.finish(run.options.sync);
     run.addProgress(0, plan.name);
     qCDebug(lcChunker) << "wrote" << chunk.file << chunk.storedBytes << "bytes";
     return chunk;
@@ -191,7 +198,7 @@ QVector<ManifestChunk> writeChunks(const QVector<PlannedChunk> &plans, RunState 
     return chunks;
 }
 
-QStringList copyCompanionFiles(const QString &modelDir, const StagingDir &staging)
+QStringList copyCompanionFiles(const QString &modelDir, const StagingDir &staging, bool sync)
 {
     QStringList copied;
     for (const QString &name : companionFileNames()) {
@@ -201,7 +208,7 @@ QStringList copyCompanionFiles(const QString &modelDir, const StagingDir &stagin
         QFile in(source);
         if (!in.open(QIODevice::ReadOnly))
             throw Error(QStringLiteral("%1: cannot read: %2").arg(source, in.errorString()));
-        writeFileSynced(staging.filePath(name), in.readAll());
+        writeWholeFile(staging.filePath(name), in.readAll(), sync);
         copied << name;
     }
     return copied;
@@ -250,10 +257,10 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     manifest.level = m_options.compress ? m_options.level : 0;
     manifest.createdBy = QStringLiteral("surfing %1").arg(QLatin1String(SURFING_VERSION));
     manifest.chunks = writeChunks(plan.chunks, run);
-    manifest.files = copyCompanionFiles(modelDir, staging);
+    manifest.files = copyCompanionFiles(modelDir, staging, m_options.sync);
     run.checkCancelled();
-    writeFileSynced(staging.filePath(QLatin1String(kManifestFileName)), manifest.toJson());
-    staging.commit(m_options.replaceExisting);
+    writeWholeFile(staging.filePath(QLatin1String(kManifestFileName)), manifest.toJson(), m_options.sync);
+    staging.commit(m_options.replaceExisting, m_options.sync);
     return manifest;
 }
 

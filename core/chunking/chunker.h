@@ -1,7 +1,8 @@
 // Cuts a Hugging Face model directory into a chunk directory (docs/chunk-format.md).
 // The output appears atomically: it is staged in a hidden sibling directory and renamed into
-// place only when every chunk and the manifest are written and synced, so a failed, cancelled or
-// killed run never leaves a directory that looks complete, and an existing one is replaced whole.
+// place only when every chunk and the manifest are written, so a failed, cancelled or killed run
+// never leaves a directory that looks complete, and an existing one is replaced whole. Like cp,
+// files are not fsynced unless ChunkOptions::sync asks for it (to survive a power cut too).
 #pragma once
 
 #include "format/chunkmanifest.h"
@@ -20,6 +21,7 @@ struct ChunkOptions {
     std::optional<Dtype> convertTo;      // F16 or BF16: explicit, lossy
     bool replaceExisting = false;        // replace an existing output directory (atomically)
     int threads = 2;                     // chunks written in parallel
+    bool sync = false;                   // fsync files and directories before the output appears
     QString modelName;                   // default: the model directory's name
 };
 

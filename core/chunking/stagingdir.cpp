@@ -66,9 +66,10 @@ QString StagingDir::filePath(const QString &name) const
     return m_path + QLatin1Char('/') + name;
 }
 
-void StagingDir::commit(bool replaceExisting)
+void StagingDir::commit(bool replaceExisting, bool sync)
 {
-    syncPath(m_path);
+    if (sync)
+        syncPath(m_path);
     const QFileInfo destination(m_destination);
     QString aside;
     if (destination.exists()) {
@@ -87,16 +88,17 @@ void StagingDir::commit(bool replaceExisting)
         throw Error(QStringLiteral("%1: cannot move the finished output into place: %2").arg(m_destination, reason));
     }
     m_committed = true;
-    syncPath(destination.absolutePath());
+    if (sync)
+        syncPath(destination.absolutePath());
     if (!aside.isEmpty())
         QDir(aside).removeRecursively();
 }
 
-void writeFileSynced(const QString &path, const QByteArray &bytes)
+void writeWholeFile(const QString &path, const QByteArray &bytes, bool sync)
 {
     QFile file(path);
     if (!file.open(QIODevice::WriteOnly) || file.write(bytes) != bytes.size() || !file.flush()
-        || ::fsync(file.handle()) != 0)
+        || (sync && ::fsync(file.handle()) != 0))
         throw Error(QStringLiteral("%1: cannot write: %2").arg(path, file.errorString()));
 }
 

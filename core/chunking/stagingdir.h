@@ -17,9 +17,10 @@ public:
     QString path() const { return m_path; }
     QString filePath(const QString &name) const;
 
-    // fsyncs the directory, then puts it at the destination. An existing destination is first
-    // moved aside and removed only after the new one is in place.
-    void commit(bool replaceExisting);
+    // Puts the directory at the destination (with `sync`, fsyncing it and the parent around the
+    // rename). An existing destination is first moved aside and removed only after the new one
+    // is in place.
+    void commit(bool replaceExisting, bool sync);
 
 private:
     QString m_destination;
@@ -27,7 +28,8 @@ private:
     bool m_committed = false;
 };
 
-// Writes `bytes` to `path` and fsyncs it; throws surfing::Error (e.g. disk full) naming the file.
-void writeFileSynced(const QString &path, const QByteArray &bytes);
+// Writes `bytes` to `path` (and fsyncs it with `sync`); throws surfing::Error (e.g. disk full)
+// naming the file.
+void writeWholeFile(const QString &path, const QByteArray &bytes, bool sync);
 
 } // namespace surfing

@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <algorithm>
+#include <atomic>
 
 namespace surfing {
 namespace {
@@ -33,7 +34,14 @@ bool isPlainFileName(const QString &name)
            && name != QLatin1String("..") && name != QLatin1String(".") && !name.contains(QChar(0));
 }
 
+std::atomic<TorchBinReader> torchBinReader{nullptr};
+
 } // namespace
+
+void setTorchBinReader(TorchBinReader reader)
+{
+    torchBinReader = reader;
+}
 
 Checkpoint::~Checkpoint() = default;
 
@@ -78,7 +86,11 @@ void Checkpoint::openSafetensors(const QString &file)
 
 void Checkpoint::openTorchBin(const QString &file)
 {
-    readTorchBin(file, *this);
+    if (!torchBinReader)
+        throw TorchBinReaderMissing(QStringLiteral("%1: pytorch_model.bin is read through libtorch, "
+                                                   "which this program does not load; convert the model "
+                                                   "to safetensors or use surfing-cli").arg(file));
+    torchBinReader(file, *this);
     m_layout = QStringLiteral("pytorch .bin");
     m_sourceFiles << file;
 }

@@ -2,6 +2,7 @@
 // model.safetensors, a sharded model.safetensors.index.json, or pytorch_model.bin.
 #pragma once
 
+#include "base/error.h"
 #include "format/tensorinfo.h"
 
 #include <QByteArrayView>
@@ -50,8 +51,18 @@ private:
     std::vector<std::shared_ptr<void>> m_owners;
 };
 
-// Reads pytorch_model.bin (torch.save zip) through libtorch into `checkpoint`; only a dict of
-// tensors (possibly nested dicts) is accepted. Lives in its own file so only it includes torch.
-void readTorchBin(const QString &file, Checkpoint &checkpoint);
+// pytorch_model.bin (a torch.save zip) can only be read through libtorch, which costs 0.7 s to
+// load. So core does not link it: programs that want .bin files call installTorchBinReader()
+// (core/format/torchbin.cpp, part of the libtorch-linked surfing_inference library). Without
+// it, opening a .bin checkpoint throws TorchBinReaderMissing.
+using TorchBinReader = void (*)(const QString &file, Checkpoint &checkpoint);
+void setTorchBinReader(TorchBinReader reader);
+void installTorchBinReader(); // defined in torchbin.cpp: accepts a dict of tensors (nested) only
+
+class TorchBinReaderMissing : public Error
+{
+public:
+    using Error::Error;
+};
 
 } // namespace surfing

@@ -46,8 +46,6 @@ void collect(const c10::IValue &value, const QString &prefix, const QString &fil
     }
 }
 
-} // namespace
-
 void readTorchBin(const QString &file, Checkpoint &checkpoint)
 {
     QFile input(file);
@@ -77,6 +75,13 @@ void readTorchBin(const QString &file, Checkpoint &checkpoint)
         checkpoint.addTensor(info, QByteArrayView(static_cast<const char *>(owned->data_ptr()), info.end), file);
         checkpoint.keepAlive(owned);
     }
+}
+
+} // namespace
+
+void installTorchBinReader()
+{
+    setTorchBinReader(&readTorchBin);
 }
 
 } // namespace surfing

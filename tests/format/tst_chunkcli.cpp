@@ -197,6 +197,29 @@ private Q_SLOTS:
         QVERIFY2(model.out.contains("model directory: gpt2-random (gpt2), 3 layers"), model.out.constData());
         QVERIFY(model.out.contains("block_2"));
     }
+
+    // surfing-cli does not load libtorch; a pytorch_model.bin input is handed to surfing-cli-torch
+    // with the same command line, so to the user it just works, with or without --sync.
+    void binModelsGoThroughTheTorchPartner()
+    {
+        QTemporaryDir tmp;
+        const QString bin = sharedModel("bert-random-bin");
+        QCOMPARE(runCli({"chunk", bin, "-o", tmp.filePath("bin"), "--sync"}).exitCode, 0);
+        QCOMPARE(runCli({"chunk", sharedModel("bert-random"), "-o", tmp.filePath("st")}).exitCode, 0);
+        const CliResult inspected = runCli({"inspect", bin});
+        QCOMPARE(inspected.exitCode, 0);
+        QVERIFY2(inspected.out.contains("pytorch .bin"), inspected.out.constData());
+        const auto hashes = [&](const QString &dir) {
+            QStringList out;
+            const QJsonObject json = QJsonDocument::fromJson(runCli({"inspect", dir, "--json"}).out).object();
+            for (const QJsonValue &c : json.value("chunks").toArray())
+                out << c.toObject().value("sha256").toString();
+            return out;
+        };
+        QVERIFY(!hashes(tmp.filePath("bin")).isEmpty());
+        QCOMPARE(hashes(tmp.filePath("bin")), hashes(tmp.filePath("st")));
+        QVERIFY(runCli({"run", "--help"}).out.contains("--prompt"));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestChunkCli)

@@ -34,6 +34,24 @@ class TestChunker : public QObject
 {
     Q_OBJECT
 private Q_SLOTS:
+    // Core leaves pytorch_model.bin to programs that install libtorch's reader (as surfing-cli-torch
+    // and the GUI do); without it the error names the file. Runs first: later tests need the reader.
+    void torchBinNeedsItsReader()
+    {
+        const QString modelDir = test::sharedModel(QStringLiteral("bert-random-bin"));
+        if (modelDir.isEmpty())
+            QSKIP("../shared/models is not beside the checkout");
+        setTorchBinReader(nullptr);
+        try {
+            Checkpoint::open(modelDir);
+            QFAIL("opened a .bin checkpoint without a reader");
+        } catch (const TorchBinReaderMissing &e) {
+            QVERIFY2(e.message().contains(QLatin1String("pytorch_model.bin")), qPrintable(e.message()));
+        }
+        installTorchBinReader();
+        QCOMPARE(Checkpoint::open(modelDir)->layout(), QStringLiteral("pytorch .bin"));
+    }
+
     void roundTrip_data()
     {
         QTest::addColumn<QString>("model");

@@ -1,0 +1,51 @@
+#include "torchcli.h"
+
+#include "command.h"
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <unistd.h>
+
+namespace surfing::cli {
+namespace {
+
+char **originalArgv = nullptr;
+
+QString torchCliPath()
+{
+    const QString dir = QCoreApplication::applicationDirPath();
+    for (const QString &candidate : {dir + QStringLiteral("/surfing-cli-torch"),
+                                     dir + QStringLiteral("/../lib/surfing/surfing-cli-torch")}) {
+        if (QFileInfo(candidate).isExecutable())
+            return QFileInfo(candidate).canonicalFilePath();
+    }
+    return {};
+}
+
+} // namespace
+
+void rememberArguments(int, char *argv[])
+{
+    originalArgv = argv;
+}
+
+int execTorchCli()
+{
+    const QString path = torchCliPath();
+    if (path.isEmpty()) {
+        printErr(QStringLiteral("surfing-cli: this command needs surfing-cli-torch, which is not installed "
+                                "beside %1 or in ../lib/surfing/").arg(QCoreApplication::applicationDirPath()));
+        return ExitFailure;
+    }
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const QByteArray file = path.toLocal8Bit();
+    ::execv(file.constData(), originalArgv);
+    printErr(QStringLiteral("surfing-cli: cannot start %1: %2").arg(path, QString::fromLocal8Bit(std::strerror(errno))));
+    return ExitFailure;
+}
+
+} // namespace surfing::cli
