@@ -131,9 +131,17 @@ void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
 void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode)
 {
     QEventLoop loop;
+    // Without a tokenizer the ids are the only output there is: print them as they come.
+    const bool printIds = session.isDecoder() && !session.hasTokenizer();
+    if (printIds && !a.json)
+        printErr(QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
+                                "vocab.json); printing the generated token ids"));
+    bool first = true;
     if (!a.json)
-        QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [](qint64, const QString &delta) {
-            std::fputs(delta.toUtf8().constData(), stdout);
+        QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, printIds](qint64 id, const QString &delta) {
+            const QString out = printIds ? (first ? QString() : QStringLiteral(" ")) + QString::number(id) : delta;
+            first = false;
+            std::fputs(out.toUtf8().constData(), stdout);
             std::fflush(stdout);
         });
     QObject::connect(&session, &InferenceSession::finished, &loop, [&](const InferenceResult &result) {
@@ -217,6 +225,12 @@ int runCommand(const QStringList &arguments)
         source = remote;
     }
     InferenceSession session(source, filesDir);
+    if (!a.ids && !session.hasTokenizer()) {
+        printErr(QStringLiteral("surfing-cli run: error: %1 has no tokenizer files (tokenizer.json, vocab.txt or vocab.json), "
+                                "so a text prompt cannot be encoded; give token ids with --ids 1,2,3")
+                     .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local));
+        return ExitFailure;
+    }
     session.setOptions(a.options);
     if (a.warmup)
         session.warmup();

@@ -28,6 +28,7 @@ private Q_SLOTS:
     void bertPromptPooledMatchesGolden();
     void samplingIsSeeded();
     void badUsage();
+    void t5WithoutTokenizerPrintsIds();
     void serverRunMatchesLocal();
 };
 
@@ -142,6 +143,29 @@ void TestRunCli::badUsage()
                                           QStringLiteral("--prompt"), QStringLiteral("x")});
     QCOMPARE(noTokenizer.exitCode, 1);
     QVERIFY(noTokenizer.err.contains("tokenizer"));
+}
+
+// t5-random ships no tokenizer: ids in, ids out (stdout), and a text prompt is a clear error.
+void TestRunCli::t5WithoutTokenizerPrintsIds()
+{
+    const QString dir = chunks(QStringLiteral("t5-random"));
+    const QStringList args{QStringLiteral("run"), QStringLiteral("--local"), dir, QStringLiteral("--ids"), QStringLiteral("5,9,14,1"),
+                           QStringLiteral("--max-tokens"), QStringLiteral("4")};
+    const CliResult plain = runCli(args);
+    QCOMPARE(plain.exitCode, 0);
+    QVERIFY2(plain.err.contains("no tokenizer"), plain.err.constData());
+    const QJsonObject json = runJson(args.mid(1));
+    const std::vector<int64_t> ids = toIds(json.value(QLatin1String("ids")));
+    QVERIFY(!ids.empty());
+    QStringList expected;
+    for (int64_t id : ids)
+        expected << QString::number(id);
+    QCOMPARE(QString::fromUtf8(plain.out).trimmed(), expected.join(QLatin1Char(' ')));
+
+    const CliResult text = runCli({QStringLiteral("run"), QStringLiteral("--local"), dir, QStringLiteral("--prompt"), QStringLiteral("hello")});
+    QCOMPARE(text.exitCode, 1);
+    QVERIFY2(text.err.contains("no tokenizer") && text.err.contains("--ids"), text.err.constData());
+    QVERIFY(text.out.isEmpty());
 }
 
 void TestRunCli::serverRunMatchesLocal()
