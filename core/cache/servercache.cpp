@@ -16,8 +16,10 @@ ServerCache::~ServerCache()
     // Reads still under way hold their own promise; waiters see a cancelled future if the
     // cache goes first.
     QMutexLocker lock(&m_mutex);
-    for (auto &promise : m_loading)
-        promise->finish();
+    for (auto &waiters : m_loading) {
+        for (auto &promise : waiters)
+            promise->finish();
+    }
 }
 
 QFuture<QByteArray> ServerCache::fetch(const QString &key, const Loader &load, bool *wasHit)
@@ -34,14 +36,15 @@ QFuture<QByteArray> ServerCache::fetch(const QString &key, const Loader &load, b
     if (wasHit)
         *wasHit = false;
     ++m_stats.misses;
-    if (auto loading = m_loading.find(key); loading != m_loading.end()) {
-        ++m_stats.joined;
-        return (*loading)->future();
-    }
     auto promise = std::make_shared<QPromise<QByteArray>>();
     promise->start();
-    m_loading.insert(key, promise);
-    QFuture<QByteArray> result = promise->future();
+    const QFuture<QByteArray> result = promise->future();
+    if (auto loading = m_loading.find(key); loading != m_loading.end()) {
+        ++m_stats.joined;
+        loading->push_back(std::move(promise));
+        return result;
+    }
+    m_loading.insert(key, Waiters{std::move(promise)});
     lock.unlock();
 
     QFuture<QByteArray> loaded;
@@ -61,8 +64,8 @@ QFuture<QByteArray> ServerCache::fetch(const QString &key, const Loader &load, b
 void ServerCache::finishLoad(const QString &key, QFuture<QByteArray> loaded)
 {
     QMutexLocker lock(&m_mutex);
-    std::shared_ptr<QPromise<QByteArray>> promise = m_loading.take(key);
-    if (!promise)
+    const Waiters waiters = m_loading.take(key);
+    if (waiters.empty())
         return;
     try {
         if (loaded.resultCount() == 0) {
@@ -73,13 +76,16 @@ void ServerCache::finishLoad(const QString &key, QFuture<QByteArray> loaded)
         m_stats.bytesLoaded += bytes.size();
         insertLocked(key, bytes);
         lock.unlock();
-        promise->addResult(bytes);
+        for (const auto &promise : waiters)
+            promise->addResult(bytes);
     } catch (...) {
         ++m_stats.loadFailures;
         lock.unlock();
-        promise->setException(std::current_exception());
+        for (const auto &promise : waiters)
+            promise->setException(std::current_exception());
     }
-    promise->finish();
+    for (const auto &promise : waiters)
+        promise->finish();
 }
 
 void ServerCache::insertLocked(const QString &key, const QByteArray &bytes)

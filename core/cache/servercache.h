@@ -10,6 +10,7 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <vector>
 
 template <typename T> class QPromise;
 
@@ -38,6 +39,7 @@ public:
     // The bytes for `key`: from memory, from a read already under way, or from `load()` (called
     // at most once per key while a read is outstanding). A failed read is not cached; the future
     // carries its exception. `wasHit` (optional) says whether the bytes were in memory.
+    // Every call gets a future of its own, so each caller may attach its own then().
     QFuture<QByteArray> fetch(const QString &key, const Loader &load, bool *wasHit = nullptr);
 
     void setBudget(qint64 budgetBytes); // evicts down to the new budget
@@ -60,7 +62,10 @@ private:
     qint64 m_budget;
     std::list<QString> m_order; // front: most recently used
     QHash<QString, Entry> m_entries;
-    QHash<QString, std::shared_ptr<QPromise<QByteArray>>> m_loading;
+    // One promise per waiting caller: a QFuture runs only the last continuation attached to it,
+    // so callers joining one read must not share a future.
+    using Waiters = std::vector<std::shared_ptr<QPromise<QByteArray>>>;
+    QHash<QString, Waiters> m_loading;
     ServerCacheStats m_stats;
 };
 

@@ -6,6 +6,7 @@
 #include "client/chunkverifier.h"
 #include "protocol/messages.h"
 #include "protocol/piece.h"
+#include "protocol/transfermemory.h"
 #include "client/weightclientpending.h"
 
 #include <QDateTime>
@@ -48,6 +49,7 @@ WeightClient::WeightClient(WeightClientOptions options, QObject *parent)
     if (m_model.isEmpty())
         m_model = m_options.url.path().mid(1);
     m_decodePool.setMaxThreadCount(qMax(2, QThread::idealThreadCount()));
+    protocol::keepTransferMemoryResident();
 }
 
 WeightClient::~WeightClient()
@@ -329,9 +331,8 @@ void WeightClient::onTick()
         Pending *p = m_pending.value(id);
         const QString what = QStringLiteral("%1 (%2 of %3 pieces)").arg(describe(*p)).arg(p->nextPiece)
                                  .arg(p->headerSeen ? QString::number(p->header.pieces) : QStringLiteral("?"));
-        cancelRequest(id);
-        fail(id, QStringLiteral("timeout"), QStringLiteral("%1: no progress for %2 ms; the server is too slow or stuck")
-                                                 .arg(what).arg(m_options.requestTimeoutMs));
+        abandon(id, QStringLiteral("timeout"), QStringLiteral("%1: no progress for %2 ms; the server is too slow or stuck")
+                                                    .arg(what).arg(m_options.requestTimeoutMs));
     }
     pump();
 }

@@ -103,6 +103,8 @@ private:
     quint32 enqueue(Kind kind, const QString &name, bool stored);
     void addRequest(quint32 id, Kind kind, const QString &name, bool stored);
     void cancelRequest(quint32 id);
+    void sendCancel(quint32 id);
+    void abandon(quint32 id, const QString &code, const QString &message); // cancel on the server, fail here
     void pump();
     void send(Pending &p);
     void requeueInFlight();

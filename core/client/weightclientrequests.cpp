@@ -65,11 +65,28 @@ void WeightClient::cancelRequest(quint32 id)
     }
     // The id stays reserved until the server confirms, so it is not reused too early.
     p->cancelled = true;
+    sendCancel(id);
+}
+
+void WeightClient::sendCancel(quint32 id)
+{
     Request r;
     r.type = ClientMessageType::Cancel;
     r.id = id;
     if (m_socket && m_state == ConnectionState::Ready)
         m_socket->sendTextMessage(QString::fromUtf8(encodeRequest(r)));
+}
+
+void WeightClient::abandon(quint32 id, const QString &code, const QString &message)
+{
+    // Not through cancelRequest(): that marks the request cancelled, and fail() keeps quiet
+    // about cancelled requests, so whoever waits for this one would wait forever.
+    Pending *p = m_pending.value(id);
+    if (!p || p->cancelled)
+        return;
+    if (p->sent)
+        sendCancel(id);
+    fail(id, code, message);
 }
 
 void WeightClient::pump()
@@ -243,8 +260,7 @@ void WeightClient::onText(const QString &text)
             failEverything(QStringLiteral("protocol"), QStringLiteral("server %1 does not speak protocol %2: %3")
                                                            .arg(m_options.url.toDisplayString()).arg(kProtocolVersion).arg(e.message()));
         } else if (e.requestId() && m_pending.contains(e.requestId())) {
-            cancelRequest(e.requestId());
-            fail(e.requestId(), QStringLiteral("protocol"), e.message());
+            abandon(e.requestId(), QStringLiteral("protocol"), e.message());
         }
     } catch (const Error &e) {
         // The manifest did not parse: nothing can be verified against it.
@@ -275,9 +291,7 @@ void WeightClient::onBinary(const QByteArray &message)
     else if (p->data.size() + piece->payload.size() > p->header.size)
         problem = QStringLiteral("more bytes than the %1 announced").arg(p->header.size);
     if (!problem.isEmpty()) {
-        const QString what = describe(*p);
-        cancelRequest(p->id);
-        fail(piece->requestId, QStringLiteral("protocol"), QStringLiteral("%1: %2").arg(what, problem));
+        abandon(p->id, QStringLiteral("protocol"), QStringLiteral("%1: %2").arg(describe(*p), problem));
         return;
     }
     p->data.append(piece->payload.data(), piece->payload.size());

@@ -156,6 +156,32 @@ private Q_SLOTS:
         QVERIFY(hit);
         QCOMPARE(loads.load(), 1);
     }
+
+    // Each session attaches its own continuation to what fetch() returns. A QFuture holds only
+    // one continuation (Qt 6.4 replaces it on a second then()), so joined misses must not share
+    // one future: here every continuation has to run once the read completes.
+    void continuationsOfJoinedMissesAllRun()
+    {
+        ServerCache cache(1 << 20);
+        QPromise<QByteArray> storage;
+        storage.start();
+        int loads = 0;
+        std::atomic<int> continued{0};
+        QList<QFuture<void>> continuations;
+        for (int i = 0; i < 4; ++i) {
+            QFuture<QByteArray> f = cache.fetch(QStringLiteral("m/layer_0"), [&] { ++loads; return storage.future(); });
+            continuations.append(f.then([&continued](const QByteArray &bytes) {
+                if (bytes == QByteArray(64, 'q'))
+                    ++continued;
+            }));
+        }
+        storage.addResult(QByteArray(64, 'q'));
+        storage.finish(); // runs the continuations in this thread, before it returns
+        QCOMPARE(loads, 1);
+        QCOMPARE(continued.load(), 4);
+        for (const auto &c : continuations)
+            QVERIFY(c.isFinished());
+    }
 };
 
 QTEST_GUILESS_MAIN(TestServerCache)
