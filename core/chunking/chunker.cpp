@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/sha256.h"
 #include "chunking/chunkplanner.h"
+#include "chunking/outputfile.h"
 #include "chunking/stagingdir.h"
 #include "format/checkpoint.h"
 #include "format/dtypeconvert.h"
@@ -13,19 +14,16 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
-#include <utility>
-#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcChunker, "surfing.chunker")
 
 namespace surfing {
 namespace {
 
-// Each slice is written and then hashed while it is still in the L2 cache.
-constexpr qint64 kWriteSlice = 256 * 1024;
-constexpr qint64 kProgressStep = 8 * 1024 * 1024;
+constexpr qint64 kStep = 8 * 1024 * 1024; // copied, hashed and reported at once
 
 // Shared by the worker threads of one run.
 struct RunState {
@@ -59,6 +57,7 @@ struct RunState {
 // The tensors of one chunk as they will be written; converted copies are owned here.
 struct ChunkTensors {
     QVector<TensorView> views;
+    QVector<Checkpoint::FileSpan> spans; // per view; offset -1 when only in memory
     std::deque<QByteArray> converted;
     QVector<ManifestTensor> manifest;
 };
@@ -69,41 +68,22 @@ ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
     for (const PlannedTensor &t : plan.tensors) {
         const TensorInfo &info = run.checkpoint.info(t.source);
         TensorView view{t.key, info.dtype, info.shape, run.checkpoint.data(t.source)};
+        Checkpoint::FileSpan span = run.checkpoint.fileSpan(t.source);
         if (run.options.convertTo && info.dtype == Dtype::F32) {
             out.converted.push_back(convertFloat32(view.data, *run.options.convertTo));
             view.dtype = *run.options.convertTo;
             view.data = out.converted.back();
+            span.offset = -1;
         }
         out.views.append(view);
+        out.spans.append(span);
         out.manifest.append({t.key, view.dtype, info.shape, t.source});
     }
     return out;
 }
 
-class OutputFile
-{
-public:
-    explicit OutputFile(const QString &path) : m_file(path)
-    {
-        if (!m_file.open(QIODevice::WriteOnly))
-            throw Error(QStringLiteral("%1: cannot create: %2").arg(path, m_file.errorString()));
-    }
-    void write(QByteArrayView bytes)
-    {
-        if (m_file.write(bytes.data(), bytes.size()) != bytes.size())
-            throw Error(QStringLiteral("%1: write failed (disk full?): %2").arg(m_file.fileName(), m_file.errorString()));
-    }
-    void finish(bool sync)
-    {
-        if (!m_file.flush() || (sync && ::fsync(m_file.handle()) != 0))
-            throw Error(QStringLiteral("%1: write failed (disk full?): %2").arg(m_file.fileName(), m_file.errorString()));
-    }
-
-private:
-    QFile m_file;
-};
-
-// Uncompressed chunks are streamed from the mapped source straight to disk, hashed on the way.
+// Uncompressed chunks: tensor bytes go from the source file to the chunk inside the kernel where
+// possible, and are hashed from the mapped source on the way.
 void writePlain(const ChunkTensors &tensors, const QMap<QString, QString> &metadata,
                 ManifestChunk &chunk, OutputFile &file, RunState &run)
 {
@@ -112,20 +92,24 @@ void writePlain(const ChunkTensors &tensors, const QMap<QString, QString> &metad
     file.write(prefix);
     hash.addData(prefix);
     qint64 total = prefix.size();
-    qint64 unreported = 0;
-    for (const TensorView &view : tensors.views) {
-        for (qint64 at = 0; at < view.data.size(); at += kWriteSlice) {
-            const QByteArrayView slice = view.data.sliced(at, qMin(kWriteSlice, view.data.size() - at));
-            file.write(slice);
-            hash.addData(slice);
-            if ((unreported += slice.size()) >= kProgressStep) {
-                run.checkCancelled();
-                run.addProgress(std::exchange(unreported, 0));
-            }
+    std::map<QString, InputFile> sources;
+    for (int i = 0; i < tensors.views.size(); ++i) {
+        const QByteArrayView data = tensors.views[i].data;
+        const Checkpoint::FileSpan &span = tensors.spans[i];
+        const InputFile *source = span.offset < 0 ? nullptr : &sources.try_emplace(span.file, span.file).first->second;
+        for (qint64 at = 0; at < data.size(); at += kStep) {
+            run.checkCancelled();
+            const QByteArrayView step = data.sliced(at, qMin(kStep, data.size() - at));
+            populateForReading(step);
+            if (source)
+                file.copyFrom(*source, span.offset + at, step);
+            else
+                file.write(step);
+            hash.addData(step);
+            run.addProgress(step.size());
         }
-        total += view.data.size();
+        total += data.size();
     }
-    run.addProgress(unreported);
     chunk.storedBytes = chunk.rawBytes = total;
     chunk.sha256 = hash.resultHex();
 }

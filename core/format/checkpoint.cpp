@@ -78,7 +78,7 @@ void Checkpoint::openSafetensors(const QString &file)
 {
     auto safetensors = std::make_shared<SafetensorsFile>(file);
     for (const TensorInfo &t : safetensors->header().tensors)
-        addTensor(t, safetensors->tensorData(t), file);
+        addTensor(t, safetensors->tensorData(t), file, safetensors->fileOffset(t));
     m_layout = QStringLiteral("safetensors");
     m_sourceFiles << file;
     keepAlive(safetensors);
@@ -122,7 +122,7 @@ void Checkpoint::openShardIndex(const QString &indexFile)
             throw Error(QStringLiteral("%1: holds tensors that do not match %2's weight_map for it")
                             .arg(shardPath, indexFile));
         for (const TensorInfo &t : file->header().tensors)
-            addTensor(t, file->tensorData(t), shardPath);
+            addTensor(t, file->tensorData(t), shardPath, file->fileOffset(t));
         m_sourceFiles << shardPath;
         keepAlive(file);
     }
@@ -130,11 +130,11 @@ void Checkpoint::openShardIndex(const QString &indexFile)
     m_sourceFiles.prepend(indexFile);
 }
 
-void Checkpoint::addTensor(const TensorInfo &info, QByteArrayView data, const QString &source)
+void Checkpoint::addTensor(const TensorInfo &info, QByteArrayView data, const QString &source, qint64 fileOffset)
 {
     if (m_tensors.contains(info.name))
         throw Error(QStringLiteral("%1: tensor '%2' appears twice").arg(source, info.name));
-    m_tensors.insert(info.name, Entry{info, data});
+    m_tensors.insert(info.name, Entry{info, data, {source, fileOffset}});
 }
 
 QStringList Checkpoint::tensorNames() const

@@ -31,8 +31,16 @@ public:
     QByteArrayView data(const QString &name) const { return m_tensors.find(name)->data; }
     qint64 totalBytes() const;
 
+    // Where a tensor's bytes lie in a file, so they can be copied inside the kernel; offset is -1
+    // for tensors that exist only in memory (pytorch .bin).
+    struct FileSpan {
+        QString file;
+        qint64 offset = -1;
+    };
+    FileSpan fileSpan(const QString &name) const { return m_tensors.find(name)->span; }
+
     // Used by the readers: record a tensor whose bytes stay valid as long as this object lives.
-    void addTensor(const TensorInfo &info, QByteArrayView data, const QString &source);
+    void addTensor(const TensorInfo &info, QByteArrayView data, const QString &source, qint64 fileOffset = -1);
     void keepAlive(std::shared_ptr<void> owner) { m_owners.push_back(std::move(owner)); }
 
 private:
@@ -44,6 +52,7 @@ private:
     struct Entry {
         TensorInfo info;
         QByteArrayView data;
+        FileSpan span;
     };
     QString m_layout;
     QStringList m_sourceFiles;

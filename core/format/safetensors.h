@@ -41,6 +41,7 @@ public:
     QString path() const { return m_file.fileName(); }
     const SafetensorsHeader &header() const { return m_header; }
     QByteArrayView tensorData(const TensorInfo &tensor) const;
+    qint64 fileOffset(const TensorInfo &tensor) const { return m_header.dataOffset + tensor.begin; }
 
 private:
     QFile m_file;
