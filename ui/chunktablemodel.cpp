@@ -2,6 +2,8 @@
 
 #include "formatting.h"
 
+#include <QFontDatabase>
+
 namespace surfing::ui {
 
 void ChunkTableModel::setManifest(const ChunkManifest &manifest)
@@ -41,7 +43,7 @@ QVariant ChunkTableModel::data(const QModelIndex &index, int role) const
         case StoredSize: return formatBytes(c.storedBytes);
         case Ratio: return QStringLiteral("%1×").arg(ratio, 0, 'f', 2);
         case Codec: return codecName(c.codec);
-        case Sha256: return QString::fromLatin1(c.sha256.left(16)) + QStringLiteral("…");
+        case Sha256: return QString::fromLatin1(c.sha256);
         }
     } else if (role == Qt::UserRole) { // raw values, for sorting and tests
         switch (index.column()) {
@@ -51,6 +53,8 @@ QVariant ChunkTableModel::data(const QModelIndex &index, int role) const
         case Sha256: return QString::fromLatin1(c.sha256);
         default: return data(index, Qt::DisplayRole);
         }
+    } else if (role == Qt::FontRole && index.column() == Sha256) {
+        return QFontDatabase::systemFont(QFontDatabase::FixedFont);
     } else if (role == Qt::ToolTipRole) {
         if (index.column() == Sha256)
             return QString::fromLatin1(c.sha256);

@@ -3,6 +3,7 @@
 #include <QBarCategoryAxis>
 #include <QBarSeries>
 #include <QBarSet>
+#include <QFont>
 #include <QToolTip>
 #include <QValueAxis>
 #include <algorithm>
@@ -30,11 +31,15 @@ LatencyHistogramChart::LatencyHistogramChart(QWidget *parent)
     series->append(m_set);
     series->setBarWidth(0.9);
     chart->addSeries(series);
+    // Short labels: a bar is ~30 px wide on a laptop screen and Qt Charts elides anything longer.
     QStringList labels;
     for (double b : bucketBoundsMs())
-        labels << QString::number(b);
-    labels << QStringLiteral(">");
+        labels << (b >= 1000 ? QStringLiteral("%1k").arg(b / 1000) : QString::number(b));
+    labels << QStringLiteral(">%1").arg(labels.constLast());
     m_x->append(labels);
+    QFont small = m_x->labelsFont();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    m_x->setLabelsFont(small);
     m_x->setTitleText(tr("ms (upper bound of each bucket)"));
     m_y->setLabelFormat(QStringLiteral("%d"));
     m_y->setTitleText(tr("count"));
@@ -46,7 +51,7 @@ LatencyHistogramChart::LatencyHistogramChart(QWidget *parent)
     setMinimumSize(260, 190);
     connect(series, &QBarSeries::hovered, this, [this, labels](bool state, int index) {
         if (state && index < m_counts.size())
-            QToolTip::showText(QCursor::pos(), tr("%1 fetches took %2 ms").arg(m_counts.at(index)).arg(labels.at(index)), this);
+            QToolTip::showText(QCursor::pos(), tr("%1 fetches took up to %2 ms").arg(m_counts.at(index)).arg(labels.at(index)), this);
         else
             QToolTip::hideText();
     });
@@ -78,6 +83,7 @@ void LatencyHistogramChart::refresh(const QVector<double> &latenciesMs)
         m_set->append(values);
     }
     m_y->setRange(0, qMax<qint64>(1, qint64(maxCount * 1.15) + 1));
+    m_y->applyNiceNumbers();
 }
 
 } // namespace surfing::ui

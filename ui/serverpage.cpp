@@ -322,7 +322,7 @@ void ServerPage::onStats(const ServerStats &s)
         "<tr><td>Chunks served</td><td align=right>%2</td></tr>"
         "<tr><td>Bytes sent</td><td align=right>%3</td></tr>"
         "<tr><td>Open connections</td><td align=right>%4 (of %5 total)</td></tr>"
-        "<tr><td>Latency p50 / p99</td><td align=right>%6 / %7</td></tr>"
+        "<tr><td>Latency p50 / p99</td><td align=right>\u2264 %6 / \u2264 %7</td></tr>"
         "<tr><td><b>Cache</b> hits / misses</td><td align=right>%8 / %9 (%10%)</td></tr>"
         "<tr><td>Cached</td><td align=right>%11 of %12 in %13 chunks</td></tr>"
         "<tr><td>Evictions</td><td align=right>%14</td></tr>"

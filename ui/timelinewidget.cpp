@@ -6,6 +6,7 @@
 #include <QHelpEvent>
 #include <QPainter>
 #include <QToolTip>
+#include <cmath>
 
 namespace surfing::ui {
 
@@ -153,12 +154,29 @@ void TimelineWidget::drawAxes(QPainter &p, const Frame &f) const
     p.drawRect(f.plot.adjusted(0, 0, -1, -1));
     if (f.lastEvent < 0)
         return;
+    // Ticks on round times (1, 2, 2.5 or 5 times a power of ten), about five across.
     const double spanMs = double(f.t1 - f.t0) / 1e6;
-    for (int i = 0; i <= 5; ++i) {
-        const double x = f.plot.left() + f.plot.width() * i / 5.0;
+    if (spanMs <= 0)
+        return;
+    const double power = std::pow(10.0, std::floor(std::log10(spanMs / 5.0)));
+    double stepMs = power * 10;
+    for (double m : {1.0, 2.0, 2.5, 5.0}) {
+        if (m * power >= spanMs / 5.0) {
+            stepMs = m * power;
+            break;
+        }
+    }
+    for (double t = 0; t <= spanMs * 1.0001; t += stepMs) {
+        const double x = f.plot.left() + f.plot.width() * t / spanMs;
         p.drawLine(QPointF(x, f.plot.bottom()), QPointF(x, f.plot.bottom() + 4));
-        p.drawText(QRectF(x - 40, f.plot.bottom() + 4, 80, 16), Qt::AlignHCenter | Qt::AlignTop,
-                   formatMilliseconds(spanMs * i / 5.0));
+        const QString label = t < 1000 ? tr("%1 ms").arg(t) : tr("%1 s").arg(t / 1000);
+        QRectF box(x - 40, f.plot.bottom() + 4, 80, 16);
+        Qt::Alignment align = Qt::AlignHCenter;
+        if (box.right() > width()) { // the last label stays inside the widget
+            box.moveRight(x);
+            align = Qt::AlignRight;
+        }
+        p.drawText(box, align | Qt::AlignTop, label);
     }
 }
 

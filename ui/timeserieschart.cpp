@@ -9,6 +9,29 @@
 
 namespace surfing::ui {
 
+namespace {
+// Ticks on round values (1, 2 or 5 times a power of ten) while the range stays fitted to the
+// data: 0/25/50 rather than 63.1/126.3, and no empty half chart as applyNiceNumbers() leaves.
+void setRoundTicks(QValueAxis *axis)
+{
+    const double span = axis->max() - axis->min();
+    if (span <= 0)
+        return;
+    const double raw = span / 4.0;
+    const double power = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = power * 10;
+    for (double f : {1.0, 2.0, 2.5, 5.0}) {
+        if (f * power >= raw) {
+            step = f * power;
+            break;
+        }
+    }
+    axis->setTickType(QValueAxis::TicksDynamic);
+    axis->setTickAnchor(0.0);
+    axis->setTickInterval(step);
+}
+} // namespace
+
 TimeSeriesChart::TimeSeriesChart(const QString &title, const QString &unit, QWidget *parent)
     : QChartView(parent)
     , m_x(new QValueAxis)
@@ -21,8 +44,8 @@ TimeSeriesChart::TimeSeriesChart(const QString &title, const QString &unit, QWid
     chart->legend()->setAlignment(Qt::AlignBottom);
     chart->setMargins(QMargins(4, 4, 4, 4));
     m_x->setTitleText(tr("seconds"));
-    m_x->setLabelFormat(QStringLiteral("%.0f"));
-    m_y->setLabelFormat(QStringLiteral("%.1f"));
+    m_x->setLabelFormat(QStringLiteral("%g"));
+    m_y->setLabelFormat(QStringLiteral("%g"));
     m_y->setTitleText(unit);
     chart->addAxis(m_x, Qt::AlignBottom);
     chart->addAxis(m_y, Qt::AlignLeft);
@@ -54,7 +77,9 @@ QLineSeries *TimeSeriesChart::addLine(const QString &name, int column, const QCo
 void TimeSeriesChart::setFixedRange(double minY, double maxY)
 {
     m_fixedRange = true;
-    m_y->setRange(minY, maxY);
+    // A little headroom so points on the maximum are not cut by the plot's edge.
+    m_y->setRange(minY, maxY + (maxY - minY) * 0.04);
+    setRoundTicks(m_y);
 }
 
 void TimeSeriesChart::refresh(const QVector<MetricsSample> &samples, double spanSeconds)
@@ -76,8 +101,12 @@ void TimeSeriesChart::refresh(const QVector<MetricsSample> &samples, double span
         line.series->replace(points);
     }
     m_x->setRange(qMax(0.0, from), qMax(from + 1.0, newest));
+    setRoundTicks(m_x);
     if (!m_fixedRange)
-        m_y->setRange(0, maxY > 0 ? maxY * 1.15 : 1.0);
+    {
+        m_y->setRange(0, maxY > 0 ? maxY * 1.1 : 1.0);
+        setRoundTicks(m_y);
+    }
 }
 
 } // namespace surfing::ui

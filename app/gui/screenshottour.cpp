@@ -9,6 +9,7 @@
 #include "serverpage.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QDir>
 #include <QEventLoop>
 #include <QTextStream>
@@ -39,6 +40,8 @@ void ScreenshotTour::start()
     connect(m_window->inferenceController(), &InferenceController::failed, this, &ScreenshotTour::fail);
     connect(m_window->chunkPage(), &ChunkPage::errorOccurred, this, [this](const QString &m) { fail(m); });
     m_window->chunkPage()->setOutputDir(QDir(m_outDir).filePath(QStringLiteral("chunks/x")));
+    if (auto *compress = m_window->chunkPage()->findChild<QCheckBox *>(QStringLiteral("compress")))
+        compress->setChecked(true); // the table then shows what compression gains
     if (!m_window->openPath(m_modelDir, true))
         fail(QStringLiteral("not a model: ") + m_modelDir);
 }
