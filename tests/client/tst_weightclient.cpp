@@ -30,6 +30,7 @@ private Q_SLOTS:
     void fetchOfCorruptModelFailsAndLeavesNothing();
     void tokenIsRequired();
     void stalledRequestTimesOut();
+    void wholeModelOverTls();
 
 private:
     RemoteChunkSourceOptions sourceOptions(const QUrl &url) const;
@@ -254,6 +255,38 @@ void TestWeightClient::stalledRequestTimesOut()
         QVERIFY2(e.message().contains(QStringLiteral("chunk '%1'").arg(big->name)), qPrintable(e.message()));
         QVERIFY2(e.message().contains(QLatin1String("no progress")), qPrintable(e.message()));
     }
+}
+
+// wss:// end to end: `serve --tls-cert --tls-key` with a certificate made here; a client that
+// trusts it fetches every chunk (bytes compared), one that does not is refused with an error.
+void TestWeightClient::wholeModelOverTls()
+{
+    QString cert, key;
+    const QString certError = makeSelfSignedCertificate(m_tmp.path(), &cert, &key);
+    QVERIFY2(certError.isEmpty(), qPrintable(certError));
+    ServeProcess server;
+    QVERIFY(server.start({m_chunks, QStringLiteral("--tls-cert"), cert, QStringLiteral("--tls-key"), key}));
+    QCOMPARE(server.url().scheme(), QStringLiteral("wss"));
+
+    RemoteChunkSourceOptions trusting = sourceOptions(server.url());
+    trusting.client.caCertificateFile = cert;
+    {
+        RemoteChunkSource source(trusting);
+        for (const ManifestChunk &c : m_expected.manifest.chunks)
+            QVERIFY2(*source.acquire(c.name) == m_expected.decoded.value(c.name), qPrintable(c.name));
+        QCOMPARE(source.fetchesStarted(), qint64(m_expected.manifest.chunks.size()));
+    }
+
+    RemoteChunkSourceOptions untrusting = sourceOptions(server.url());
+    untrusting.client.maxReconnectAttempts = 1;
+    try {
+        RemoteChunkSource refused(untrusting);
+        QFAIL("a client that does not trust the certificate got in");
+    } catch (const surfing::Error &e) {
+        QVERIFY2(e.message().contains(server.url().toDisplayString()), qPrintable(e.message()));
+        QVERIFY2(e.message().contains(QLatin1String("certificate")), qPrintable(e.message()));
+    }
+    QVERIFY(server.isRunning());
 }
 
 QTEST_GUILESS_MAIN(TestWeightClient)

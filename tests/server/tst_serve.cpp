@@ -1,7 +1,8 @@
 // `surfing-cli serve` in its own process over loopback, poked by a raw WebSocket client:
 // handshake, manifest, gets by name and by kind/index, many requests at once, cancel, several
 // models, hostile messages, /healthz and /metrics, and a clean stop on SIGTERM.
-#include "servertestkit.h"
+#include "rawwsclient.h"
+#include "serveprocess.h"
 
 #include "base/sha256.h"
 #include "testsupport.h"
@@ -22,7 +23,7 @@ private:
     QTemporaryDir m_dir;
     QString m_bert, m_llama;
     QJsonObject m_bertManifest;
-    ServerProcess m_server;
+    ServeProcess m_server;
 
     QJsonObject chunkEntry(const QString &name) const
     {
@@ -67,8 +68,8 @@ private Q_SLOTS:
             QSKIP("shared models not available");
         m_bert = m_dir.filePath(QStringLiteral("bert"));
         m_llama = m_dir.filePath(QStringLiteral("llama"));
-        QVERIFY(chunkModel(QStringLiteral("bert-random"), m_bert));
-        QVERIFY(chunkModel(QStringLiteral("llama-random"), m_llama, {QStringLiteral("--compress")}));
+        QVERIFY(chunkSharedModel(QStringLiteral("bert-random"), m_bert));
+        QVERIFY(chunkSharedModel(QStringLiteral("llama-random"), m_llama, {QStringLiteral("--compress")}));
         m_bertManifest = QJsonDocument::fromJson(readFile(m_bert + QStringLiteral("/chunk_info.json"))).object();
         QCOMPARE(m_bertManifest.value(QLatin1String("model_name")).toString(), QStringLiteral("bert-random"));
         QVERIFY(m_server.start({m_bert, m_llama, QStringLiteral("--metrics-port"), QStringLiteral("0"), QStringLiteral("--cache-mb"), QStringLiteral("64")}));
@@ -323,7 +324,7 @@ private Q_SLOTS:
     void cancelStopsPieces()
     {
         // Paced at 2 Mbit/s, the 15 MB embeddings chunk takes a minute: cancel lands mid-way.
-        ServerProcess slow;
+        ServeProcess slow;
         QVERIFY(slow.start({m_bert, QStringLiteral("--limit-mbps"), QStringLiteral("2")}));
         RawClient c;
         welcomed(c, slow.url());

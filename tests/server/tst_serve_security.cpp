@@ -1,7 +1,8 @@
 // The server's protections, each against its own `surfing-cli serve` process: token auth, TLS
 // with a certificate made here, rate limits (requests and bytes), the connection limit and the
 // idle timeout.
-#include "servertestkit.h"
+#include "rawwsclient.h"
+#include "serveprocess.h"
 
 #include "testsupport.h"
 
@@ -28,12 +29,12 @@ private Q_SLOTS:
         if (sharedModelsDir().isEmpty())
             QSKIP("shared models not available");
         m_bert = m_dir.filePath(QStringLiteral("bert"));
-        QVERIFY(chunkModel(QStringLiteral("bert-random"), m_bert));
+        QVERIFY(chunkSharedModel(QStringLiteral("bert-random"), m_bert));
     }
 
     void token()
     {
-        ServerProcess server;
+        ServeProcess server;
         QVERIFY(server.start({m_bert, QStringLiteral("--token"), QStringLiteral("s3cret-t0ken")}));
         RawClient none;
         QVERIFY(none.open(server.url()));
@@ -57,19 +58,11 @@ private Q_SLOTS:
 
     void tls()
     {
-        const QString cert = m_dir.filePath(QStringLiteral("cert.pem"));
-        const QString key = m_dir.filePath(QStringLiteral("key.pem"));
-        QProcess openssl;
-        openssl.start(QStringLiteral("openssl"),
-                      {QStringLiteral("req"), QStringLiteral("-x509"), QStringLiteral("-newkey"), QStringLiteral("rsa:2048"),
-                       QStringLiteral("-nodes"), QStringLiteral("-days"), QStringLiteral("2"), QStringLiteral("-subj"),
-                       QStringLiteral("/CN=127.0.0.1"), QStringLiteral("-addext"), QStringLiteral("subjectAltName=IP:127.0.0.1"),
-                       QStringLiteral("-keyout"), key, QStringLiteral("-out"), cert});
-        QVERIFY(openssl.waitForFinished(kWaitMs));
-        if (openssl.exitCode() != 0)
-            QFAIL(openssl.readAllStandardError().constData());
+        QString cert, key;
+        const QString certError = makeSelfSignedCertificate(m_dir.path(), &cert, &key);
+        QVERIFY2(certError.isEmpty(), qPrintable(certError));
 
-        ServerProcess server;
+        ServeProcess server;
         QVERIFY(server.start({m_bert, QStringLiteral("--tls-cert"), cert, QStringLiteral("--tls-key"), key}));
         QCOMPARE(server.url().scheme(), QStringLiteral("wss"));
 
@@ -102,7 +95,7 @@ private Q_SLOTS:
     void requestRateLimit()
     {
         // 0.5 requests/s with a burst of 1: of 20 pings sent at once, most are refused.
-        ServerProcess server;
+        ServeProcess server;
         QVERIFY(server.start({m_bert, QStringLiteral("--rate-limit-rps"), QStringLiteral("0.5")}));
         RawClient c;
         QVERIFY(c.open(server.url()));
@@ -128,7 +121,7 @@ private Q_SLOTS:
     void byteRateLimit()
     {
         // 0.1 Mbit/s = 12.5 kB/s: the first chunk passes on a full bucket, the next must wait.
-        ServerProcess server;
+        ServeProcess server;
         QVERIFY(server.start({m_bert, QStringLiteral("--rate-limit-mbps"), QStringLiteral("0.1")}));
         RawClient c;
         QVERIFY(c.open(server.url()));
@@ -143,7 +136,7 @@ private Q_SLOTS:
 
     void connectionLimit()
     {
-        ServerProcess server;
+        ServeProcess server;
         QVERIFY(server.start({m_bert, QStringLiteral("--max-connections"), QStringLiteral("2")}));
         RawClient a, b, c;
         QVERIFY(a.open(server.url()));
@@ -169,7 +162,7 @@ private Q_SLOTS:
 
     void idleTimeout()
     {
-        ServerProcess server;
+        ServeProcess server;
         QVERIFY(server.start({m_bert, QStringLiteral("--idle-timeout"), QStringLiteral("1")}));
         RawClient c;
         QVERIFY(c.open(server.url()));
