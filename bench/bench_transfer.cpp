@@ -7,6 +7,7 @@
 #include "format/chunkmanifest.h"
 #include "format/safetensors.h"
 #include "protocol/piece.h"
+#include "protocol/transfermemory.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -234,6 +235,8 @@ Result measure(int rounds, Fetch fetch)
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
+    // This program stands in for WeightClient, which does the same (protocol/transfermemory.h).
+    protocol::keepTransferMemoryResident();
     if (argc > 1 && QByteArray(argv[1]) == "--raw-server")
         return runRawServer(app.arguments().mid(2));
     QCommandLineParser parser;

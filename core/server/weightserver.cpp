@@ -1,4 +1,5 @@
 #include "server/weightserver.h"
+#include "protocol/transfermemory.h"
 
 #include "base/error.h"
 #include "server/clientsession.h"
@@ -64,6 +65,7 @@ WeightServer::WeightServer(const WeightServerOptions &options, QObject *parent)
     : QObject(parent), m_options(options), m_cache(options.cacheBytes),
       m_bandwidth(options.limitMbps * 125000.0, qMax<double>(options.maxPieceBytes, options.limitMbps * 125000.0 / 20))
 {
+    protocol::keepTransferMemoryResident();
     m_statsTimer.setSingleShot(true);
     m_statsTimer.setInterval(250);
     connect(&m_statsTimer, &QTimer::timeout, this, &WeightServer::statsChanged);
