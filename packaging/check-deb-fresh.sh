@@ -5,7 +5,9 @@
 #
 #   sudo packaging/check-deb-fresh.sh build/surfing_0.1.0_amd64.deb [ROOT_DIR]
 #
-# Needs debootstrap (apt-get install debootstrap). The Debian mirror is taken from this machine's
+# Needs debootstrap (apt-get install debootstrap). With a model that has a tokenizer (DEMO_MODEL,
+# default ../shared/models/stories260K beside the checkout) it also serves it and runs a prompt
+# over loopback. The Debian mirror is taken from this machine's
 # apt sources (override with MIRROR=URL). ROOT_DIR (default: a new folder under /var/tmp) is
 # deleted at the end unless KEEP_ROOT=1. Exit 0 when every check passed.
 set -euo pipefail
@@ -42,6 +44,10 @@ mount -t proc proc "$root/proc"
 mount -t devpts devpts "$root/dev/pts"
 cp "$deb" "$root/tmp/"
 name=$(basename "$deb")
+# A model with a tokenizer for a text prompt: DEMO_MODEL, else the shared stories260K if present.
+demo=${DEMO_MODEL:-$(dirname "$(realpath "$0")")/../../shared/models/stories260K}
+rm -rf "$root/tmp/demo"
+if [ -f "$demo/config.json" ]; then cp -r "$demo" "$root/tmp/demo"; fi
 
 step "apt install ./$name"
 chroot "$root" env DEBIAN_FRONTEND=noninteractive bash -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends ./tmp/$name >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }; tail -3 /tmp/apt.log"
@@ -63,6 +69,17 @@ surfing-cli make-model --layers 2 -o /tmp/model
 surfing-cli chunk /tmp/model -o /tmp/chunks --compress
 surfing-cli verify /tmp/chunks
 surfing-cli inspect /tmp/chunks | sed -n 1,5p
+step "surfing-cli run (hands over to /usr/lib/surfing/surfing-cli-torch)"
+surfing-cli run --local /tmp/chunks --ids 1,2,3 --max-tokens 4
+if [ -d /tmp/demo ]; then
+  step "surfing-cli serve + run over loopback with a real model"
+  surfing-cli chunk /tmp/demo -o /tmp/demo-chunks
+  surfing-cli serve /tmp/demo-chunks --port 18765 >/tmp/serve.log 2>&1 &
+  server=$!
+  for _ in $(seq 50); do grep -q listening /tmp/serve.log && break; sleep 0.2; done
+  surfing-cli run --server ws://127.0.0.1:18765 --prompt "Once upon a time" --max-tokens 24
+  kill $server; wait $server || true
+fi
 step "surfing --version / --help (offscreen)"
 QT_QPA_PLATFORM=offscreen surfing --version
 QT_QPA_PLATFORM=offscreen surfing --help | sed -n 1,6p
