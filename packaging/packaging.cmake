@@ -1,7 +1,7 @@
 # Debian package: `cpack -G DEB` in a build directory. Installs surfing, surfing-cli and
 # lib/surfing/surfing-cli-torch (their install() rules live in app/), the desktop entry, the
-# icon, AppStream metadata and a systemd unit for a headless server. Runtime dependencies come from dpkg-shlibdeps (Qt 6, libtorch,
-# zstd, OpenSSL as Debian 12 packages them).
+# icon, AppStream metadata and a systemd unit for a headless server. Runtime dependencies come
+# from dpkg-shlibdeps (Qt 6, libtorch, zstd, OpenSSL as Debian 12 packages them).
 set(_surfing_res ${PROJECT_SOURCE_DIR}/resources)
 if(SURFING_BUILD_GUI)
   install(FILES ${_surfing_res}/surfing.desktop DESTINATION share/applications)
