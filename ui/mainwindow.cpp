@@ -232,6 +232,13 @@ void MainWindow::connectInference()
         const InferenceStats &s = result.stats;
         if (result.newIds.isEmpty() && !result.text.isEmpty() && page->outputText().isEmpty())
             page->showOutput(result.text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
+        if (s.newTokens == 0 && result.newIds.isEmpty()) { // an encoder: nothing generated, no tok/s
+            page->showStats(tr("%1 tokens encoded in %2 · cache hits %3% · fetched %4 · waited %5")
+                                .arg(s.promptTokens).arg(formatMilliseconds(s.totalNs / 1e6))
+                                .arg(100.0 * s.cacheHitRate(), 0, 'f', 0)
+                                .arg(formatBytes(s.bytesFetched), formatMilliseconds(s.fetchWaitNs / 1e6)));
+            return;
+        }
         page->showStats(tr("%1 prompt + %2 new tokens · %3 tok/s · first token %4 · cache hits %5% · fetched %6 · waited %7")
                             .arg(s.promptTokens).arg(s.newTokens).arg(s.tokensPerSecond(), 0, 'f', 1)
                             .arg(formatMilliseconds(s.timeToFirstTokenNs / 1e6))

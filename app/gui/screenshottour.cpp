@@ -1,6 +1,7 @@
 #include "screenshottour.h"
 
 #include "chunkpage.h"
+#include "format/modelconfig.h"
 #include "dashboardpage.h"
 #include "inferencecontroller.h"
 #include "mainwindow.h"
@@ -58,7 +59,17 @@ void ScreenshotTour::serverStarted()
 {
     connect(m_window->inferenceController(), &InferenceController::finished, this, &ScreenshotTour::promptFinished);
     m_window->showPage(MainWindow::DashboardTab);
-    runPrompt(QStringLiteral("Once upon a time"));
+    runPrompt(isEncoder() ? QStringLiteral("The cat sat on the mat.\nA cat was sitting on a mat.\nStock prices fell sharply today.")
+                          : QStringLiteral("Once upon a time"));
+}
+
+bool ScreenshotTour::isEncoder() const
+{
+    try {
+        return surfing::ModelConfig::load(m_modelDir).family == surfing::ModelFamily::Bert;
+    } catch (const std::exception &) {
+        return false;
+    }
 }
 
 void ScreenshotTour::runPrompt(const QString &prompt)
@@ -73,7 +84,9 @@ void ScreenshotTour::promptFinished()
 {
     if (++m_prompts < 2) {
         settle(400);
-        runPrompt(QStringLiteral("The little dog"));
+        // An encoder compares sentences (one per line) instead of continuing a prompt.
+        runPrompt(isEncoder() ? QStringLiteral("Hello, world!\nHello there, world.\nIt was supercalifragilisticexpialidocious.")
+                              : QStringLiteral("The little dog"));
         return;
     }
     settle(700);

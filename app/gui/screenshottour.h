@@ -1,6 +1,7 @@
 // `surfing --screenshot DIR MODEL_DIR`: drives the real window through the researcher's day
 // (chunk the model, start the server, run two prompts) and saves a PNG of every page, for the
-// README and for looking at the window under Xvfb.
+// README and for looking at the window under Xvfb. An encoder (BERT) gets the sentence
+// comparison instead of text generation.
 #pragma once
 
 #include <QObject>
@@ -27,6 +28,7 @@ private:
     void promptFinished();
     void shoot(int page, const QString &name);
     void fail(const QString &why);
+    bool isEncoder() const;
 
     surfing::ui::MainWindow *m_window;
     QString m_modelDir;
