@@ -230,8 +230,11 @@ void MainWindow::connectInference()
     connect(m_inference, &InferenceController::clientCacheBytesChanged, m_sampler, &MetricsSampler::setClientCacheBytes);
     connect(m_inference, &InferenceController::finished, page, [page](const InferenceResult &result) {
         const InferenceStats &s = result.stats;
-        if (result.newIds.isEmpty() && !result.text.isEmpty() && page->outputText().isEmpty())
-            page->showOutput(result.text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")));
+        if (result.newIds.isEmpty() && !result.text.isEmpty() && page->outputText().isEmpty()) {
+            // One line to an encoder: its output summary, and how to get the comparison.
+            page->showOutput(result.text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))
+                             + tr("<p><i>Type two or more sentences, one per line, to compare them with the first.</i></p>"));
+        }
         if (s.newTokens == 0 && result.newIds.isEmpty()) { // an encoder: nothing generated, no tok/s
             page->showStats(tr("%1 tokens encoded in %2 · cache hits %3% · fetched %4 · waited %5")
                                 .arg(s.promptTokens).arg(formatMilliseconds(s.totalNs / 1e6))

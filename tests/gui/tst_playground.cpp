@@ -282,6 +282,16 @@ void TestPlayground::bertComparesSentences()
     QVERIFY(!page->isRunning());
     QVERIFY(window.timelineModel()->units().contains(QStringLiteral("layer_1")));
     QVERIFY(!window.errorBanner()->isShowingError());
+
+    // One line: the encoder's output (6 tokens, 128 wide, as in the golden) and how to compare.
+    page->setPrompt(sentences.first());
+    QSignalSpy finishedOne(window.inferenceController(), &InferenceController::finished);
+    page->run();
+    QTRY_VERIFY_WITH_TIMEOUT(finishedOne.count() + failed.count() > 0, 120000);
+    QCOMPARE(failed.count(), 0);
+    QCOMPARE(computed.count(), 1);
+    QVERIFY2(page->outputText().contains(QStringLiteral("last_hidden_state [1, 6, 128]")), qPrintable(page->outputText()));
+    QVERIFY(page->outputText().contains(QStringLiteral("one per line")));
 }
 
 void TestPlayground::runWithoutServerShowsWhatToDo()
