@@ -4,19 +4,23 @@
 # then the peak RSS of `surfing-cli run` on a generated 2.2 GB LLaMA streamed from a server with a
 # 256 MB cache. Appends everything, with the command, the machine, the load and the date, to
 # docs/benchmarks-inference.md.
-# Usage: bench/run-inference.sh BUILD_DIR [WORK_DIR]   (WORK_DIR needs ~5 GB; removed afterwards)
+# Usage: bench/run-inference.sh BUILD_DIR [WORK_DIR]   (needs ~5 GB free; a given WORK_DIR keeps the
+# small chunked models for the next run)
 # Environment: REPS (default 5), TOKENS (default 32), SKIP_MEMORY=1, SKIP_SPEED=1.
 set -eu
 build=${1:?usage: bench/run-inference.sh BUILD_DIR [WORK_DIR]}
 here=$(cd "$(dirname "$0")/.." && pwd)
-work=${2:-$(mktemp -d "${TMPDIR:-/tmp}/surfing-bench-inference.XXXXXX")}
+if [ -n "${2:-}" ]; then work=$2; own_work=""; else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/surfing-bench-inference.XXXXXX"); own_work=1; fi
 cli="$build/app/surfing-cli"
 bench="$build/bench/bench_inference"
 out="$here/docs/benchmarks-inference.md"
 reps=${REPS:-5}
 tokens=${TOKENS:-32}
 mkdir -p "$work"
-trap 'rm -rf "$work"/llama2g "$work"/llama2g.chunks' EXIT
+# The 2 GB model never outlives the script; a work directory it made itself goes too.
+server=""
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$work"/llama2g "$work"/llama2g.chunks; [ -z "$own_work" ] || rm -rf "$work"' EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -50,12 +54,16 @@ memory() {
     layer=$(jq '[.chunks | to_entries[] | select(.key | startswith("layer_")) | .value.raw_bytes] | max' "$manifest")
     "$cli" serve "$work/llama2g.chunks" --host 127.0.0.1 --port 0 --cache-mb 512 >"$work/serve.out" 2>/dev/null &
     server=$!
-    while [ ! -s "$work/serve.out" ]; do sleep 0.2; done
+    tries=0
+    while [ ! -s "$work/serve.out" ]; do
+        tries=$((tries + 1)); [ $tries -lt 300 ] || { echo "serve did not start" >&2; exit 1; }; sleep 0.2
+    done
     url=$(head -n 1 "$work/serve.out")
     run="surfing-cli run --server $url --ids 1,5,9,300 --max-tokens 4 --cache-mb $cache_mb --prefetch $depth --json"
     /usr/bin/time -v "$cli" run --server "$url" --ids 1,5,9,300 --max-tokens 4 --cache-mb $cache_mb --prefetch $depth --json \
         >"$work/run.json" 2>"$work/time.txt"
     kill "$server"
+    server=""
     rss_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
     awk -v t="$total" -v n="$nonlayer" -v l="$layer" -v c="$cache_mb" -v d="$depth" -v r="$rss_kb" -v cmd="$run" \
         -v s="$(jq -r '.stats | "\(.tokens_per_second) tokens/s, fetched \(.bytes_fetched) bytes, cache_hit_rate \(.cache_hit_rate)"' "$work/run.json")" 'BEGIN {
