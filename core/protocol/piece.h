@@ -24,6 +24,12 @@ quint32 pieceCount(qint64 size, int maxPieceBytes = kMaxPieceBytes);
 // The header plus `payload` as one binary message.
 QByteArray encodePiece(quint32 requestId, quint32 index, QByteArrayView payload);
 
+// What goes on a TCP connection before `payloadBytes` of payload so that the bytes arrive as the
+// binary message encodePiece() would make: an unmasked, final WebSocket binary frame header
+// (RFC 6455 section 5.2; a server never masks) followed by the piece header. Lets a server
+// write a piece straight from the chunk's bytes into its socket.
+QByteArray encodePieceFrameHeader(quint32 requestId, quint32 index, qint64 payloadBytes);
+
 // Splits a binary message; nullopt when it is shorter than the header, its payload is larger
 // than `maxPieceBytes`, or its request id is 0.
 std::optional<Piece> parsePiece(QByteArrayView message, int maxPieceBytes = kMaxPieceBytes);

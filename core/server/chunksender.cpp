@@ -3,6 +3,7 @@
 #include "protocol/piece.h"
 #include "server/tokenbucket.h"
 
+#include <QTcpSocket>
 #include <QWebSocket>
 
 namespace surfing {
@@ -13,12 +14,14 @@ namespace {
 constexpr qint64 kHighWaterBytes = 2 * 1024 * 1024;
 }
 
-ChunkSender::ChunkSender(QWebSocket *socket, int maxPieceBytes, TokenBucket *bandwidth, QObject *parent)
-    : QObject(parent), m_socket(socket), m_maxPieceBytes(maxPieceBytes), m_bandwidth(bandwidth)
+ChunkSender::ChunkSender(QWebSocket *socket, QTcpSocket *wire, int maxPieceBytes, TokenBucket *bandwidth, QObject *parent)
+    : QObject(parent), m_socket(socket), m_wire(wire), m_maxPieceBytes(maxPieceBytes), m_bandwidth(bandwidth)
 {
     m_paceTimer.setSingleShot(true);
     connect(&m_paceTimer, &QTimer::timeout, this, &ChunkSender::pump);
     connect(m_socket, &QWebSocket::bytesWritten, this, &ChunkSender::pump);
+    if (m_wire)
+        connect(m_wire, &QIODevice::bytesWritten, this, &ChunkSender::pump);
 }
 
 void ChunkSender::start(const protocol::ChunkHeader &header, const QByteArray &bytes)
@@ -53,7 +56,7 @@ void ChunkSender::pump()
     if (m_pumping) // sendBinaryMessage can emit bytesWritten synchronously
         return;
     m_pumping = true;
-    while (!m_ready.empty() && m_socket->isValid() && m_socket->bytesToWrite() < kHighWaterBytes) {
+    while (!m_ready.empty() && m_socket->isValid() && queuedBytes() < kHighWaterBytes) {
         if (m_bandwidth && m_bandwidth->isEnabled()) {
             const qint64 wait = m_bandwidth->take(m_maxPieceBytes, TokenBucket::steadyNowMs());
             if (wait > 0) {
@@ -74,13 +77,25 @@ void ChunkSender::pump()
     m_pumping = false;
 }
 
+qint64 ChunkSender::queuedBytes() const
+{
+    return m_wire ? m_wire->bytesToWrite() : m_socket->bytesToWrite();
+}
+
 bool ChunkSender::sendNextPiece(quint32 id)
 {
     Transfer &t = m_transfers[id];
     const qint64 offset = qint64(t.next) * m_maxPieceBytes;
     const qint64 length = qMin<qint64>(m_maxPieceBytes, t.bytes.size() - offset);
     const QByteArrayView payload(t.bytes.constData() + offset, length);
-    m_socket->sendBinaryMessage(protocol::encodePiece(id, t.next, payload));
+    if (m_wire) {
+        // Both writes land in the socket's buffer before control returns to the event loop,
+        // so nothing QWebSocket writes can come between them.
+        m_wire->write(protocol::encodePieceFrameHeader(id, t.next, length));
+        m_wire->write(payload.data(), length);
+    } else {
+        m_socket->sendBinaryMessage(protocol::encodePiece(id, t.next, payload));
+    }
     ++t.next;
     Q_EMIT piecesSent(length);
     return t.next >= t.pieces;

@@ -57,7 +57,7 @@ QString modelFromPath(const QUrl &url)
 
 } // namespace
 
-ClientSession::ClientSession(QWebSocket *socket, WeightServer *server)
+ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *wire, WeightServer *server)
     : QObject(server), m_socket(socket), m_server(server),
       m_requestBucket(server->options().rateLimitRps, qMax(1.0, server->options().rateLimitRps)),
       m_byteBucket(server->options().rateLimitMbps * 125000.0, server->options().rateLimitMbps * 125000.0)
@@ -67,7 +67,7 @@ ClientSession::ClientSession(QWebSocket *socket, WeightServer *server)
     m_socket->setMaxAllowedIncomingFrameSize(kSocketMessageLimit);
     m_peer = QStringLiteral("%1:%2").arg(m_socket->peerAddress().toString()).arg(m_socket->peerPort());
     m_pathModel = modelFromPath(m_socket->requestUrl());
-    m_sender = new ChunkSender(m_socket, server->options().maxPieceBytes, server->bandwidth(), this);
+    m_sender = new ChunkSender(m_socket, wire, server->options().maxPieceBytes, server->bandwidth(), this);
     connect(m_sender, &ChunkSender::piecesSent, this, [this](qint64 bytes) { m_server->metrics().recordBytesSent(bytes); });
     connect(m_sender, &ChunkSender::transferFinished, this, &ClientSession::onTransferFinished);
     connect(m_socket, &QWebSocket::textMessageReceived, this, &ClientSession::onText);

@@ -11,6 +11,7 @@
 #include <QTimer>
 #include <optional>
 
+class QTcpSocket;
 class QWebSocket;
 
 namespace surfing {
@@ -24,8 +25,8 @@ class ClientSession : public QObject
 {
     Q_OBJECT
 public:
-    // Takes ownership of `socket`.
-    ClientSession(QWebSocket *socket, WeightServer *server);
+    // Takes ownership of `socket`. `wire` (may be null): the connection under it, for chunk pieces.
+    ClientSession(QWebSocket *socket, QTcpSocket *wire, WeightServer *server);
     ~ClientSession() override;
 
     QString peer() const { return m_peer; }

@@ -14,13 +14,12 @@
 #include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QSslKey>
+#include <QSslServer>
+#include <QSslSocket>
+#include <QTcpServer>
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <utility>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 Q_LOGGING_CATEGORY(lcServer, "surfing.server")
 
@@ -49,6 +48,11 @@ T waitWithEventLoop(QFuture<T> future)
         throw Error(QStringLiteral("the storage gave no answer"));
     }
     return future.result();
+}
+
+QString peerKey(const QHostAddress &address, quint16 port)
+{
+    return address.toString() + QLatin1Char(' ') + QString::number(port);
 }
 
 QByteArray readPem(const QString &path, const char *what)
@@ -117,7 +121,7 @@ const ServedModel *WeightServer::model(const QString &name) const
     return it == m_models.cend() ? nullptr : &it.value();
 }
 
-void WeightServer::configureTls()
+void WeightServer::configureTls(QTcpServer *listener)
 {
     const QByteArray certPem = readPem(m_options.tlsCertFile, "certificate");
     const QByteArray keyPem = readPem(m_options.tlsKeyFile, "key");
@@ -134,7 +138,12 @@ void WeightServer::configureTls()
     config.setLocalCertificateChain(chain);
     config.setPrivateKey(key);
     config.setPeerVerifyMode(QSslSocket::VerifyNone);
-    m_server->setSslConfiguration(config);
+    auto *ssl = static_cast<QSslServer *>(listener);
+    ssl->setSslConfiguration(config);
+    connect(ssl, &QSslServer::sslErrors, this, [](QSslSocket *, const QList<QSslError> &errors) {
+        for (const QSslError &e : errors)
+            qCWarning(lcServer) << "TLS:" << e.errorString();
+    });
 }
 
 void WeightServer::listen()
@@ -145,54 +154,65 @@ void WeightServer::listen()
     if (tls && (m_options.tlsCertFile.isEmpty() || m_options.tlsKeyFile.isEmpty()))
         throw Error(QStringLiteral("TLS needs both --tls-cert and --tls-key"));
     delete m_server;
+    delete m_listener;
+    m_tls = tls;
     m_server = new QWebSocketServer(QStringLiteral("surfing/%1").arg(QLatin1String(SURFING_VERSION)),
-                                    tls ? QWebSocketServer::SecureMode : QWebSocketServer::NonSecureMode, this);
+                                    QWebSocketServer::NonSecureMode, this);
+    m_listener = tls ? new QSslServer(this) : new QTcpServer(this);
     if (tls)
-        configureTls();
-    if (!m_server->listen(m_options.host, m_options.port))
+        configureTls(m_listener);
+    if (!m_listener->listen(m_options.host, m_options.port))
         throw Error(QStringLiteral("cannot listen on %1:%2: %3 (is another server using the port? try --port)")
-                        .arg(m_options.host.toString()).arg(m_options.port).arg(m_server->errorString()));
-    // Accepted sockets inherit TCP_NODELAY from the listening socket on Linux; QWebSocket does
-    // not expose its socket. Without it the last partial segment of every chunk waits for the
-    // client's delayed ACK.
-    const int one = 1;
-    if (::setsockopt(int(m_server->socketDescriptor()), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
-        qCWarning(lcServer) << "cannot set TCP_NODELAY; small chunks will be slower";
+                        .arg(m_options.host.toString()).arg(m_options.port).arg(m_listener->errorString()));
+    // With TLS, a connection becomes pending once its handshake is done.
+    connect(m_listener, &QTcpServer::pendingConnectionAvailable, this, &WeightServer::onNewTcpConnection);
+    connect(m_listener, &QTcpServer::acceptError, this, [this](QAbstractSocket::SocketError) {
+        qCWarning(lcServer) << "accept failed:" << m_listener->errorString();
+    });
     connect(m_server, &QWebSocketServer::newConnection, this, &WeightServer::onNewConnection);
-    connect(m_server, &QWebSocketServer::sslErrors, this, [](const QList<QSslError> &errors) {
-        for (const QSslError &e : errors)
-            qCWarning(lcServer) << "TLS:" << e.errorString();
-    });
-    connect(m_server, &QWebSocketServer::acceptError, this, [this](QAbstractSocket::SocketError) {
-        qCWarning(lcServer) << "accept failed:" << m_server->errorString();
-    });
     qCInfo(lcServer) << "listening on" << url().toString();
 }
 
 void WeightServer::close()
 {
-    if (m_server)
-        m_server->close();
+    if (m_listener)
+        m_listener->close();
 }
 
 bool WeightServer::isListening() const
 {
-    return m_server && m_server->isListening();
+    return m_listener && m_listener->isListening();
 }
 
 quint16 WeightServer::port() const
 {
-    return m_server ? m_server->serverPort() : 0;
+    return m_listener ? m_listener->serverPort() : 0;
 }
 
 QUrl WeightServer::url() const
 {
     QUrl u;
-    u.setScheme(m_server && m_server->secureMode() == QWebSocketServer::SecureMode ? QStringLiteral("wss") : QStringLiteral("ws"));
-    const QHostAddress host = m_server ? m_server->serverAddress() : m_options.host;
+    u.setScheme(m_tls ? QStringLiteral("wss") : QStringLiteral("ws"));
+    const QHostAddress host = m_listener ? m_listener->serverAddress() : m_options.host;
     u.setHost(host == QHostAddress::Any || host == QHostAddress::AnyIPv4 ? QStringLiteral("127.0.0.1") : host.toString());
     u.setPort(port());
     return u;
+}
+
+void WeightServer::onNewTcpConnection()
+{
+    while (QTcpSocket *tcp = m_listener->nextPendingConnection()) {
+        // Without it the last partial segment of every chunk waits for the client's delayed ACK.
+        tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_wires.removeIf([](const auto &wire) { return wire.value().isNull(); }); // never upgraded
+        m_wires.insert(peerKey(tcp->peerAddress(), tcp->peerPort()), tcp);
+        m_server->handleConnection(tcp);
+    }
+}
+
+QTcpSocket *WeightServer::takeWire(const QWebSocket *socket)
+{
+    return m_wires.take(peerKey(socket->peerAddress(), socket->peerPort())).data();
 }
 
 void WeightServer::onNewConnection()
@@ -206,7 +226,7 @@ void WeightServer::onNewConnection()
                           QStringLiteral("server is at its limit of %1 connections").arg(m_options.maxConnections));
             continue;
         }
-        auto *session = new ClientSession(socket, this);
+        auto *session = new ClientSession(socket, takeWire(socket), this);
         m_sessions.insert(session);
         connect(session, &ClientSession::closed, this, &WeightServer::onSessionClosed);
         m_metrics.recordConnectionOpened();

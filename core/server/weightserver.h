@@ -13,11 +13,15 @@
 #include <QJsonObject>
 #include <QMap>
 #include <QObject>
+#include <QPointer>
 #include <QSet>
 #include <QTimer>
 #include <QUrl>
 #include <memory>
 
+class QTcpServer;
+class QTcpSocket;
+class QWebSocket;
 class QWebSocketServer;
 
 namespace surfing {
@@ -68,9 +72,11 @@ Q_SIGNALS:
     void statsChanged(); // at most every 250 ms while something happens
 
 private:
+    void onNewTcpConnection();
     void onNewConnection();
     void onSessionClosed(ClientSession *session);
-    void configureTls();
+    QTcpSocket *takeWire(const QWebSocket *socket);
+    void configureTls(QTcpServer *listener);
 
     WeightServerOptions m_options;
     // Declared before the models: storages finish their reads (which land in the cache)
@@ -80,7 +86,13 @@ private:
     TokenBucket m_bandwidth;
     QMap<QString, ServedModel> m_models;
     QString m_defaultModel;
+    // We accept TCP (or TLS) connections ourselves and hand them to m_server for the upgrade, so
+    // each session knows its socket and can write chunk pieces as WebSocket frames directly
+    // (QWebSocket::sendBinaryMessage copies every message twice more; see ChunkSender).
+    QTcpServer *m_listener = nullptr;
     QWebSocketServer *m_server = nullptr;
+    QHash<QString, QPointer<QTcpSocket>> m_wires; // by peer address:port, until upgraded
+    bool m_tls = false;
     QSet<ClientSession *> m_sessions;
     QTimer m_statsTimer;
 };
