@@ -3,8 +3,11 @@
 #include "protocol/piece.h"
 #include "server/tokenbucket.h"
 
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QWebSocket>
+
+#include <sys/uio.h>
 
 namespace surfing {
 
@@ -12,6 +15,9 @@ namespace {
 // Enough queued bytes to keep the kernel busy between bytesWritten signals, few enough that
 // memory stays flat however large the chunk.
 constexpr qint64 kHighWaterBytes = 2 * 1024 * 1024;
+// When the kernel takes pieces as fast as they come, one pump() stops after this many bytes and
+// lets the event loop serve the other connections before it goes on.
+constexpr qint64 kBytesPerTurn = 4 * 1024 * 1024;
 }
 
 ChunkSender::ChunkSender(QWebSocket *socket, QTcpSocket *wire, int maxPieceBytes, TokenBucket *bandwidth, QObject *parent)
@@ -56,7 +62,12 @@ void ChunkSender::pump()
     if (m_pumping) // sendBinaryMessage can emit bytesWritten synchronously
         return;
     m_pumping = true;
+    qint64 thisTurn = 0;
     while (!m_ready.empty() && m_socket->isValid() && queuedBytes() < kHighWaterBytes) {
+        if (thisTurn >= kBytesPerTurn) {
+            QMetaObject::invokeMethod(this, &ChunkSender::pump, Qt::QueuedConnection);
+            break;
+        }
         if (m_bandwidth && m_bandwidth->isEnabled()) {
             const qint64 wait = m_bandwidth->take(m_maxPieceBytes, TokenBucket::steadyNowMs());
             if (wait > 0) {
@@ -67,6 +78,7 @@ void ChunkSender::pump()
         }
         const quint32 id = m_ready.front();
         m_ready.pop_front();
+        thisTurn += m_maxPieceBytes;
         if (sendNextPiece(id)) {
             m_transfers.remove(id);
             Q_EMIT transferFinished(id);
@@ -75,6 +87,26 @@ void ChunkSender::pump()
         }
     }
     m_pumping = false;
+}
+
+void ChunkSender::writeFrame(const QByteArray &header, QByteArrayView payload)
+{
+    qint64 sent = 0;
+    // Plain TCP with nothing queued: one writev() from the chunk's bytes, no copy in user
+    // space. What the kernel does not take now is queued in the socket like any write.
+    if (m_wire->bytesToWrite() == 0 && !qobject_cast<QSslSocket *>(m_wire.data())) {
+        iovec parts[2] = {{const_cast<char *>(header.constData()), size_t(header.size())},
+                          {const_cast<char *>(payload.data()), size_t(payload.size())}};
+        // On an error (other than a full buffer) the socket meets it again below and reports it.
+        sent = qMax<qint64>(0, ::writev(int(m_wire->socketDescriptor()), parts, 2));
+    }
+    // Both writes land in the socket's buffer before control returns to the event loop, so
+    // nothing QWebSocket writes can come between them.
+    if (sent < header.size())
+        m_wire->write(header.constData() + sent, header.size() - sent);
+    const qint64 payloadSent = qMax<qint64>(0, sent - header.size());
+    if (payloadSent < payload.size())
+        m_wire->write(payload.data() + payloadSent, payload.size() - payloadSent);
 }
 
 qint64 ChunkSender::queuedBytes() const
@@ -89,10 +121,7 @@ bool ChunkSender::sendNextPiece(quint32 id)
     const qint64 length = qMin<qint64>(m_maxPieceBytes, t.bytes.size() - offset);
     const QByteArrayView payload(t.bytes.constData() + offset, length);
     if (m_wire) {
-        // Both writes land in the socket's buffer before control returns to the event loop,
-        // so nothing QWebSocket writes can come between them.
-        m_wire->write(protocol::encodePieceFrameHeader(id, t.next, length));
-        m_wire->write(payload.data(), length);
+        writeFrame(protocol::encodePieceFrameHeader(id, t.next, length), payload);
     } else {
         m_socket->sendBinaryMessage(protocol::encodePiece(id, t.next, payload));
     }

@@ -53,6 +53,7 @@ private:
 
     void pump();
     qint64 queuedBytes() const;
+    void writeFrame(const QByteArray &header, QByteArrayView payload);
     bool sendNextPiece(quint32 id); // true when the transfer is complete
 
     QWebSocket *m_socket;
