@@ -221,6 +221,37 @@ private Q_SLOTS:
         QVERIFY(parsePiece(encodePiece(1, 0, QByteArray())));
     }
 
+    // The frame header the server writes before a piece's payload, in the three RFC 6455 length
+    // forms; after it come exactly the bytes encodePiece() makes.
+    void pieceFrameHeaders_data()
+    {
+        QTest::addColumn<qint64>("payload");
+        QTest::addColumn<int>("lengthBytes");
+        QTest::newRow("7-bit") << qint64(100) << 0;
+        QTest::newRow("16-bit") << qint64(1000) << 2;
+        QTest::newRow("64-bit") << qint64(kMaxPieceBytes) << 8;
+    }
+
+    void pieceFrameHeaders()
+    {
+        QFETCH(qint64, payload);
+        QFETCH(int, lengthBytes);
+        const QByteArray header = encodePieceFrameHeader(9, 3, payload);
+        QCOMPARE(header.size(), 2 + lengthBytes + kPieceHeaderBytes);
+        QCOMPARE(quint8(header[0]), quint8(0x82)); // FIN, binary
+        QCOMPARE(quint8(header[1]) & 0x80, 0);       // not masked
+        quint64 length = quint8(header[1]) & 0x7f;
+        if (lengthBytes > 0) {
+            QCOMPARE(int(length), lengthBytes == 2 ? 126 : 127);
+            length = 0;
+            for (int i = 0; i < lengthBytes; ++i)
+                length = (length << 8) | quint8(header[2 + i]);
+        }
+        QCOMPARE(length, quint64(kPieceHeaderBytes + payload));
+        const QByteArray body(int(payload), 'p');
+        QCOMPARE(header.mid(2 + lengthBytes) + body, encodePiece(9, 3, body));
+    }
+
     void errorCodeNames()
     {
         int count = 0;
