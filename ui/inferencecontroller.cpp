@@ -182,15 +182,6 @@ void InferenceController::onOpened()
         Q_EMIT tokenGenerated(delta);
     });
     connect(m_session.get(), &InferenceSession::layerEventRecorded, this, &InferenceController::addLayerEvent);
-    m_fetches.clear();
-    if (auto *remote = dynamic_cast<RemoteChunkSource *>(o.source.get())) {
-        // Prefetched chunks reach the timeline as hits without fetch times; the client's own
-        // receipts say when their bytes actually travelled, so the overlap can be drawn.
-        connect(remote->client(), &WeightClient::chunkReceived, this,
-                [this](quint32, const QString &name, const QByteArray &, qint64 storedBytes, qint64 startNs, qint64 endNs) {
-                    m_fetches.insert(name, {startNs, endNs, storedBytes});
-                });
-    }
     connect(m_session.get(), &InferenceSession::finished, this, &InferenceController::onSessionFinished);
     connect(m_session.get(), &InferenceSession::failed, this, &InferenceController::onSessionFailed);
     runPrompt();
@@ -232,17 +223,8 @@ bool InferenceController::continueEncoderDemo()
     return false;
 }
 
-void InferenceController::addLayerEvent(LayerEvent event)
+void InferenceController::addLayerEvent(const LayerEvent &event)
 {
-    const auto fetch = m_fetches.find(event.unit);
-    if (fetch != m_fetches.end()) {
-        if (event.fetchStartNs == 0) {
-            event.fetchStartNs = fetch->startNs;
-            event.fetchEndNs = fetch->endNs;
-            event.bytes = fetch->bytes;
-        }
-        m_fetches.erase(fetch);
-    }
     m_pending.append(event);
 }
 

@@ -61,7 +61,7 @@ private:
     void onOpened();
     void runPrompt();
     void flushEvents();
-    void addLayerEvent(LayerEvent event);
+    void addLayerEvent(const LayerEvent &event);
     void setRunning(bool running);
     void onSessionFinished(const surfing::InferenceResult &result);
     void onSessionFailed(const QString &message);
@@ -75,8 +75,6 @@ private:
     QFutureWatcher<Opened> m_opening;
     QVector<LayerEvent> m_pending;
     QTimer m_flush;
-    struct Fetch { qint64 startNs = 0, endNs = 0, bytes = 0; };
-    QHash<QString, Fetch> m_fetches;   // network fetches not yet matched to a layer event
     QStringList m_sentences;           // encoder demo: every line of the prompt
     QVector<QVector<double>> m_embeddings;
     bool m_running = false;

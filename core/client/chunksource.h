@@ -14,10 +14,11 @@ namespace surfing {
 // How one acquire() was served, for stats and the per-layer timeline.
 struct ChunkFetch {
     bool cacheHit = false;   // already in the client cache (or fully prefetched) when asked for
-    qint64 bytes = 0;        // stored bytes moved for it (0 on a hit)
-    qint64 fetchStartNs = 0; // steady-clock nanoseconds (see timelineClockNs()); 0 on a hit
-    qint64 fetchEndNs = 0;
+    qint64 bytes = 0;        // stored bytes moved for it (0 on a hit, unless prefetched)
+    qint64 fetchStartNs = 0; // steady-clock nanoseconds (see timelineClockNs()); 0 on a hit,
+    qint64 fetchEndNs = 0;   // unless prefetched
     qint64 waitNs = 0;       // how long acquire() blocked the caller
+    bool prefetched = false; // a hit on a prefetched chunk's first use: bytes and times are its fetch's
 };
 
 class ChunkSource

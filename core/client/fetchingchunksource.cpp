@@ -26,6 +26,7 @@ void FetchingChunkSource::requireKnown(const QString &name) const
 
 void FetchingChunkSource::startLocked(const QString &name)
 {
+    m_prefetchReceipts.remove(name); // an earlier prefetch of it was evicted unused
     m_inFlight.insert(name, std::make_shared<InFlight>());
     ++m_fetchesStarted;
     startFetch(name);
@@ -47,8 +48,13 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
     const qint64 askedNs = timelineClockNs();
     std::unique_lock lock(m_mutex);
     if (auto bytes = m_cache.lookup(name)) {
-        if (fetch)
+        const auto receipt = m_prefetchReceipts.constFind(name);
+        if (fetch && receipt != m_prefetchReceipts.constEnd())
+            *fetch = ChunkFetch{true, receipt->storedBytes, receipt->startNs, receipt->endNs,
+                                timelineClockNs() - askedNs, true};
+        else if (fetch)
             *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
+        m_prefetchReceipts.remove(name);
         return bytes;
     }
     if (!m_inFlight.contains(name))
@@ -79,6 +85,8 @@ void FetchingChunkSource::delivered(const QString &name, const QByteArray &decod
         job->endNs = endNs;
         // Nobody waits yet: a prefetch, pinned until its first use.
         m_cache.insert(name, bytes, job->waiters == 0);
+        if (job->waiters == 0)
+            m_prefetchReceipts.insert(name, Receipt{storedBytes, startNs, endNs});
     }
     m_arrived.notify_all();
 }

@@ -49,6 +49,13 @@ private:
         qint64 endNs = 0;
     };
 
+    // What a prefetch moved, kept until the chunk's first use reports it.
+    struct Receipt {
+        qint64 storedBytes = 0;
+        qint64 startNs = 0;
+        qint64 endNs = 0;
+    };
+
     void requireKnown(const QString &name) const;
     void startLocked(const QString &name);
 
@@ -56,6 +63,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_arrived;
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;
+    QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
 };
 

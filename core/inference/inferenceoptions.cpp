@@ -54,6 +54,7 @@ QJsonObject InferenceResult::toJson() const
     QJsonArray events;
     for (const LayerEvent &e : timeline)
         events.append(QJsonObject{{"step", e.step}, {"unit", e.unit}, {"cache_hit", e.cacheHit},
+                                  {"prefetched", e.prefetched},
                                   {"bytes", double(e.bytes)}, {"fetch_start_ns", double(e.fetchStartNs)},
                                   {"fetch_end_ns", double(e.fetchEndNs)}, {"wait_ns", double(e.waitNs)},
                                   {"compute_start_ns", double(e.computeStartNs)},

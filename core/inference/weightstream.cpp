@@ -72,6 +72,7 @@ UnitWeights WeightStream::acquire(const QString &unit)
     event.step = d->step;
     event.unit = unit;
     event.cacheHit = fetch.cacheHit;
+    event.prefetched = fetch.prefetched;
     event.bytes = fetch.bytes;
     event.fetchStartNs = fetch.fetchStartNs;
     event.fetchEndNs = fetch.fetchEndNs;

@@ -11,8 +11,10 @@ struct LayerEvent {
     int step = 0;            // forward pass number (generation step), from 0
     QString unit;            // chunk name, "layer_3"
     bool cacheHit = false;
-    qint64 bytes = 0;        // stored bytes fetched for it (0 on a hit)
-    qint64 fetchStartNs = 0; // timelineClockNs(); fetch times are 0 on a hit
+    bool prefetched = false; // a hit whose bytes arrived by prefetch for this use: bytes and
+                             // fetch times are the prefetch's, so its overlap can be drawn
+    qint64 bytes = 0;        // stored bytes fetched for it (0 on a hit, unless prefetched)
+    qint64 fetchStartNs = 0; // timelineClockNs(); fetch times are 0 on a hit, unless prefetched
     qint64 fetchEndNs = 0;
     qint64 waitNs = 0;       // how long compute waited for the weights
     qint64 computeStartNs = 0;

@@ -23,6 +23,7 @@ private Q_SLOTS:
     void localSourceDeliversDecodedChunks_data();
     void localSourceDeliversDecodedChunks();
     void prefetchFetchesOnce();
+    void prefetchedChunkReportsItsFetchOnFirstUse();
     void corruptChunkIsAnErrorNamingIt();
     void unknownChunkIsAnError();
     void computeThreadsShareOneSource();
@@ -100,6 +101,31 @@ void TestChunkSources::prefetchFetchesOnce()
     QVERIFY(bytes);
     QCOMPARE(source.fetchesStarted(), 1);
     QCOMPARE(source.cache().stats().residentChunks, 1);
+}
+
+// The timeline draws a prefetched chunk's fetch beside the compute it overlapped, so the first
+// use of a prefetched chunk carries that fetch's bytes and times; later uses are plain hits.
+void TestChunkSources::prefetchedChunkReportsItsFetchOnFirstUse()
+{
+    LocalChunkSource source(m_compressed, 0, 0);
+    const ManifestChunk chunk = source.manifest().chunks.at(1);
+    const qint64 before = timelineClockNs();
+    source.prefetch(chunk.name);
+    QTRY_VERIFY(source.cache().contains(chunk.name));
+    ChunkFetch first;
+    source.acquire(chunk.name, &first);
+    QVERIFY(first.cacheHit);
+    QVERIFY(first.prefetched);
+    QCOMPARE(first.bytes, chunk.storedBytes);
+    QVERIFY(first.fetchStartNs >= before);
+    QVERIFY(first.fetchEndNs >= first.fetchStartNs);
+
+    ChunkFetch second;
+    source.acquire(chunk.name, &second);
+    QVERIFY(second.cacheHit);
+    QVERIFY(!second.prefetched);
+    QCOMPARE(second.bytes, 0);
+    QCOMPARE(second.fetchStartNs, 0);
 }
 
 void TestChunkSources::corruptChunkIsAnErrorNamingIt()
