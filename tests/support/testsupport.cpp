@@ -2,6 +2,8 @@
 
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcessEnvironment>
 
 namespace surfing::test {
@@ -48,6 +50,19 @@ QByteArray readFile(const QString &path)
 {
     QFile file(path);
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+QJsonObject readJsonObject(const QString &path)
+{
+    return QJsonDocument::fromJson(readFile(path)).object();
+}
+
+QVector<qint64> idsFromJson(const QJsonValue &array)
+{
+    QVector<qint64> ids;
+    for (const QJsonValue &id : array.toArray())
+        ids.append(id.toInteger());
+    return ids;
 }
 
 } // namespace surfing::test

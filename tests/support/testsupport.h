@@ -2,9 +2,12 @@
 #pragma once
 
 #include <QByteArray>
+#include <QJsonObject>
+#include <QJsonValue>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
+#include <QVector>
 
 namespace surfing::test {
 
@@ -26,5 +29,9 @@ CliResult runCli(const QStringList &args, const QString &workingDir = {});
 
 // Reads a whole file; empty on failure.
 QByteArray readFile(const QString &path);
+// A JSON file's top-level object (goldens); empty on failure.
+QJsonObject readJsonObject(const QString &path);
+// A JSON array of token ids.
+QVector<qint64> idsFromJson(const QJsonValue &array);
 
 } // namespace surfing::test

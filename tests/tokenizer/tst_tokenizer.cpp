@@ -15,19 +15,6 @@ using namespace surfing;
 
 namespace {
 
-QJsonObject readJson(const QString &path)
-{
-    return QJsonDocument::fromJson(test::readFile(path)).object();
-}
-
-QVector<qint64> toIds(const QJsonValue &value)
-{
-    QVector<qint64> ids;
-    for (const QJsonValue &id : value.toArray())
-        ids.append(id.toInteger());
-    return ids;
-}
-
 QStringList toStrings(const QJsonValue &value)
 {
     QStringList strings;
@@ -84,7 +71,7 @@ private Q_SLOTS:
 void TestTokenizer::bertGolden()
 {
     QFETCH(QString, path);
-    const QJsonObject golden = readJson(path);
+    const QJsonObject golden = test::readJsonObject(path);
     const auto tokenizer = loadShared(QStringLiteral("bert-random"));
     QVector<Encoding> rows;
     if (golden.contains(QStringLiteral("batch")))
@@ -97,25 +84,25 @@ void TestTokenizer::bertGolden()
     QCOMPARE(rows.size(), golden.value(QStringLiteral("input_ids")).toArray().size());
     for (qsizetype row = 0; row < rows.size(); ++row) {
         QCOMPARE(rows[row].tokens, toStrings(golden.value(QStringLiteral("tokens"))[row]));
-        QCOMPARE(rows[row].ids, toIds(golden.value(QStringLiteral("input_ids"))[row]));
-        QCOMPARE(rows[row].tokenTypeIds, toIds(golden.value(QStringLiteral("token_type_ids"))[row]));
-        QCOMPARE(rows[row].attentionMask, toIds(golden.value(QStringLiteral("attention_mask"))[row]));
+        QCOMPARE(rows[row].ids, test::idsFromJson(golden.value(QStringLiteral("input_ids"))[row]));
+        QCOMPARE(rows[row].tokenTypeIds, test::idsFromJson(golden.value(QStringLiteral("token_type_ids"))[row]));
+        QCOMPARE(rows[row].attentionMask, test::idsFromJson(golden.value(QStringLiteral("attention_mask"))[row]));
     }
 }
 
 void TestTokenizer::gpt2Golden()
 {
     QFETCH(QString, path);
-    const QJsonObject golden = readJson(path);
+    const QJsonObject golden = test::readJsonObject(path);
     const auto tokenizer = loadShared(QStringLiteral("gpt2-random"));
     const QString text = golden.value(QStringLiteral("text")).toString();
     const Encoding encoding = tokenizer->encode(text);
     QCOMPARE(encoding.tokens, toStrings(golden.value(QStringLiteral("tokens"))));
-    QCOMPARE(encoding.ids, toIds(golden.value(QStringLiteral("input_ids"))));
+    QCOMPARE(encoding.ids, test::idsFromJson(golden.value(QStringLiteral("input_ids"))));
     QCOMPARE(tokenizer->decode(encoding.ids), text);
     const QJsonObject greedy = golden.value(QStringLiteral("greedy")).toObject();
     if (!greedy.isEmpty()) {
-        const QVector<qint64> newIds = toIds(greedy.value(QStringLiteral("new_ids")));
+        const QVector<qint64> newIds = test::idsFromJson(greedy.value(QStringLiteral("new_ids")));
         QCOMPARE(tokenizer->decode(newIds), greedy.value(QStringLiteral("new_text")).toString());
     }
 }
@@ -126,7 +113,7 @@ void TestTokenizer::storiesGolden_data()
     const QString dir = test::sharedModel(QStringLiteral("stories260K"));
     if (dir.isEmpty())
         QSKIP("shared models not found (SURFING_SHARED_MODELS)");
-    const QJsonArray prompts = readJson(dir + QStringLiteral("/golden/prompts.json")).value(QStringLiteral("prompts")).toArray();
+    const QJsonArray prompts = test::readJsonObject(dir + QStringLiteral("/golden/prompts.json")).value(QStringLiteral("prompts")).toArray();
     for (qsizetype i = 0; i < prompts.size(); ++i)
         QTest::newRow(qPrintable(QStringLiteral("prompt %1").arg(i + 1))) << prompts[i].toObject();
 }
@@ -135,8 +122,8 @@ void TestTokenizer::storiesGolden()
 {
     QFETCH(QJsonObject, prompt);
     const auto tokenizer = loadShared(QStringLiteral("stories260K"));
-    const QVector<qint64> ids = toIds(prompt.value(QStringLiteral("ids")));
-    const QVector<qint64> greedyIds = toIds(prompt.value(QStringLiteral("greedy_ids")));
+    const QVector<qint64> ids = test::idsFromJson(prompt.value(QStringLiteral("ids")));
+    const QVector<qint64> greedyIds = test::idsFromJson(prompt.value(QStringLiteral("greedy_ids")));
     QCOMPARE(tokenizer->encode(prompt.value(QStringLiteral("prompt")).toString()).ids, ids);
     QCOMPARE(tokenizer->decode(greedyIds), prompt.value(QStringLiteral("greedy_text")).toString());
     QCOMPARE(tokenizer->decode(ids + greedyIds), prompt.value(QStringLiteral("full_text")).toString());

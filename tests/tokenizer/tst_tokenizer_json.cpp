@@ -16,19 +16,6 @@ using namespace surfing;
 
 namespace {
 
-QJsonObject readJson(const QString &path)
-{
-    return QJsonDocument::fromJson(test::readFile(path)).object();
-}
-
-QVector<qint64> toIds(const QJsonValue &value)
-{
-    QVector<qint64> ids;
-    for (const QJsonValue &id : value.toArray())
-        ids.append(id.toInteger());
-    return ids;
-}
-
 QJsonObject type(const char *name, QJsonObject fields = {})
 {
     fields.insert(QStringLiteral("type"), QLatin1String(name));
@@ -95,7 +82,7 @@ QJsonObject gpt2TokenizerJson(const QString &modelDir)
         {"added_tokens", QJsonArray {QJsonObject {{"id", 50256}, {"content", "<|endoftext|>"}, {"special", true}}}},
         {"normalizer", QJsonValue()},
         {"pre_tokenizer", type("ByteLevel", byteLevel)},
-        {"model", type("BPE", {{"vocab", readJson(modelDir + QStringLiteral("/vocab.json"))}, {"merges", merges}})},
+        {"model", type("BPE", {{"vocab", test::readJsonObject(modelDir + QStringLiteral("/vocab.json"))}, {"merges", merges}})},
         {"post_processor", type("ByteLevel", byteLevel)},
         {"decoder", type("ByteLevel", byteLevel)},
     };
@@ -139,7 +126,7 @@ private Q_SLOTS:
 void TestTokenizerJson::bertWordPiece()
 {
     QFETCH(QString, path);
-    const QJsonObject golden = readJson(path);
+    const QJsonObject golden = test::readJsonObject(path);
     const QString modelDir = test::sharedModel(QStringLiteral("bert-random"));
     QTemporaryDir dir;
     QVERIFY(QFile::copy(modelDir + QStringLiteral("/tokenizer_config.json"),
@@ -160,9 +147,9 @@ void TestTokenizerJson::bertWordPiece()
     }
     const auto vocabTxtTokenizer = Tokenizer::load(modelDir);
     for (qsizetype row = 0; row < rows.size(); ++row) {
-        QCOMPARE(rows[row].ids, toIds(golden.value(QStringLiteral("input_ids"))[row]));
-        QCOMPARE(rows[row].tokenTypeIds, toIds(golden.value(QStringLiteral("token_type_ids"))[row]));
-        QCOMPARE(rows[row].attentionMask, toIds(golden.value(QStringLiteral("attention_mask"))[row]));
+        QCOMPARE(rows[row].ids, test::idsFromJson(golden.value(QStringLiteral("input_ids"))[row]));
+        QCOMPARE(rows[row].tokenTypeIds, test::idsFromJson(golden.value(QStringLiteral("token_type_ids"))[row]));
+        QCOMPARE(rows[row].attentionMask, test::idsFromJson(golden.value(QStringLiteral("attention_mask"))[row]));
         QCOMPARE(tokenizer->decode(rows[row].ids), vocabTxtTokenizer->decode(rows[row].ids));
     }
 }
@@ -170,13 +157,13 @@ void TestTokenizerJson::bertWordPiece()
 void TestTokenizerJson::gpt2ByteLevel()
 {
     QFETCH(QString, path);
-    const QJsonObject golden = readJson(path);
+    const QJsonObject golden = test::readJsonObject(path);
     QTemporaryDir dir;
     const auto tokenizer = loadWritten(dir, gpt2TokenizerJson(test::sharedModel(QStringLiteral("gpt2-random"))));
     QVERIFY(tokenizer);
     const QString text = golden.value(QStringLiteral("text")).toString();
     const Encoding encoding = tokenizer->encode(text);
-    QCOMPARE(encoding.ids, toIds(golden.value(QStringLiteral("input_ids"))));
+    QCOMPARE(encoding.ids, test::idsFromJson(golden.value(QStringLiteral("input_ids"))));
     QCOMPARE(tokenizer->decode(encoding.ids), text);
 }
 
