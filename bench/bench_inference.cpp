@@ -7,6 +7,7 @@
 //   b  half the chunks cached: prefetch 0 / 1 / 2
 //   c  server paced with --limit-mbps so fetching a chunk takes about as long as computing it
 //      (a long prompt, one forward pass): prefetch 0 vs 2
+//   m  (not in the default set) peak client-cache bytes and RSS per unit under --cache-mb
 #include "base/error.h"
 #include "client/localchunksource.h"
 #include "client/remotechunksource.h"
@@ -16,6 +17,7 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFile>
 #include <QLoggingCategory>
 #include <QProcess>
 #include <algorithm>
@@ -34,6 +36,7 @@ struct Args {
     QString scenarios = QStringLiteral("abc");
     int throttlePrompt = 128;
     double throttleMbps = 0; // 0: from the measured compute time
+    int cacheMb = 256;       // m
 };
 
 // The baseline: every chunk decoded once into memory, acquire() is a hash lookup. No cache
@@ -241,6 +244,43 @@ void scenarioThrottled(const Args &a, int chunks, qint64 modelBytes)
     printTable(configs, false);
 }
 
+qint64 residentSetBytes()
+{
+    QFile f(QStringLiteral("/proc/self/status"));
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong() * 1024;
+    return 0;
+}
+
+// m: where the memory of a budgeted streamed run is, sampled after every unit: the client
+// cache's resident bytes and the process's RSS.
+void scenarioMemory(const Args &a, const Server &server)
+{
+    for (int depth : {0, 1, 2}) {
+        RemoteChunkSourceOptions o;
+        o.client.url = server.url;
+        o.cacheBytes = qint64(a.cacheMb) * 1024 * 1024;
+        auto remote = std::make_shared<RemoteChunkSource>(o);
+        Config c = makeConfig(QStringLiteral("m"), remote, a.dir, depth, a.tokens, 2);
+        qint64 peakCache = 0, peakRss = 0, rssAtPeakCache = 0;
+        QObject::connect(c.session.get(), &InferenceSession::layerEventRecorded, c.session.get(), [&](const LayerEvent &) {
+            const qint64 cache = remote->cache().stats().residentBytes, rss = residentSetBytes();
+            if (cache > peakCache) {
+                peakCache = cache;
+                rssAtPeakCache = rss;
+            }
+            peakRss = std::max(peakRss, rss);
+        }, Qt::DirectConnection);
+        c.session->runIds(a.ids);
+        std::printf("| %d | %d MiB | %.0f MiB | %.0f MiB | %.0f MiB |\n", depth, a.cacheMb, peakCache / 1048576.0,
+                    rssAtPeakCache / 1048576.0, peakRss / 1048576.0);
+        std::fflush(stdout);
+    }
+}
+
 bool parse(const QStringList &arguments, Args *a)
 {
     QCommandLineParser p;
@@ -252,7 +292,8 @@ bool parse(const QStringList &arguments, Args *a)
                   {QStringLiteral("reps"), QStringLiteral("Timed runs per configuration (default 3)."), QStringLiteral("N"), QStringLiteral("3")},
                   {QStringLiteral("scenarios"), QStringLiteral("Any of a, b, c (default abc)."), QStringLiteral("LIST"), QStringLiteral("abc")},
                   {QStringLiteral("throttle-prompt"), QStringLiteral("Prompt length for c (default 128)."), QStringLiteral("N"), QStringLiteral("128")},
-                  {QStringLiteral("throttle-mbps"), QStringLiteral("Server pace for c (default: from the measured compute)."), QStringLiteral("MBPS")}});
+                  {QStringLiteral("throttle-mbps"), QStringLiteral("Server pace for c (default: from the measured compute)."), QStringLiteral("MBPS")},
+                  {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget for m (default 256)."), QStringLiteral("MB"), QStringLiteral("256")}});
     p.process(arguments);
     a->cli = p.value(QStringLiteral("cli"));
     a->dir = p.value(QStringLiteral("model"));
@@ -264,6 +305,7 @@ bool parse(const QStringList &arguments, Args *a)
     a->scenarios = p.value(QStringLiteral("scenarios"));
     a->throttlePrompt = qMax(1, p.value(QStringLiteral("throttle-prompt")).toInt());
     a->throttleMbps = p.value(QStringLiteral("throttle-mbps")).toDouble();
+    a->cacheMb = qMax(1, p.value(QStringLiteral("cache-mb")).toInt());
     return !a->cli.isEmpty() && !a->dir.isEmpty();
 }
 
@@ -291,6 +333,11 @@ int main(int argc, char *argv[])
                 scenarioWarm(a, server);
             if (a.scenarios.contains(QLatin1Char('b')))
                 scenarioHalf(a, server, int(manifest.chunks.size()));
+        }
+        if (a.scenarios.contains(QLatin1Char('m'))) {
+            const Server server(a.cli, a.dir, 0);
+            std::printf("| prefetch | cache budget | peak cache resident | RSS then | peak RSS (sampled per unit) |\n|---:|---:|---:|---:|---:|\n");
+            scenarioMemory(a, server);
         }
         if (a.scenarios.contains(QLatin1Char('c')))
             scenarioThrottled(a, int(manifest.chunks.size()), bytes);
