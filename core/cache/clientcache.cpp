@@ -43,9 +43,13 @@ ClientCache::Bytes ClientCache::lookup(const QString &name)
     }
     ++m_stats.hits;
     const bool firstUseOfPrefetch = it->prefetchPinned;
-    it->prefetchPinned = false;
     m_policy->accessed(name, !firstUseOfPrefetch);
-    return it->bytes;
+    Bytes bytes = it->bytes; // held from here on, so the eviction below cannot pick it
+    if (firstUseOfPrefetch) {
+        unpinPrefetched(*it);
+        evictUntilFits(0, 0);
+    }
+    return bytes;
 }
 
 bool ClientCache::contains(const QString &name) const
@@ -61,7 +65,12 @@ void ClientCache::insert(const QString &name, Bytes bytes, bool prefetched)
     QMutexLocker lock(&m_mutex);
     if (m_entries.contains(name))
         drop(name, false);
-    evictUntilFits(bytes->size(), 1);
+    if (prefetched) {
+        m_stats.prefetchedBytes += bytes->size();
+        ++m_stats.prefetchedChunks;
+    } else {
+        evictUntilFits(bytes->size(), 1);
+    }
     m_stats.insertedBytes += bytes->size();
     m_stats.residentBytes += bytes->size();
     m_entries.insert(name, Entry{std::move(bytes), prefetched});
@@ -99,11 +108,12 @@ ClientCacheStats ClientCache::stats() const
 void ClientCache::resetStats()
 {
     QMutexLocker lock(&m_mutex);
-    const qint64 resident = m_stats.residentBytes;
-    const int chunks = m_stats.residentChunks;
+    const ClientCacheStats held = m_stats;
     m_stats = {};
-    m_stats.residentBytes = resident;
-    m_stats.residentChunks = chunks;
+    m_stats.residentBytes = held.residentBytes;
+    m_stats.residentChunks = held.residentChunks;
+    m_stats.prefetchedBytes = held.prefetchedBytes;
+    m_stats.prefetchedChunks = held.prefetchedChunks;
 }
 
 bool ClientCache::evictable(const QString &name) const
@@ -113,16 +123,25 @@ bool ClientCache::evictable(const QString &name) const
     return it != m_entries.cend() && !it->prefetchPinned && it->bytes.use_count() <= 1;
 }
 
+void ClientCache::unpinPrefetched(Entry &entry)
+{
+    entry.prefetchPinned = false;
+    m_stats.prefetchedBytes -= entry.bytes->size();
+    --m_stats.prefetchedChunks;
+}
+
 bool ClientCache::overBudget(qint64 extraBytes, int extraChunks) const
 {
-    if (m_maxBytes > 0 && m_stats.residentBytes + extraBytes > m_maxBytes)
+    const qint64 budgetedBytes = m_stats.residentBytes - m_stats.prefetchedBytes;
+    const int budgetedChunks = int(m_entries.size()) - m_stats.prefetchedChunks;
+    if (m_maxBytes > 0 && budgetedBytes + extraBytes > m_maxBytes)
         return true;
-    return m_maxChunks > 0 && m_entries.size() + extraChunks > m_maxChunks;
+    return m_maxChunks > 0 && budgetedChunks + extraChunks > m_maxChunks;
 }
 
 void ClientCache::evictUntilFits(qint64 extraBytes, int extraChunks)
 {
-    while (!m_entries.isEmpty() && overBudget(extraBytes, extraChunks)) {
+    while (m_entries.size() > m_stats.prefetchedChunks && overBudget(extraBytes, extraChunks)) {
         const QString victim = m_policy->victim([this](const QString &key) { return evictable(key); });
         if (victim.isEmpty()) {
             qCDebug(lcClientCache) << "over budget: every resident chunk is pinned";
@@ -134,7 +153,9 @@ void ClientCache::evictUntilFits(qint64 extraBytes, int extraChunks)
 
 void ClientCache::drop(const QString &name, bool eviction)
 {
-    const Entry entry = m_entries.take(name);
+    Entry entry = m_entries.take(name);
+    if (entry.prefetchPinned)
+        unpinPrefetched(entry);
     m_policy->removed(name);
     m_stats.residentBytes -= entry.bytes->size();
     m_stats.residentChunks = int(m_entries.size());

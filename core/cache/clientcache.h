@@ -1,7 +1,9 @@
 // The client's cache of decoded chunks: a budget in bytes and/or in chunks, a pluggable eviction
 // policy (scan-resistant by default, plain LRU for comparison), and pinning. An entry is pinned
 // while it is prefetched but not yet used, or while anyone outside the cache still holds its
-// bytes (compute is using the layer): evicting it would free nothing. Thread-safe.
+// bytes (compute is using the layer): evicting it would free nothing. Prefetched entries stay
+// outside the budget until their first use (they are the prefetch window, bounded by the prefetch
+// depth), so prefetching never pushes out the chunks the policy chose to keep. Thread-safe.
 #pragma once
 
 #include "cache/cachepolicy.h"
@@ -20,8 +22,10 @@ struct ClientCacheStats {
     qint64 evictions = 0;
     qint64 evictedBytes = 0;
     qint64 insertedBytes = 0;
-    qint64 residentBytes = 0;
+    qint64 residentBytes = 0;    // everything held, prefetched entries included
     int residentChunks = 0;
+    qint64 prefetchedBytes = 0;  // prefetched, not yet used: outside the budget
+    int prefetchedChunks = 0;
     double hitRate() const { return hits + misses ? double(hits) / double(hits + misses) : 0.0; }
 };
 
@@ -44,8 +48,9 @@ public:
     bool contains(const QString &name) const;
 
     // Stores `bytes` under `name` (replacing an older entry) and evicts unpinned entries until
-    // the budget holds again. `prefetched`: pinned until the first lookup(). When everything is
-    // pinned the cache runs over budget until entries are released (see trim()).
+    // the budget holds again. `prefetched`: pinned and outside the budget until the first
+    // lookup(), which brings it under the budget. When everything is pinned the cache runs over
+    // budget until entries are released (see trim()).
     void insert(const QString &name, Bytes bytes, bool prefetched = false);
     void remove(const QString &name);
     void clear();
@@ -62,6 +67,7 @@ private:
     };
 
     bool evictable(const QString &name) const;
+    void unpinPrefetched(Entry &entry);
     bool overBudget(qint64 extraBytes, int extraChunks) const;
     void evictUntilFits(qint64 extraBytes, int extraChunks);
     void drop(const QString &name, bool eviction);

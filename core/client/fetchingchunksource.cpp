@@ -8,7 +8,10 @@ Q_DECLARE_LOGGING_CATEGORY(lcClient)
 
 namespace surfing {
 
-FetchingChunkSource::FetchingChunkSource(CachePolicyKind policy) : m_cache(policy) {}
+FetchingChunkSource::FetchingChunkSource(CachePolicyKind policy)
+    : m_cache(std::make_shared<ClientCache>(policy))
+{
+}
 
 FetchingChunkSource::~FetchingChunkSource() = default;
 
@@ -37,9 +40,19 @@ void FetchingChunkSource::prefetch(const QString &name)
     if (!manifest().find(name))
         return;
     std::lock_guard lock(m_mutex);
-    if (m_inFlight.contains(name) || m_cache.contains(name))
+    if (m_inFlight.contains(name) || m_cache->contains(name))
         return;
     startLocked(name);
+}
+
+std::shared_ptr<const QByteArray> FetchingChunkSource::handOut(std::shared_ptr<const QByteArray> bytes) const
+{
+    const QByteArray *raw = bytes.get();
+    return std::shared_ptr<const QByteArray>(raw, [held = std::move(bytes), cache = std::weak_ptr<ClientCache>(m_cache)](const QByteArray *) mutable {
+        held.reset();
+        if (const auto alive = cache.lock())
+            alive->trim();
+    });
 }
 
 std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &name, ChunkFetch *fetch)
@@ -47,7 +60,7 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
     requireKnown(name);
     const qint64 askedNs = timelineClockNs();
     std::unique_lock lock(m_mutex);
-    if (auto bytes = m_cache.lookup(name)) {
+    if (auto bytes = m_cache->lookup(name)) {
         const auto receipt = m_prefetchReceipts.constFind(name);
         if (fetch && receipt != m_prefetchReceipts.constEnd())
             *fetch = ChunkFetch{true, receipt->storedBytes, receipt->startNs, receipt->endNs,
@@ -55,7 +68,7 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
         else if (fetch)
             *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
         m_prefetchReceipts.remove(name);
-        return bytes;
+        return handOut(std::move(bytes));
     }
     if (!m_inFlight.contains(name))
         startLocked(name);
@@ -66,7 +79,7 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
         throw Error(job->error);
     if (fetch)
         *fetch = ChunkFetch{false, job->storedBytes, job->startNs, job->endNs, timelineClockNs() - askedNs};
-    return job->bytes;
+    return handOut(job->bytes);
 }
 
 void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,
@@ -84,7 +97,7 @@ void FetchingChunkSource::delivered(const QString &name, const QByteArray &decod
         job->startNs = startNs;
         job->endNs = endNs;
         // Nobody waits yet: a prefetch, pinned until its first use.
-        m_cache.insert(name, bytes, job->waiters == 0);
+        m_cache->insert(name, bytes, job->waiters == 0);
         if (job->waiters == 0)
             m_prefetchReceipts.insert(name, Receipt{storedBytes, startNs, endNs});
     }

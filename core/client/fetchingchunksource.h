@@ -23,7 +23,7 @@ public:
     void prefetch(const QString &name) override;
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
-    ClientCache &cache() { return m_cache; }
+    ClientCache &cache() { return *m_cache; }
     // Requests that went out (a chunk in flight is never requested twice).
     qint64 fetchesStarted() const;
 
@@ -57,9 +57,12 @@ private:
     };
 
     void requireKnown(const QString &name) const;
+    // Wraps bytes going to a caller so that letting go of them trims the cache at once: a layer
+    // compute is done with leaves while the next chunk is still on its way, not at its arrival.
+    std::shared_ptr<const QByteArray> handOut(std::shared_ptr<const QByteArray> bytes) const;
     void startLocked(const QString &name);
 
-    ClientCache m_cache;
+    std::shared_ptr<ClientCache> m_cache; // shared with the release hooks of handed-out bytes
     mutable std::mutex m_mutex;
     std::condition_variable m_arrived;
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;

@@ -25,6 +25,9 @@ namespace surfing {
 
 using namespace protocol;
 
+namespace {
+constexpr qint64 kSocketReadBufferBytes = 4 * 1024 * 1024; // 16 pieces
+}
 
 qint64 WeightClient::nowMs()
 {
@@ -167,6 +170,10 @@ void WeightClient::connectSocket()
     m_welcomed = false;
     m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
     m_socket->setMaxAllowedIncomingMessageSize(kMaxServerTextBytes + kPieceHeaderBytes + 64 * 1024 * 1024);
+    // Unlimited by default: a server faster than this client's network thread would pile whole
+    // chunks up in the socket's buffer, beside the copies being assembled. A bounded buffer
+    // leaves the rest in the kernel and TCP flow control slows the server down instead.
+    m_socket->setReadBufferSize(kSocketReadBufferBytes);
     if (!m_options.caCertificateFile.isEmpty()) {
         QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
         const auto certs = QSslCertificate::fromPath(m_options.caCertificateFile);

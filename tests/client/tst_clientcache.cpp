@@ -192,22 +192,32 @@ void TestClientCache::pinnedEntriesAreNotEvicted()
     }
 }
 
+// Prefetched entries are the prefetch window: outside the budget until used, so they neither
+// evict what the policy keeps nor get evicted before their use.
 void TestClientCache::prefetchedEntriesStayUntilUsed()
 {
     ClientCache cache;
     cache.setBudget(300, 0);
+    cache.insert(QStringLiteral("x"), bytesOf(100));
+    cache.insert(QStringLiteral("y"), bytesOf(100));
     cache.insert(QStringLiteral("p1"), bytesOf(100), true);
     cache.insert(QStringLiteral("p2"), bytesOf(100), true);
     cache.insert(QStringLiteral("p3"), bytesOf(100), true);
-    cache.insert(QStringLiteral("x"), bytesOf(100));
-    for (const char *name : {"p1", "p2", "p3"})
-        QVERIFY2(cache.contains(QLatin1String(name)), name);
-    QVERIFY(cache.lookup(QStringLiteral("p2")));
-    cache.trim();
-    QCOMPARE(cache.stats().residentBytes, 300);
-    QVERIFY(!cache.contains(QStringLiteral("p2")) || !cache.contains(QStringLiteral("x")));
+    QCOMPARE(cache.stats().evictions, 0);
+    QCOMPARE(cache.stats().prefetchedBytes, 300);
+    QCOMPARE(cache.stats().residentBytes, 500);
+
+    const ClientCache::Bytes p2 = cache.lookup(QStringLiteral("p2")); // now budgeted: 300 of 300
+    QVERIFY(p2);
+    QCOMPARE(cache.stats().evictions, 0);
+    const ClientCache::Bytes p1 = cache.lookup(QStringLiteral("p1")); // 400 of 300: x or y goes
+    QVERIFY(p1);
+    QCOMPARE(cache.stats().evictions, 1);
+    QVERIFY(!cache.contains(QStringLiteral("x")) || !cache.contains(QStringLiteral("y")));
     QVERIFY(cache.contains(QStringLiteral("p1")));
     QVERIFY(cache.contains(QStringLiteral("p3")));
+    QCOMPARE(cache.stats().prefetchedBytes, 100);
+    QCOMPARE(cache.stats().residentBytes - cache.stats().prefetchedBytes, 300);
 }
 
 void TestClientCache::statisticsAddUp()
