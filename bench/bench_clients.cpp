@@ -1,77 +1,45 @@
-// Many-clients benchmark: N clients (default 32) each fetch a whole model from one
-// `surfing-cli serve` process with a given --cache-mb, all at once, over loopback. Reports the
-// aggregate throughput and the server's peak RSS (VmHWM from /proc/PID/status), beside a raw
-// TCP baseline measured in the same run: N TCP streams of the same bytes from a helper process
-// that holds the model in memory. Clients run in this process, one event loop for all of them
-// (the same for both transports); they count and size-check every chunk but do not hash it.
+// Many-clients benchmark: N clients (default 32) each fetch a whole model, chunk by chunk in
+// order, from one `surfing-cli serve` process with a given --cache-mb, all at once, over
+// loopback. Reports the aggregate throughput and the server's peak RSS (VmHWM from
+// /proc/PID/status), beside the raw TCP baseline of benchsupport.h measured in the same run:
+// N client threads with blocking sockets against a raw server process that holds the model in
+// memory and serves each connection on its own thread. Two weight-server clients:
+//  - N WeightClients, each on its own network thread (what inference rides on: SHA-256 of every
+//    chunk before it is handed out);
+//  - N minimal protocol clients in one event loop of this process (transport only, no hash).
+// The three runs rotate in B blocks (raw, ws, WeightClient, then ws, WeightClient, raw, ...);
+// the table gives the median aggregate and the median per-block ratio to raw.
 //
-//   bench_clients --cli PATH/surfing-cli [--clients 32] [--model-mb 512] [--chunk-mb 16] [--cache-mb 128]
-#include "base/sha256.h"
-#include "format/chunkmanifest.h"
-#include "format/safetensors.h"
+//   bench_clients --cli PATH/surfing-cli [--clients 32] [--model-mb 512] [--chunk-mb 16] [--cache-mb 128] [--blocks 3]
+#include "benchsupport.h"
+#include "client/weightclient.h"
 #include "protocol/piece.h"
 #include "protocol/transfermemory.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLoggingCategory>
 #include <QProcess>
-#include <QRandomGenerator>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTemporaryDir>
+#include <QThread>
 #include <QWebSocket>
-#include <QtEndian>
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <thread>
 
 using namespace surfing;
+using namespace surfing::bench;
 
 namespace {
-
-// `count` chunks of `bytes` random (incompressible) bytes each; returns their files.
-QStringList makeChunkDir(const QString &dir, int count, qint64 bytes)
-{
-    QDir().mkpath(dir);
-    ChunkManifest m;
-    m.modelName = QStringLiteral("clients-bench");
-    m.modelType = QStringLiteral("llama");
-    m.family = ModelFamily::Llama;
-    m.numLayers = count;
-    m.createdBy = QStringLiteral("bench_clients");
-    QStringList files;
-    for (int i = 0; i < count; ++i) {
-        QByteArray data(bytes - 128, Qt::Uninitialized); // leaves room for the header
-        QRandomGenerator rng(quint32(i + 1));
-        rng.fillRange(reinterpret_cast<quint32 *>(data.data()), data.size() / 4);
-        const QByteArray file = serializeSafetensors({TensorView{QStringLiteral("w"), Dtype::U8, {data.size()}, data}});
-        ManifestChunk c;
-        c.name = QStringLiteral("layer_%1").arg(i);
-        c.kind = QStringLiteral("layer");
-        c.index = i;
-        c.file = c.name + QStringLiteral(".safetensors");
-        c.storedBytes = c.rawBytes = file.size();
-        c.sha256 = Sha256::hashHex(file);
-        c.tensors = {ManifestTensor{QStringLiteral("w"), Dtype::U8, {data.size()}, QStringLiteral("w")}};
-        QFile f(dir + QLatin1Char('/') + c.file);
-        if (!f.open(QIODevice::WriteOnly) || f.write(file) != file.size())
-            qFatal("cannot write %s", qPrintable(f.fileName()));
-        m.chunks.append(c);
-        files << f.fileName();
-    }
-    QFile manifest(dir + QStringLiteral("/chunk_info.json"));
-    if (!manifest.open(QIODevice::WriteOnly) || manifest.write(m.toJson()) <= 0)
-        qFatal("cannot write the manifest");
-    return files;
-}
 
 void waitUntil(const std::function<bool()> &done)
 {
@@ -93,90 +61,92 @@ qint64 procStatusKb(qint64 pid, const QByteArray &field)
     return -1;
 }
 
-QByteArray readLine(QProcess &p)
+double mibPerSecond(qint64 bytes, const QElapsedTimer &timer)
 {
-    QByteArray line;
-    while (!line.contains('\n') && p.waitForReadyRead(120000))
-        line += p.readAllStandardOutput();
-    return line.trimmed();
+    return bytes / double(1 << 20) / (timer.nsecsElapsed() / 1e9);
 }
 
-// ---- raw TCP baseline ------------------------------------------------------------------------
+// ---- raw TCP baseline: one thread per client -------------------------------------------------
 
-int runRawServer(const QStringList &files)
+double runRaw(int clients, quint16 port, int chunks, qint64 chunkBytes)
 {
-    QVector<QByteArray> data;
-    for (const QString &path : files) {
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly))
-            return 1;
-        data.append(f.readAll());
+    std::vector<std::unique_ptr<RawConnection>> connections;
+    for (int i = 0; i < clients; ++i)
+        connections.push_back(std::make_unique<RawConnection>(port));
+    std::vector<std::thread> threads;
+    QElapsedTimer timer;
+    timer.start();
+    for (auto &c : connections) {
+        threads.emplace_back([&c, chunks, chunkBytes] {
+            std::vector<char> buffer(static_cast<size_t>(chunkBytes)); // preallocated, reused for every chunk
+            for (int i = 0; i < chunks; ++i)
+                c->fetch(quint32(i), chunkBytes, buffer.data());
+        });
     }
-    QTcpServer server;
-    server.setMaxPendingConnections(1024);
-    if (!server.listen(QHostAddress::LocalHost, 0))
-        return 1;
-    std::printf("%d\n", server.serverPort());
-    std::fflush(stdout);
-    QObject::connect(&server, &QTcpServer::newConnection, [&] {
-        while (QTcpSocket *s = server.nextPendingConnection()) {
-            s->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-            QObject::connect(s, &QTcpSocket::readyRead, s, [s, &data] {
-                while (s->bytesAvailable() >= 4) {
-                    quint32 index;
-                    s->read(reinterpret_cast<char *>(&index), 4);
-                    s->write(data.value(int(qFromLittleEndian(index))));
-                }
-            });
-        }
-    });
-    return QCoreApplication::exec();
+    for (std::thread &t : threads)
+        t.join();
+    return mibPerSecond(qint64(clients) * chunks * chunkBytes, timer);
 }
 
-class RawStream : public QObject
+// ---- WeightClient: each on its own network thread ---------------------------------------------
+
+double runWeightClients(int clients, const QUrl &url, int chunks, qint64 chunkBytes)
 {
-public:
-    // `chunkBytes`: the size of every chunk file (they are all alike).
-    RawStream(quint16 port, int chunks, qint64 chunkBytes) : m_chunks(chunks), m_chunkBytes(chunkBytes)
-    {
-        connect(&m_socket, &QTcpSocket::connected, this, [this] {
-            m_socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
-            request();
-        });
-        connect(&m_socket, &QTcpSocket::readyRead, this, [this] {
-            while (m_socket.bytesAvailable() > 0 && !done()) {
-                m_got += m_socket.read(m_sink.data(), qMin<qint64>(m_sink.size(), m_chunkBytes - m_got));
-                if (m_got == m_chunkBytes) {
-                    ++m_next;
-                    m_got = 0;
-                    request();
-                }
-            }
-        });
-        m_sink.resize(1 << 20);
-        m_socket.connectToHost(QHostAddress::LocalHost, port);
+    struct Client {
+        QThread thread;
+        WeightClient *client = nullptr;
+        std::atomic<int> next{0};
+    };
+    std::vector<std::unique_ptr<Client>> all;
+    std::atomic<int> ready{0}, finished{0};
+    for (int i = 0; i < clients; ++i) {
+        auto c = std::make_unique<Client>();
+        WeightClientOptions o;
+        o.url = url;
+        o.clientName = QStringLiteral("bench_clients");
+        c->client = new WeightClient(o);
+        Client *raw = c.get();
+        QObject::connect(c->client, &WeightClient::manifestReceived, c->client, [&ready] { ++ready; }, Qt::DirectConnection);
+        QObject::connect(c->client, &WeightClient::requestFailed, c->client,
+                         [](quint32, const QString &name, const QString &, const QString &message) {
+                             qFatal("%s: %s", qPrintable(name), qPrintable(message));
+                         }, Qt::DirectConnection);
+        QObject::connect(c->client, &WeightClient::chunkReceived, c->client,
+                         [raw, chunks, chunkBytes, &finished](quint32, const QString &, const QByteArray &data) {
+                             if (data.size() != chunkBytes)
+                                 qFatal("short chunk: %lld of %lld bytes", qint64(data.size()), chunkBytes);
+                             const int next = ++raw->next;
+                             if (next < chunks)
+                                 raw->client->fetchChunk(QStringLiteral("layer_%1").arg(next), true);
+                             else
+                                 ++finished;
+                         }, Qt::DirectConnection);
+        c->client->moveToThread(&c->thread);
+        c->thread.start();
+        QMetaObject::invokeMethod(c->client, &WeightClient::open, Qt::QueuedConnection);
+        all.push_back(std::move(c));
     }
-    bool done() const { return m_next >= m_chunks; }
-    qint64 bytes() const { return qint64(m_next) * m_chunkBytes; }
-
-private:
-    void request()
-    {
-        if (done())
-            return;
-        const quint32 le = qToLittleEndian(quint32(m_next));
-        m_socket.write(reinterpret_cast<const char *>(&le), 4);
+    while (ready < clients)
+        QThread::msleep(1);
+    QElapsedTimer timer;
+    timer.start();
+    for (auto &c : all)
+        c->client->fetchChunk(QStringLiteral("layer_0"), true);
+    while (finished < clients)
+        QThread::msleep(1);
+    const double mibs = mibPerSecond(qint64(clients) * chunks * chunkBytes, timer);
+    for (auto &c : all) {
+        WeightClient *client = c->client;
+        QMetaObject::invokeMethod(client, [client] { client->close(); client->moveToThread(nullptr); }, Qt::BlockingQueuedConnection);
+        c->thread.quit();
+        c->thread.wait();
+        client->moveToThread(QThread::currentThread());
+        delete client;
     }
+    return mibs;
+}
 
-    QTcpSocket m_socket;
-    QByteArray m_sink;
-    int m_chunks;
-    qint64 m_chunkBytes;
-    int m_next = 0;
-    qint64 m_got = 0;
-};
-
-// ---- the weight server -----------------------------------------------------------------------
+// ---- minimal protocol clients in one event loop ---------------------------------------------
 
 class WsStream : public QObject
 {
@@ -252,12 +222,23 @@ double runAll(int clients, Args... args)
     return total / double(1 << 20) / (timer.nsecsElapsed() / 1e9);
 }
 
+struct Summary {
+    double median, min, max;
+};
+
+Summary summarize(QVector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return {percentile(v, 0.5), v.first(), v.last()};
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
     protocol::keepTransferMemoryResident(); // as WeightClient does
+    QLoggingCategory::setFilterRules(QStringLiteral("surfing.client.info=false")); // 32 x connection states
     if (argc > 1 && QByteArray(argv[1]) == "--raw-server")
         return runRawServer(app.arguments().mid(2));
     QCommandLineParser parser;
@@ -266,7 +247,8 @@ int main(int argc, char *argv[])
                        {QStringLiteral("clients"), QStringLiteral("Concurrent clients (default 32)."), QStringLiteral("N"), QStringLiteral("32")},
                        {QStringLiteral("model-mb"), QStringLiteral("Model size in MiB (default 512)."), QStringLiteral("MB"), QStringLiteral("512")},
                        {QStringLiteral("chunk-mb"), QStringLiteral("Chunk size in MiB (default 16)."), QStringLiteral("MB"), QStringLiteral("16")},
-                       {QStringLiteral("cache-mb"), QStringLiteral("Server cache budget in MiB (default 128)."), QStringLiteral("MB"), QStringLiteral("128")}});
+                       {QStringLiteral("cache-mb"), QStringLiteral("Server cache budget in MiB (default 128)."), QStringLiteral("MB"), QStringLiteral("128")},
+                       {QStringLiteral("blocks"), QStringLiteral("Rotations of the three runs (default 3)."), QStringLiteral("N"), QStringLiteral("3")}});
     parser.process(app);
     if (!parser.isSet(QStringLiteral("cli")))
         qFatal("--cli PATH/surfing-cli is required");
@@ -274,19 +256,15 @@ int main(int argc, char *argv[])
     const qint64 chunkBytes = parser.value(QStringLiteral("chunk-mb")).toLongLong() << 20;
     const int chunks = int(qMax<qint64>(1, (parser.value(QStringLiteral("model-mb")).toLongLong() << 20) / chunkBytes));
     const QString cacheMb = parser.value(QStringLiteral("cache-mb"));
+    const int blocks = qMax(1, parser.value(QStringLiteral("blocks")).toInt());
 
     QTemporaryDir work;
     const QString dir = work.filePath(QStringLiteral("chunks"));
-    const QStringList files = makeChunkDir(dir, chunks, chunkBytes);
+    const QStringList files = makeChunkDir(dir, QStringLiteral("bench_clients"), QVector<qint64>(chunks, chunkBytes));
+    const qint64 fileBytes = QFileInfo(files.first()).size();
 
-    QProcess raw;
-    raw.start(QCoreApplication::applicationFilePath(), QStringList{QStringLiteral("--raw-server")} + files);
-    const quint16 rawPort = quint16(readLine(raw).toUInt());
-    const double rawMiBs = runAll<RawStream>(clients, rawPort, chunks, QFileInfo(files.first()).size());
-    raw.kill();
-    raw.waitForFinished();
-
-    QProcess serve;
+    QProcess raw, serve;
+    const quint16 rawPort = startRawServer(raw, files);
     serve.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     serve.start(parser.value(QStringLiteral("cli")), {QStringLiteral("serve"), dir, QStringLiteral("--port"), QStringLiteral("0"),
                                                       QStringLiteral("--cache-mb"), cacheMb});
@@ -294,18 +272,47 @@ int main(int argc, char *argv[])
     if (!url.isValid())
         qFatal("surfing-cli serve did not start");
     const qint64 idleKb = procStatusKb(serve.processId(), "VmRSS");
-    const double wsMiBs = runAll<WsStream>(clients, url, chunks);
+
+    const std::function<double()> runs[] = {
+        [&] { return runRaw(clients, rawPort, chunks, fileBytes); },
+        [&] { return runAll<WsStream>(clients, url, chunks); },
+        [&] { return runWeightClients(clients, url, chunks, fileBytes); },
+    };
+    QVector<double> mibs[3], ratio[2];
+    for (int b = 0; b < blocks; ++b) {
+        double got[3];
+        for (int k = 0; k < 3; ++k) {
+            const int which = (b + k) % 3;
+            got[which] = runs[which]();
+            mibs[which].append(got[which]);
+        }
+        ratio[0].append(got[1] / got[0]);
+        ratio[1].append(got[2] / got[0]);
+    }
     const qint64 peakKb = procStatusKb(serve.processId(), "VmHWM");
     serve.terminate();
+    raw.kill();
     serve.waitForFinished();
+    raw.waitForFinished();
 
     const double limitMiB = cacheMb.toDouble() + 200;
     const double peakMiB = peakKb / 1024.0;
-    std::printf("| clients | model | server cache | raw TCP aggregate | surfing ws aggregate | ws / raw |"
-                " server RSS idle | server peak RSS (VmHWM) | limit (cache + 200 MiB) |\n"
-                "|---|---|---|---|---|---|---|---|---|\n");
-    std::printf("| %d | %d x %lld MiB | %s MiB | %.0f MiB/s | %.0f MiB/s | %.0f%% | %.0f MiB | %.0f MiB | %.0f MiB (%s) |\n",
-                clients, chunks, chunkBytes >> 20, qPrintable(cacheMb), rawMiBs, wsMiBs, 100.0 * wsMiBs / rawMiBs,
+    const char *names[] = {"raw TCP (threads, blocking send/recv)", "surfing ws, protocol client (no hash)", "surfing ws, WeightClient (SHA-256)"};
+    std::printf("%d clients, model %d x %lld MiB, server --cache-mb %s, %d blocks\n\n"
+                "| client | aggregate, median (min-max) | / raw TCP, median of blocks (min-max) |\n|---|---|---|\n",
+                clients, chunks, chunkBytes >> 20, qPrintable(cacheMb), blocks);
+    for (int k = 0; k < 3; ++k) {
+        const Summary s = summarize(mibs[k]);
+        std::printf("| %s | %.0f MiB/s (%.0f-%.0f) |", names[k], s.median, s.min, s.max);
+        if (k == 0) {
+            std::printf(" - |\n");
+        } else {
+            const Summary r = summarize(ratio[k - 1]);
+            std::printf(" %.0f%% (%.0f-%.0f%%) |\n", 100 * r.median, 100 * r.min, 100 * r.max);
+        }
+    }
+    std::printf("\n| server RSS idle | server peak RSS (VmHWM), all blocks | limit (cache + 200 MiB) |\n|---|---|---|\n"
+                "| %.0f MiB | %.0f MiB | %.0f MiB (%s) |\n",
                 idleKb / 1024.0, peakMiB, limitMiB, peakKb > 0 && peakMiB <= limitMiB ? "met" : "NOT met");
     std::fflush(stdout);
     return 0;

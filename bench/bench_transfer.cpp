@@ -1,77 +1,33 @@
 // Transfer benchmark: a weight server (`surfing-cli serve`) and this client in separate
-// processes over loopback, against a raw TCP transfer of the same bytes measured in the same
-// run (a helper process of this program). Prints a Markdown table.
+// processes over loopback, against the raw TCP baseline of benchsupport.h (blocking send() of
+// the whole chunk from memory, recv() into a preallocated buffer) in another process, measured
+// in the same run. Raw and ws fetches alternate (A B A B ...) in B blocks; the table gives the
+// median per-fetch throughput, p50/p99 fetch times and the median over blocks of ws / raw.
 //
-//   bench_transfer --cli PATH/surfing-cli [--rounds-64m N] [--rounds-1m N] [--latency N]
-#include "base/sha256.h"
-#include "format/chunkmanifest.h"
-#include "format/safetensors.h"
+//   bench_transfer --cli PATH/surfing-cli [--blocks 5] [--rounds-64m 4] [--rounds-1m 64] [--latency 200]
+//   (rounds and latency fetches are per block and per transport)
+#include "benchsupport.h"
 #include "protocol/piece.h"
 #include "protocol/transfermemory.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QEventLoop>
-#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
-#include <QRandomGenerator>
-#include <QTcpServer>
-#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QWebSocket>
-#include <QtEndian>
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 
 using namespace surfing;
+using namespace surfing::bench;
 
 namespace {
-
-struct Sizes {
-    QString name;
-    qint64 bytes;
-};
-
-// A chunk directory with one chunk per size; the payload is random so nothing compresses.
-QVector<Sizes> makeChunkDir(const QString &dir, const QVector<qint64> &sizes)
-{
-    QDir().mkpath(dir);
-    ChunkManifest m;
-    m.modelName = QStringLiteral("transfer-bench");
-    m.modelType = QStringLiteral("llama");
-    m.family = ModelFamily::Llama;
-    m.numLayers = int(sizes.size());
-    m.createdBy = QStringLiteral("bench_transfer");
-    QVector<Sizes> out;
-    for (int i = 0; i < sizes.size(); ++i) {
-        QByteArray data(sizes[i] - 128, Qt::Uninitialized); // leaves room for the header
-        QRandomGenerator rng(quint32(i + 1));
-        rng.fillRange(reinterpret_cast<quint32 *>(data.data()), data.size() / 4);
-        const QByteArray file = serializeSafetensors({TensorView{QStringLiteral("w"), Dtype::U8, {data.size()}, data}});
-        ManifestChunk c;
-        c.name = QStringLiteral("layer_%1").arg(i);
-        c.kind = QStringLiteral("layer");
-        c.index = i;
-        c.file = c.name + QStringLiteral(".safetensors");
-        c.storedBytes = c.rawBytes = file.size();
-        c.sha256 = Sha256::hashHex(file);
-        c.tensors = {ManifestTensor{QStringLiteral("w"), Dtype::U8, {data.size()}, QStringLiteral("w")}};
-        QFile f(dir + QLatin1Char('/') + c.file);
-        if (!f.open(QIODevice::WriteOnly) || f.write(file) != file.size())
-            qFatal("cannot write %s", qPrintable(f.fileName()));
-        m.chunks.append(c);
-        out.append({c.name, file.size()});
-    }
-    QFile manifest(dir + QStringLiteral("/chunk_info.json"));
-    if (!manifest.open(QIODevice::WriteOnly))
-        qFatal("cannot write the manifest");
-    manifest.write(m.toJson());
-    return out;
-}
 
 void waitUntil(const std::function<bool()> &done)
 {
@@ -80,64 +36,7 @@ void waitUntil(const std::function<bool()> &done)
         loop.processEvents(QEventLoop::WaitForMoreEvents);
 }
 
-// ---- raw TCP baseline: a helper process serves files from memory on request ----------------
-
-int runRawServer(const QStringList &files)
-{
-    QVector<QByteArray> data;
-    for (const QString &path : files) {
-        QFile f(path);
-        if (!f.open(QIODevice::ReadOnly))
-            return 1;
-        data.append(f.readAll());
-    }
-    QTcpServer server;
-    if (!server.listen(QHostAddress::LocalHost, 0))
-        return 1;
-    std::printf("%d\n", server.serverPort());
-    std::fflush(stdout);
-    QObject::connect(&server, &QTcpServer::newConnection, [&] {
-        QTcpSocket *s = server.nextPendingConnection();
-        s->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        QObject::connect(s, &QTcpSocket::readyRead, s, [s, &data] {
-            while (s->bytesAvailable() >= 4) {
-                quint32 index;
-                s->read(reinterpret_cast<char *>(&index), 4);
-                s->write(data.value(int(qFromLittleEndian(index))));
-            }
-        });
-        QObject::connect(s, &QTcpSocket::disconnected, QCoreApplication::instance(), &QCoreApplication::quit);
-    });
-    return QCoreApplication::exec();
-}
-
-class RawClient
-{
-public:
-    explicit RawClient(quint16 port)
-    {
-        m_socket.connectToHost(QHostAddress::LocalHost, port);
-        m_socket.waitForConnected(30000);
-        m_socket.setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    }
-    void fetch(quint32 index, qint64 size, QByteArray &into)
-    {
-        const quint32 le = qToLittleEndian(index);
-        m_socket.write(reinterpret_cast<const char *>(&le), 4);
-        qint64 got = 0;
-        while (got < size) {
-            if (m_socket.bytesAvailable() == 0)
-                m_socket.waitForReadyRead(30000);
-            got += m_socket.read(into.data() + got, size - got);
-        }
-    }
-
-private:
-    QTcpSocket m_socket;
-};
-
 // ---- the weight server -------------------------------------------------------------------
-
 class WsClient
 {
 public:
@@ -186,48 +85,51 @@ private:
 
 QUrl startServer(QProcess &p, const QString &cli, const QString &dir)
 {
+    p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     p.start(cli, {QStringLiteral("serve"), dir, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--cache-mb"), QStringLiteral("1024")});
-    p.waitForStarted();
-    QByteArray line;
-    while (!line.contains('\n') && p.waitForReadyRead(60000))
-        line += p.readAllStandardOutput();
-    return QUrl(QString::fromUtf8(line.trimmed()));
+    const QUrl url(QString::fromUtf8(readLine(p)));
+    if (!url.isValid())
+        qFatal("surfing-cli serve did not start");
+    return url;
 }
 
-quint16 startRawServer(QProcess &p, const QStringList &files)
-{
-    p.start(QCoreApplication::applicationFilePath(), QStringList{QStringLiteral("--raw-server")} + files);
-    p.waitForStarted();
-    QByteArray line;
-    while (!line.contains('\n') && p.waitForReadyRead(60000))
-        line += p.readAllStandardOutput();
-    return quint16(line.trimmed().toUInt());
-}
+double nowMs(const QElapsedTimer &t) { return t.nsecsElapsed() / 1e6; }
 
-double percentile(QVector<double> v, double q)
-{
-    std::sort(v.begin(), v.end());
-    return v.isEmpty() ? 0 : v[qMin(v.size() - 1, int(q * (v.size() - 1) + 0.5))];
-}
-
-struct Result {
-    double seconds = 0;
-    QVector<double> each;
+// Per-fetch times (ms) of both transports and, per block, ws / raw throughput (the ratio of the
+// block's median fetch times, so one stalled fetch does not decide a block).
+struct Paired {
+    QVector<double> rawMs, wsMs, blockRatio;
 };
 
-template <typename Fetch>
-Result measure(int rounds, Fetch fetch)
+// `blocks` blocks of `rounds` raw and `rounds` ws fetches, alternating; who goes first alternates
+// too, so neither always runs right after the other.
+Paired measurePaired(int blocks, int rounds, const std::function<void()> &raw, const std::function<void()> &ws)
 {
-    Result r;
-    QElapsedTimer all, one;
-    all.start();
-    for (int i = 0; i < rounds; ++i) {
-        one.start();
-        fetch(i);
-        r.each.append(one.nsecsElapsed() / 1e6);
+    Paired p;
+    QElapsedTimer t;
+    for (int b = 0; b < blocks; ++b) {
+        QVector<double> rawBlock, wsBlock;
+        for (int i = 0; i < 2 * rounds; ++i) {
+            const bool rawTurn = (i % 2 == 0) == (i / 2 % 2 == 0);
+            t.start();
+            (rawTurn ? raw : ws)();
+            (rawTurn ? rawBlock : wsBlock).append(nowMs(t));
+        }
+        p.rawMs += rawBlock;
+        p.wsMs += wsBlock;
+        p.blockRatio.append(percentile(rawBlock, 0.5) / percentile(wsBlock, 0.5));
     }
-    r.seconds = all.nsecsElapsed() / 1e9;
-    return r;
+    return p;
+}
+
+double median(const QVector<double> &v) { return percentile(v, 0.5); }
+
+QVector<double> mibPerSecond(const QVector<double> &ms, qint64 bytes)
+{
+    QVector<double> out;
+    for (double m : ms)
+        out.append(bytes / double(1 << 20) / (m / 1000));
+    return out;
 }
 
 } // namespace
@@ -242,46 +144,49 @@ int main(int argc, char *argv[])
     QCommandLineParser parser;
     parser.addHelpOption();
     parser.addOptions({{QStringLiteral("cli"), QStringLiteral("Path of surfing-cli."), QStringLiteral("PATH")},
-                       {QStringLiteral("rounds-64m"), QStringLiteral("64 MiB fetches (default 8)."), QStringLiteral("N"), QStringLiteral("8")},
-                       {QStringLiteral("rounds-1m"), QStringLiteral("1 MiB fetches (default 256)."), QStringLiteral("N"), QStringLiteral("256")},
-                       {QStringLiteral("latency"), QStringLiteral("16 KiB fetches for latency (default 1000)."), QStringLiteral("N"), QStringLiteral("1000")}});
+                       {QStringLiteral("blocks"), QStringLiteral("Paired blocks per size (default 5)."), QStringLiteral("N"), QStringLiteral("5")},
+                       {QStringLiteral("rounds-64m"), QStringLiteral("64 MiB fetches per block and transport (default 4)."), QStringLiteral("N"), QStringLiteral("4")},
+                       {QStringLiteral("rounds-1m"), QStringLiteral("1 MiB fetches per block and transport (default 64)."), QStringLiteral("N"), QStringLiteral("64")},
+                       {QStringLiteral("latency"), QStringLiteral("16 KiB fetches per block and transport (default 200)."), QStringLiteral("N"), QStringLiteral("200")}});
     parser.process(app);
     if (!parser.isSet(QStringLiteral("cli")))
         qFatal("--cli PATH/surfing-cli is required");
 
     QTemporaryDir work;
     const QString dir = work.filePath(QStringLiteral("chunks"));
-    const QVector<Sizes> chunks = makeChunkDir(dir, {64LL << 20, 1LL << 20, 16LL << 10});
-    QStringList files;
-    for (const Sizes &c : chunks)
-        files << dir + QLatin1Char('/') + c.name + QStringLiteral(".safetensors");
+    const QVector<qint64> sizes{64LL << 20, 1LL << 20, 16LL << 10};
+    const QStringList files = makeChunkDir(dir, QStringLiteral("bench_transfer"), sizes);
 
     QProcess rawProcess, wsProcess;
-    RawClient raw(startRawServer(rawProcess, files));
+    RawConnection raw(startRawServer(rawProcess, files));
     WsClient ws(startServer(wsProcess, parser.value(QStringLiteral("cli")), dir));
+    const int blocks = parser.value(QStringLiteral("blocks")).toInt();
+    const int roundsFor[] = {parser.value(QStringLiteral("rounds-64m")).toInt(), parser.value(QStringLiteral("rounds-1m")).toInt(),
+                             parser.value(QStringLiteral("latency")).toInt()};
 
-    std::printf("| transfer | rounds | raw TCP | surfing ws | ws / raw | p50 fetch raw / ws |\n|---|---|---|---|---|---|\n");
-    const int roundsFor[] = {parser.value(QStringLiteral("rounds-64m")).toInt(), parser.value(QStringLiteral("rounds-1m")).toInt()};
-    for (int c = 0; c < 2; ++c) {
-        QByteArray buffer(chunks[c].bytes, Qt::Uninitialized);
-        raw.fetch(quint32(c), chunks[c].bytes, buffer); // warm up both (the server cache too)
-        ws.fetch(chunks[c].name, buffer);
-        const int rounds = roundsFor[c];
-        const Result r = measure(rounds, [&](int) { raw.fetch(quint32(c), chunks[c].bytes, buffer); });
-        const Result w = measure(rounds, [&](int) { ws.fetch(chunks[c].name, buffer); });
-        const double mb = double(chunks[c].bytes) * rounds / (1 << 20);
-        std::printf("| %s chunk (%.2f MiB) | %d | %.0f MiB/s | %.0f MiB/s | %.0f%% | %.2f / %.2f ms |\n", c == 0 ? "64 MiB" : "1 MiB",
-                    chunks[c].bytes / double(1 << 20), rounds, mb / r.seconds, mb / w.seconds, 100.0 * r.seconds / w.seconds,
-                    percentile(r.each, 0.5), percentile(w.each, 0.5));
+    std::printf("| transfer | fetches per transport | raw TCP, median per fetch | surfing ws, median per fetch |"
+                " raw fetch p50 / p99 | ws fetch p50 / p99 | ws / raw, median of %d blocks (min-max) |\n"
+                "|---|---|---|---|---|---|---|\n", blocks);
+    for (int c = 0; c < sizes.size(); ++c) {
+        const qint64 bytes = QFileInfo(files[c]).size();
+        const QString name = QStringLiteral("layer_%1").arg(c);
+        QByteArray rawBuffer(bytes, Qt::Uninitialized), wsBuffer(bytes, Qt::Uninitialized);
+        const auto fetchRaw = [&] { raw.fetch(quint32(c), bytes, rawBuffer.data()); };
+        const auto fetchWs = [&] { ws.fetch(name, wsBuffer); };
+        fetchRaw(); // warm up both (the server cache too)
+        fetchWs();
+        if (rawBuffer != wsBuffer)
+            qFatal("raw and ws delivered different bytes for %s", qPrintable(name));
+        const Paired p = measurePaired(blocks, roundsFor[c], fetchRaw, fetchWs);
+        const QVector<double> ratios = p.blockRatio;
+        std::printf("| %s | %d | %.0f MiB/s | %.0f MiB/s | %.3f / %.3f ms | %.3f / %.3f ms | %.0f%% (%.0f-%.0f%%) |\n",
+                    c == 0 ? "64 MiB chunk" : c == 1 ? "1 MiB chunk" : "16 KiB chunk", int(p.rawMs.size()),
+                    median(mibPerSecond(p.rawMs, bytes)), median(mibPerSecond(p.wsMs, bytes)),
+                    percentile(p.rawMs, 0.5), percentile(p.rawMs, 0.99), percentile(p.wsMs, 0.5), percentile(p.wsMs, 0.99),
+                    100 * median(ratios), 100 * *std::min_element(ratios.begin(), ratios.end()),
+                    100 * *std::max_element(ratios.begin(), ratios.end()));
+        std::fflush(stdout);
     }
-    QByteArray small(chunks[2].bytes, Qt::Uninitialized);
-    const int n = parser.value(QStringLiteral("latency")).toInt();
-    const Result r = measure(n, [&](int) { raw.fetch(2, chunks[2].bytes, small); });
-    const Result w = measure(n, [&](int) { ws.fetch(chunks[2].name, small); });
-    std::printf("\n| small chunk latency (%lld bytes, %d sequential fetches) | p50 | p99 |\n|---|---|---|\n", chunks[2].bytes, n);
-    std::printf("| raw TCP | %.3f ms | %.3f ms |\n", percentile(r.each, 0.5), percentile(r.each, 0.99));
-    std::printf("| surfing ws (get -> last piece) | %.3f ms | %.3f ms |\n", percentile(w.each, 0.5), percentile(w.each, 0.99));
-    std::fflush(stdout);
     wsProcess.terminate();
     rawProcess.kill();
     wsProcess.waitForFinished();

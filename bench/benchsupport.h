@@ -1,0 +1,50 @@
+// Shared by the transfer benchmarks: the chunk directory they serve, and the raw TCP baseline
+// (a plain POSIX server and client) that the weight server is compared with.
+//
+// The baseline is meant to be the best plain transfer of the same bytes, so a ratio against it
+// means something: the server holds every chunk in memory, serves each connection on its own
+// thread and answers a 4-byte little-endian chunk index with one blocking send() of the whole
+// chunk (TCP_NODELAY, SO_SNDBUF 4 MiB); the client recv()s straight into a preallocated buffer.
+// No Qt event loop, no user-space copy on either side.
+#pragma once
+
+#include <QByteArray>
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+namespace surfing::bench {
+
+// Writes a chunk directory (chunk_info.json + layer_N.safetensors) with one chunk per entry of
+// `sizes` (file sizes in bytes), filled with random, incompressible bytes. Returns the files.
+QStringList makeChunkDir(const QString &dir, const QString &modelName, const QVector<qint64> &sizes);
+
+// The raw server's main: loads `files`, prints its port on stdout, serves until killed.
+int runRawServer(const QStringList &files);
+// Starts this program again with --raw-server FILES; returns the port it listens on.
+quint16 startRawServer(QProcess &process, const QStringList &files);
+
+// One blocking TCP connection to the raw server.
+class RawConnection
+{
+public:
+    explicit RawConnection(quint16 port);
+    ~RawConnection();
+    RawConnection(const RawConnection &) = delete;
+    RawConnection &operator=(const RawConnection &) = delete;
+
+    // Requests chunk `index` and receives its `size` bytes into `into` (at least `size` long).
+    void fetch(quint32 index, qint64 size, char *into);
+
+private:
+    int m_fd = -1;
+};
+
+// The q-quantile (0..1) of `v`, nearest rank; 0 for an empty vector.
+double percentile(QVector<double> v, double q);
+
+// The first line `process` prints on stdout, trimmed.
+QByteArray readLine(QProcess &process);
+
+} // namespace surfing::bench
