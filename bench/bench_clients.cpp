@@ -248,7 +248,9 @@ int main(int argc, char *argv[])
                        {QStringLiteral("model-mb"), QStringLiteral("Model size in MiB (default 512)."), QStringLiteral("MB"), QStringLiteral("512")},
                        {QStringLiteral("chunk-mb"), QStringLiteral("Chunk size in MiB (default 16)."), QStringLiteral("MB"), QStringLiteral("16")},
                        {QStringLiteral("cache-mb"), QStringLiteral("Server cache budget in MiB (default 128)."), QStringLiteral("MB"), QStringLiteral("128")},
-                       {QStringLiteral("blocks"), QStringLiteral("Rotations of the three runs (default 3)."), QStringLiteral("N"), QStringLiteral("3")}});
+                       {QStringLiteral("blocks"), QStringLiteral("Rotations of the three runs (default 3)."), QStringLiteral("N"), QStringLiteral("3")},
+                       {QStringLiteral("profile"), QStringLiteral("Only run client K (0 raw, 1 protocol client, 2 WeightClient) "
+                                                                   "N times, for perf; prints the serve PID first."), QStringLiteral("K")}});
     parser.process(app);
     if (!parser.isSet(QStringLiteral("cli")))
         qFatal("--cli PATH/surfing-cli is required");
@@ -278,6 +280,17 @@ int main(int argc, char *argv[])
         [&] { return runAll<WsStream>(clients, url, chunks); },
         [&] { return runWeightClients(clients, url, chunks, fileBytes); },
     };
+    if (parser.isSet(QStringLiteral("profile"))) {
+        std::printf("serve pid %lld\n", serve.processId());
+        std::fflush(stdout);
+        for (int b = 0; b < blocks; ++b)
+            std::printf("%.0f MiB/s\n", runs[parser.value(QStringLiteral("profile")).toInt() % 3]());
+        serve.terminate();
+        serve.waitForFinished();
+        raw.kill();
+        raw.waitForFinished();
+        return 0;
+    }
     QVector<double> mibs[3], ratio[2];
     for (int b = 0; b < blocks; ++b) {
         double got[3];
