@@ -44,13 +44,15 @@ public:
     {
         QObject::connect(&m_socket, &QWebSocket::textMessageReceived, [this](const QString &t) {
             const QJsonObject o = QJsonDocument::fromJson(t.toUtf8()).object();
+            if (o.value(QLatin1String("type")).toString() == QLatin1String("welcome"))
+                m_maxPieceBytes = o.value(QLatin1String("max_piece_bytes")).toInt();
             if (o.value(QLatin1String("type")).toString() == QLatin1String("chunk"))
                 m_piecesLeft = qint64(o.value(QLatin1String("pieces")).toDouble());
             m_lastText = o;
             m_gotText = true;
         });
         QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived, [this](const QByteArray &m) {
-            const std::optional<protocol::Piece> p = protocol::parsePiece(m);
+            const std::optional<protocol::Piece> p = protocol::parsePiece(m, m_maxPieceBytes);
             if (!p)
                 qFatal("bad piece");
             memcpy(m_into->data() + m_offset, p->payload.data(), size_t(p->payload.size()));
@@ -80,6 +82,7 @@ private:
     QByteArray *m_into = nullptr;
     qint64 m_offset = 0;
     qint64 m_piecesLeft = -1;
+    int m_maxPieceBytes = 0; // from the welcome
     quint32 m_id = 0;
 };
 
@@ -147,7 +150,10 @@ int main(int argc, char *argv[])
                        {QStringLiteral("blocks"), QStringLiteral("Paired blocks per size (default 5)."), QStringLiteral("N"), QStringLiteral("5")},
                        {QStringLiteral("rounds-64m"), QStringLiteral("64 MiB fetches per block and transport (default 4)."), QStringLiteral("N"), QStringLiteral("4")},
                        {QStringLiteral("rounds-1m"), QStringLiteral("1 MiB fetches per block and transport (default 64)."), QStringLiteral("N"), QStringLiteral("64")},
-                       {QStringLiteral("latency"), QStringLiteral("16 KiB fetches per block and transport (default 200)."), QStringLiteral("N"), QStringLiteral("200")}});
+                       {QStringLiteral("latency"), QStringLiteral("16 KiB fetches per block and transport (default 200)."), QStringLiteral("N"), QStringLiteral("200")},
+                       {QStringLiteral("cpus"), QStringLiteral("Where the processes run: 'split' (default) pins this client to CPU 0 and both servers to CPU 1; "
+                                                               "'shared' pins all three to CPU 0; 'free' leaves it to the scheduler."),
+                        QStringLiteral("split|shared|free"), QStringLiteral("split")}});
     parser.process(app);
     if (!parser.isSet(QStringLiteral("cli")))
         qFatal("--cli PATH/surfing-cli is required");
@@ -158,8 +164,17 @@ int main(int argc, char *argv[])
     const QStringList files = makeChunkDir(dir, QStringLiteral("bench_transfer"), sizes);
 
     QProcess rawProcess, wsProcess;
-    RawConnection raw(startRawServer(rawProcess, files));
-    WsClient ws(startServer(wsProcess, parser.value(QStringLiteral("cli")), dir));
+    const quint16 rawPort = startRawServer(rawProcess, files);
+    const QUrl wsUrl = startServer(wsProcess, parser.value(QStringLiteral("cli")), dir);
+    const QString cpus = parser.value(QStringLiteral("cpus"));
+    if (cpus != QLatin1String("free")) {
+        const int serverCpu = cpus == QLatin1String("split") ? 1 : 0;
+        pinToCpu(0, 0);
+        pinToCpu(rawProcess.processId(), serverCpu);
+        pinToCpu(wsProcess.processId(), serverCpu);
+    }
+    RawConnection raw(rawPort);
+    WsClient ws(wsUrl);
     const int blocks = parser.value(QStringLiteral("blocks")).toInt();
     const int roundsFor[] = {parser.value(QStringLiteral("rounds-64m")).toInt(), parser.value(QStringLiteral("rounds-1m")).toInt(),
                              parser.value(QStringLiteral("latency")).toInt()};

@@ -11,6 +11,7 @@
 #include <QtEndian>
 
 #include <arpa/inet.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -126,6 +127,20 @@ int runRawServer(const QStringList &files)
         if (fd >= 0)
             std::thread(serveConnection, fd, &chunks).detach();
     }
+}
+
+bool pinToCpu(qint64 pid, int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid == 0 ? ::getpid() : pid));
+    bool pinned = false;
+    for (const QString &tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot))
+        pinned |= ::sched_setaffinity(pid_t(tid.toLongLong()), sizeof set, &set) == 0;
+    if (!pinned)
+        qWarning("cannot pin process %lld to CPU %d: %s", pid, cpu, std::strerror(errno));
+    return pinned;
 }
 
 quint16 startRawServer(QProcess &process, const QStringList &files)

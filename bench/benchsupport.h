@@ -44,6 +44,12 @@ private:
 // The q-quantile (0..1) of `v`, nearest rank; 0 for an empty vector.
 double percentile(QVector<double> v, double q);
 
+// Pins process `pid` (0: this process) and its threads that exist now to CPU `cpu`. The
+// transfer benchmarks put the client on one core and the servers on another: left to the
+// scheduler, the same run swings by a factor of two depending on whether client and server
+// happen to share a core. False (with a warning) when the machine has no such CPU.
+bool pinToCpu(qint64 pid, int cpu);
+
 // The first line `process` prints on stdout, trimmed.
 QByteArray readLine(QProcess &process);
 

@@ -13,38 +13,43 @@ quint32 pieceCount(qint64 size, int maxPieceBytes)
 
 QByteArray encodePiece(quint32 requestId, quint32 index, QByteArrayView payload)
 {
-    QByteArray message(kPieceHeaderBytes + payload.size(), Qt::Uninitialized);
-    qToLittleEndian<quint32>(requestId, message.data());
-    qToLittleEndian<quint32>(index, message.data() + 4);
-    if (!payload.isEmpty())
-        memcpy(message.data() + kPieceHeaderBytes, payload.data(), size_t(payload.size()));
+    QByteArray message = encodePieceHeader(requestId, index);
+    message.append(payload);
     return message;
+}
+
+QByteArray encodeFrameHeader(FrameType type, quint64 length)
+{
+    QByteArray out;
+    out.reserve(2 + 8 + kPieceHeaderBytes);
+    out.append(char(0x80 | int(type))); // FIN
+    if (length <= 125) {
+        out.append(char(length));
+    } else if (length <= 0xffff) {
+        out.append(char(126));
+        char size[2];
+        qToBigEndian<quint16>(quint16(length), size);
+        out.append(size, 2);
+    } else {
+        out.append(char(127));
+        char size[8];
+        qToBigEndian<quint64>(length, size);
+        out.append(size, 8);
+    }
+    return out;
+}
+
+QByteArray encodePieceHeader(quint32 requestId, quint32 index)
+{
+    QByteArray header(kPieceHeaderBytes, Qt::Uninitialized);
+    qToLittleEndian<quint32>(requestId, header.data());
+    qToLittleEndian<quint32>(index, header.data() + 4);
+    return header;
 }
 
 QByteArray encodePieceFrameHeader(quint32 requestId, quint32 index, qint64 payloadBytes)
 {
-    const quint64 length = quint64(kPieceHeaderBytes + payloadBytes);
-    QByteArray header;
-    header.reserve(2 + 8 + kPieceHeaderBytes);
-    header.append(char(0x82)); // FIN, opcode 2 (binary)
-    if (length <= 125) {
-        header.append(char(length));
-    } else if (length <= 0xffff) {
-        header.append(char(126));
-        char size[2];
-        qToBigEndian<quint16>(quint16(length), size);
-        header.append(size, 2);
-    } else {
-        header.append(char(127));
-        char size[8];
-        qToBigEndian<quint64>(length, size);
-        header.append(size, 8);
-    }
-    char piece[kPieceHeaderBytes];
-    qToLittleEndian<quint32>(requestId, piece);
-    qToLittleEndian<quint32>(index, piece + 4);
-    header.append(piece, kPieceHeaderBytes);
-    return header;
+    return encodeFrameHeader(FrameType::Binary, quint64(kPieceHeaderBytes + payloadBytes)) + encodePieceHeader(requestId, index);
 }
 
 std::optional<Piece> parsePiece(QByteArrayView message, int maxPieceBytes)

@@ -24,10 +24,19 @@ quint32 pieceCount(qint64 size, int maxPieceBytes = kMaxPieceBytes);
 // The header plus `payload` as one binary message.
 QByteArray encodePiece(quint32 requestId, quint32 index, QByteArrayView payload);
 
-// What goes on a TCP connection before `payloadBytes` of payload so that the bytes arrive as the
-// binary message encodePiece() would make: an unmasked, final WebSocket binary frame header
-// (RFC 6455 section 5.2; a server never masks) followed by the piece header. Lets a server
-// write a piece straight from the chunk's bytes into its socket.
+// The u32 request id and u32 piece index that open a piece.
+QByteArray encodePieceHeader(quint32 requestId, quint32 index);
+
+// The kinds of WebSocket data frames the server writes itself.
+enum class FrameType { Text = 0x1, Binary = 0x2 };
+
+// The header of an unmasked, final WebSocket frame with `length` bytes of payload (RFC 6455
+// section 5.2; a server never masks). Lets a server write frames straight into its TCP socket,
+// from the chunk's own bytes, instead of through QWebSocket's copies.
+QByteArray encodeFrameHeader(FrameType type, quint64 length);
+
+// encodeFrameHeader() plus encodePieceHeader(): what goes on the wire before `payloadBytes` of
+// payload so that the bytes arrive as the binary message encodePiece() would make.
 QByteArray encodePieceFrameHeader(quint32 requestId, quint32 index, qint64 payloadBytes);
 
 // Splits a binary message; nullopt when it is shorter than the header, its payload is larger

@@ -1,6 +1,5 @@
 #include "server/chunksender.h"
 
-#include "protocol/piece.h"
 #include "server/tokenbucket.h"
 
 #include <QSslSocket>
@@ -32,14 +31,14 @@ ChunkSender::ChunkSender(QWebSocket *socket, QTcpSocket *wire, int maxPieceBytes
 
 void ChunkSender::start(const protocol::ChunkHeader &header, const QByteArray &bytes)
 {
-    m_socket->sendTextMessage(QString::fromUtf8(protocol::encodeChunkHeader(header)));
-    if (header.pieces == 0) {
-        Q_EMIT transferFinished(header.id);
-        return;
+    m_headers.push_back({protocol::FrameType::Text, protocol::encodeChunkHeader(header), {}});
+    if (header.pieces > 0) {
+        m_transfers.insert(header.id, Transfer{bytes, header.pieces, 0});
+        m_ready.push_back(header.id);
     }
-    m_transfers.insert(header.id, Transfer{bytes, header.pieces, 0});
-    m_ready.push_back(header.id);
     pump();
+    if (header.pieces == 0)
+        Q_EMIT transferFinished(header.id);
 }
 
 bool ChunkSender::cancel(quint32 id)
@@ -54,80 +53,122 @@ void ChunkSender::clear()
 {
     m_transfers.clear();
     m_ready.clear();
+    m_headers.clear();
     m_paceTimer.stop();
 }
 
+// Writes waiting headers and pieces, round-robin across transfers, in batches of up to
+// kHighWaterBytes per write, until the socket has that much queued, kBytesPerTurn went out in
+// this turn, or the bandwidth bucket runs dry.
 void ChunkSender::pump()
 {
     if (m_pumping) // sendBinaryMessage can emit bytesWritten synchronously
         return;
     m_pumping = true;
     qint64 thisTurn = 0;
-    while (!m_ready.empty() && m_socket->isValid() && queuedBytes() < kHighWaterBytes) {
-        if (thisTurn >= kBytesPerTurn) {
-            QMetaObject::invokeMethod(this, &ChunkSender::pump, Qt::QueuedConnection);
-            break;
-        }
-        if (m_bandwidth && m_bandwidth->isEnabled()) {
-            const qint64 wait = m_bandwidth->take(m_maxPieceBytes, TokenBucket::steadyNowMs());
-            if (wait > 0) {
-                if (!m_paceTimer.isActive())
-                    m_paceTimer.start(int(qMin<qint64>(wait, 1000)));
+    bool stop = false;
+    while (!stop && m_socket->isValid()) {
+        std::vector<Frame> batch = std::exchange(m_headers, {});
+        std::vector<quint32> finished;
+        qint64 batchBytes = 0;
+        const qint64 room = kHighWaterBytes - queuedBytes();
+        while (!m_ready.empty() && batchBytes < room) {
+            if (thisTurn >= kBytesPerTurn) {
+                QMetaObject::invokeMethod(this, &ChunkSender::pump, Qt::QueuedConnection);
+                stop = true;
                 break;
             }
+            if (m_bandwidth && m_bandwidth->isEnabled()) {
+                const qint64 wait = m_bandwidth->take(m_maxPieceBytes, TokenBucket::steadyNowMs());
+                if (wait > 0) {
+                    if (!m_paceTimer.isActive())
+                        m_paceTimer.start(int(qMin<qint64>(wait, 1000)));
+                    stop = true;
+                    break;
+                }
+            }
+            const quint32 id = m_ready.front();
+            m_ready.pop_front();
+            bool last = false;
+            batch.push_back(nextPiece(id, &last));
+            batchBytes += batch.back().payload.size();
+            thisTurn += batch.back().payload.size();
+            if (last)
+                finished.push_back(id);
+            else
+                m_ready.push_back(id);
         }
-        const quint32 id = m_ready.front();
-        m_ready.pop_front();
-        thisTurn += m_maxPieceBytes;
-        if (sendNextPiece(id)) {
+        if (batch.empty())
+            break;
+        writeFrames(batch);
+        // Only now: the batch points into these transfers' bytes.
+        for (quint32 id : finished)
             m_transfers.remove(id);
+        if (batchBytes > 0)
+            Q_EMIT piecesSent(batchBytes);
+        for (quint32 id : finished)
             Q_EMIT transferFinished(id);
-        } else {
-            m_ready.push_back(id);
-        }
+        stop = stop || m_ready.empty() || queuedBytes() >= kHighWaterBytes;
     }
     m_pumping = false;
 }
 
-void ChunkSender::writeFrame(const QByteArray &header, QByteArrayView payload)
+ChunkSender::Frame ChunkSender::nextPiece(quint32 id, bool *last)
 {
+    Transfer &t = m_transfers[id];
+    const qint64 offset = qint64(t.next) * m_maxPieceBytes;
+    const qint64 length = qMin<qint64>(m_maxPieceBytes, t.bytes.size() - offset);
+    Frame piece{protocol::FrameType::Binary, protocol::encodePieceHeader(id, t.next), QByteArrayView(t.bytes.constData() + offset, length)};
+    ++t.next;
+    *last = t.next >= t.pieces;
+    return piece;
+}
+
+void ChunkSender::writeFrames(const std::vector<Frame> &frames)
+{
+    if (m_wire)
+        return writeToWire(frames);
+    for (const Frame &f : frames) {
+        if (f.type == protocol::FrameType::Text)
+            m_socket->sendTextMessage(QString::fromUtf8(f.body));
+        else
+            m_socket->sendBinaryMessage(f.body + f.payload.toByteArray());
+    }
+}
+
+void ChunkSender::writeToWire(const std::vector<Frame> &frames)
+{
+    // Frame header and body together: small, so copying them into one piece is cheap.
+    std::vector<QByteArray> heads;
+    heads.reserve(frames.size());
+    for (const Frame &f : frames)
+        heads.push_back(protocol::encodeFrameHeader(f.type, quint64(f.body.size() + f.payload.size())) + f.body);
+    std::vector<iovec> parts;
+    parts.reserve(2 * frames.size());
+    for (size_t i = 0; i < frames.size(); ++i) {
+        parts.push_back({const_cast<char *>(heads[i].constData()), size_t(heads[i].size())});
+        if (!frames[i].payload.isEmpty())
+            parts.push_back({const_cast<char *>(frames[i].payload.data()), size_t(frames[i].payload.size())});
+    }
     qint64 sent = 0;
     // Plain TCP with nothing queued: one writev() from the chunk's bytes, no copy in user
     // space. What the kernel does not take now is queued in the socket like any write.
-    if (m_wire->bytesToWrite() == 0 && !qobject_cast<QSslSocket *>(m_wire.data())) {
-        iovec parts[2] = {{const_cast<char *>(header.constData()), size_t(header.size())},
-                          {const_cast<char *>(payload.data()), size_t(payload.size())}};
+    if (m_wire->bytesToWrite() == 0 && !qobject_cast<QSslSocket *>(m_wire.data()))
         // On an error (other than a full buffer) the socket meets it again below and reports it.
-        sent = qMax<qint64>(0, ::writev(int(m_wire->socketDescriptor()), parts, 2));
+        sent = qMax<qint64>(0, ::writev(int(m_wire->socketDescriptor()), parts.data(), int(parts.size())));
+    // The rest lands in the socket's buffer before control returns to the event loop, so
+    // nothing QWebSocket writes can come between these frames.
+    for (const iovec &part : parts) {
+        const qint64 size = qint64(part.iov_len);
+        if (sent < size)
+            m_wire->write(static_cast<const char *>(part.iov_base) + sent, size - sent);
+        sent = qMax<qint64>(0, sent - size);
     }
-    // Both writes land in the socket's buffer before control returns to the event loop, so
-    // nothing QWebSocket writes can come between them.
-    if (sent < header.size())
-        m_wire->write(header.constData() + sent, header.size() - sent);
-    const qint64 payloadSent = qMax<qint64>(0, sent - header.size());
-    if (payloadSent < payload.size())
-        m_wire->write(payload.data() + payloadSent, payload.size() - payloadSent);
 }
 
 qint64 ChunkSender::queuedBytes() const
 {
     return m_wire ? m_wire->bytesToWrite() : m_socket->bytesToWrite();
-}
-
-bool ChunkSender::sendNextPiece(quint32 id)
-{
-    Transfer &t = m_transfers[id];
-    const qint64 offset = qint64(t.next) * m_maxPieceBytes;
-    const qint64 length = qMin<qint64>(m_maxPieceBytes, t.bytes.size() - offset);
-    const QByteArrayView payload(t.bytes.constData() + offset, length);
-    if (m_wire) {
-        writeFrame(protocol::encodePieceFrameHeader(id, t.next, length), payload);
-    } else {
-        m_socket->sendBinaryMessage(protocol::encodePiece(id, t.next, payload));
-    }
-    ++t.next;
-    Q_EMIT piecesSent(length);
-    return t.next >= t.pieces;
 }
 
 } // namespace surfing

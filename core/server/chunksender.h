@@ -2,13 +2,17 @@
 // max_piece_bytes, round-robin across the connection's transfers. It keeps at most a few pieces
 // queued in the socket (watching bytesToWrite) so a 64 MiB chunk is never copied into the
 // socket buffer at once, and it paces against an optional server-wide bandwidth bucket.
-// Given the TCP (or TLS) socket under the WebSocket, it writes each piece there as a binary
-// frame straight from the chunk's bytes: through QWebSocket::sendBinaryMessage a piece is
-// copied three times in user space (our message, Qt's copy for masking, the socket buffer),
-// which made a 64 MiB fetch CPU-bound on the server at about half of raw TCP.
+// Given the TCP (or TLS) socket under the WebSocket, it writes the header and the pieces there
+// as WebSocket frames straight from the chunk's bytes, the header and as many pieces as fit in
+// one writev(): through QWebSocket::sendBinaryMessage a piece is copied three times in user
+// space (our message, Qt's copy for masking, the socket buffer), which made a 64 MiB fetch
+// CPU-bound on the server at about half of raw TCP; and a header sent through QWebSocket sits
+// in the socket's buffer until the next event-loop turn, so every piece behind it was copied
+// there too.
 #pragma once
 
 #include "protocol/messages.h"
+#include "protocol/piece.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -17,6 +21,7 @@
 #include <QPointer>
 #include <QTimer>
 #include <deque>
+#include <vector>
 
 class QTcpSocket;
 class QWebSocket;
@@ -51,10 +56,19 @@ private:
         quint32 next = 0;
     };
 
+    // One message on its way out: `body` (a chunk header's JSON, or a piece header), then
+    // `payload` (a view into a chunk's bytes, valid until the frame is written).
+    struct Frame {
+        protocol::FrameType type;
+        QByteArray body;
+        QByteArrayView payload;
+    };
+
     void pump();
     qint64 queuedBytes() const;
-    void writeFrame(const QByteArray &header, QByteArrayView payload);
-    bool sendNextPiece(quint32 id); // true when the transfer is complete
+    void writeFrames(const std::vector<Frame> &frames);
+    void writeToWire(const std::vector<Frame> &frames);
+    Frame nextPiece(quint32 id, bool *last);
 
     QWebSocket *m_socket;
     QPointer<QTcpSocket> m_wire;
@@ -62,6 +76,7 @@ private:
     TokenBucket *m_bandwidth;
     QHash<quint32, Transfer> m_transfers;
     std::deque<quint32> m_ready; // round-robin order
+    std::vector<Frame> m_headers; // chunk headers not yet written
     QTimer m_paceTimer;
     bool m_pumping = false;
 };

@@ -252,6 +252,14 @@ private Q_SLOTS:
         QCOMPARE(header.mid(2 + lengthBytes) + body, encodePiece(9, 3, body));
     }
 
+    // The text frame the server writes for a chunk header: same length forms, opcode 1.
+    void textFrames()
+    {
+        QCOMPARE(encodeFrameHeader(FrameType::Text, 2), QByteArray("\x81\x02", 2));
+        QCOMPARE(encodeFrameHeader(FrameType::Text, 300), QByteArray("\x81\x7e\x01\x2c", 4)); // 16-bit length
+        QCOMPARE(encodeFrameHeader(FrameType::Binary, 70000), QByteArray("\x82\x7f\0\0\0\0\0\x01\x11\x70", 10));
+    }
+
     void errorCodeNames()
     {
         int count = 0;
