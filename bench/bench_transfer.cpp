@@ -7,6 +7,7 @@
 //   bench_transfer --cli PATH/surfing-cli [--blocks 5] [--rounds-64m 4] [--rounds-1m 64] [--latency 200]
 //   (rounds and latency fetches are per block and per transport)
 #include "benchsupport.h"
+#include "client/websocketclient.h"
 #include "protocol/piece.h"
 #include "protocol/transfermemory.h"
 
@@ -19,7 +20,6 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
-#include <QWebSocket>
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -37,31 +37,43 @@ void waitUntil(const std::function<bool()> &done)
 }
 
 // ---- the weight server -------------------------------------------------------------------
+// The protocol as WeightClient speaks it, on the same transport (WebSocketClient, whose sink
+// puts each piece's payload straight into the chunk's buffer), without hashing or decoding.
 class WsClient
 {
 public:
     explicit WsClient(const QUrl &url)
     {
-        QObject::connect(&m_socket, &QWebSocket::textMessageReceived, [this](const QString &t) {
-            const QJsonObject o = QJsonDocument::fromJson(t.toUtf8()).object();
-            if (o.value(QLatin1String("type")).toString() == QLatin1String("welcome"))
+        QObject::connect(&m_socket, &WebSocketClient::textMessageReceived, [this](const QByteArray &t) {
+            const QJsonObject o = QJsonDocument::fromJson(t).object();
+            const QString type = o.value(QLatin1String("type")).toString();
+            if (type == QLatin1String("welcome"))
                 m_maxPieceBytes = o.value(QLatin1String("max_piece_bytes")).toInt();
-            if (o.value(QLatin1String("type")).toString() == QLatin1String("chunk"))
+            else if (type == QLatin1String("chunk"))
                 m_piecesLeft = qint64(o.value(QLatin1String("pieces")).toDouble());
-            m_lastText = o;
+            else
+                qFatal("unexpected message: %s", t.constData());
             m_gotText = true;
         });
-        QObject::connect(&m_socket, &QWebSocket::binaryMessageReceived, [this](const QByteArray &m) {
-            const std::optional<protocol::Piece> p = protocol::parsePiece(m, m_maxPieceBytes);
-            if (!p)
+        QObject::connect(&m_socket, &WebSocketClient::binaryMessageReceived, [](const QByteArray &) { qFatal("a piece missed the sink"); });
+        QObject::connect(&m_socket, &WebSocketClient::disconnected, [this] { qFatal("disconnected: %s", qPrintable(m_socket.errorString())); });
+        WebSocketClient::BinarySink sink;
+        sink.prefixBytes = protocol::kPieceHeaderBytes;
+        sink.destination = [this](QByteArrayView, qint64 rest) -> char * {
+            if (rest > m_maxPieceBytes || m_offset + rest > m_into->size())
                 qFatal("bad piece");
-            memcpy(m_into->data() + m_offset, p->payload.data(), size_t(p->payload.size()));
-            m_offset += p->payload.size();
+            return m_into->data() + m_offset;
+        };
+        sink.delivered = [this](QByteArrayView, qint64 rest) {
+            m_offset += rest;
             --m_piecesLeft;
-        });
+        };
+        m_socket.setBinarySink(sink);
+        bool open = false;
+        QObject::connect(&m_socket, &WebSocketClient::connected, [&open] { open = true; });
         m_socket.open(url);
-        waitUntil([this] { return m_socket.state() == QAbstractSocket::ConnectedState; });
-        m_socket.sendTextMessage(QStringLiteral(R"({"type":"hello","protocol":1,"client":"bench_transfer"})"));
+        waitUntil([&open] { return open; });
+        m_socket.sendTextMessage(R"({"type":"hello","protocol":1,"client":"bench_transfer"})");
         waitUntil([this] { return m_gotText; });
     }
     void fetch(const QString &chunk, QByteArray &into)
@@ -69,15 +81,14 @@ public:
         m_into = &into;
         m_offset = 0;
         m_piecesLeft = -1;
-        m_socket.sendTextMessage(QStringLiteral(R"({"type":"get","id":%1,"chunk":"%2"})").arg(++m_id).arg(chunk));
+        m_socket.sendTextMessage(QStringLiteral(R"({"type":"get","id":%1,"chunk":"%2"})").arg(++m_id).arg(chunk).toUtf8());
         waitUntil([this] { return m_piecesLeft == 0; });
         if (m_offset != into.size())
             qFatal("short chunk: %lld of %lld bytes", m_offset, qint64(into.size()));
     }
 
 private:
-    QWebSocket m_socket;
-    QJsonObject m_lastText;
+    WebSocketClient m_socket;
     bool m_gotText = false;
     QByteArray *m_into = nullptr;
     qint64 m_offset = 0;

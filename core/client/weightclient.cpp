@@ -8,6 +8,7 @@
 #include "protocol/piece.h"
 #include "protocol/transfermemory.h"
 #include "client/weightclientpending.h"
+#include "client/websocketclient.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -16,7 +17,6 @@
 #include <QSslCertificate>
 #include <QSslConfiguration>
 #include <QTimer>
-#include <QWebSocket>
 #include <QtConcurrent>
 
 Q_LOGGING_CATEGORY(lcClient, "surfing.client")
@@ -24,10 +24,6 @@ Q_LOGGING_CATEGORY(lcClient, "surfing.client")
 namespace surfing {
 
 using namespace protocol;
-
-namespace {
-constexpr qint64 kSocketReadBufferBytes = 4 * 1024 * 1024; // 16 pieces
-}
 
 qint64 WeightClient::nowMs()
 {
@@ -168,12 +164,9 @@ void WeightClient::connectSocket()
     if (m_socket)
         m_socket->deleteLater();
     m_welcomed = false;
-    m_socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
-    m_socket->setMaxAllowedIncomingMessageSize(kMaxServerTextBytes + kPieceHeaderBytes + 64 * 1024 * 1024);
-    // Unlimited by default: a server faster than this client's network thread would pile whole
-    // chunks up in the socket's buffer, beside the copies being assembled. A bounded buffer
-    // leaves the rest in the kernel and TCP flow control slows the server down instead.
-    m_socket->setReadBufferSize(kSocketReadBufferBytes);
+    m_socket = new WebSocketClient(this);
+    m_sinkBuffer.clear();
+    m_socket->setMaxIncomingMessageBytes(kMaxServerTextBytes + kPieceHeaderBytes + 64 * 1024 * 1024);
     if (!m_options.caCertificateFile.isEmpty()) {
         QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
         const auto certs = QSslCertificate::fromPath(m_options.caCertificateFile);
@@ -182,20 +175,24 @@ void WeightClient::connectSocket()
         ssl.addCaCertificates(certs);
         m_socket->setSslConfiguration(ssl);
     }
-    connect(m_socket, &QWebSocket::connected, this, &WeightClient::onConnected);
+    WebSocketClient::BinarySink sink;
+    sink.prefixBytes = kPieceHeaderBytes;
+    sink.destination = [this](QByteArrayView header, qint64 bytes) { return pieceDestination(header, bytes); };
+    sink.delivered = [this](QByteArrayView header, qint64 bytes) { pieceDelivered(header, bytes); };
+    m_socket->setBinarySink(std::move(sink));
+    connect(m_socket, &WebSocketClient::connected, this, &WeightClient::onConnected);
     m_socketEnded = false;
-    QWebSocket *socket = m_socket;
+    WebSocketClient *socket = m_socket;
     auto ended = [this, socket] {
         if (socket == m_socket && !m_socketEnded) {
             m_socketEnded = true;
             QMetaObject::invokeMethod(this, &WeightClient::onDisconnected, Qt::QueuedConnection);
         }
     };
-    connect(m_socket, &QWebSocket::disconnected, this, ended);
-    connect(m_socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this, ended);
-    connect(m_socket, &QWebSocket::textMessageReceived, this, &WeightClient::onText);
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &WeightClient::onBinary);
-    connect(m_socket, &QWebSocket::sslErrors, this, [this](const QList<QSslError> &errors) {
+    connect(m_socket, &WebSocketClient::disconnected, this, ended);
+    connect(m_socket, &WebSocketClient::textMessageReceived, this, &WeightClient::onText);
+    connect(m_socket, &WebSocketClient::binaryMessageReceived, this, &WeightClient::onBinary);
+    connect(m_socket, &WebSocketClient::sslErrors, this, [this](const QList<QSslError> &errors) {
         for (const QSslError &e : errors)
             qCWarning(lcClient) << "TLS:" << e.errorString();
     });
@@ -209,7 +206,7 @@ void WeightClient::onConnected()
     hello.client = m_options.clientName;
     hello.token = m_options.token;
     hello.model = modelName();
-    m_socket->sendTextMessage(QString::fromUtf8(encodeHello(hello)));
+    m_socket->sendTextMessage(encodeHello(hello));
 }
 
 void WeightClient::handleWelcome(const QByteArray &text)
@@ -282,6 +279,7 @@ void WeightClient::requeueInFlight()
             p->sent = false;
             p->headerSeen = false;
             p->data.clear();
+            p->received = 0;
             p->nextPiece = 0;
             if (p->cancelled)
                 continue;

@@ -21,9 +21,10 @@
 #include <deque>
 
 class QTimer;
-class QWebSocket;
 
 namespace surfing {
+
+class WebSocketClient;
 
 struct WeightClientOptions {
     QUrl url;                    // ws://127.0.0.1:8765[/MODEL] or wss://...
@@ -92,8 +93,13 @@ private:
     void connectSocket();
     void onConnected();
     void onDisconnected();
-    void onText(const QString &text);
+    void onText(const QByteArray &text);
     void onBinary(const QByteArray &message);
+    // The transport's sink: where a piece's payload goes, and word that it is all there.
+    char *pieceDestination(QByteArrayView pieceHeader, qint64 payloadBytes);
+    void pieceDelivered(QByteArrayView pieceHeader, qint64 payloadBytes);
+    QString pieceProblem(const Pending &p, quint32 index, qint64 payloadBytes) const;
+    void pieceArrived(Pending &p, qint64 payloadBytes);
     void onTick();
     void handleWelcome(const QByteArray &text);
     void scheduleReconnect();
@@ -116,7 +122,10 @@ private:
     static qint64 nowMs();
 
     WeightClientOptions m_options;
-    QWebSocket *m_socket = nullptr;
+    WebSocketClient *m_socket = nullptr;
+    // The buffer a piece is being written into by the transport: held here too, so that it
+    // outlives a request cancelled or failed while its piece is still arriving.
+    QByteArray m_sinkBuffer;
     QTimer *m_tick = nullptr;
     QThreadPool m_decodePool;
     ConnectionState m_state = ConnectionState::Disconnected;

@@ -15,7 +15,8 @@ struct WeightClient::Pending {
     bool cancelled = false;
     bool headerSeen = false;
     protocol::ChunkHeader header;
-    QByteArray data;
+    QByteArray data;     // header.size long once the header arrived
+    qint64 received = 0; // bytes of it filled
     quint32 nextPiece = 0;
     qint64 startNs = 0;        // first sent
     qint64 lastProgressMs = 0; // sent, header or piece

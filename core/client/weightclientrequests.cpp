@@ -6,13 +6,13 @@
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
 #include "client/weightclientpending.h"
+#include "client/websocketclient.h"
 #include "protocol/messages.h"
 #include "protocol/piece.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QLoggingCategory>
-#include <QWebSocket>
 #include <QtConcurrent>
 
 Q_DECLARE_LOGGING_CATEGORY(lcClient)
@@ -74,7 +74,7 @@ void WeightClient::sendCancel(quint32 id)
     r.type = ClientMessageType::Cancel;
     r.id = id;
     if (m_socket && m_state == ConnectionState::Ready)
-        m_socket->sendTextMessage(QString::fromUtf8(encodeRequest(r)));
+        m_socket->sendTextMessage(encodeRequest(r));
 }
 
 void WeightClient::abandon(quint32 id, const QString &code, const QString &message)
@@ -140,7 +140,7 @@ void WeightClient::send(Pending &p)
         p.startNs = timelineClockNs();
     p.lastProgressMs = WeightClient::nowMs();
     ++m_inFlight;
-    m_socket->sendTextMessage(QString::fromUtf8(message));
+    m_socket->sendTextMessage(message);
 }
 
 void WeightClient::finish(quint32 id)
@@ -193,15 +193,15 @@ void WeightClient::handleServerError(quint32 id, const QString &code, const QStr
     p->sent = false;
     p->headerSeen = false;
     p->data.clear();
+    p->received = 0;
     p->nextPiece = 0;
     p->notBeforeMs = WeightClient::nowMs() + wait;
     --m_inFlight;
     m_queue.push_back(id);
 }
 
-void WeightClient::onText(const QString &text)
+void WeightClient::onText(const QByteArray &utf8)
 {
-    const QByteArray utf8 = text.toUtf8();
     try {
         if (!m_welcomed) {
             handleWelcome(utf8);
@@ -248,7 +248,8 @@ void WeightClient::onText(const QString &text)
                                                                .arg(describe(*p)).arg(m.chunk.pieces).arg(m.chunk.size), m.id);
             p->headerSeen = true;
             p->header = m.chunk;
-            p->data.reserve(m.chunk.size);
+            p->data.resize(m.chunk.size); // the pieces are written into place
+            p->received = 0;
             if (m.chunk.pieces == 0)
                 completePieces(*p);
         } else {
@@ -283,28 +284,66 @@ void WeightClient::onBinary(const QByteArray &message)
     Pending *p = m_pending.value(piece->requestId);
     if (!p || p->cancelled)
         return;
-    QString problem;
-    if (!p->headerSeen)
-        problem = QStringLiteral("a piece arrived before the chunk header");
-    else if (piece->index != p->nextPiece)
-        problem = QStringLiteral("piece %1 arrived, expected %2").arg(piece->index).arg(p->nextPiece);
-    else if (p->data.size() + piece->payload.size() > p->header.size)
-        problem = QStringLiteral("more bytes than the %1 announced").arg(p->header.size);
+    const QString problem = pieceProblem(*p, piece->index, piece->payload.size());
     if (!problem.isEmpty()) {
         abandon(p->id, QStringLiteral("protocol"), QStringLiteral("%1: %2").arg(describe(*p), problem));
         return;
     }
-    p->data.append(piece->payload.data(), piece->payload.size());
-    p->lastProgressMs = WeightClient::nowMs();
-    if (++p->nextPiece == p->header.pieces)
-        completePieces(*p);
+    memcpy(p->data.data() + p->received, piece->payload.data(), size_t(piece->payload.size()));
+    pieceArrived(*p, piece->payload.size());
+}
+
+QString WeightClient::pieceProblem(const Pending &p, quint32 index, qint64 payloadBytes) const
+{
+    if (!p.headerSeen)
+        return QStringLiteral("a piece arrived before the chunk header");
+    if (index != p.nextPiece)
+        return QStringLiteral("piece %1 arrived, expected %2").arg(index).arg(p.nextPiece);
+    if (payloadBytes > m_maxPieceBytes)
+        return QStringLiteral("a piece of %1 bytes, more than the %2 announced").arg(payloadBytes).arg(m_maxPieceBytes);
+    if (p.received + payloadBytes > p.header.size)
+        return QStringLiteral("more bytes than the %1 announced").arg(p.header.size);
+    return {};
+}
+
+// A piece of a request that is waiting for it goes straight into the request's buffer; any
+// other (unknown request, out of order, too large) comes whole through onBinary(), which
+// ignores or reports it.
+char *WeightClient::pieceDestination(QByteArrayView pieceHeader, qint64 payloadBytes)
+{
+    const std::optional<Piece> piece = parsePiece(pieceHeader, 0); // the header alone: no payload
+    Pending *p = piece ? m_pending.value(piece->requestId) : nullptr;
+    if (!p || p->cancelled || !pieceProblem(*p, piece->index, payloadBytes).isEmpty())
+        return nullptr;
+    char *at = p->data.data() + p->received;
+    m_sinkBuffer = p->data;
+    return at;
+}
+
+void WeightClient::pieceDelivered(QByteArrayView pieceHeader, qint64 payloadBytes)
+{
+    const QByteArray buffer = std::exchange(m_sinkBuffer, {});
+    const std::optional<Piece> piece = parsePiece(pieceHeader, 0);
+    Pending *p = piece ? m_pending.value(piece->requestId) : nullptr;
+    // Still the same request, still waiting for this piece in this buffer?
+    if (!p || p->cancelled || p->data.constData() != buffer.constData() || !pieceProblem(*p, piece->index, payloadBytes).isEmpty())
+        return;
+    pieceArrived(*p, payloadBytes);
+}
+
+void WeightClient::pieceArrived(Pending &p, qint64 payloadBytes)
+{
+    p.received += payloadBytes;
+    p.lastProgressMs = WeightClient::nowMs();
+    if (++p.nextPiece == p.header.pieces)
+        completePieces(p);
 }
 
 void WeightClient::completePieces(Pending &p)
 {
-    if (p.data.size() != p.header.size) {
+    if (p.received != p.header.size) {
         fail(p.id, QStringLiteral("protocol"), QStringLiteral("%1: %2 bytes arrived, %3 announced")
-                                                   .arg(describe(p)).arg(p.data.size()).arg(p.header.size));
+                                                   .arg(describe(p)).arg(p.received).arg(p.header.size));
         return;
     }
     const quint32 id = p.id;

@@ -18,23 +18,29 @@ QByteArray encodePiece(quint32 requestId, quint32 index, QByteArrayView payload)
     return message;
 }
 
-QByteArray encodeFrameHeader(FrameType type, quint64 length)
+QByteArray encodeFrameHeader(FrameType type, quint64 length, std::optional<quint32> mask)
 {
     QByteArray out;
-    out.reserve(2 + 8 + kPieceHeaderBytes);
+    out.reserve(2 + 8 + 4 + kPieceHeaderBytes);
     out.append(char(0x80 | int(type))); // FIN
+    const char masked = mask ? char(0x80) : char(0);
     if (length <= 125) {
-        out.append(char(length));
+        out.append(char(masked | char(length)));
     } else if (length <= 0xffff) {
-        out.append(char(126));
+        out.append(char(masked | 126));
         char size[2];
         qToBigEndian<quint16>(quint16(length), size);
         out.append(size, 2);
     } else {
-        out.append(char(127));
+        out.append(char(masked | 127));
         char size[8];
         qToBigEndian<quint64>(length, size);
         out.append(size, 8);
+    }
+    if (mask) {
+        char key[4];
+        qToBigEndian<quint32>(*mask, key);
+        out.append(key, 4);
     }
     return out;
 }

@@ -27,13 +27,13 @@ QByteArray encodePiece(quint32 requestId, quint32 index, QByteArrayView payload)
 // The u32 request id and u32 piece index that open a piece.
 QByteArray encodePieceHeader(quint32 requestId, quint32 index);
 
-// The kinds of WebSocket data frames the server writes itself.
-enum class FrameType { Text = 0x1, Binary = 0x2 };
+// WebSocket frame opcodes (RFC 6455 section 5.2).
+enum class FrameType { Continuation = 0x0, Text = 0x1, Binary = 0x2, Close = 0x8, Ping = 0x9, Pong = 0xA };
 
-// The header of an unmasked, final WebSocket frame with `length` bytes of payload (RFC 6455
-// section 5.2; a server never masks). Lets a server write frames straight into its TCP socket,
-// from the chunk's own bytes, instead of through QWebSocket's copies.
-QByteArray encodeFrameHeader(FrameType type, quint64 length);
+// The header of a final WebSocket frame with `length` bytes of payload: unmasked, as a server
+// writes it, or with `mask` as a client must. Lets the server write frames straight into its
+// TCP socket from the chunk's own bytes, instead of through QWebSocket's copies.
+QByteArray encodeFrameHeader(FrameType type, quint64 length, std::optional<quint32> mask = std::nullopt);
 
 // encodeFrameHeader() plus encodePieceHeader(): what goes on the wire before `payloadBytes` of
 // payload so that the bytes arrive as the binary message encodePiece() would make.

@@ -1,0 +1,401 @@
+#include "client/websocketclient.h"
+
+#include "protocol/piece.h"
+
+#include <QCryptographicHash>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+#include <QSslSocket>
+#include <QTcpSocket>
+#include <QtEndian>
+
+Q_LOGGING_CATEGORY(lcWebSocket, "surfing.client.websocket")
+
+namespace surfing {
+
+using protocol::FrameType;
+
+namespace {
+
+constexpr qsizetype kMaxHandshakeBytes = 16 * 1024;
+// TLS records are decrypted into the socket's buffer; bounded, so a fast server waits in TCP
+// flow control instead of piling chunks up in this process.
+constexpr qint64 kSslReadBufferBytes = 4 * 1024 * 1024;
+constexpr int kCloseNormal = 1000;
+constexpr int kCloseProtocolError = 1002;
+constexpr int kCloseTooBig = 1009;
+
+bool isControl(int opcode) { return opcode & 0x8; }
+
+QByteArray headerValue(const QList<QByteArray> &lines, QByteArrayView name)
+{
+    for (const QByteArray &line : lines) {
+        const qsizetype colon = line.indexOf(':');
+        if (colon > 0 && line.left(colon).trimmed().compare(name, Qt::CaseInsensitive) == 0)
+            return line.mid(colon + 1).trimmed();
+    }
+    return {};
+}
+
+QByteArray closePayload(int code)
+{
+    char bytes[2];
+    qToBigEndian<quint16>(quint16(code), bytes);
+    return QByteArray(bytes, 2);
+}
+
+} // namespace
+
+WebSocketClient::WebSocketClient(QObject *parent) : QObject(parent) {}
+
+WebSocketClient::~WebSocketClient()
+{
+    if (m_socket) {
+        m_socket->disconnect(this);
+        m_socket->abort();
+    }
+}
+
+void WebSocketClient::setSslConfiguration(const QSslConfiguration &configuration)
+{
+    m_ssl = configuration;
+    m_hasSsl = true;
+}
+
+QAbstractSocket::SocketState WebSocketClient::state() const
+{
+    switch (m_phase) {
+    case Phase::Open: return QAbstractSocket::ConnectedState;
+    case Phase::Handshake: return QAbstractSocket::ConnectingState;
+    case Phase::Idle:
+    case Phase::Ended: break;
+    }
+    return QAbstractSocket::UnconnectedState;
+}
+
+void WebSocketClient::open(const QUrl &url)
+{
+    Q_ASSERT_X(m_phase == Phase::Idle, "WebSocketClient::open", "one connection per object");
+    m_url = url;
+    m_phase = Phase::Handshake;
+    const bool tls = url.scheme() == QLatin1String("wss");
+    if (!tls && url.scheme() != QLatin1String("ws"))
+        return end(QStringLiteral("%1 is not a ws:// or wss:// URL").arg(url.toDisplayString()));
+    QByteArray key(16, Qt::Uninitialized);
+    QRandomGenerator::global()->fillRange(reinterpret_cast<quint32 *>(key.data()), 4);
+    m_key = key.toBase64();
+    if (tls) {
+        auto *ssl = new QSslSocket(this);
+        if (m_hasSsl)
+            ssl->setSslConfiguration(m_ssl);
+        ssl->setReadBufferSize(kSslReadBufferBytes);
+        connect(ssl, &QSslSocket::encrypted, this, &WebSocketClient::onSocketConnected);
+        connect(ssl, qOverload<const QList<QSslError> &>(&QSslSocket::sslErrors), this, &WebSocketClient::sslErrors);
+        m_socket = ssl;
+    } else {
+        m_socket = new QTcpSocket(this);
+        connect(m_socket, &QTcpSocket::connected, this, &WebSocketClient::onSocketConnected);
+    }
+    connect(m_socket, &QIODevice::readyRead, this, &WebSocketClient::onReadyRead);
+    connect(m_socket, &QAbstractSocket::errorOccurred, this, &WebSocketClient::onSocketError);
+    connect(m_socket, &QAbstractSocket::disconnected, this, [this] { end(QStringLiteral("the server closed the connection")); });
+    const quint16 port = quint16(url.port(tls ? 443 : 80));
+    if (tls)
+        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(url.host(), port);
+    else // Unbuffered: reads go from the kernel straight to where read() points.
+        m_socket->connectToHost(url.host(), port, QIODevice::ReadWrite | QIODevice::Unbuffered);
+}
+
+void WebSocketClient::onSocketConnected()
+{
+    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+    QByteArray path = m_url.path(QUrl::FullyEncoded).toUtf8();
+    if (path.isEmpty())
+        path = "/";
+    if (m_url.hasQuery())
+        path += '?' + m_url.query(QUrl::FullyEncoded).toUtf8();
+    QByteArray host = m_url.host(QUrl::FullyEncoded).toUtf8();
+    if (host.contains(':'))
+        host = '[' + host + ']';
+    if (m_url.port() != -1)
+        host += ':' + QByteArray::number(m_url.port());
+    m_socket->write("GET " + path + " HTTP/1.1\r\nHost: " + host
+                    + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + m_key
+                    + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+}
+
+void WebSocketClient::onSocketError()
+{
+    end(m_socket->errorString());
+}
+
+void WebSocketClient::onReadyRead()
+{
+    if (m_phase == Phase::Handshake && !readHandshake())
+        return;
+    if (m_phase == Phase::Open)
+        readFrames();
+}
+
+qint64 WebSocketClient::readSome(char *into, qint64 max)
+{
+    if (!m_leftover.isEmpty()) {
+        const qint64 n = qMin<qint64>(max, m_leftover.size());
+        memcpy(into, m_leftover.constData(), size_t(n));
+        m_leftover.remove(0, n);
+        return n;
+    }
+    const qint64 n = m_socket->read(into, max); // 0: nothing now
+    // An unbuffered socket meets the end of the connection in read() and, there, emits nothing.
+    if (n < 0)
+        end(m_socket->errorString().isEmpty() ? QStringLiteral("the server closed the connection") : m_socket->errorString());
+    return n;
+}
+
+bool WebSocketClient::fillTo(QByteArray &buffer, qsizetype size)
+{
+    while (buffer.size() < size) {
+        const qsizetype had = buffer.size();
+        buffer.resize(size);
+        const qint64 n = readSome(buffer.data() + had, size - had);
+        buffer.resize(had + qMax<qint64>(0, n));
+        if (n <= 0)
+            return false;
+    }
+    return true;
+}
+
+bool WebSocketClient::readHandshake()
+{
+    qsizetype end = -1;
+    while ((end = m_handshake.indexOf("\r\n\r\n")) < 0) {
+        if (m_handshake.size() > kMaxHandshakeBytes) {
+            fail(QStringLiteral("the handshake response of %1 is longer than %2 bytes").arg(m_url.toDisplayString()).arg(kMaxHandshakeBytes), 0);
+            return false;
+        }
+        if (!fillTo(m_handshake, m_handshake.size() + 4096) && m_handshake.indexOf("\r\n\r\n") < 0)
+            return false;
+    }
+    m_leftover = m_handshake.mid(end + 4);
+    QList<QByteArray> lines = m_handshake.left(end).split('\n');
+    m_handshake.clear();
+    for (QByteArray &line : lines)
+        line = line.trimmed();
+    const QByteArray expectedAccept = QCryptographicHash::hash(m_key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", QCryptographicHash::Sha1).toBase64();
+    const QList<QByteArray> status = lines.value(0).split(' ');
+    QString problem;
+    if (status.size() < 2 || !status[0].startsWith("HTTP/1.") || status[1] != "101")
+        problem = QStringLiteral("answered '%1'").arg(QString::fromUtf8(lines.value(0).left(200)));
+    else if (headerValue(lines, "Upgrade").compare("websocket", Qt::CaseInsensitive) != 0)
+        problem = QStringLiteral("did not upgrade to websocket");
+    else if (headerValue(lines, "Sec-WebSocket-Accept") != expectedAccept)
+        problem = QStringLiteral("answered with a wrong Sec-WebSocket-Accept");
+    if (!problem.isEmpty()) {
+        fail(QStringLiteral("WebSocket handshake with %1 failed: the server %2").arg(m_url.toDisplayString(), problem), 0);
+        return false;
+    }
+    m_phase = Phase::Open;
+    qCDebug(lcWebSocket) << "connected to" << m_url.toDisplayString();
+    Q_EMIT connected();
+    return m_phase == Phase::Open;
+}
+
+void WebSocketClient::readFrames()
+{
+    for (;;) {
+        if (m_phase != Phase::Open)
+            return;
+        bool stepDone = false;
+        switch (m_step) {
+        case Step::FrameHeader: stepDone = readFrameHeader(); break;
+        case Step::Prefix: stepDone = readPrefix(); break;
+        case Step::IntoSink: stepDone = readIntoSink(); break;
+        case Step::Payload: stepDone = readPayload(); break;
+        }
+        if (!stepDone)
+            return;
+    }
+}
+
+bool WebSocketClient::readFrameHeader()
+{
+    if (!fillTo(m_header, 2))
+        return false;
+    const quint8 first = quint8(m_header[0]), second = quint8(m_header[1]);
+    const int lengthCode = second & 0x7f;
+    const int lengthBytes = lengthCode == 126 ? 2 : lengthCode == 127 ? 8 : 0;
+    if (!fillTo(m_header, 2 + lengthBytes))
+        return false;
+    quint64 length = quint64(lengthCode);
+    if (lengthBytes == 2)
+        length = qFromBigEndian<quint16>(m_header.constData() + 2);
+    else if (lengthBytes == 8)
+        length = qFromBigEndian<quint64>(m_header.constData() + 2);
+    m_header.clear();
+    m_final = first & 0x80;
+    m_opcode = first & 0x0f;
+    QString problem;
+    if (first & 0x70)
+        problem = QStringLiteral("reserved bits set");
+    else if (second & 0x80)
+        problem = QStringLiteral("a masked frame (servers must not mask)");
+    else if (length >> 63)
+        problem = QStringLiteral("a frame length with the top bit set");
+    else if (isControl(m_opcode) && (m_opcode > int(FrameType::Pong) || !m_final || length > 125))
+        problem = QStringLiteral("a bad control frame (opcode %1)").arg(m_opcode);
+    else if (!isControl(m_opcode) && m_opcode > int(FrameType::Binary))
+        problem = QStringLiteral("a reserved opcode %1").arg(m_opcode);
+    else if (m_opcode == int(FrameType::Continuation) && m_messageOpcode == 0)
+        problem = QStringLiteral("a continuation frame outside a message");
+    else if (!isControl(m_opcode) && m_opcode != int(FrameType::Continuation) && m_messageOpcode != 0)
+        problem = QStringLiteral("a new message inside a fragmented one");
+    if (!problem.isEmpty()) {
+        fail(QStringLiteral("protocol error from %1: %2").arg(m_url.toDisplayString(), problem), kCloseProtocolError);
+        return false;
+    }
+    if (!isControl(m_opcode) && qint64(m_message.size()) + qint64(length) > m_maxMessageBytes) {
+        fail(QStringLiteral("%1 sent a message larger than %2 bytes").arg(m_url.toDisplayString()).arg(m_maxMessageBytes), kCloseTooBig);
+        return false;
+    }
+    if (!isControl(m_opcode) && m_opcode != int(FrameType::Continuation))
+        m_messageOpcode = m_opcode;
+    m_frameLeft = qint64(length);
+    const bool wholeBinaryMessage = m_opcode == int(FrameType::Binary) && m_final;
+    m_step = wholeBinaryMessage && m_sink.destination && m_frameLeft >= m_sink.prefixBytes ? Step::Prefix : Step::Payload;
+    return true;
+}
+
+bool WebSocketClient::readPrefix()
+{
+    if (!fillTo(m_prefix, m_sink.prefixBytes))
+        return false;
+    m_frameLeft -= m_sink.prefixBytes;
+    m_sinkAt = m_sink.destination(m_prefix, m_frameLeft);
+    if (m_phase != Phase::Open)
+        return false;
+    if (m_sinkAt) {
+        m_sinkTotal = m_frameLeft;
+        m_step = Step::IntoSink;
+    } else {
+        m_message = std::exchange(m_prefix, {});
+        m_step = Step::Payload;
+    }
+    return true;
+}
+
+bool WebSocketClient::readIntoSink()
+{
+    while (m_frameLeft > 0) {
+        const qint64 n = readSome(m_sinkAt, m_frameLeft);
+        if (n <= 0)
+            return false;
+        m_sinkAt += n;
+        m_frameLeft -= n;
+    }
+    m_step = Step::FrameHeader;
+    m_messageOpcode = 0;
+    const QByteArray prefix = std::exchange(m_prefix, {});
+    m_sink.delivered(prefix, m_sinkTotal);
+    return true;
+}
+
+bool WebSocketClient::readPayload()
+{
+    QByteArray &into = isControl(m_opcode) ? m_control : m_message;
+    const qsizetype had = into.size();
+    const bool complete = fillTo(into, had + m_frameLeft);
+    m_frameLeft -= into.size() - had;
+    if (!complete)
+        return false;
+    m_step = Step::FrameHeader;
+    if (isControl(m_opcode)) {
+        controlFrame(m_opcode, std::exchange(m_control, {}));
+    } else if (m_final) {
+        const int opcode = std::exchange(m_messageOpcode, 0);
+        const QByteArray message = std::exchange(m_message, {});
+        if (opcode == int(FrameType::Text))
+            Q_EMIT textMessageReceived(message);
+        else
+            Q_EMIT binaryMessageReceived(message);
+    }
+    return true;
+}
+
+void WebSocketClient::controlFrame(int opcode, const QByteArray &payload)
+{
+    if (opcode == int(FrameType::Ping)) {
+        writeFrame(int(FrameType::Pong), payload);
+    } else if (opcode == int(FrameType::Close)) {
+        const int code = payload.size() >= 2 ? qFromBigEndian<quint16>(payload.constData()) : kCloseNormal;
+        const QString reason = QString::fromUtf8(payload.mid(2));
+        if (!m_closeSent)
+            writeFrame(int(FrameType::Close), payload.left(2));
+        m_closeSent = true;
+        m_socket->disconnectFromHost();
+        end(QStringLiteral("the server closed the connection (code %1%2)").arg(code).arg(reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
+    }
+}
+
+void WebSocketClient::writeFrame(int opcode, QByteArrayView payload)
+{
+    const quint32 mask = QRandomGenerator::global()->generate();
+    QByteArray frame = protocol::encodeFrameHeader(FrameType(opcode), quint64(payload.size()), mask);
+    const qsizetype at = frame.size();
+    frame.append(payload);
+    char key[4];
+    qToBigEndian<quint32>(mask, key);
+    for (qsizetype i = 0; i < payload.size(); ++i)
+        frame[at + i] = char(frame[at + i] ^ key[i % 4]);
+    m_socket->write(frame);
+}
+
+void WebSocketClient::sendTextMessage(const QByteArray &utf8)
+{
+    if (m_phase == Phase::Open && !m_closeSent)
+        writeFrame(int(FrameType::Text), utf8);
+}
+
+void WebSocketClient::close()
+{
+    if (m_phase == Phase::Open && !m_closeSent) {
+        writeFrame(int(FrameType::Close), closePayload(kCloseNormal));
+        m_closeSent = true;
+    }
+    if (m_socket)
+        m_socket->disconnectFromHost(); // after what is queued, the close frame too
+    end(QStringLiteral("closed"));
+}
+
+void WebSocketClient::abort()
+{
+    if (m_socket)
+        m_socket->abort();
+    end(QStringLiteral("aborted"));
+}
+
+void WebSocketClient::fail(const QString &why, int closeCode)
+{
+    qCWarning(lcWebSocket).noquote() << why;
+    if (m_error.isEmpty())
+        m_error = why;
+    if (closeCode && m_phase == Phase::Open && !m_closeSent) {
+        writeFrame(int(FrameType::Close), closePayload(closeCode));
+        m_closeSent = true;
+        m_socket->disconnectFromHost();
+    } else {
+        m_socket->abort();
+    }
+    end(why);
+}
+
+void WebSocketClient::end(const QString &why)
+{
+    if (m_phase == Phase::Ended)
+        return;
+    if (m_error.isEmpty())
+        m_error = why;
+    m_phase = Phase::Ended;
+    Q_EMIT disconnected();
+}
+
+} // namespace surfing
