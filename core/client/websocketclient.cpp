@@ -169,11 +169,14 @@ bool WebSocketClient::readHandshake()
 {
     qsizetype end = -1;
     while ((end = m_handshake.indexOf("\r\n\r\n")) < 0) {
+        const bool more = fillTo(m_handshake, m_handshake.size() + 4096);
+        if (m_handshake.contains("\r\n\r\n"))
+            continue;
         if (m_handshake.size() > kMaxHandshakeBytes) {
             fail(QStringLiteral("the handshake response of %1 is longer than %2 bytes").arg(m_url.toDisplayString()).arg(kMaxHandshakeBytes), 0);
             return false;
         }
-        if (!fillTo(m_handshake, m_handshake.size() + 4096) && m_handshake.indexOf("\r\n\r\n") < 0)
+        if (!more)
             return false;
     }
     m_leftover = m_handshake.mid(end + 4);
@@ -195,7 +198,6 @@ bool WebSocketClient::readHandshake()
         return false;
     }
     m_phase = Phase::Open;
-    qCDebug(lcWebSocket) << "connected to" << m_url.toDisplayString();
     Q_EMIT connected();
     return m_phase == Phase::Open;
 }
@@ -331,8 +333,8 @@ void WebSocketClient::controlFrame(int opcode, const QByteArray &payload)
         if (!m_closeSent)
             writeFrame(int(FrameType::Close), payload.left(2));
         m_closeSent = true;
-        m_socket->disconnectFromHost();
         end(QStringLiteral("the server closed the connection (code %1%2)").arg(code).arg(reason.isEmpty() ? QString() : QStringLiteral(": ") + reason));
+        m_socket->disconnectFromHost();
     }
 }
 
@@ -361,16 +363,16 @@ void WebSocketClient::close()
         writeFrame(int(FrameType::Close), closePayload(kCloseNormal));
         m_closeSent = true;
     }
+    end(QStringLiteral("closed"));
     if (m_socket)
         m_socket->disconnectFromHost(); // after what is queued, the close frame too
-    end(QStringLiteral("closed"));
 }
 
 void WebSocketClient::abort()
 {
+    end(QStringLiteral("aborted"));
     if (m_socket)
         m_socket->abort();
-    end(QStringLiteral("aborted"));
 }
 
 void WebSocketClient::fail(const QString &why, int closeCode)
@@ -378,14 +380,16 @@ void WebSocketClient::fail(const QString &why, int closeCode)
     qCWarning(lcWebSocket).noquote() << why;
     if (m_error.isEmpty())
         m_error = why;
-    if (closeCode && m_phase == Phase::Open && !m_closeSent) {
+    const bool sayWhy = closeCode && m_phase == Phase::Open && !m_closeSent;
+    if (sayWhy) {
         writeFrame(int(FrameType::Close), closePayload(closeCode));
         m_closeSent = true;
-        m_socket->disconnectFromHost();
-    } else {
-        m_socket->abort();
     }
     end(why);
+    if (sayWhy)
+        m_socket->disconnectFromHost();
+    else
+        m_socket->abort();
 }
 
 void WebSocketClient::end(const QString &why)

@@ -1,0 +1,399 @@
+// WebSocketClient against a scripted server that writes exact bytes (handshakes and frames,
+// good and hostile, whole or a byte at a time) and against Qt's own QWebSocketServer.
+#include "client/websocketclient.h"
+#include "protocol/piece.h"
+
+#include <QCryptographicHash>
+#include <QDeadlineTimer>
+#include <QRandomGenerator>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTest>
+#include <QWebSocket>
+#include <QWebSocketServer>
+#include <QtEndian>
+#include <functional>
+
+using namespace surfing;
+using protocol::FrameType;
+
+namespace {
+
+QByteArray frame(FrameType type, const QByteArray &payload, bool final = true)
+{
+    QByteArray f = protocol::encodeFrameHeader(type, quint64(payload.size())) + payload;
+    if (!final)
+        f[0] = char(f[0] & 0x7f);
+    return f;
+}
+
+QByteArray closePayload(int code, const QByteArray &reason)
+{
+    char c[2];
+    qToBigEndian<quint16>(quint16(code), c);
+    return QByteArray(c, 2) + reason;
+}
+
+// A client frame (always masked) taken off the front of `buffer`; false while incomplete.
+bool takeClientFrame(QByteArray &buffer, int *opcode, QByteArray *payload, bool *masked)
+{
+    if (buffer.size() < 2)
+        return false;
+    const int code = quint8(buffer[1]) & 0x7f;
+    const int lengthBytes = code == 126 ? 2 : code == 127 ? 8 : 0;
+    *masked = quint8(buffer[1]) & 0x80;
+    const int head = 2 + lengthBytes + (*masked ? 4 : 0);
+    if (buffer.size() < head)
+        return false;
+    const qint64 length = lengthBytes == 2 ? qFromBigEndian<quint16>(buffer.constData() + 2)
+                          : lengthBytes == 8 ? qint64(qFromBigEndian<quint64>(buffer.constData() + 2)) : code;
+    if (buffer.size() < head + length)
+        return false;
+    *opcode = quint8(buffer[0]) & 0x0f;
+    *payload = buffer.mid(head, length);
+    if (*masked)
+        for (qint64 i = 0; i < length; ++i)
+            (*payload)[i] = char((*payload)[i] ^ buffer[head - 4 + i % 4]);
+    buffer.remove(0, head + length);
+    return true;
+}
+
+// Runs the event loop (the client lives in this thread too) until `done` or 5 s.
+bool waitFor(const std::function<bool()> &done)
+{
+    QDeadlineTimer deadline(5000);
+    for (;;) {
+        if (done())
+            return true;
+        if (deadline.hasExpired())
+            return false;
+        QTest::qWait(1);
+    }
+}
+
+// Answers one client's handshake (correctly unless told otherwise) and then writes what the
+// test gives it.
+class ScriptedServer
+{
+public:
+    ScriptedServer() { QVERIFY(m_server.listen(QHostAddress::LocalHost)); }
+    QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1/model").arg(m_server.serverPort())); }
+
+    // Waits for the request; answers `response`, or a correct 101 when it is empty.
+    bool handshake(const QByteArray &response = {})
+    {
+        if (!waitFor([this] { return m_server.hasPendingConnections(); }))
+            return false;
+        m_peer = m_server.nextPendingConnection();
+        if (!waitFor([this] { m_request += m_peer->readAll(); return m_request.contains("\r\n\r\n"); }))
+            return false;
+        QByteArray key;
+        for (const QByteArray &line : m_request.split('\n'))
+            if (line.toLower().startsWith("sec-websocket-key:"))
+                key = line.mid(18).trimmed();
+        const QByteArray accept = QCryptographicHash::hash(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", QCryptographicHash::Sha1).toBase64();
+        write(!response.isEmpty() ? response
+                                  : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                    "Sec-WebSocket-Accept: " + accept + "\r\n\r\n");
+        return true;
+    }
+    void write(const QByteArray &bytes)
+    {
+        m_peer->write(bytes);
+        m_peer->flush();
+    }
+    // The next frame the client sends.
+    bool readFrame(int *opcode, QByteArray *payload, bool *masked)
+    {
+        return waitFor([&] {
+            m_fromClient += m_peer->readAll();
+            return takeClientFrame(m_fromClient, opcode, payload, masked);
+        });
+    }
+    QByteArray request() const { return m_request; }
+    QTcpSocket *peer() const { return m_peer; }
+
+private:
+    QTcpServer m_server;
+    QTcpSocket *m_peer = nullptr;
+    QByteArray m_request, m_fromClient;
+};
+
+} // namespace
+
+class TestWebSocketClient : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void handshakeThenTextBothWays()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
+        client.open(server.url());
+        QVERIFY(server.handshake());
+        QVERIFY(connected.wait());
+        QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
+        QVERIFY(server.request().startsWith("GET /model HTTP/1.1\r\n"));
+        QVERIFY(server.request().contains("Host: 127.0.0.1:"));
+
+        server.write(frame(FrameType::Text, "welcome"));
+        QVERIFY(texts.wait());
+        QCOMPARE(texts.at(0).at(0).toByteArray(), QByteArray("welcome"));
+
+        client.sendTextMessage(QByteArray(300, 'h'));
+        int opcode = 0;
+        QByteArray payload;
+        bool masked = false;
+        QVERIFY(server.readFrame(&opcode, &payload, &masked));
+        QCOMPARE(opcode, 1);
+        QVERIFY(masked); // RFC 6455: a client masks every frame
+        QCOMPARE(payload, QByteArray(300, 'h'));
+    }
+
+    // The piece header is offered to the sink; the payload lands where the sink says, however
+    // the bytes are cut up on the way.
+    void sinkGetsPayloadInPlace()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        QByteArray target(100000, '\0');
+        QByteArray seenPrefix;
+        int delivered = 0;
+        WebSocketClient::BinarySink sink;
+        sink.prefixBytes = 8;
+        sink.destination = [&](QByteArrayView prefix, qint64 rest) -> char * {
+            seenPrefix = prefix.toByteArray();
+            return rest == target.size() ? target.data() : nullptr;
+        };
+        sink.delivered = [&](QByteArrayView, qint64 rest) { delivered += int(rest); };
+        client.setBinarySink(sink);
+        QSignalSpy whole(&client, &WebSocketClient::binaryMessageReceived);
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        client.open(server.url());
+        QVERIFY(server.handshake());
+        QVERIFY(connected.wait());
+
+        QByteArray payload(100000, Qt::Uninitialized);
+        for (int i = 0; i < payload.size(); ++i)
+            payload[i] = char(i * 7 + i / 256);
+        const QByteArray bytes = frame(FrameType::Binary, "PREFIX78" + payload);
+        for (int i = 0; i < 20; ++i) { // the header and prefix a byte at a time
+            server.write(bytes.mid(i, 1));
+            QTest::qWait(1);
+        }
+        server.write(bytes.mid(20, 30000));
+        QTest::qWait(5);
+        server.write(bytes.mid(30020));
+        QTRY_COMPARE(delivered, payload.size());
+        QCOMPARE(seenPrefix, QByteArray("PREFIX78"));
+        QCOMPARE(target, payload);
+        QCOMPARE(whole.count(), 0);
+
+        // Declined (wrong size here): the message comes whole, prefix included.
+        server.write(frame(FrameType::Binary, "PREFIX78abc"));
+        QVERIFY(whole.wait());
+        QCOMPARE(whole.at(0).at(0).toByteArray(), QByteArray("PREFIX78abc"));
+        // Shorter than the prefix: whole, without asking the sink.
+        seenPrefix.clear();
+        server.write(frame(FrameType::Binary, "abc"));
+        QVERIFY(whole.wait());
+        QCOMPARE(whole.at(1).at(0).toByteArray(), QByteArray("abc"));
+        QVERIFY(seenPrefix.isEmpty());
+    }
+
+    // A message in three frames with a ping between them: the pong goes back at once, the
+    // message comes whole.
+    void fragmentsAndPing()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        client.open(server.url());
+        QVERIFY(server.handshake());
+        QVERIFY(connected.wait());
+        server.write(frame(FrameType::Text, "one ", false) + frame(FrameType::Ping, "are you there")
+                     + frame(FrameType::Continuation, "two ", false) + frame(FrameType::Continuation, "three"));
+        int opcode = 0;
+        QByteArray payload;
+        bool masked = false;
+        QVERIFY(server.readFrame(&opcode, &payload, &masked));
+        QCOMPARE(opcode, 0xA);
+        QCOMPARE(payload, QByteArray("are you there"));
+        QTRY_COMPARE(texts.count(), 1);
+        QCOMPARE(texts.at(0).at(0).toByteArray(), QByteArray("one two three"));
+    }
+
+    void closeFromServerIsAnswered()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        client.open(server.url());
+        QVERIFY(server.handshake());
+        QVERIFY(connected.wait());
+        server.write(frame(FrameType::Close, closePayload(4001, "try again later")));
+        QVERIFY(ended.wait());
+        QCOMPARE(ended.count(), 1);
+        QCOMPARE(client.state(), QAbstractSocket::UnconnectedState);
+        QVERIFY2(client.errorString().contains(QLatin1String("4001")) && client.errorString().contains(QLatin1String("try again later")),
+                 qPrintable(client.errorString()));
+        int opcode = 0;
+        QByteArray payload;
+        bool masked = false;
+        QVERIFY(server.readFrame(&opcode, &payload, &masked));
+        QCOMPARE(opcode, 0x8);
+        QCOMPARE(payload, closePayload(4001, {}));
+    }
+
+    void serverVanishes()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        client.open(server.url());
+        QVERIFY(server.handshake());
+        QVERIFY(connected.wait());
+        server.write(frame(FrameType::Binary, "half a mess").left(6));
+        server.peer()->abort();
+        QVERIFY(ended.wait());
+        QCOMPARE(ended.count(), 1);
+        QVERIFY(!client.errorString().isEmpty());
+    }
+
+    void refusedConnectionEnds()
+    {
+        quint16 port = 0;
+        {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost));
+            port = probe.serverPort();
+        }
+        WebSocketClient client;
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)));
+        QVERIFY(ended.wait());
+        QVERIFY2(client.errorString().contains(QLatin1String("refused"), Qt::CaseInsensitive), qPrintable(client.errorString()));
+    }
+
+    // Each hostile answer ends the connection with an error that says what was wrong.
+    void hostileServers_data()
+    {
+        QTest::addColumn<QByteArray>("handshake"); // empty: a correct one
+        QTest::addColumn<QByteArray>("frames");
+        QTest::addColumn<QString>("error");
+        const QByteArray good;
+        QTest::newRow("refused upgrade") << QByteArray("HTTP/1.1 403 Forbidden\r\n\r\n") << QByteArray() << "403 Forbidden";
+        QTest::newRow("wrong accept") << QByteArray("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: bm9wZQ==\r\n\r\n")
+                                      << QByteArray() << "Sec-WebSocket-Accept";
+        QTest::newRow("endless handshake") << ("HTTP/1.1 101 OK\r\nX: " + QByteArray(20000, 'x')) << QByteArray() << "longer than";
+        QTest::newRow("masked frame") << good << QByteArray("\x81\x82\1\2\3\4ab", 8) << "masked";
+        QTest::newRow("reserved bits") << good << QByteArray("\xc1\x01x", 3) << "reserved bits";
+        QTest::newRow("reserved opcode") << good << QByteArray("\x83\x01x", 3) << "reserved opcode";
+        QTest::newRow("stray continuation") << good << frame(FrameType::Continuation, "x") << "continuation";
+        QTest::newRow("message inside message") << good << frame(FrameType::Text, "a", false) + frame(FrameType::Text, "b") << "inside";
+        QTest::newRow("long control frame") << good << QByteArray("\x89\x7e\x00\x80", 4) + QByteArray(128, 'p') << "control frame";
+        QTest::newRow("fragmented control frame") << good << QByteArray("\x09\x01p", 3) << "control frame";
+        QTest::newRow("top bit length") << good << QByteArray("\x82\x7f\x80\0\0\0\0\0\0\0", 10) << "top bit";
+        QTest::newRow("too large") << good << frame(FrameType::Binary, QByteArray(5000, 'b')) << "larger than 4096";
+        QTest::newRow("too large in pieces") << good << frame(FrameType::Binary, QByteArray(3000, 'b'), false) + frame(FrameType::Continuation, QByteArray(3000, 'b'))
+                                             << "larger than 4096";
+    }
+
+    void hostileServers()
+    {
+        QFETCH(QByteArray, handshake);
+        QFETCH(QByteArray, frames);
+        QFETCH(QString, error);
+        ScriptedServer server;
+        WebSocketClient client;
+        client.setMaxIncomingMessageBytes(4096);
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        client.open(server.url());
+        QVERIFY(server.handshake(handshake));
+        server.write(frames);
+        QVERIFY(ended.wait());
+        QCOMPARE(ended.count(), 1);
+        QCOMPARE(texts.count(), 0);
+        QCOMPARE(connected.count(), handshake.isEmpty() ? 1 : 0);
+        QVERIFY2(client.errorString().contains(error), qPrintable(client.errorString()));
+    }
+
+    // Random bytes after a good handshake, some starting as a plausible frame: whatever comes,
+    // the client ends cleanly or keeps going, and never reads past a message limit.
+    void randomBytesNeverCrash()
+    {
+        QRandomGenerator random(20261123);
+        for (int round = 0; round < 60; ++round) {
+            ScriptedServer server;
+            WebSocketClient client;
+            client.setMaxIncomingMessageBytes(1 << 16);
+            QByteArray target(1 << 16, '\0');
+            WebSocketClient::BinarySink sink;
+            sink.prefixBytes = 8;
+            sink.destination = [&](QByteArrayView, qint64 rest) { return rest <= target.size() ? target.data() : nullptr; };
+            sink.delivered = [](QByteArrayView, qint64) {};
+            client.setBinarySink(sink);
+            QSignalSpy connected(&client, &WebSocketClient::connected);
+            QSignalSpy ended(&client, &WebSocketClient::disconnected);
+            client.open(server.url());
+            QVERIFY(server.handshake());
+            QVERIFY(connected.wait());
+            QByteArray bytes(int(random.bounded(1, 4000)), Qt::Uninitialized);
+            for (char &c : bytes)
+                c = char(random.bounded(256));
+            if (round % 2 == 0) // a valid-looking first byte
+                bytes[0] = char(0x80 | int(random.bounded(3)));
+            server.write(bytes);
+            QTest::qWait(5);
+            server.peer()->abort();
+            if (ended.count() == 0)
+                QVERIFY(ended.wait());
+            QCOMPARE(ended.count(), 1);
+        }
+    }
+
+    // Against Qt's server, which fragments messages larger than its outgoing frame size.
+    void interoperatesWithQWebSocketServer()
+    {
+        QWebSocketServer server(QStringLiteral("test"), QWebSocketServer::NonSecureMode);
+        QVERIFY(server.listen(QHostAddress::LocalHost));
+        QWebSocket *peer = nullptr;
+        QByteArray fromClient;
+        connect(&server, &QWebSocketServer::newConnection, this, [&] {
+            peer = server.nextPendingConnection();
+            peer->setOutgoingFrameSize(1000);
+            connect(peer, &QWebSocket::textMessageReceived, this, [&](const QString &t) { fromClient = t.toUtf8(); });
+        });
+        WebSocketClient client;
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        QSignalSpy binary(&client, &WebSocketClient::binaryMessageReceived);
+        QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
+        client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/m").arg(server.serverPort())));
+        QVERIFY(connected.wait());
+        QTRY_VERIFY(peer);
+        client.sendTextMessage("hello, server");
+        QTRY_COMPARE(fromClient, QByteArray("hello, server"));
+        const QByteArray big(10000, 'z');
+        peer->sendBinaryMessage(big);
+        peer->sendTextMessage(QString(3000, QLatin1Char('t')));
+        QTRY_COMPARE(texts.count(), 1);
+        QCOMPARE(binary.count(), 1);
+        QCOMPARE(binary.at(0).at(0).toByteArray(), big);
+        QCOMPARE(texts.at(0).at(0).toByteArray(), QByteArray(3000, 't'));
+        QSignalSpy peerGone(peer, &QWebSocket::disconnected);
+        client.close();
+        QVERIFY(peerGone.wait());
+        QCOMPARE(peer->closeCode(), QWebSocketProtocol::CloseCodeNormal);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestWebSocketClient)
+#include "tst_websocketclient.moc"
