@@ -13,6 +13,7 @@
 //   bench_clients --cli PATH/surfing-cli [--clients 32] [--model-mb 512] [--chunk-mb 16] [--cache-mb 128] [--blocks 3]
 #include "benchsupport.h"
 #include "client/weightclient.h"
+#include "client/websocketclient.h"
 #include "protocol/piece.h"
 #include "protocol/transfermemory.h"
 
@@ -28,7 +29,6 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QThread>
-#include <QWebSocket>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -40,13 +40,6 @@ using namespace surfing;
 using namespace surfing::bench;
 
 namespace {
-
-void waitUntil(const std::function<bool()> &done)
-{
-    QEventLoop loop;
-    while (!done())
-        loop.processEvents(QEventLoop::WaitForMoreEvents);
-}
 
 // kB value of a /proc/PID/status field (VmHWM, VmRSS), -1 when unreadable.
 qint64 procStatusKb(qint64 pid, const QByteArray &field)
@@ -148,41 +141,51 @@ double runWeightClients(int clients, const QUrl &url, int chunks, qint64 chunkBy
 
 // ---- minimal protocol clients in one event loop ---------------------------------------------
 
+// Speaks the protocol on WeightClient's transport (pieces land in a buffer of the chunk's
+// size through the sink), without hashing, decoding or caching.
 class WsStream : public QObject
 {
 public:
     WsStream(const QUrl &url, int chunks) : m_chunks(chunks)
     {
-        connect(&m_socket, &QWebSocket::connected, this, [this] {
-            m_socket.sendTextMessage(QStringLiteral(R"({"type":"hello","protocol":1,"client":"bench_clients"})"));
+        connect(&m_socket, &WebSocketClient::connected, this, [this] {
+            m_socket.sendTextMessage(R"({"type":"hello","protocol":1,"client":"bench_clients"})");
         });
-        connect(&m_socket, &QWebSocket::textMessageReceived, this, &WsStream::onText);
-        connect(&m_socket, &QWebSocket::binaryMessageReceived, this, &WsStream::onBinary);
-        m_socket.setMaxAllowedIncomingMessageSize(64 * 1024 * 1024);
+        connect(&m_socket, &WebSocketClient::textMessageReceived, this, &WsStream::onText);
+        connect(&m_socket, &WebSocketClient::binaryMessageReceived, this, [](const QByteArray &) { qFatal("a piece missed the sink"); });
+        WebSocketClient::BinarySink sink;
+        sink.prefixBytes = protocol::kPieceHeaderBytes;
+        sink.destination = [this](QByteArrayView header, qint64 rest) -> char * {
+            const std::optional<protocol::Piece> p = protocol::parsePiece(header, 0);
+            if (!p || p->requestId != quint32(m_next + 1) || m_got + rest > m_buffer.size())
+                qFatal("bad piece");
+            return m_buffer.data() + m_got;
+        };
+        sink.delivered = [this](QByteArrayView, qint64 rest) { onPiece(rest); };
+        m_socket.setBinarySink(sink);
         m_socket.open(url);
     }
     bool done() const { return m_next >= m_chunks; }
     qint64 bytes() const { return m_bytes; }
 
 private:
-    void onText(const QString &text)
+    void onText(const QByteArray &text)
     {
-        const QJsonObject o = QJsonDocument::fromJson(text.toUtf8()).object();
+        const QJsonObject o = QJsonDocument::fromJson(text).object();
         const QString type = o.value(QLatin1String("type")).toString();
         if (type == QLatin1String("welcome"))
             return request();
         if (type != QLatin1String("chunk"))
-            qFatal("unexpected reply: %s", qPrintable(text));
+            qFatal("unexpected reply: %s", text.constData());
         m_expected = qint64(o.value(QLatin1String("size")).toDouble());
+        if (m_buffer.size() < m_expected)
+            m_buffer.resize(m_expected);
         m_got = 0;
         m_piecesLeft = qint64(o.value(QLatin1String("pieces")).toDouble());
     }
-    void onBinary(const QByteArray &message)
+    void onPiece(qint64 bytes)
     {
-        const std::optional<protocol::Piece> p = protocol::parsePiece(message, 64 * 1024 * 1024);
-        if (!p || p->requestId != quint32(m_next + 1))
-            qFatal("bad piece");
-        m_got += p->payload.size();
+        m_got += bytes;
         if (--m_piecesLeft > 0)
             return;
         if (m_got != m_expected)
@@ -194,10 +197,11 @@ private:
     void request()
     {
         if (!done())
-            m_socket.sendTextMessage(QStringLiteral(R"({"type":"get","id":%1,"chunk":"layer_%2"})").arg(m_next + 1).arg(m_next));
+            m_socket.sendTextMessage(QStringLiteral(R"({"type":"get","id":%1,"chunk":"layer_%2"})").arg(m_next + 1).arg(m_next).toUtf8());
     }
 
-    QWebSocket m_socket;
+    WebSocketClient m_socket;
+    QByteArray m_buffer;
     int m_chunks;
     int m_next = 0;
     qint64 m_expected = 0;
@@ -267,12 +271,7 @@ int main(int argc, char *argv[])
 
     QProcess raw, serve;
     const quint16 rawPort = startRawServer(raw, files);
-    serve.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    serve.start(parser.value(QStringLiteral("cli")), {QStringLiteral("serve"), dir, QStringLiteral("--port"), QStringLiteral("0"),
-                                                      QStringLiteral("--cache-mb"), cacheMb});
-    const QUrl url(QString::fromUtf8(readLine(serve)));
-    if (!url.isValid())
-        qFatal("surfing-cli serve did not start");
+    const QUrl url = startWeightServer(serve, parser.value(QStringLiteral("cli")), dir, cacheMb);
     const qint64 idleKb = procStatusKb(serve.processId(), "VmRSS");
 
     const std::function<double()> runs[] = {

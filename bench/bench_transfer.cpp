@@ -15,7 +15,6 @@
 #include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QFileInfo>
-#include <QEventLoop>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
@@ -28,13 +27,6 @@ using namespace surfing;
 using namespace surfing::bench;
 
 namespace {
-
-void waitUntil(const std::function<bool()> &done)
-{
-    QEventLoop loop;
-    while (!done())
-        loop.processEvents(QEventLoop::WaitForMoreEvents);
-}
 
 // ---- the weight server -------------------------------------------------------------------
 // The protocol as WeightClient speaks it, on the same transport (WebSocketClient, whose sink
@@ -96,16 +88,6 @@ private:
     int m_maxPieceBytes = 0; // from the welcome
     quint32 m_id = 0;
 };
-
-QUrl startServer(QProcess &p, const QString &cli, const QString &dir)
-{
-    p.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-    p.start(cli, {QStringLiteral("serve"), dir, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--cache-mb"), QStringLiteral("1024")});
-    const QUrl url(QString::fromUtf8(readLine(p)));
-    if (!url.isValid())
-        qFatal("surfing-cli serve did not start");
-    return url;
-}
 
 double nowMs(const QElapsedTimer &t) { return t.nsecsElapsed() / 1e6; }
 
@@ -176,7 +158,7 @@ int main(int argc, char *argv[])
 
     QProcess rawProcess, wsProcess;
     const quint16 rawPort = startRawServer(rawProcess, files);
-    const QUrl wsUrl = startServer(wsProcess, parser.value(QStringLiteral("cli")), dir);
+    const QUrl wsUrl = startWeightServer(wsProcess, parser.value(QStringLiteral("cli")), dir, QStringLiteral("1024"));
     const QString cpus = parser.value(QStringLiteral("cpus"));
     if (cpus != QLatin1String("free")) {
         const int serverCpu = cpus == QLatin1String("split") ? 1 : 0;

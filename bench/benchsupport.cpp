@@ -6,6 +6,7 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QEventLoop>
 #include <QFile>
 #include <QRandomGenerator>
 #include <QtEndian>
@@ -141,6 +142,23 @@ bool pinToCpu(qint64 pid, int cpu)
     if (!pinned)
         qWarning("cannot pin process %lld to CPU %d: %s", pid, cpu, std::strerror(errno));
     return pinned;
+}
+
+QUrl startWeightServer(QProcess &process, const QString &cli, const QString &dir, const QString &cacheMb)
+{
+    process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+    process.start(cli, {QStringLiteral("serve"), dir, QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--cache-mb"), cacheMb});
+    const QUrl url(QString::fromUtf8(readLine(process)));
+    if (!url.isValid())
+        qFatal("%s serve did not start", qPrintable(cli));
+    return url;
+}
+
+void waitUntil(const std::function<bool()> &done)
+{
+    QEventLoop loop;
+    while (!done())
+        loop.processEvents(QEventLoop::WaitForMoreEvents);
 }
 
 quint16 startRawServer(QProcess &process, const QStringList &files)

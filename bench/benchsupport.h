@@ -12,7 +12,9 @@
 #include <QProcess>
 #include <QString>
 #include <QStringList>
+#include <QUrl>
 #include <QVector>
+#include <functional>
 
 namespace surfing::bench {
 
@@ -49,6 +51,12 @@ double percentile(QVector<double> v, double q);
 // scheduler, the same run swings by a factor of two depending on whether client and server
 // happen to share a core. False (with a warning) when the machine has no such CPU.
 bool pinToCpu(qint64 pid, int cpu);
+
+// Runs `surfing-cli serve DIR --port 0 --cache-mb CACHE_MB` in `process`; returns its URL.
+QUrl startWeightServer(QProcess &process, const QString &cli, const QString &dir, const QString &cacheMb);
+
+// Runs this thread's event loop until `done()`.
+void waitUntil(const std::function<bool()> &done);
 
 // The first line `process` prints on stdout, trimmed.
 QByteArray readLine(QProcess &process);
