@@ -111,6 +111,13 @@ public:
             return takeClientFrame(m_fromClient, opcode, payload, masked);
         });
     }
+    // Opens `client` here and completes a correct handshake.
+    bool accept(WebSocketClient &client)
+    {
+        QSignalSpy connected(&client, &WebSocketClient::connected);
+        client.open(url());
+        return handshake() && (connected.count() == 1 || connected.wait());
+    }
     QByteArray request() const { return m_request; }
     QTcpSocket *peer() const { return m_peer; }
 
@@ -130,11 +137,8 @@ private Q_SLOTS:
     {
         ScriptedServer server;
         WebSocketClient client;
-        QSignalSpy connected(&client, &WebSocketClient::connected);
         QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
-        client.open(server.url());
-        QVERIFY(server.handshake());
-        QVERIFY(connected.wait());
+        QVERIFY(server.accept(client));
         QCOMPARE(client.state(), QAbstractSocket::ConnectedState);
         QVERIFY(server.request().startsWith("GET /model HTTP/1.1\r\n"));
         QVERIFY(server.request().contains("Host: 127.0.0.1:"));
@@ -171,10 +175,7 @@ private Q_SLOTS:
         sink.delivered = [&](QByteArrayView, qint64 rest) { delivered += int(rest); };
         client.setBinarySink(sink);
         QSignalSpy whole(&client, &WebSocketClient::binaryMessageReceived);
-        QSignalSpy connected(&client, &WebSocketClient::connected);
-        client.open(server.url());
-        QVERIFY(server.handshake());
-        QVERIFY(connected.wait());
+        QVERIFY(server.accept(client));
 
         QByteArray payload(100000, Qt::Uninitialized);
         for (int i = 0; i < payload.size(); ++i)
@@ -211,10 +212,7 @@ private Q_SLOTS:
         ScriptedServer server;
         WebSocketClient client;
         QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
-        QSignalSpy connected(&client, &WebSocketClient::connected);
-        client.open(server.url());
-        QVERIFY(server.handshake());
-        QVERIFY(connected.wait());
+        QVERIFY(server.accept(client));
         server.write(frame(FrameType::Text, "one ", false) + frame(FrameType::Ping, "are you there")
                      + frame(FrameType::Continuation, "two ", false) + frame(FrameType::Continuation, "three"));
         int opcode = 0;
@@ -231,11 +229,8 @@ private Q_SLOTS:
     {
         ScriptedServer server;
         WebSocketClient client;
-        QSignalSpy connected(&client, &WebSocketClient::connected);
         QSignalSpy ended(&client, &WebSocketClient::disconnected);
-        client.open(server.url());
-        QVERIFY(server.handshake());
-        QVERIFY(connected.wait());
+        QVERIFY(server.accept(client));
         server.write(frame(FrameType::Close, closePayload(4001, "try again later")));
         QVERIFY(ended.wait());
         QCOMPARE(ended.count(), 1);
@@ -254,11 +249,8 @@ private Q_SLOTS:
     {
         ScriptedServer server;
         WebSocketClient client;
-        QSignalSpy connected(&client, &WebSocketClient::connected);
         QSignalSpy ended(&client, &WebSocketClient::disconnected);
-        client.open(server.url());
-        QVERIFY(server.handshake());
-        QVERIFY(connected.wait());
+        QVERIFY(server.accept(client));
         server.write(frame(FrameType::Binary, "half a mess").left(6));
         server.peer()->abort();
         QVERIFY(ended.wait());
@@ -341,11 +333,8 @@ private Q_SLOTS:
             sink.destination = [&](QByteArrayView, qint64 rest) { return rest <= target.size() ? target.data() : nullptr; };
             sink.delivered = [](QByteArrayView, qint64) {};
             client.setBinarySink(sink);
-            QSignalSpy connected(&client, &WebSocketClient::connected);
             QSignalSpy ended(&client, &WebSocketClient::disconnected);
-            client.open(server.url());
-            QVERIFY(server.handshake());
-            QVERIFY(connected.wait());
+            QVERIFY(server.accept(client));
             QByteArray bytes(int(random.bounded(1, 4000)), Qt::Uninitialized);
             for (char &c : bytes)
                 c = char(random.bounded(256));
