@@ -9,6 +9,8 @@
 #include <QTcpSocket>
 #include <QtEndian>
 
+#include <sys/socket.h>
+
 Q_LOGGING_CATEGORY(lcWebSocket, "surfing.client.websocket")
 
 namespace surfing {
@@ -289,16 +291,32 @@ bool WebSocketClient::readIntoSink()
 {
     while (m_frameLeft > 0) {
         const qint64 n = readSome(m_sinkAt, m_frameLeft);
+        if (n == 0)
+            setReadLowWater(m_frameLeft);
         if (n <= 0)
             return false;
         m_sinkAt += n;
         m_frameLeft -= n;
     }
+    setReadLowWater(1);
     m_step = Step::FrameHeader;
     m_messageOpcode = 0;
     const QByteArray prefix = std::exchange(m_prefix, {});
     m_sink.delivered(prefix, m_sinkTotal);
     return true;
+}
+
+// While a large payload trickles in, the kernel is asked to wake this thread only once a good
+// part of it is there (SO_RCVLOWAT, which Linux applies to poll too): each wake-up costs more
+// than the read it allows when it brings a few kilobytes.
+void WebSocketClient::setReadLowWater(qint64 bytes)
+{
+    constexpr qint64 kMaxLowWater = 256 * 1024;
+    const int lowWater = int(qBound<qint64>(1, bytes, kMaxLowWater));
+    if (lowWater == m_readLowWater || qobject_cast<QSslSocket *>(m_socket))
+        return;
+    if (::setsockopt(int(m_socket->socketDescriptor()), SOL_SOCKET, SO_RCVLOWAT, &lowWater, sizeof lowWater) == 0)
+        m_readLowWater = lowWater;
 }
 
 bool WebSocketClient::readPayload()

@@ -82,6 +82,7 @@ private:
     bool readPrefix();
     bool readIntoSink();
     bool readPayload();
+    void setReadLowWater(qint64 bytes);
     void controlFrame(int opcode, const QByteArray &payload);
     qint64 readSome(char *into, qint64 max);
     bool fillTo(QByteArray &buffer, qsizetype size);
@@ -114,6 +115,7 @@ private:
     QByteArray m_prefix;    // for the sink
     char *m_sinkAt = nullptr;
     qint64 m_sinkTotal = 0;
+    int m_readLowWater = 1; // SO_RCVLOWAT of the socket
 };
 
 } // namespace surfing
