@@ -23,7 +23,8 @@ Q_LOGGING_CATEGORY(lcChunker, "surfing.chunker")
 namespace surfing {
 namespace {
 
-constexpr qint64 kStep = 8 * 1024 * 1024; // copied, hashed and reported at once
+// Read, hashed, written and reported at once: small enough to stay in a core's cache.
+constexpr qint64 kStep = 1024 * 1024;
 
 // Shared by the worker threads of one run.
 struct RunState {
@@ -82,31 +83,37 @@ ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
     return out;
 }
 
-// Uncompressed chunks: tensor bytes go from the source file to the chunk inside the kernel where
-// possible, and are hashed from the mapped source on the way.
+// Uncompressed chunks: tensor bytes that live in a source file are read into a small buffer,
+// hashed while they are in the CPU's cache and written from there (outputfile.h says why);
+// converted tensors are written from memory.
 void writePlain(const ChunkTensors &tensors, const QMap<QString, QString> &metadata,
                 ManifestChunk &chunk, OutputFile &file, RunState &run)
 {
     Sha256 hash;
+    const auto append = [&](QByteArrayView bytes) {
+        hash.addData(bytes);
+        file.write(bytes);
+        run.addProgress(bytes.size());
+    };
     const QByteArray prefix = safetensorsPrefix(tensors.views, metadata);
-    file.write(prefix);
     hash.addData(prefix);
+    file.write(prefix);
     qint64 total = prefix.size();
     std::map<QString, InputFile> sources;
+    QByteArray buffer(kStep, Qt::Uninitialized);
     for (int i = 0; i < tensors.views.size(); ++i) {
         const QByteArrayView data = tensors.views[i].data;
         const Checkpoint::FileSpan &span = tensors.spans[i];
         const InputFile *source = span.offset < 0 ? nullptr : &sources.try_emplace(span.file, span.file).first->second;
         for (qint64 at = 0; at < data.size(); at += kStep) {
             run.checkCancelled();
-            const QByteArrayView step = data.sliced(at, qMin(kStep, data.size() - at));
-            populateForReading(step);
-            if (source)
-                file.copyFrom(*source, span.offset + at, step);
-            else
-                file.write(step);
-            hash.addData(step);
-            run.addProgress(step.size());
+            const qint64 size = qMin(kStep, data.size() - at);
+            if (source) {
+                source->readAt(span.offset + at, buffer.data(), size);
+                append(QByteArrayView(buffer.constData(), size));
+            } else {
+                append(data.sliced(at, size));
+            }
         }
         total += data.size();
     }

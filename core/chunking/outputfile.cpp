@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 namespace surfing {
@@ -20,7 +19,7 @@ QString lastError()
 } // namespace
 
 InputFile::InputFile(const QString &path)
-    : m_fd(::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC))
+    : m_path(path), m_fd(::open(QFile::encodeName(path).constData(), O_RDONLY | O_CLOEXEC))
 {
     if (m_fd < 0)
         throw Error(QStringLiteral("%1: cannot open: %2").arg(path, lastError()));
@@ -29,6 +28,21 @@ InputFile::InputFile(const QString &path)
 InputFile::~InputFile()
 {
     ::close(m_fd);
+}
+
+void InputFile::readAt(qint64 offset, char *into, qint64 size) const
+{
+    qint64 done = 0;
+    while (done < size) {
+        const ssize_t got = ::pread(m_fd, into + done, size_t(size - done), off_t(offset + done));
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            throw Error(QStringLiteral("%1: read failed: %2").arg(m_path, lastError()));
+        if (got == 0)
+            throw Error(QStringLiteral("%1: ends before byte %2 (was it changed while chunking?)").arg(m_path).arg(offset + size));
+        done += got;
+    }
 }
 
 OutputFile::OutputFile(const QString &path)
@@ -64,22 +78,6 @@ void OutputFile::write(QByteArrayView bytes)
     }
 }
 
-void OutputFile::copyFrom(const InputFile &source, qint64 offset, QByteArrayView bytes)
-{
-    loff_t from = offset;
-    qint64 done = 0;
-    while (done < bytes.size()) {
-        const ssize_t copied = ::copy_file_range(source.descriptor(), &from, m_fd, nullptr, size_t(bytes.size() - done), 0);
-        if (copied < 0 && errno == EINTR)
-            continue;
-        if (copied < 0 && done == 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL))
-            return write(bytes); // e.g. across file systems on older kernels
-        if (copied <= 0)
-            fail("write");
-        done += copied;
-    }
-}
-
 void OutputFile::finish(bool sync)
 {
     if (sync && ::fsync(m_fd) != 0)
@@ -87,18 +85,6 @@ void OutputFile::finish(bool sync)
     const int fd = std::exchange(m_fd, -1);
     if (::close(fd) != 0)
         fail("close");
-}
-
-void populateForReading(QByteArrayView mappedBytes)
-{
-#ifdef MADV_POPULATE_READ
-    static const auto pageSize = quintptr(::sysconf(_SC_PAGESIZE));
-    const quintptr begin = quintptr(mappedBytes.data()) & ~(pageSize - 1);
-    const quintptr end = quintptr(mappedBytes.data()) + quintptr(mappedBytes.size());
-    ::madvise(reinterpret_cast<void *>(begin), end - begin, MADV_POPULATE_READ);
-#else
-    Q_UNUSED(mappedBytes)
-#endif
 }
 
 } // namespace surfing

@@ -1,6 +1,8 @@
-// The files the chunker writes and reads: plain POSIX descriptors, so tensor bytes can go from the
-// source file to a chunk inside the kernel (copy_file_range), as cp does, instead of through
-// user space.
+// The files the chunker writes and reads: plain POSIX descriptors. Tensor bytes are read from
+// the source file into a small buffer, hashed there while it is in the CPU's cache, and written
+// from it. Hashing straight from the memory-mapped source and copying with copy_file_range, as
+// cp does, was slower: SHA-256 ran at about 1.2 GB/s on pages coming from memory against about
+// 1.7 GB/s in cache, and hashing is most of the chunker's time (docs/benchmarks.md).
 #pragma once
 
 #include <QByteArrayView>
@@ -15,9 +17,11 @@ public:
     ~InputFile();
     InputFile(const InputFile &) = delete;
     InputFile &operator=(const InputFile &) = delete;
-    int descriptor() const { return m_fd; }
+    // Reads `size` bytes at `offset` into `into`; throws surfing::Error on an error or a short file.
+    void readAt(qint64 offset, char *into, qint64 size) const;
 
 private:
+    QString m_path;
     int m_fd = -1;
 };
 
@@ -30,9 +34,6 @@ public:
     OutputFile &operator=(const OutputFile &) = delete;
 
     void write(QByteArrayView bytes);
-    // Appends `bytes`, which are the contents of `source` at `offset`: copied inside the kernel
-    // where the file systems allow it, else written from `bytes`.
-    void copyFrom(const InputFile &source, qint64 offset, QByteArrayView bytes);
     // Closes the file (fsyncing it first with `sync`) and reports any late write error.
     void finish(bool sync);
 
@@ -41,9 +42,5 @@ private:
     QString m_path;
     int m_fd = -1;
 };
-
-// Maps a stretch of a memory-mapped file in one go instead of page fault by page fault (a third
-// of the chunker's kernel time on a warm page cache). Only a hint: errors are ignored.
-void populateForReading(QByteArrayView mappedBytes);
 
 } // namespace surfing
