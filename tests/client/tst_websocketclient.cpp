@@ -2,132 +2,20 @@
 // good and hostile, whole or a byte at a time) and against Qt's own QWebSocketServer.
 #include "client/websocketclient.h"
 #include "protocol/piece.h"
+#include "scriptedwsserver.h"
 
-#include <QCryptographicHash>
-#include <QDeadlineTimer>
 #include <QRandomGenerator>
 #include <QSignalSpy>
-#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <QtEndian>
-#include <functional>
 
 using namespace surfing;
+using namespace surfing::test;
 using protocol::FrameType;
 
-namespace {
-
-QByteArray frame(FrameType type, const QByteArray &payload, bool final = true)
-{
-    QByteArray f = protocol::encodeFrameHeader(type, quint64(payload.size())) + payload;
-    if (!final)
-        f[0] = char(f[0] & 0x7f);
-    return f;
-}
-
-QByteArray closePayload(int code, const QByteArray &reason)
-{
-    char c[2];
-    qToBigEndian<quint16>(quint16(code), c);
-    return QByteArray(c, 2) + reason;
-}
-
-// A client frame (always masked) taken off the front of `buffer`; false while incomplete.
-bool takeClientFrame(QByteArray &buffer, int *opcode, QByteArray *payload, bool *masked)
-{
-    if (buffer.size() < 2)
-        return false;
-    const int code = quint8(buffer[1]) & 0x7f;
-    const int lengthBytes = code == 126 ? 2 : code == 127 ? 8 : 0;
-    *masked = quint8(buffer[1]) & 0x80;
-    const int head = 2 + lengthBytes + (*masked ? 4 : 0);
-    if (buffer.size() < head)
-        return false;
-    const qint64 length = lengthBytes == 2 ? qFromBigEndian<quint16>(buffer.constData() + 2)
-                          : lengthBytes == 8 ? qint64(qFromBigEndian<quint64>(buffer.constData() + 2)) : code;
-    if (buffer.size() < head + length)
-        return false;
-    *opcode = quint8(buffer[0]) & 0x0f;
-    *payload = buffer.mid(head, length);
-    if (*masked)
-        for (qint64 i = 0; i < length; ++i)
-            (*payload)[i] = char((*payload)[i] ^ buffer[head - 4 + i % 4]);
-    buffer.remove(0, head + length);
-    return true;
-}
-
-// Runs the event loop (the client lives in this thread too) until `done` or 5 s.
-bool waitFor(const std::function<bool()> &done)
-{
-    QDeadlineTimer deadline(5000);
-    for (;;) {
-        if (done())
-            return true;
-        if (deadline.hasExpired())
-            return false;
-        QTest::qWait(1);
-    }
-}
-
-// Answers one client's handshake (correctly unless told otherwise) and then writes what the
-// test gives it.
-class ScriptedServer
-{
-public:
-    ScriptedServer() { QVERIFY(m_server.listen(QHostAddress::LocalHost)); }
-    QUrl url() const { return QUrl(QStringLiteral("ws://127.0.0.1:%1/model").arg(m_server.serverPort())); }
-
-    // Waits for the request; answers `response`, or a correct 101 when it is empty.
-    bool handshake(const QByteArray &response = {})
-    {
-        if (!waitFor([this] { return m_server.hasPendingConnections(); }))
-            return false;
-        m_peer = m_server.nextPendingConnection();
-        if (!waitFor([this] { m_request += m_peer->readAll(); return m_request.contains("\r\n\r\n"); }))
-            return false;
-        QByteArray key;
-        for (const QByteArray &line : m_request.split('\n'))
-            if (line.toLower().startsWith("sec-websocket-key:"))
-                key = line.mid(18).trimmed();
-        const QByteArray accept = QCryptographicHash::hash(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", QCryptographicHash::Sha1).toBase64();
-        write(!response.isEmpty() ? response
-                                  : "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                    "Sec-WebSocket-Accept: " + accept + "\r\n\r\n");
-        return true;
-    }
-    void write(const QByteArray &bytes)
-    {
-        m_peer->write(bytes);
-        m_peer->flush();
-    }
-    // The next frame the client sends.
-    bool readFrame(int *opcode, QByteArray *payload, bool *masked)
-    {
-        return waitFor([&] {
-            m_fromClient += m_peer->readAll();
-            return takeClientFrame(m_fromClient, opcode, payload, masked);
-        });
-    }
-    // Opens `client` here and completes a correct handshake.
-    bool accept(WebSocketClient &client)
-    {
-        QSignalSpy connected(&client, &WebSocketClient::connected);
-        client.open(url());
-        return handshake() && (connected.count() == 1 || connected.wait());
-    }
-    QByteArray request() const { return m_request; }
-    QTcpSocket *peer() const { return m_peer; }
-
-private:
-    QTcpServer m_server;
-    QTcpSocket *m_peer = nullptr;
-    QByteArray m_request, m_fromClient;
-};
-
-} // namespace
 
 class TestWebSocketClient : public QObject
 {
