@@ -276,11 +276,7 @@ void WeightClient::requeueInFlight()
     std::vector<quint32> resend;
     for (Pending *p : std::as_const(m_pending)) {
         if (p->sent) {
-            p->sent = false;
-            p->headerSeen = false;
-            p->data.clear();
-            p->received = 0;
-            p->nextPiece = 0;
+            p->unsend();
             if (p->cancelled)
                 continue;
             resend.push_back(p->id);

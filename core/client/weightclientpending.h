@@ -22,6 +22,17 @@ struct WeightClient::Pending {
     qint64 lastProgressMs = 0; // sent, header or piece
     qint64 notBeforeMs = 0;    // rate_limited / internal retry
     int internalRetries = 0;
+
+    // Back to "not sent": it will be asked for again from its first byte (the protocol has no
+    // resume-from-offset).
+    void unsend()
+    {
+        sent = false;
+        headerSeen = false;
+        data.clear();
+        received = 0;
+        nextPiece = 0;
+    }
 };
 
 } // namespace surfing

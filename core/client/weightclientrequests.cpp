@@ -190,11 +190,7 @@ void WeightClient::handleServerError(quint32 id, const QString &code, const QStr
     }
     const qint64 wait = retryAfterMs >= 0 ? retryAfterMs : qint64(m_options.initialBackoffMs) << p->internalRetries;
     qCDebug(lcClient) << "retrying" << describe(*p) << "after" << code << "in" << wait << "ms";
-    p->sent = false;
-    p->headerSeen = false;
-    p->data.clear();
-    p->received = 0;
-    p->nextPiece = 0;
+    p->unsend();
     p->notBeforeMs = WeightClient::nowMs() + wait;
     --m_inFlight;
     m_queue.push_back(id);

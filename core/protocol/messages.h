@@ -22,7 +22,7 @@ constexpr int kProtocolVersion = 1;
 // Largest text message a client may send; the server answers larger ones with bad_request.
 constexpr qint64 kMaxClientTextBytes = 64 * 1024;
 // Largest text message a server sends (a manifest reply can be big); clients set their
-// QWebSocket::maxAllowedIncomingMessageSize to at least this.
+// incoming message limit (WebSocketClient::setMaxIncomingMessageBytes) to at least this.
 constexpr qint64 kMaxServerTextBytes = 16 * 1024 * 1024;
 constexpr int kDefaultMaxInFlight = 64;
 constexpr int kMaxModelNameLength = 255;

@@ -131,8 +131,8 @@ void ChunkSender::writeFrames(const std::vector<Frame> &frames)
     for (const Frame &f : frames) {
         if (f.type == protocol::FrameType::Text)
             m_socket->sendTextMessage(QString::fromUtf8(f.body));
-        else
-            m_socket->sendBinaryMessage(f.body + f.payload.toByteArray());
+        else // the piece header, then the payload: what protocol::encodePiece() makes
+            m_socket->sendBinaryMessage(QByteArray(f.body).append(f.payload));
     }
 }
 
