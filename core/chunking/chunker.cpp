@@ -1,6 +1,7 @@
 #include "chunking/chunker.h"
 
 #include "base/error.h"
+#include "base/files.h"
 #include "base/sha256.h"
 #include "chunking/chunkplanner.h"
 #include "chunking/outputfile.h"
@@ -12,6 +13,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLoggingCategory>
 #include <deque>
 #include <map>
@@ -25,6 +28,8 @@ namespace {
 
 // Read, hashed, written and reported at once: small enough to stay in a core's cache.
 constexpr qint64 kStep = 1024 * 1024;
+// Tokenizer files of large vocabularies are tens of MiB; nothing beside the weights is bigger.
+constexpr qint64 kMaxCompanionBytes = 512 * 1024 * 1024;
 
 // Shared by the worker threads of one run.
 struct RunState {
@@ -189,20 +194,64 @@ QVector<ManifestChunk> writeChunks(const QVector<PlannedChunk> &plans, RunState 
     return chunks;
 }
 
+QStringList presentCompanionFiles(const QString &modelDir)
+{
+    QStringList present;
+    for (const QString &name : companionFileNames()) {
+        if (pathEntryExists(modelDir + QLatin1Char('/') + name))
+            present << name;
+    }
+    return present;
+}
+
 QStringList copyCompanionFiles(const QString &modelDir, const StagingDir &staging, bool sync)
 {
-    QStringList copied;
-    for (const QString &name : companionFileNames()) {
-        const QString source = modelDir + QLatin1Char('/') + name;
-        if (!QFileInfo(source).isFile())
-            continue;
-        QFile in(source);
-        if (!in.open(QIODevice::ReadOnly))
-            throw Error(QStringLiteral("%1: cannot read: %2").arg(source, in.errorString()));
-        writeWholeFile(staging.filePath(name), in.readAll(), sync);
-        copied << name;
+    const QStringList names = presentCompanionFiles(modelDir);
+    for (const QString &name : names)
+        writeWholeFile(staging.filePath(name), readRegularFile(modelDir + QLatin1Char('/') + name, kMaxCompanionBytes), sync);
+    return names;
+}
+
+bool isInside(const QString &path, const QString &directory)
+{
+    return path == directory || path.startsWith(directory.endsWith(QLatin1Char('/')) ? directory : directory + QLatin1Char('/'));
+}
+
+// A chunk directory made by this tool or by the Python tool: a chunk_info.json with "chunks".
+bool looksLikeChunkOutput(const QString &dir)
+{
+    try {
+        const QByteArray json = readRegularFile(dir + QLatin1Char('/') + QLatin1String(kManifestFileName), 64 << 20);
+        return QJsonDocument::fromJson(json).object().value(QLatin1String("chunks")).isObject();
+    } catch (const Error &) {
+        return false;
     }
-    return copied;
+}
+
+// OUT is replaced whole (--force), so it must hold nothing the run reads: not the model directory
+// or any of its files, after resolving links. And a directory there must be an earlier chunk
+// output (or empty): --force is no licence to delete an arbitrary folder. A link at OUT is
+// replaced as a link (StagingDir::commit), so what it points to only has to pass the first check.
+void refuseUnsafeOutput(const QString &outputDir, const QStringList &inputs, bool replaceExisting)
+{
+    if (!pathEntryExists(outputDir))
+        return;
+    if (!replaceExisting)
+        throw Error(QStringLiteral("%1: already exists; choose another output or replace it (--force)").arg(outputDir));
+    const QString target = QFileInfo(outputDir).canonicalFilePath();
+    for (const QString &input : inputs) {
+        const QString resolved = QFileInfo(input).canonicalFilePath();
+        if (!target.isEmpty() && !resolved.isEmpty() && isInside(resolved, target))
+            throw Error(QStringLiteral("%1: holds the model being chunked (%2); write the output outside the model directory")
+                            .arg(outputDir, input));
+    }
+    const QDir dir(outputDir);
+    const bool isRealDir = !isSymbolicLink(outputDir) && QFileInfo(outputDir).isDir();
+    if (isRealDir && !dir.isEmpty(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot)
+        && !looksLikeChunkOutput(outputDir))
+        throw Error(QStringLiteral("%1: exists and is not a chunk directory (it has no chunk_info.json); --force only "
+                                   "replaces the output of an earlier 'surfing-cli chunk'. Delete it yourself if you "
+                                   "mean to, or choose another output").arg(outputDir));
 }
 
 } // namespace
@@ -227,10 +276,10 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     const ModelConfig config = ModelConfig::load(modelDir);
     const auto checkpoint = Checkpoint::open(modelPath);
     const ChunkPlan plan = planChunks(config, *checkpoint);
-    if (QFileInfo::exists(outputDir) && !m_options.replaceExisting)
-        throw Error(QStringLiteral("%1: already exists; choose another output or replace it (--force)").arg(outputDir));
-    if (QFileInfo(outputDir).absoluteFilePath() == modelDir)
-        throw Error(QStringLiteral("%1: the output must not be the model directory itself").arg(outputDir));
+    QStringList inputs = QStringList{modelDir} + checkpoint->sourceFiles();
+    for (const QString &name : presentCompanionFiles(modelDir))
+        inputs << modelDir + QLatin1Char('/') + name;
+    refuseUnsafeOutput(outputDir, inputs, m_options.replaceExisting);
 
     StagingDir staging(outputDir);
     RunState run{*checkpoint, m_options, staging, m_cancelled, m_progress, {}, {}, {}};

@@ -1,6 +1,7 @@
 #include "format/checkpoint.h"
 
 #include "base/error.h"
+#include "base/files.h"
 #include "format/safetensors.h"
 
 #include <QDir>
@@ -15,11 +16,8 @@ namespace {
 
 QJsonObject readIndex(const QString &indexFile)
 {
-    QFile file(indexFile);
-    if (!file.open(QIODevice::ReadOnly))
-        throw Error(QStringLiteral("%1: cannot read: %2").arg(indexFile, file.errorString()));
     QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(file.read(64 * 1024 * 1024), &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(readRegularFile(indexFile, 64 * 1024 * 1024), &parseError);
     if (parseError.error != QJsonParseError::NoError || !document.isObject())
         throw Error(QStringLiteral("%1: not a JSON object: %2").arg(indexFile, parseError.errorString()));
     const QJsonValue weightMap = document.object().value(QLatin1String("weight_map"));
@@ -86,6 +84,7 @@ void Checkpoint::openSafetensors(const QString &file)
 
 void Checkpoint::openTorchBin(const QString &file)
 {
+    requireRegularFile(file);
     if (!torchBinReader)
         throw TorchBinReaderMissing(QStringLiteral("%1: pytorch_model.bin is read through libtorch, "
                                                    "which this program does not load; convert the model "

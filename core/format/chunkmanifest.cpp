@@ -1,6 +1,7 @@
 #include "format/chunkmanifest.h"
 
 #include "base/error.h"
+#include "base/files.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -245,13 +246,10 @@ ChunkManifest ChunkManifest::fromJson(const QByteArray &json, const QString &sou
 ChunkManifest ChunkManifest::load(const QString &chunkDir)
 {
     const QString path = chunkDir + QLatin1Char('/') + QLatin1String(kManifestFileName);
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
+    if (!pathEntryExists(path))
         throw Error(QStringLiteral("%1: cannot read (is %2 a chunk directory made by 'surfing-cli chunk'?)")
                         .arg(path, chunkDir));
-    if (file.size() > kMaxManifestBytes)
-        throw Error(QStringLiteral("%1: larger than %2 bytes").arg(path).arg(kMaxManifestBytes));
-    return fromJson(file.readAll(), path);
+    return fromJson(readRegularFile(path, kMaxManifestBytes), path);
 }
 
 } // namespace surfing

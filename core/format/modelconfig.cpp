@@ -1,6 +1,7 @@
 #include "format/modelconfig.h"
 
 #include "base/error.h"
+#include "base/files.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -99,13 +100,10 @@ ModelConfig ModelConfig::fromJson(const QJsonObject &json, const QString &source
 ModelConfig ModelConfig::load(const QString &modelDir)
 {
     const QString path = modelDir + QStringLiteral("/config.json");
-    QFile file(path);
-    if (!file.exists())
+    if (!pathEntryExists(path))
         throw Error(QStringLiteral("%1: missing; a Hugging Face model directory needs config.json").arg(path));
-    if (!file.open(QIODevice::ReadOnly))
-        throw Error(QStringLiteral("%1: cannot read: %2").arg(path, file.errorString()));
     QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(file.read(16 * 1024 * 1024), &parseError);
+    const QJsonDocument document = QJsonDocument::fromJson(readRegularFile(path, 16 * 1024 * 1024), &parseError);
     if (parseError.error != QJsonParseError::NoError || !document.isObject())
         throw Error(QStringLiteral("%1: not a JSON object: %2").arg(path, parseError.errorString()));
     return fromJson(document.object(), path);

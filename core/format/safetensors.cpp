@@ -1,6 +1,7 @@
 #include "format/safetensors.h"
 
 #include "base/error.h"
+#include "base/files.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -166,7 +167,7 @@ SafetensorsHeader parseSafetensors(QByteArrayView file, const QString &source)
 
 SafetensorsFile::SafetensorsFile(const QString &path) : m_file(path)
 {
-    if (!m_file.open(QIODevice::ReadOnly))
+    if (!m_file.open(openRegularFile(path), QIODevice::ReadOnly, QFileDevice::AutoCloseHandle))
         throw Error(QStringLiteral("%1: cannot open: %2").arg(path, m_file.errorString()));
     m_size = m_file.size();
     if (m_size > 0) {

@@ -141,15 +141,18 @@ private Q_SLOTS:
     void existingOutputIsKeptOrReplacedWhole()
     {
         QTemporaryDir tmp;
-        QDir().mkpath(tmp.filePath("out"));
+        QCOMPARE(runCli({"chunk", sharedModel("gpt2-random"), "-o", tmp.filePath("out")}).exitCode, 0);
         writeText(tmp.filePath("out/keep.txt"), "mine");
+        const QStringList before = entries(tmp.filePath("out"));
         const CliResult refused = runCli({"chunk", sharedModel("stories260K"), "-o", tmp.filePath("out")});
         QCOMPARE(refused.exitCode, 1);
         QVERIFY(refused.err.contains("already exists"));
-        QCOMPARE(entries(tmp.filePath("out")), QStringList{"keep.txt"});
+        QCOMPARE(entries(tmp.filePath("out")), before);
 
+        // An earlier chunk output is replaced whole (tst_chunksafety: nothing else is).
         QCOMPARE(runCli({"chunk", sharedModel("stories260K"), "-o", tmp.filePath("out"), "--force"}).exitCode, 0);
         QVERIFY(!QFileInfo::exists(tmp.filePath("out/keep.txt")));
+        QVERIFY(!QFileInfo::exists(tmp.filePath("out/wte.safetensors")));
         QVERIFY(QFileInfo::exists(tmp.filePath("out/chunk_info.json")));
         QCOMPARE(entries(tmp.path()), QStringList{"out"});
     }
