@@ -21,7 +21,7 @@ namespace {
 void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
 {
     WeightClient *client = source.client();
-    for (const QString &name : source.manifest().files) {
+    for (const QString &name : source.manifest().fileNames()) {
         struct Outcome {
             std::promise<QString> promise;
             std::atomic_bool set{false};

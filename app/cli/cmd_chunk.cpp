@@ -61,7 +61,7 @@ int runChunk(const QStringList &arguments)
         {QStringLiteral("compress"), QStringLiteral("Compress chunks losslessly with zstd and byte grouping.")},
         {QStringLiteral("level"), QStringLiteral("zstd level 1..19 with --compress (default 3)."), QStringLiteral("N"), QStringLiteral("3")},
         {QStringLiteral("dtype"), QStringLiteral("Store float32 weights as f16 or bf16 (lossy; default: keep f32)."), QStringLiteral("f32|f16|bf16"), QStringLiteral("f32")},
-        {QStringLiteral("force"), QStringLiteral("Replace OUT if it exists (atomically: the old one stays until the new one is complete).")},
+        {QStringLiteral("force"), QStringLiteral("Replace OUT if it is an earlier chunk output, an empty folder or a link (atomically: the old one stays until the new one is complete). Never replaces other folders or one that holds the model.")},
         {QStringLiteral("sync"), QStringLiteral("fsync every file before OUT appears, so it also survives a power cut (slower; like cp, the default only guarantees that a failed or killed run leaves nothing behind).")},
         {QStringLiteral("name"), QStringLiteral("Model name recorded in the manifest (default: MODEL_DIR's name)."), QStringLiteral("NAME")},
         {QStringLiteral("threads"), QStringLiteral("Chunks written in parallel (default: CPU cores)."), QStringLiteral("N"), QString::number(qMax(1, QThread::idealThreadCount()))},

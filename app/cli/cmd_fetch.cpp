@@ -46,7 +46,8 @@ QByteArray manifestToWrite(const QByteArray &serverJson, const QStringList &miss
     QJsonObject root = QJsonDocument::fromJson(serverJson).object();
     QJsonArray files;
     for (const QJsonValue &f : root.value(QLatin1String("files")).toArray()) {
-        if (!missingFiles.contains(f.toString()))
+        const QString name = f.isObject() ? f.toObject().value(QLatin1String("name")).toString() : f.toString();
+        if (!missingFiles.contains(name))
             files.append(f);
     }
     root.insert(QStringLiteral("files"), files);
@@ -74,8 +75,8 @@ bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all
         job.totalBytes += chunk->storedBytes;
         job.pending.insert(client.fetchChunk(name, true));
     }
-    for (const QString &file : manifest.files)
-        job.pending.insert(client.fetchFile(file));
+    for (const ManifestFile &file : manifest.files)
+        job.pending.insert(client.fetchFile(file.name));
     return true;
 }
 
@@ -121,7 +122,7 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     }, Qt::QueuedConnection);
     QObject::connect(&client, &WeightClient::requestFailed, &client,
                      [&](quint32 id, const QString &name, const QString &code, const QString &message) {
-        if (client.hasManifest() && client.manifest().files.contains(name) && code == QLatin1String("bad_request")) {
+        if (client.hasManifest() && client.manifest().findFile(name) && code == QLatin1String("bad_request")) {
             printErr(QStringLiteral("warning: the server does not offer '%1' (it predates file requests); "
                                     "the copy will lack it").arg(name));
             job.missingFiles << name;

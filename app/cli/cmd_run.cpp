@@ -99,7 +99,7 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
 void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
 {
     WeightClient *client = source.client();
-    QStringList wanted = source.manifest().files;
+    const QStringList wanted = source.manifest().fileNames();
     if (!wanted.contains(QStringLiteral("config.json")))
         throw Error(QStringLiteral("the server's manifest lists no config.json beside the chunks; re-chunk the model"));
     QEventLoop loop;

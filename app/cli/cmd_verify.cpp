@@ -5,6 +5,7 @@
 #include "chunking/chunkverifier.h"
 
 #include <QJsonArray>
+#include <algorithm>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -42,6 +43,11 @@ int runVerify(const QStringList &arguments)
         ProgressBar bar(QStringLiteral("verifying"));
         report = verifyChunkDir(parser.positionalArguments().first(), [&](int done, int total) { bar.update(done, total); });
     }
+    const bool unchecked = std::any_of(report.manifest.files.begin(), report.manifest.files.end(),
+                                       [](const ManifestFile &f) { return !f.hasChecksum(); });
+    if (unchecked)
+        printErr(QStringLiteral("warning: this chunk_info.json (format 1) has no checksums for config.json and the "
+                                "tokenizer files, so they were not verified; re-chunk the model to protect them"));
     if (json) {
         printOut(QString::fromUtf8(QJsonDocument(reportJson(report)).toJson(QJsonDocument::Indented)));
     } else {

@@ -204,12 +204,15 @@ QStringList presentCompanionFiles(const QString &modelDir)
     return present;
 }
 
-QStringList copyCompanionFiles(const QString &modelDir, const StagingDir &staging, bool sync)
+QVector<ManifestFile> copyCompanionFiles(const QString &modelDir, const StagingDir &staging, bool sync)
 {
-    const QStringList names = presentCompanionFiles(modelDir);
-    for (const QString &name : names)
-        writeWholeFile(staging.filePath(name), readRegularFile(modelDir + QLatin1Char('/') + name, kMaxCompanionBytes), sync);
-    return names;
+    QVector<ManifestFile> files;
+    for (const QString &name : presentCompanionFiles(modelDir)) {
+        const QByteArray bytes = readRegularFile(modelDir + QLatin1Char('/') + name, kMaxCompanionBytes);
+        writeWholeFile(staging.filePath(name), bytes, sync);
+        files.append({name, bytes.size(), Sha256::hashHex(bytes)});
+    }
+    return files;
 }
 
 bool isInside(const QString &path, const QString &directory)

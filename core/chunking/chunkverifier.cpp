@@ -49,6 +49,20 @@ ChunkCheck checkChunkFile(const QDir &dir, const ManifestChunk &chunk)
     return check;
 }
 
+ChunkCheck checkModelFile(const QDir &dir, const ManifestFile &file)
+{
+    ChunkCheck check{file.name, true, {}};
+    try {
+        if (!QFileInfo::exists(dir.filePath(file.name)))
+            throw Error(QStringLiteral("file '%1' listed in the manifest is missing").arg(file.name));
+        verifyModelFileAt(dir.filePath(file.name), file, dir.path());
+    } catch (const Error &e) {
+        check.ok = false;
+        check.problem = e.message();
+    }
+    return check;
+}
+
 } // namespace
 
 bool VerifyReport::ok() const
@@ -79,10 +93,8 @@ VerifyReport verifyChunkDir(const QString &dirPath, const std::function<void(int
         if (progress)
             progress(report.checks.size(), total);
     }
-    for (const QString &name : report.manifest.files) {
-        if (!QFileInfo(dir.filePath(name)).isFile())
-            report.checks.append({name, false, QStringLiteral("file '%1' listed in the manifest is missing").arg(name)});
-    }
+    for (const ManifestFile &file : report.manifest.files)
+        report.checks.append(checkModelFile(dir, file));
     return report;
 }
 

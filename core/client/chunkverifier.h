@@ -20,6 +20,16 @@ public:
 // hash mismatch; never returns bytes that differ from the manifest.
 void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin);
 
+// The same gate for config.json and the tokenizer files: size and SHA-256 as the manifest says
+// (a format-1 manifest has no checksum for them; nothing is checked then).
+void verifyModelFile(QByteArrayView bytes, const ManifestFile &file, const QString &origin);
+
+// verifyModelFile on the file at `path` (which must be a regular file).
+void verifyModelFileAt(const QString &path, const ManifestFile &file, const QString &origin);
+
+// Checks every file of `manifest.files` that is present in `dir` (where a session reads them).
+void verifyModelFilesIn(const QString &dir, const ChunkManifest &manifest);
+
 // verifyStoredChunk, then decodeChunk (zstd + byte-grouping) to the safetensors bytes.
 QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &chunk, const QString &origin);
 

@@ -352,13 +352,16 @@ void WeightClient::completePieces(Pending &p)
     const QByteArray headerHash = p.header.sha256;
     const ManifestChunk *found = m_manifest.find(name);
     const ManifestChunk chunk = found ? *found : ManifestChunk();
+    const ManifestFile *listedFile = m_manifest.findFile(name);
+    const ManifestFile file = listedFile ? *listedFile : ManifestFile{name, -1, {}};
     finish(id);
     // Hashing and decoding run on the pool so the network thread keeps reading.
-    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, chunk] {
+    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, chunk, file] {
         try {
             if (kind == Kind::File) {
                 if (Sha256::hashHex(data) != headerHash)
                     throw ChunkIntegrityError(QStringLiteral("file '%1' of %2: SHA-256 mismatch; it was damaged on the way").arg(name, origin));
+                verifyModelFile(data, file, origin);
                 Q_EMIT fileReceived(id, name, data);
                 return;
             }

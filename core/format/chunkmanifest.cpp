@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <algorithm>
 
 namespace surfing {
 namespace {
@@ -42,6 +43,19 @@ QJsonObject chunkJson(const ManifestChunk &chunk)
                        {"raw_bytes", chunk.rawBytes},
                        {"sha256", QString::fromLatin1(chunk.sha256)},
                        {"tensors", tensors}};
+}
+
+QJsonArray filesJson(const QVector<ManifestFile> &files)
+{
+    QJsonArray array;
+    for (const ManifestFile &f : files)
+        array.append(QJsonObject{{"name", f.name}, {"bytes", f.bytes}, {"sha256", QString::fromLatin1(f.sha256)}});
+    return array;
+}
+
+bool isSha256Hex(const QByteArray &hex)
+{
+    return hex.size() == 64 && QByteArray::fromHex(hex).toHex() == hex;
 }
 
 // Field readers that name what is wrong.
@@ -101,7 +115,7 @@ ManifestChunk parseChunk(const QString &name, const QJsonValue &value, const Rea
     chunk.storedBytes = r.integer(o, QStringLiteral("stored_bytes"), where, kMaxChunk);
     chunk.rawBytes = r.integer(o, QStringLiteral("raw_bytes"), where, kMaxChunk);
     chunk.sha256 = r.string(o, QStringLiteral("sha256"), where).toLatin1();
-    if (chunk.sha256.size() != 64 || QByteArray::fromHex(chunk.sha256).toHex() != chunk.sha256)
+    if (!isSha256Hex(chunk.sha256))
         r.fail(where + QStringLiteral("sha256"), QStringLiteral("must be 64 lower-case hex digits"));
     for (const QJsonValue &tv : o.value(QLatin1String("tensors")).toArray()) {
         const QJsonObject t = tv.toObject();
@@ -117,6 +131,33 @@ ManifestChunk parseChunk(const QString &name, const QJsonValue &value, const Rea
         chunk.tensors.append(tensor);
     }
     return chunk;
+}
+
+// Format 1 lists names only; format 2 names, sizes and hashes.
+QVector<ManifestFile> parseFiles(const QJsonValue &value, qint64 version, const Reader &r)
+{
+    QVector<ManifestFile> files;
+    const QJsonArray array = value.toArray();
+    for (int i = 0; i < array.size(); ++i) {
+        const QString where = QStringLiteral("files[%1].").arg(i);
+        ManifestFile file;
+        if (version == 1) {
+            file.name = array.at(i).toString();
+            if (!isSafeName(file.name))
+                r.fail(QStringLiteral("files"), QStringLiteral("lists '%1', not a plain file name").arg(file.name.left(80)));
+        } else {
+            const QJsonObject o = array.at(i).toObject();
+            file.name = r.safeName(o, QStringLiteral("name"), where);
+            file.bytes = r.integer(o, QStringLiteral("bytes"), where, qint64(1) << 40);
+            file.sha256 = r.string(o, QStringLiteral("sha256"), where).toLatin1();
+            if (!isSha256Hex(file.sha256))
+                r.fail(where + QStringLiteral("sha256"), QStringLiteral("must be 64 lower-case hex digits"));
+        }
+        if (std::any_of(files.begin(), files.end(), [&](const ManifestFile &f) { return f.name == file.name; }))
+            r.fail(QStringLiteral("files"), QStringLiteral("lists '%1' twice").arg(file.name));
+        files.append(file);
+    }
+    return files;
 }
 
 } // namespace
@@ -151,6 +192,23 @@ const ManifestChunk *ChunkManifest::find(const QString &kind, int index) const
             return &c;
     }
     return nullptr;
+}
+
+const ManifestFile *ChunkManifest::findFile(const QString &name) const
+{
+    for (const ManifestFile &f : files) {
+        if (f.name == name)
+            return &f;
+    }
+    return nullptr;
+}
+
+QStringList ChunkManifest::fileNames() const
+{
+    QStringList names;
+    for (const ManifestFile &f : files)
+        names << f.name;
+    return names;
 }
 
 qint64 ChunkManifest::totalStoredBytes() const
@@ -190,7 +248,7 @@ QByteArray ChunkManifest::toJson() const
                      {"order", order},
                      {"chunks", chunkObjects},
                      {"total_size_mb", megabytes(totalStoredBytes())},
-                     {"files", QJsonArray::fromStringList(files)}};
+                     {"files", filesJson(files)}};
     if (family == ModelFamily::T5)
         root.insert(QStringLiteral("num_decoder_layers"), numDecoderLayers);
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
@@ -207,9 +265,9 @@ ChunkManifest ChunkManifest::fromJson(const QByteArray &json, const QString &sou
     if (r.string(root, QStringLiteral("format"), {}) != QLatin1String(kChunkFormatName))
         r.fail(QStringLiteral("format"), QStringLiteral("must be '%1'").arg(QLatin1String(kChunkFormatName)));
     const qint64 version = r.integer(root, QStringLiteral("format_version"), {}, 1000);
-    if (version != kChunkFormatVersion)
-        r.fail(QStringLiteral("format_version"), QStringLiteral("is %1; this build reads version %2")
-                                                     .arg(version).arg(kChunkFormatVersion));
+    if (version < kOldestChunkFormatVersion || version > kChunkFormatVersion)
+        r.fail(QStringLiteral("format_version"), QStringLiteral("is %1; this build reads versions %2 to %3")
+                                                     .arg(version).arg(kOldestChunkFormatVersion).arg(kChunkFormatVersion));
     ChunkManifest m;
     m.modelName = r.string(root, QStringLiteral("model_name"), {});
     m.modelType = r.string(root, QStringLiteral("model_type"), {});
@@ -225,11 +283,7 @@ ChunkManifest ChunkManifest::fromJson(const QByteArray &json, const QString &sou
     m.codec = codecFromName(root.value(QLatin1String("codec")).toString()).value_or(ChunkCodec::None);
     m.level = root.value(QLatin1String("level")).toInt();
     m.createdBy = root.value(QLatin1String("created_by")).toString();
-    for (const QJsonValue &f : root.value(QLatin1String("files")).toArray()) {
-        if (!isSafeName(f.toString()))
-            r.fail(QStringLiteral("files"), QStringLiteral("lists '%1', not a plain file name").arg(f.toString().left(80)));
-        m.files << f.toString();
-    }
+    m.files = parseFiles(root.value(QLatin1String("files")), version, r);
     const QJsonObject chunkObjects = root.value(QLatin1String("chunks")).toObject();
     const QJsonArray order = root.value(QLatin1String("order")).toArray();
     if (order.size() != chunkObjects.size())

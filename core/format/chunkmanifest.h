@@ -16,7 +16,8 @@ namespace surfing {
 
 constexpr const char kManifestFileName[] = "chunk_info.json";
 constexpr const char kChunkFormatName[] = "surfing-chunks";
-constexpr int kChunkFormatVersion = 1;
+constexpr int kChunkFormatVersion = 2;   // 2: companion files carry their size and SHA-256
+constexpr int kOldestChunkFormatVersion = 1;
 
 struct ManifestTensor {
     QString name;   // key inside the chunk
@@ -37,6 +38,14 @@ struct ManifestChunk {
     QVector<ManifestTensor> tensors;
 };
 
+// config.json or a tokenizer file copied beside the chunks; checked like a chunk before use.
+struct ManifestFile {
+    QString name;
+    qint64 bytes = -1;   // -1 and an empty hash: unknown (format version 1)
+    QByteArray sha256;   // hex
+    bool hasChecksum() const { return !sha256.isEmpty(); }
+};
+
 struct ChunkManifest {
     QString modelName;
     QString modelType;          // as in config.json
@@ -48,10 +57,12 @@ struct ChunkManifest {
     int level = 0;
     QString createdBy;
     QVector<ManifestChunk> chunks; // execution order
-    QStringList files;             // config.json, tokenizer files copied beside the chunks
+    QVector<ManifestFile> files;   // config.json, tokenizer files copied beside the chunks
 
     const ManifestChunk *find(const QString &name) const;
     const ManifestChunk *find(const QString &kind, int index) const;
+    const ManifestFile *findFile(const QString &name) const;
+    QStringList fileNames() const;
     qint64 totalStoredBytes() const;
     qint64 totalRawBytes() const;
 

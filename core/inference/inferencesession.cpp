@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "client/chunksource.h"
+#include "client/chunkverifier.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
 #include "format/safetensors.h"
@@ -112,6 +113,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     configureTorchThreads();
     d->q = this;
     d->source = std::move(source);
+    verifyModelFilesIn(modelFilesDir, d->source->manifest());
     d->config = ModelConfig::load(modelFilesDir);
     if (d->config.family == ModelFamily::Bert) {
         d->bert = std::make_unique<BertModel>(d->config);

@@ -314,7 +314,7 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
 std::optional<ManifestChunk> ClientSession::findTarget(const Request &request, const ServedModel &model)
 {
     if (!request.file.isEmpty()) {
-        if (!model.manifest.files.contains(request.file))
+        if (!model.manifest.findFile(request.file))
             return std::nullopt;
         ManifestChunk file;
         file.name = file.file = request.file;

@@ -1,6 +1,7 @@
 // Byte grouping, the chunk codec, the manifest parser and the chunk planner.
 #include "base/error.h"
 #include "base/sha256.h"
+#include "client/chunkverifier.h"
 #include "chunking/chunkplanner.h"
 #include "format/bytegroup.h"
 #include "format/checkpoint.h"
@@ -8,6 +9,7 @@
 #include "format/chunkmanifest.h"
 #include "format/safetensors.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -106,7 +108,7 @@ private Q_SLOTS:
         m.modelType = "llama";
         m.family = ModelFamily::Llama;
         m.numLayers = 1;
-        m.files = {"config.json"};
+        m.files = {{"config.json", 11, Sha256::hashHex("{\"x\": 1}\n\n\n")}};
         ManifestChunk c;
         c.name = "layer_0";
         c.kind = "layer";
@@ -120,6 +122,8 @@ private Q_SLOTS:
         const ChunkManifest back = ChunkManifest::fromJson(json, "chunk_info.json");
         QCOMPARE(back.toJson(), json);
         QCOMPARE(back.find("layer", 0)->file, QString("layer_0.safetensors"));
+        QCOMPARE(back.findFile("config.json")->bytes, 11);
+        QCOMPARE(back.findFile("config.json")->sha256, m.files[0].sha256);
         QVERIFY(!back.find("layer", 1));
         // The original tool's fields are kept.
         const QJsonObject root = QJsonDocument::fromJson(json).object();
@@ -161,6 +165,60 @@ private Q_SLOTS:
         QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"other"})", "m.json"); }).contains("field 'format'"));
         QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"surfing-chunks","format_version":9})", "m.json"); }).contains("format_version"));
         QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"surfing-chunks","format_version":1,"model_name":"m","model_type":"gpt9","num_layers":1})", "m.json"); }).contains("'gpt9' is not supported"));
+    }
+
+    // Format 1 listed companion files by name only: still read, with nothing to check them by.
+    void manifestReadsFormatOneFileNames()
+    {
+        const QByteArray v1 = R"({"format":"surfing-chunks","format_version":1,"model_name":"m","model_type":"bert",
+            "num_layers":0,"order":[],"chunks":{},"files":["config.json","vocab.txt"]})";
+        const ChunkManifest m = ChunkManifest::fromJson(v1, "m.json");
+        QCOMPARE(m.fileNames(), (QStringList{"config.json", "vocab.txt"}));
+        QVERIFY(!m.findFile("vocab.txt")->hasChecksum());
+        verifyModelFile("anything", *m.findFile("config.json"), "m"); // nothing to check: no throw
+    }
+
+    void manifestRejectsBadFileEntries_data()
+    {
+        QTest::addColumn<QByteArray>("files");
+        QTest::addColumn<QString>("expected");
+        const QJsonObject good{{"name", "config.json"}, {"bytes", 1}, {"sha256", QString(Sha256::hashHex("x"))}};
+        const auto with = [&](const QString &key, const QJsonValue &value) {
+            QJsonObject entry = good;
+            if (value.isUndefined())
+                entry.remove(key);
+            else
+                entry.insert(key, value);
+            return entry;
+        };
+        const auto json = [](const QJsonArray &files) { return QJsonDocument(files).toJson(QJsonDocument::Compact); };
+        QTest::newRow("name only in format 2") << json({"config.json"}) << "files[0].name";
+        QTest::newRow("no hash") << json({with("sha256", QJsonValue::Undefined)}) << "files[0].sha256";
+        QTest::newRow("short hash") << json({with("sha256", "abc")}) << "files[0].sha256";
+        QTest::newRow("negative size") << json({with("bytes", -1)}) << "files[0].bytes";
+        QTest::newRow("path") << json({with("name", "../config.json")}) << "files[0].name";
+        QTest::newRow("twice") << json({good, good}) << "lists 'config.json' twice";
+    }
+
+    void manifestRejectsBadFileEntries()
+    {
+        QFETCH(QByteArray, files);
+        QFETCH(QString, expected);
+        const QByteArray json = R"({"format":"surfing-chunks","format_version":2,"model_name":"m","model_type":"bert",
+            "num_layers":0,"order":[],"chunks":{},"files":)" + files + "}";
+        const QString error = errorOf([&] { ChunkManifest::fromJson(json, "m.json"); });
+        QVERIFY2(error.contains(expected), qPrintable(error));
+    }
+
+    void modelFilesAreCheckedLikeChunks()
+    {
+        const QByteArray config = R"({"rms_norm_eps": 1e-5})";
+        const ManifestFile file{"config.json", config.size(), Sha256::hashHex(config)};
+        verifyModelFile(config, file, "here");
+        QByteArray changed = config;
+        changed.replace("1e-5", "1e-6");
+        QVERIFY(errorOf([&] { verifyModelFile(changed, file, "here"); }).contains("file 'config.json' of here: SHA-256 mismatch"));
+        QVERIFY(errorOf([&] { verifyModelFile(config + " ", file, "here"); }).contains("the manifest says"));
     }
 
     void plannerNamesUnclaimedTensor()
