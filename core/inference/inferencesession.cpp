@@ -48,11 +48,6 @@ void configureTorchThreads()
     });
 }
 
-QVector<qint64> toVector(const std::vector<int64_t> &ids)
-{
-    return QVector<qint64>(ids.begin(), ids.end());
-}
-
 TensorView viewOf(const QString &name, const at::Tensor &t)
 {
     return {name, Dtype::F32, QVector<qint64>(t.sizes().begin(), t.sizes().end()),

@@ -192,7 +192,7 @@ void TestT5Model::incrementalDecodeMatchesTeacherForcing()
 
 void TestT5Model::cachedAndUncachedGenerationAgree()
 {
-    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+    for (const QString &model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
         const QString dir = m_models + QLatin1Char('/') + model;
         const QJsonObject spec = loadJson(dir + QStringLiteral("/golden/03_padded_batch.json"));
         const at::Tensor ids = idsTensor(spec.value(QStringLiteral("input_ids")));
@@ -284,7 +284,7 @@ void TestT5Model::stopsAtEos()
 
 void TestT5Model::streamsUnitsInOrder()
 {
-    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+    for (const QString &model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
         Fixture f(chunks(model));
         QVector<LayerEvent> events;
         f.stream.setEventSink([&](const LayerEvent &e) { events.append(e); });
@@ -336,7 +336,7 @@ void TestT5Model::rejectsBadInput()
 // The executor's path: InferenceSession over a LocalChunkSource, ids in (no tokenizer), ids out.
 void TestT5Model::runsInInferenceSession()
 {
-    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+    for (const QString &model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
         const QString dir = m_models + QLatin1Char('/') + model;
         const QJsonObject spec = loadJson(dir + QStringLiteral("/golden/02_long.json"));
         const at::Tensor golden = idsTensor(spec.value(QStringLiteral("greedy")).toObject().value(QStringLiteral("sequences")));
@@ -380,7 +380,7 @@ void TestT5Model::runsInInferenceSession()
 // `surfing-cli run --local DIR --ids ...`: T5 has no tokenizer here, so ids go in and come out.
 void TestT5Model::runsFromTheCommandLine()
 {
-    for (const QString model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
+    for (const QString &model : {QStringLiteral("t5-random"), QStringLiteral("t5v11-random")}) {
         const QJsonObject spec = loadJson(m_models + QLatin1Char('/') + model + QStringLiteral("/golden/01_short.json"));
         QStringList prompt;
         for (const QJsonValue &v : spec.value(QStringLiteral("input_ids")).toArray().first().toArray())
