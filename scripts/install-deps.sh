@@ -7,6 +7,7 @@ PACKAGES=(
   cmake ninja-build ccache g++ pkg-config git
   qt6-base-dev qt6-websockets-dev qt6-charts-dev qt6-httpserver-dev libgl-dev
   libtorch-dev libzstd-dev zstd libssl-dev openssl
+  libopenblas0-pthread              # fast BLAS for libtorch (the default libblas.so.3 is netlib's reference)
   clang libclang-rt-14-dev          # libFuzzer targets
   xvfb xauth imagemagick            # GUI screenshots
   dpkg-dev file                     # CPack .deb

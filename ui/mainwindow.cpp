@@ -1,6 +1,7 @@
 #include "mainwindow.h"
 
 #include "base/error.h"
+#include "inference/blasinfo.h"
 #include "chunkpage.h"
 #include "dashboardpage.h"
 #include "droppedpath.h"
@@ -158,9 +159,15 @@ void MainWindow::buildMenus()
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Surfing"), this, [this] {
+        const BlasInfo blas = loadedBlas();
+        QString math = blas.found() ? tr("Matrix library (BLAS): %1<br><small>%2</small>").arg(blas.name.toHtmlEscaped(), blas.library.toHtmlEscaped())
+                                    : tr("Matrix library (BLAS): not loaded");
+        if (blas.isReference)
+            math += tr("<br><b>This is the slow reference BLAS.</b> Install OpenBLAS "
+                       "(<tt>sudo apt-get install libopenblas0-pthread</tt>) for several times faster inference.");
         QMessageBox::about(this, tr("About Surfing"),
                            tr("<b>Surfing %1</b><p>Streams transformer weights layer by layer: chunk a model, "
-                              "serve it, run it, and watch every fetch.</p>").arg(QStringLiteral(SURFING_VERSION)));
+                              "serve it, run it, and watch every fetch.</p><p>%2</p>").arg(QStringLiteral(SURFING_VERSION), math));
     });
     rebuildRecentMenu();
 }

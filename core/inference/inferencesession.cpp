@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
+#include "inference/blasinfo.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
 #include "format/safetensors.h"
@@ -106,6 +107,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     qRegisterMetaType<LayerEvent>();
     qRegisterMetaType<InferenceResult>();
     configureTorchThreads();
+    warnIfReferenceBlas();
     d->q = this;
     d->source = std::move(source);
     verifyModelFilesIn(modelFilesDir, d->source->manifest());

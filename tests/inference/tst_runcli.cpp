@@ -30,6 +30,8 @@ private Q_SLOTS:
     void badUsage();
     void t5WithoutTokenizerPrintsIds();
     void serverRunMatchesLocal();
+    void namesTheBlasItUses_data();
+    void namesTheBlasItUses();
 };
 
 QString TestRunCli::chunks(const QString &model)
@@ -199,6 +201,38 @@ void TestRunCli::serverRunMatchesLocal()
     QCOMPARE(toIds(remote.value(QLatin1String("ids"))), toIds(local.value(QLatin1String("ids"))));
     QCOMPARE(remote.value(QLatin1String("text")).toString(), local.value(QLatin1String("text")).toString());
     QVERIFY(remote.value(QLatin1String("stats")).toObject().value(QLatin1String("unit_lookups")).toInt() == 16 * 7);
+}
+
+// libtorch calls libblas.so.3; which library that is decides the speed. -v names it, and the slow
+// reference BLAS gets one warning saying how to fix it. Each BLAS is picked with LD_LIBRARY_PATH.
+void TestRunCli::namesTheBlasItUses_data()
+{
+    QTest::addColumn<QString>("libraryDir");
+    QTest::addColumn<QString>("expected");
+    QTest::addColumn<bool>("warns");
+    const QString lib = QStringLiteral("/usr/lib/x86_64-linux-gnu/");
+    QTest::newRow("reference") << lib + QStringLiteral("blas") << QStringLiteral("netlib reference BLAS") << true;
+    QTest::newRow("openblas") << lib + QStringLiteral("openblas-pthread") << QStringLiteral("OpenBLAS 0.") << false;
+}
+
+void TestRunCli::namesTheBlasItUses()
+{
+    QFETCH(QString, libraryDir);
+    QFETCH(QString, expected);
+    QFETCH(bool, warns);
+    if (!QFile::exists(libraryDir + QStringLiteral("/libblas.so.3")))
+        QSKIP("this BLAS is not installed here");
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("LD_LIBRARY_PATH"), libraryDir);
+    p.setProcessEnvironment(env);
+    p.start(cliPath(), {QStringLiteral("run"), QStringLiteral("-v"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                        QStringLiteral("--prompt"), QStringLiteral("Once"), QStringLiteral("--max-tokens"), QStringLiteral("2")});
+    QVERIFY(p.waitForFinished(-1));
+    const QByteArray err = p.readAllStandardError();
+    QCOMPARE(p.exitCode(), 0);
+    QVERIFY2(err.contains(expected.toUtf8()) && err.contains(libraryDir.toUtf8()), err.constData());
+    QCOMPARE(err.contains("libopenblas0-pthread"), warns);
 }
 
 QTEST_GUILESS_MAIN(TestRunCli)
