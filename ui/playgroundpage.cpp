@@ -103,7 +103,12 @@ QWidget *PlaygroundPage::buildSetup()
     form->addRow(tr("Model"), m_model);
     form->addRow(tr("Cache chunks"), m_cacheLayers);
     form->addRow(tr("Cache budget"), m_cacheMb);
+    m_threads = new QSpinBox(box);
+    m_threads->setRange(0, 256);
+    m_threads->setSpecialValueText(tr("automatic (%1)").arg(defaultComputeThreads()));
+    m_threads->setToolTip(tr("Threads that compute (matrix products); the network and the window keep their own"));
     form->addRow(tr("Prefetch depth"), m_prefetch);
+    form->addRow(tr("Compute threads"), m_threads);
     connect(m_source, &QComboBox::currentIndexChanged, this, &PlaygroundPage::updateModels);
     return box;
 }
@@ -239,6 +244,7 @@ PlaygroundRequest PlaygroundPage::request() const
     r.cacheLayers = m_cacheLayers->value();
     r.cacheBytes = qint64(m_cacheMb->value()) * 1024 * 1024;
     r.options.prefetchDepth = m_prefetch->value();
+    r.options.threads = m_threads->value();
     r.options.temperature = m_temperature->value();
     r.options.topK = m_topK->value();
     r.options.topP = m_topP->value();
@@ -293,7 +299,7 @@ void PlaygroundPage::setRunning(bool running)
     m_running = running;
     m_run->setEnabled(!running);
     m_stop->setEnabled(running);
-    for (QWidget *w : std::initializer_list<QWidget *>{m_source, m_model, m_cacheLayers, m_cacheMb, m_prefetch})
+    for (QWidget *w : std::initializer_list<QWidget *>{m_source, m_model, m_cacheLayers, m_cacheMb, m_prefetch, m_threads})
         w->setEnabled(!running);
 }
 
@@ -309,6 +315,7 @@ void PlaygroundPage::loadSettings()
     m_cacheLayers->setValue(s.value(QStringLiteral("playground/cacheLayers"), 0).toInt());
     m_cacheMb->setValue(s.value(QStringLiteral("playground/cacheMb"), 0).toInt());
     m_prefetch->setValue(s.value(QStringLiteral("playground/prefetch"), 2).toInt());
+    m_threads->setValue(s.value(QStringLiteral("playground/threads"), 0).toInt());
     m_temperature->setValue(s.value(QStringLiteral("playground/temperature"), 0.0).toDouble());
     m_topK->setValue(s.value(QStringLiteral("playground/topK"), 0).toInt());
     m_topP->setValue(s.value(QStringLiteral("playground/topP"), 1.0).toDouble());
@@ -322,6 +329,7 @@ void PlaygroundPage::saveSettings() const
     s.setValue(QStringLiteral("playground/cacheLayers"), m_cacheLayers->value());
     s.setValue(QStringLiteral("playground/cacheMb"), m_cacheMb->value());
     s.setValue(QStringLiteral("playground/prefetch"), m_prefetch->value());
+    s.setValue(QStringLiteral("playground/threads"), m_threads->value());
     s.setValue(QStringLiteral("playground/temperature"), m_temperature->value());
     s.setValue(QStringLiteral("playground/topK"), m_topK->value());
     s.setValue(QStringLiteral("playground/topP"), m_topP->value());

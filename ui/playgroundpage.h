@@ -65,6 +65,7 @@ private:
     QSpinBox *m_cacheLayers;
     QSpinBox *m_cacheMb;
     QSpinBox *m_prefetch;
+    QSpinBox *m_threads;
     QDoubleSpinBox *m_temperature;
     QSpinBox *m_topK;
     QDoubleSpinBox *m_topP;

@@ -14,6 +14,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QTemporaryDir>
+#include <cmath>
 #include <QUrl>
 #include <cstdio>
 #include <optional>
@@ -77,11 +78,12 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         *error = QStringLiteral("give --cache-layers or --cache-mb, not both");
         return false;
     }
-    double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2;
+    double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
-        || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error))
+        || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error)
+        || !number(p, "threads", 1, 256, &threads, error))
         return false;
     a->options.maxNewTokens = int(maxTokens);
     a->options.temperature = temperature;
@@ -89,6 +91,11 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     a->options.topP = topP;
     a->options.seed = quint64(seed);
     a->options.prefetchDepth = int(prefetch);
+    if (threads != std::floor(threads)) {
+        *error = QStringLiteral("--threads must be a whole number of threads (1 or more)");
+        return false;
+    }
+    a->options.threads = int(threads);
     a->options.keepTensors = !a->dumpPath.isEmpty();
     a->cacheChunks = int(layers);
     a->cacheBytes = qint64(mb * 1024 * 1024);
@@ -187,6 +194,7 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("cache-layers"), QStringLiteral("Client cache budget in chunks."), QStringLiteral("K")},
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},
+        {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
         {QStringLiteral("json"), QStringLiteral("Print one JSON document with ids, text, stats and the timeline.")},
         {QStringLiteral("dump-tensors"), QStringLiteral("Write final hidden states (and logits) as safetensors."), QStringLiteral("FILE")},
         {QStringLiteral("token"), QStringLiteral("Access token the server was started with."), QStringLiteral("T")},

@@ -1,5 +1,7 @@
 #include "inference/inferenceoptions.h"
 
+#include <QThread>
+
 #include <QJsonArray>
 
 namespace surfing {
@@ -8,6 +10,15 @@ double InferenceStats::decodeTokensPerSecond() const
 {
     const qint64 decodeNs = totalNs - timeToFirstTokenNs;
     return newTokens > 1 && decodeNs > 0 ? (newTokens - 1) / (decodeNs / 1e9) : 0.0;
+}
+
+int defaultComputeThreads()
+{
+    bool ok = false;
+    const int fromEnvironment = qEnvironmentVariableIntValue("SURFING_TORCH_THREADS", &ok);
+    if (ok && fromEnvironment > 0)
+        return fromEnvironment;
+    return qBound(1, QThread::idealThreadCount(), 2);
 }
 
 QJsonObject InferenceStats::toJson() const
@@ -27,6 +38,7 @@ QJsonObject InferenceStats::toJson() const
         {"time_to_first_token_ms", timeToFirstTokenNs / 1e6},
         {"tokens_per_second", tokensPerSecond()},
         {"decode_tokens_per_second", decodeTokensPerSecond()},
+        {"threads", threads},
     };
 }
 

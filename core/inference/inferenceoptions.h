@@ -19,7 +19,12 @@ struct InferenceOptions {
     bool stopAtEos = true;
     int prefetchDepth = 2;     // units fetched ahead of the one computing; 0 = off
     bool keepTensors = false;  // keep final hidden states / logits for dumpTensors()
+    int threads = 0;           // compute threads; 0 = defaultComputeThreads()
 };
+
+// Compute threads when none are asked for: SURFING_TORCH_THREADS if set, else the cores of this
+// machine up to 2 (docs/benchmarks-inference.md: what 1 and 2 threads measured).
+int defaultComputeThreads();
 
 struct InferenceStats {
     int steps = 0;               // forward passes
@@ -32,6 +37,7 @@ struct InferenceStats {
     qint64 computeNs = 0;
     qint64 totalNs = 0;          // the whole run
     qint64 timeToFirstTokenNs = 0;
+    int threads = 0;             // compute threads used
 
     double cacheHitRate() const { return unitLookups ? double(cacheHits) / unitLookups : 0.0; }
     // Mean wall time of one forward pass, seconds (the original tool's avg_inference_time).

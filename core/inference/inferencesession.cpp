@@ -32,16 +32,13 @@ Q_LOGGING_CATEGORY(lcInference, "surfing.inference")
 namespace surfing {
 namespace {
 
-// Two compute threads and one inter-op thread: the rest of the machine stays free for the network
-// thread, decoding and the GUI. Interop threads can only be set once per process.
-// SURFING_TORCH_THREADS overrides the compute thread count (benchmarks, busy machines).
+// One inter-op thread: the rest of the machine stays free for the network thread, decoding and
+// the GUI. Interop threads can only be set once per process; compute threads follow the options.
 void configureTorchThreads()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        bool ok = false;
-        const int threads = qEnvironmentVariableIntValue("SURFING_TORCH_THREADS", &ok);
-        at::set_num_threads(ok && threads > 0 ? threads : 2);
+        at::set_num_threads(defaultComputeThreads());
         try {
             at::set_num_interop_threads(1);
         } catch (const std::exception &) {
@@ -144,6 +141,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
     std::lock_guard lock(d->runMutex);
     d->options = options;
     d->stream->setPrefetchDepth(options.prefetchDepth);
+    at::set_num_threads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
 
 InferenceOptions InferenceSession::options() const { return d->options; }
@@ -338,6 +336,7 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
 {
     InferenceStats &s = result.stats;
     s.totalNs = timelineClockNs() - startNs;
+    s.threads = at::get_num_threads();
     s.promptTokens = result.promptIds.size();
     for (const LayerEvent &e : timeline) {
         ++s.unitLookups;

@@ -137,6 +137,15 @@ void TestRunCli::badUsage()
     QCOMPARE(runCli({QStringLiteral("run"), QStringLiteral("--prompt"), QStringLiteral("x")}).exitCode, 2);
     QCOMPARE(runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
                      QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--top-p"), QStringLiteral("2")}).exitCode, 2);
+    for (const char *threads : {"0", "-1", "1.5", "many"}) {
+        const CliResult r = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                                    QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--threads"), QLatin1String(threads)});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("--threads"), r.err.constData());
+    }
+    const QJsonObject oneThread = runJson({QStringLiteral("--local"), chunks(QStringLiteral("stories260K")), QStringLiteral("--prompt"),
+                                           QStringLiteral("x"), QStringLiteral("--max-tokens"), QStringLiteral("1"), QStringLiteral("--threads"), QStringLiteral("1")});
+    QCOMPARE(oneThread.value(QLatin1String("stats")).toObject().value(QLatin1String("threads")).toInt(), 1);
     const CliResult missing = runCli({QStringLiteral("run"), QStringLiteral("--local"), m_tmp.filePath(QStringLiteral("nope")),
                                       QStringLiteral("--prompt"), QStringLiteral("x")});
     QCOMPARE(missing.exitCode, 1);
