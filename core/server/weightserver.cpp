@@ -19,6 +19,7 @@
 #include <QTcpServer>
 #include <QWebSocket>
 #include <QWebSocketServer>
+#include <algorithm>
 #include <utility>
 
 Q_LOGGING_CATEGORY(lcServer, "surfing.server")
@@ -29,6 +30,16 @@ namespace {
 
 // "Try again later" in the private range: Qt clients reject the registered 1013 as a protocol error.
 constexpr int kCloseTryAgainLater = 4013;
+// Connections over --max-connections that are still upgraded, to be told so with 4013; past
+// these they are closed as soon as accepted.
+constexpr int kMaxRefusing = 16;
+// After accept() failed for want of descriptors, accepting pauses this long, doubling up to
+// kMaxAcceptBackoffMs while it goes on failing; new connections wait in the kernel's backlog.
+constexpr int kFirstAcceptBackoffMs = 100;
+constexpr int kMaxAcceptBackoffMs = 2000;
+const char kHandshakeTimerName[] = "surfingHandshakeDeadline";
+// A refused connection whose client takes nothing more is dropped after this.
+constexpr int kCloseGraceMs = 5000;
 
 // Waits for a future while running the event loop, so storages that answer through it (S3
 // over QNetworkAccessManager) can make progress. Rethrows the future's exception.
@@ -67,9 +78,22 @@ QByteArray readPem(const QString &path, const char *what)
 
 WeightServer::WeightServer(const WeightServerOptions &options, QObject *parent)
     : QObject(parent), m_options(options), m_cache(options.cacheBytes),
-      m_bandwidth(options.limitMbps * 125000.0, qMax<double>(options.maxPieceBytes, options.limitMbps * 125000.0 / 20))
+      m_bandwidth(options.limitMbps * 125000.0, qMax<double>(options.maxPieceBytes, options.limitMbps * 125000.0 / 20)),
+      m_sendBudget(options.effectiveServerSendBytes())
 {
     protocol::keepTransferMemoryResident();
+    connect(&m_sendBudget, &SendBudget::roomMade, this, [this] {
+        const QSet<ClientSession *> sessions = m_sessions; // taking requests may close one
+        for (ClientSession *session : sessions)
+            if (m_sessions.contains(session))
+                session->takeHeldRequests();
+    });
+    m_acceptBackoff.setSingleShot(true);
+    m_acceptBackoff.setInterval(kFirstAcceptBackoffMs);
+    connect(&m_acceptBackoff, &QTimer::timeout, this, [this] {
+        if (m_listener && m_listener->isListening())
+            m_listener->resumeAccepting();
+    });
     m_statsTimer.setSingleShot(true);
     m_statsTimer.setInterval(250);
     connect(&m_statsTimer, &QTimer::timeout, this, &WeightServer::statsChanged);
@@ -166,9 +190,16 @@ void WeightServer::listen()
                         .arg(m_options.host.toString()).arg(m_options.port).arg(m_listener->errorString()));
     // With TLS, a connection becomes pending once its handshake is done.
     connect(m_listener, &QTcpServer::pendingConnectionAvailable, this, &WeightServer::onNewTcpConnection);
-    connect(m_listener, &QTcpServer::acceptError, this, [this](QAbstractSocket::SocketError) {
-        qCWarning(lcServer) << "accept failed:" << m_listener->errorString();
-    });
+    connect(m_listener, &QTcpServer::acceptError, this, &WeightServer::onAcceptError);
+    if (tls) {
+        auto *ssl = static_cast<QSslServer *>(m_listener);
+        if (m_options.handshakeTimeoutSeconds > 0)
+            ssl->setHandshakeTimeout(m_options.handshakeTimeoutSeconds * 1000);
+        // Connections in their TLS handshake count as pending for QTcpServer, which stops
+        // accepting past this; our own count (trackHandshake) is the limit that matters.
+        ssl->setMaxPendingConnections(qMax(30, m_options.maxConnections + kMaxRefusing));
+        connect(ssl, &QSslServer::startedEncryptionHandshake, this, &WeightServer::onTlsHandshakeStarted);
+    }
     connect(m_server, &QWebSocketServer::newConnection, this, &WeightServer::onNewConnection);
     qCInfo(lcServer) << "listening on" << url().toString();
 }
@@ -199,34 +230,106 @@ QUrl WeightServer::url() const
     return u;
 }
 
+void WeightServer::onAcceptError()
+{
+    // Typically EMFILE/ENFILE: QTcpServer has paused accepting, for good unless resumed. Resume
+    // after a back-off, so neither does the server stop taking clients once descriptors free
+    // up, nor does it spin on a listening socket that stays readable.
+    m_listener->pauseAccepting();
+    if (!m_acceptFailing)
+        qCWarning(lcServer) << "accept failed:" << m_listener->errorString()
+                            << "- new connections wait while" << m_sessions.size() << "sessions and"
+                            << handshakesUnderWay() << "handshakes are open; retrying";
+    else
+        m_acceptBackoff.setInterval(qMin(kMaxAcceptBackoffMs, m_acceptBackoff.interval() * 2));
+    m_acceptFailing = true;
+    m_acceptBackoff.start();
+}
+
+int WeightServer::handshakesUnderWay() const
+{
+    m_handshakes.removeIf([](const auto &h) { return h.value().wire.isNull(); }); // closed before upgrading
+    return int(m_handshakes.size());
+}
+
+void WeightServer::onTlsHandshakeStarted(QTcpSocket *socket)
+{
+    trackHandshake(socket);
+}
+
+// Counts a new connection against --max-connections and gives it the handshake timeout. False
+// when it was closed at once (too many over the limit already).
+bool WeightServer::trackHandshake(QTcpSocket *socket)
+{
+    const QString key = peerKey(socket->peerAddress(), socket->peerPort());
+    if (m_handshakes.contains(key)) // TLS: tracked since its handshake began
+        return true;
+    Handshake handshake;
+    handshake.wire = socket;
+    const int open = int(m_sessions.size()) + handshakesUnderWay();
+    if (m_options.maxConnections > 0 && open >= m_options.maxConnections) {
+        const auto refusing = std::count_if(m_handshakes.cbegin(), m_handshakes.cend(), [](const Handshake &h) { return h.refuse; });
+        if (refusing >= kMaxRefusing) {
+            m_metrics.recordConnectionRejected();
+            qCDebug(lcServer) << "closed" << key << "at once:" << open << "connections open or on their way";
+            socket->abort();
+            return false;
+        }
+        handshake.refuse = true;
+    }
+    if (m_options.handshakeTimeoutSeconds > 0) {
+        const int timeoutMs = m_options.handshakeTimeoutSeconds * 1000;
+        handshake.deadline = QDeadlineTimer(timeoutMs);
+        auto *timer = new QTimer(socket);
+        timer->setObjectName(QLatin1String(kHandshakeTimerName));
+        timer->setSingleShot(true);
+        connect(timer, &QTimer::timeout, socket, [socket, key] {
+            qCDebug(lcServer) << "closed" << key << ": handshake not done in time";
+            socket->abort();
+        });
+        timer->start(timeoutMs);
+    }
+    m_handshakes.insert(key, handshake);
+    return true;
+}
+
 void WeightServer::onNewTcpConnection()
 {
     while (QTcpSocket *tcp = m_listener->nextPendingConnection()) {
+        if (std::exchange(m_acceptFailing, false)) {
+            m_acceptBackoff.setInterval(kFirstAcceptBackoffMs);
+            qCInfo(lcServer) << "accepting connections again";
+        }
         // Without it the last partial segment of every chunk waits for the client's delayed ACK.
         tcp->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-        m_wires.removeIf([](const auto &wire) { return wire.value().isNull(); }); // never upgraded
-        m_wires.insert(peerKey(tcp->peerAddress(), tcp->peerPort()), tcp);
-        m_server->handleConnection(tcp);
+        if (trackHandshake(tcp))
+            m_server->handleConnection(tcp);
     }
 }
 
-QTcpSocket *WeightServer::takeWire(const QWebSocket *socket)
+WeightServer::Handshake WeightServer::takeHandshake(const QWebSocket *socket)
 {
-    return m_wires.take(peerKey(socket->peerAddress(), socket->peerPort())).data();
+    Handshake handshake = m_handshakes.take(peerKey(socket->peerAddress(), socket->peerPort()));
+    if (handshake.wire)
+        delete handshake.wire->findChild<QTimer *>(QLatin1String(kHandshakeTimerName), Qt::FindDirectChildrenOnly);
+    return handshake;
 }
 
 void WeightServer::onNewConnection()
 {
     while (QWebSocket *socket = m_server->nextPendingConnection()) {
-        if (m_options.maxConnections > 0 && m_sessions.size() >= m_options.maxConnections) {
+        const Handshake handshake = takeHandshake(socket);
+        if (handshake.refuse || (m_options.maxConnections > 0 && m_sessions.size() >= m_options.maxConnections)) {
             m_metrics.recordConnectionRejected();
             qCWarning(lcServer) << "refused" << socket->peerAddress().toString() << ": at the limit of" << m_options.maxConnections << "connections";
             connect(socket, &QWebSocket::disconnected, socket, &QObject::deleteLater);
             socket->close(QWebSocketProtocol::CloseCode(kCloseTryAgainLater),
                           QStringLiteral("server is at its limit of %1 connections").arg(m_options.maxConnections));
+            QTimer::singleShot(kCloseGraceMs, socket, [socket] { socket->abort(); });
             continue;
         }
-        auto *session = new ClientSession(socket, takeWire(socket), this);
+        const qint64 helloDeadlineMs = handshake.deadline.isForever() ? -1 : handshake.deadline.remainingTime();
+        auto *session = new ClientSession(socket, handshake.wire.data(), this, helloDeadlineMs);
         m_sessions.insert(session);
         connect(session, &ClientSession::closed, this, &WeightServer::onSessionClosed);
         m_metrics.recordConnectionOpened();
