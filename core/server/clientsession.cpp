@@ -14,6 +14,7 @@
 #include <QWebSocket>
 #include <algorithm>
 #include <limits>
+#include <sys/socket.h>
 
 Q_LOGGING_CATEGORY(lcSession, "surfing.server.session")
 
@@ -181,7 +182,13 @@ void ClientSession::abortWith(const QString &reason)
     m_sender->clear();
     m_gets.clear();
     m_held.clear();
-    m_socket->abort(); // a close frame would wait behind the replies it does not read
+    // A close frame would wait behind the replies it does not read, and so would a FIN: the
+    // kernel would keep the socket and its buffer for minutes. Reset the connection instead.
+    if (m_wire && m_wire->socketDescriptor() >= 0) {
+        const linger reset = {1, 0};
+        ::setsockopt(int(m_wire->socketDescriptor()), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    }
+    m_socket->abort();
 }
 
 bool ClientSession::hasUnsentOutput() const

@@ -15,11 +15,16 @@
 #include <QSslConfiguration>
 #include <QSslKey>
 #include <QSslServer>
+#include <QSocketNotifier>
 #include <QSslSocket>
 #include <QTcpServer>
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <utility>
 
 Q_LOGGING_CATEGORY(lcServer, "surfing.server")
@@ -91,8 +96,10 @@ WeightServer::WeightServer(const WeightServerOptions &options, QObject *parent)
     m_acceptBackoff.setSingleShot(true);
     m_acceptBackoff.setInterval(kFirstAcceptBackoffMs);
     connect(&m_acceptBackoff, &QTimer::timeout, this, [this] {
-        if (m_listener && m_listener->isListening())
+        if (m_listener && m_listener->isListening()) {
             m_listener->resumeAccepting();
+            m_acceptWatch->setEnabled(true);
+        }
     });
     m_statsTimer.setSingleShot(true);
     m_statsTimer.setInterval(250);
@@ -177,6 +184,8 @@ void WeightServer::listen()
     const bool tls = !m_options.tlsCertFile.isEmpty() || !m_options.tlsKeyFile.isEmpty();
     if (tls && (m_options.tlsCertFile.isEmpty() || m_options.tlsKeyFile.isEmpty()))
         throw Error(QStringLiteral("TLS needs both --tls-cert and --tls-key"));
+    delete m_acceptWatch;
+    m_acceptWatch = nullptr;
     delete m_server;
     delete m_listener;
     m_tls = tls;
@@ -191,6 +200,8 @@ void WeightServer::listen()
     // With TLS, a connection becomes pending once its handshake is done.
     connect(m_listener, &QTcpServer::pendingConnectionAvailable, this, &WeightServer::onNewTcpConnection);
     connect(m_listener, &QTcpServer::acceptError, this, &WeightServer::onAcceptError);
+    m_acceptWatch = new QSocketNotifier(m_listener->socketDescriptor(), QSocketNotifier::Read, this);
+    connect(m_acceptWatch, &QSocketNotifier::activated, this, &WeightServer::onListenerReadable);
     if (tls) {
         auto *ssl = static_cast<QSslServer *>(m_listener);
         if (m_options.handshakeTimeoutSeconds > 0)
@@ -232,14 +243,36 @@ QUrl WeightServer::url() const
 
 void WeightServer::onAcceptError()
 {
-    // Typically EMFILE/ENFILE: QTcpServer has paused accepting, for good unless resumed. Resume
-    // after a back-off, so neither does the server stop taking clients once descriptors free
-    // up, nor does it spin on a listening socket that stays readable.
+    // QTcpServer has paused accepting, for good unless resumed.
+    pauseAccepting(m_listener->errorString());
+}
+
+// QTcpServer reports a failed accept() only if it is the first error its socket engine meets
+// (the engine keeps one error for good); once an accept() has found the queue empty (EAGAIN), an
+// EMFILE goes unreported and QTcpServer retries at once, for ever: a busy loop while clients
+// wait. This notifier sees the listener readable as QTcpServer does and checks that a
+// descriptor is free.
+void WeightServer::onListenerReadable()
+{
+    const int probe = ::fcntl(int(m_listener->socketDescriptor()), F_DUPFD_CLOEXEC, 0);
+    if (probe >= 0) {
+        ::close(probe);
+        return;
+    }
+    if (errno == EMFILE || errno == ENFILE)
+        pauseAccepting(QString::fromLocal8Bit(::strerror(errno)));
+}
+
+// Out of descriptors: stop accepting and try again after a back-off (doubling while it lasts),
+// so neither does the server stop taking clients once descriptors free up, nor does it spin.
+// Connections wait in the kernel's backlog meanwhile.
+void WeightServer::pauseAccepting(const QString &why)
+{
     m_listener->pauseAccepting();
+    m_acceptWatch->setEnabled(false);
     if (!m_acceptFailing)
-        qCWarning(lcServer) << "accept failed:" << m_listener->errorString()
-                            << "- new connections wait while" << m_sessions.size() << "sessions and"
-                            << handshakesUnderWay() << "handshakes are open; retrying";
+        qCWarning(lcServer) << "accept failed:" << why << "- new connections wait while" << m_sessions.size()
+                            << "sessions and" << handshakesUnderWay() << "handshakes are open; retrying";
     else
         m_acceptBackoff.setInterval(qMin(kMaxAcceptBackoffMs, m_acceptBackoff.interval() * 2));
     m_acceptFailing = true;

@@ -21,6 +21,7 @@
 #include <QUrl>
 #include <memory>
 
+class QSocketNotifier;
 class QTcpServer;
 class QTcpSocket;
 class QWebSocket;
@@ -87,6 +88,8 @@ private:
     void onTlsHandshakeStarted(QTcpSocket *socket);
     bool trackHandshake(QTcpSocket *socket);
     void onAcceptError();
+    void onListenerReadable();
+    void pauseAccepting(const QString &why);
     void onNewTcpConnection();
     void onNewConnection();
     void onSessionClosed(ClientSession *session);
@@ -108,6 +111,7 @@ private:
     QTcpServer *m_listener = nullptr;
     QWebSocketServer *m_server = nullptr;
     mutable QHash<QString, Handshake> m_handshakes; // by peer address:port, until upgraded
+    QSocketNotifier *m_acceptWatch = nullptr; // sees the listener readable, as QTcpServer does
     QTimer m_acceptBackoff;  // accepting paused after the process ran out of descriptors
     bool m_acceptFailing = false;
     bool m_tls = false;
