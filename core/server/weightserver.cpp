@@ -22,6 +22,7 @@
 #include <QWebSocketServer>
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <cstring>
 #include <fcntl.h>
 #include <unistd.h>
@@ -65,6 +66,27 @@ T waitWithEventLoop(QFuture<T> future)
     }
     return future.result();
 }
+
+// A QSslServer that says when it accepts a connection: its own signal comes only once the
+// client's hello arrives, and a connection that never sends one must count and time out too.
+class AcceptingSslServer : public QSslServer
+{
+public:
+    AcceptingSslServer(std::function<void(QTcpSocket *)> accepted, QObject *parent)
+        : QSslServer(parent), m_accepted(std::move(accepted)) {}
+
+protected:
+    void incomingConnection(qintptr descriptor) override
+    {
+        QSslServer::incomingConnection(descriptor);
+        for (QSslSocket *socket : findChildren<QSslSocket *>(Qt::FindDirectChildrenOnly))
+            if (socket->socketDescriptor() == descriptor)
+                return m_accepted(socket);
+    }
+
+private:
+    std::function<void(QTcpSocket *)> m_accepted;
+};
 
 QString peerKey(const QHostAddress &address, quint16 port)
 {
@@ -191,7 +213,7 @@ void WeightServer::listen()
     m_tls = tls;
     m_server = new QWebSocketServer(QStringLiteral("surfing/%1").arg(QLatin1String(SURFING_VERSION)),
                                     QWebSocketServer::NonSecureMode, this);
-    m_listener = tls ? new QSslServer(this) : new QTcpServer(this);
+    m_listener = tls ? new AcceptingSslServer([this](QTcpSocket *socket) { onTlsAccepted(socket); }, this) : new QTcpServer(this);
     if (tls)
         configureTls(m_listener);
     if (!m_listener->listen(m_options.host, m_options.port))
@@ -209,7 +231,6 @@ void WeightServer::listen()
         // Connections in their TLS handshake count as pending for QTcpServer, which stops
         // accepting past this; our own count (trackHandshake) is the limit that matters.
         ssl->setMaxPendingConnections(qMax(30, m_options.maxConnections + kMaxRefusing));
-        connect(ssl, &QSslServer::startedEncryptionHandshake, this, &WeightServer::onTlsHandshakeStarted);
     }
     connect(m_server, &QWebSocketServer::newConnection, this, &WeightServer::onNewConnection);
     qCInfo(lcServer) << "listening on" << url().toString();
@@ -285,7 +306,7 @@ int WeightServer::handshakesUnderWay() const
     return int(m_handshakes.size());
 }
 
-void WeightServer::onTlsHandshakeStarted(QTcpSocket *socket)
+void WeightServer::onTlsAccepted(QTcpSocket *socket)
 {
     trackHandshake(socket);
 }
@@ -295,7 +316,7 @@ void WeightServer::onTlsHandshakeStarted(QTcpSocket *socket)
 bool WeightServer::trackHandshake(QTcpSocket *socket)
 {
     const QString key = peerKey(socket->peerAddress(), socket->peerPort());
-    if (m_handshakes.contains(key)) // TLS: tracked since its handshake began
+    if (m_handshakes.contains(key)) // TLS: tracked since it was accepted
         return true;
     Handshake handshake;
     handshake.wire = socket;

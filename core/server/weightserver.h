@@ -85,7 +85,7 @@ private:
         bool refuse = false; // over --max-connections: upgraded only to be told so (4013)
     };
 
-    void onTlsHandshakeStarted(QTcpSocket *socket);
+    void onTlsAccepted(QTcpSocket *socket);
     bool trackHandshake(QTcpSocket *socket);
     void onAcceptError();
     void onListenerReadable();

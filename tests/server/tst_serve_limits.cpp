@@ -11,6 +11,8 @@
 #include "testsupport.h"
 
 #include <QJsonDocument>
+#include <QSslCertificate>
+#include <QSslConfiguration>
 #include <QTcpSocket>
 #include <QtTest>
 #include <functional>
@@ -313,6 +315,33 @@ private Q_SLOTS:
         QCOMPARE(close->opcode, 8);
         QCOMPARE(close->closeCode(), 1008);
         QCOMPARE(type(in.request(QStringLiteral("ping"), 1)), QStringLiteral("pong"));
+    }
+
+    void tlsHandshakesCountAndTimeOut()
+    {
+        QString cert, key;
+        const QString certError = makeSelfSignedCertificate(m_dir.path(), &cert, &key);
+        QVERIFY2(certError.isEmpty(), qPrintable(certError));
+        ServeProcess server;
+        QVERIFY(server.start({m_bert, QStringLiteral("--tls-cert"), cert, QStringLiteral("--tls-key"), key, QStringLiteral("--max-connections"),
+                              QStringLiteral("2"), QStringLiteral("--handshake-timeout"), QStringLiteral("2")}));
+        QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
+        ssl.setCaCertificates(QSslCertificate::fromPath(cert));
+        // Two connections that never start TLS take both places ...
+        std::vector<std::unique_ptr<SocketWsClient>> silent;
+        for (int i = 0; i < 2; ++i) {
+            silent.push_back(std::make_unique<SocketWsClient>());
+            QVERIFY(silent.back()->connectTcp(server.url()));
+        }
+        QTest::qWait(200);
+        RawClient refused;
+        refused.open(server.url(), &ssl);
+        QCOMPARE(refused.waitForClose(), 4013);
+        // ... until the handshake timeout closes them.
+        QVERIFY(waitUntil([&] { return allClosed(silent); }));
+        RawClient in;
+        QVERIFY(in.open(server.url(), &ssl));
+        QCOMPARE(type(in.hello()), QStringLiteral("welcome"));
     }
 
     void outOfDescriptorsBacksOffAndRecovers()
