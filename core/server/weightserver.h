@@ -81,7 +81,7 @@ private:
     // A connection on its way to a session: TLS, the WebSocket upgrade, then the hello.
     struct Handshake {
         QPointer<QTcpSocket> wire;
-        QDeadlineTimer deadline;
+        QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever);
         bool refuse = false; // over --max-connections: upgraded only to be told so (4013)
     };
 
