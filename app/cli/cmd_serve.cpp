@@ -83,7 +83,15 @@ void addOptions(QCommandLineParser &parser)
         {QStringLiteral("max-connections"), QStringLiteral("Refuse connections beyond this many (default 256)."), QStringLiteral("N"), QStringLiteral("256")},
         {QStringLiteral("rate-limit-rps"), QStringLiteral("Per connection: at most this many requests per second (default: no limit)."), QStringLiteral("RPS")},
         {QStringLiteral("rate-limit-mbps"), QStringLiteral("Per connection: at most this many megabits per second of chunks (default: no limit)."), QStringLiteral("MBPS")},
-        {QStringLiteral("idle-timeout"), QStringLiteral("Close connections idle this many seconds (default 300; 0: never)."), QStringLiteral("SECONDS"), QStringLiteral("300")},
+        {QStringLiteral("idle-timeout"), QStringLiteral("Close connections idle this many seconds (default 300; 0: never). A connection whose "
+                                                        "client takes none of its replies for as long counts as idle."), QStringLiteral("SECONDS"), QStringLiteral("300")},
+        {QStringLiteral("handshake-timeout"), QStringLiteral("Close connections that have not finished TLS, the WebSocket upgrade and hello within "
+                                                             "this many seconds (default 10; 0: never). Until then they count against --max-connections."),
+         QStringLiteral("SECONDS"), QStringLiteral("10")},
+        {QStringLiteral("send-buffer-mb"), QStringLiteral("Per connection: MiB of chunks held for sending (loading or being sent) before the server "
+                                                          "takes no more of its requests until it drains (default 64)."), QStringLiteral("MB"), QStringLiteral("64")},
+        {QStringLiteral("total-send-buffer-mb"), QStringLiteral("The same over all connections; gets beyond it wait (default: the larger of --cache-mb "
+                                                                "and twice --send-buffer-mb)."), QStringLiteral("MB")},
         {QStringLiteral("limit-mbps"), QStringLiteral("Pace the whole server's sending to this many megabits per second (default: no limit)."), QStringLiteral("MBPS")},
         {QStringLiteral("s3-endpoint"), QStringLiteral("For s3:// locations: the S3 endpoint, http(s)://HOST[:PORT] (default AWS_ENDPOINT_URL, else AWS)."), QStringLiteral("URL")},
         {QStringLiteral("s3-region"), QStringLiteral("For s3:// locations: the region (default AWS_REGION, else us-east-1)."), QStringLiteral("REGION")},
@@ -118,20 +126,27 @@ bool readOptions(const QCommandLineParser &parser, WeightServerOptions &o, QStri
         return false;
     }
     double port = o.port, cacheMb = double(o.cacheBytes >> 20), maxConnections = o.maxConnections,
-           idle = o.idleTimeoutSeconds;
+           idle = o.idleTimeoutSeconds, handshake = o.handshakeTimeoutSeconds, sendMb = double(o.connectionSendBytes >> 20),
+           totalSendMb = 0;
     const bool ok = readNumber(parser, {"port", 0, 65535}, &port, error)
                     && readNumber(parser, {"cache-mb", 0, 1 << 24}, &cacheMb, error)
                     && readNumber(parser, {"max-connections", 1, 100000}, &maxConnections, error)
                     && readNumber(parser, {"rate-limit-rps", 0.001, 1e9}, &o.rateLimitRps, error)
                     && readNumber(parser, {"rate-limit-mbps", 0.001, 1e9}, &o.rateLimitMbps, error)
                     && readNumber(parser, {"idle-timeout", 0, 1e6}, &idle, error)
-                    && readNumber(parser, {"limit-mbps", 0.001, 1e9}, &o.limitMbps, error);
+                    && readNumber(parser, {"limit-mbps", 0.001, 1e9}, &o.limitMbps, error)
+                    && readNumber(parser, {"handshake-timeout", 0, 1e6}, &handshake, error)
+                    && readNumber(parser, {"send-buffer-mb", 1, 1 << 24}, &sendMb, error)
+                    && readNumber(parser, {"total-send-buffer-mb", 1, 1 << 24}, &totalSendMb, error);
     if (!ok)
         return false;
     o.port = quint16(port);
     o.cacheBytes = qint64(cacheMb * 1024 * 1024);
     o.maxConnections = int(maxConnections);
     o.idleTimeoutSeconds = int(idle);
+    o.handshakeTimeoutSeconds = int(handshake);
+    o.connectionSendBytes = qint64(sendMb * 1024 * 1024);
+    o.serverSendBytes = qint64(totalSendMb * 1024 * 1024);
     o.token = parser.value(QStringLiteral("token"));
     o.tlsCertFile = parser.value(QStringLiteral("tls-cert"));
     o.tlsKeyFile = parser.value(QStringLiteral("tls-key"));

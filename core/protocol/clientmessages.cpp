@@ -22,6 +22,25 @@ constexpr TypeName kClientTypes[] = {
     {ClientMessageType::Ping, "ping"},     {ClientMessageType::Stats, "stats"},
 };
 
+// A client's string shown in an error: at most `maxChars` characters, each control, format
+// (bidi overrides and the like), surrogate or unassigned one written as \uXXXX, so the message
+// reaches the client whole (QJsonDocument ends a string at a NUL) and prints as it reads.
+QString printable(const QString &text, int maxChars)
+{
+    QString out;
+    for (const QChar c : text.left(maxChars)) {
+        const QChar::Category cat = c.category();
+        if (cat == QChar::Other_Control || cat == QChar::Other_Format || cat == QChar::Other_Surrogate
+            || cat == QChar::Other_NotAssigned || cat == QChar::Separator_Line || cat == QChar::Separator_Paragraph)
+            out += QStringLiteral("\\u%1").arg(c.unicode(), 4, 16, QLatin1Char('0'));
+        else
+            out += c;
+    }
+    if (text.size() > maxChars)
+        out += QStringLiteral("...");
+    return out;
+}
+
 QByteArray compact(const QJsonObject &o)
 {
     return QJsonDocument(o).toJson(QJsonDocument::Compact);
@@ -162,7 +181,7 @@ ClientMessage parseClientMessage(QByteArrayView text)
     }
     throw ProtocolError(ErrorCode::BadRequest,
                         QStringLiteral("unknown message type '%1' (expected hello, manifest, get, cancel, ping or stats)")
-                            .arg(typeName.left(64)),
+                            .arg(printable(typeName, 64)),
                         id);
 }
 

@@ -5,11 +5,14 @@
 #include "format/chunkcodec.h"
 #include "protocol/piece.h"
 #include "server/chunksender.h"
+#include "server/clientframereader.h"
 #include "server/weightserver.h"
 
 #include <QLoggingCategory>
+#include <QTcpSocket>
 #include <QUnhandledException>
 #include <QWebSocket>
+#include <limits>
 
 Q_LOGGING_CATEGORY(lcSession, "surfing.server.session")
 
@@ -19,9 +22,18 @@ using namespace protocol;
 
 namespace {
 
-// The WebSocket layer drops messages beyond this with close code 1009 before we see them;
+// The frame reader drops messages beyond this with close code 1009 before we see them;
 // between kMaxClientTextBytes and this we can still answer with a JSON error first.
-constexpr quint64 kSocketMessageLimit = 1024 * 1024;
+constexpr qint64 kSocketMessageLimit = 1024 * 1024;
+// A close whose frame the client does not take ends the connection after this.
+constexpr int kCloseGraceMs = 5000;
+
+// What a client sees of an internal error: its context ("cannot read chunk 'layer_3'"), never
+// the storage's message, which names server paths or buckets; that goes to the log.
+QString publicInternalMessage(const QString &message)
+{
+    return message.section(QStringLiteral(": "), 0, 0) + QStringLiteral(" (storage error; the server's log has the details)");
+}
 
 bool sameToken(const QString &given, const QString &expected)
 {
@@ -57,27 +69,51 @@ QString modelFromPath(const QUrl &url)
 
 } // namespace
 
-ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *wire, WeightServer *server)
-    : QObject(server), m_socket(socket), m_server(server),
+ClientSession::ClientSession(QWebSocket *socket, QTcpSocket *wire, WeightServer *server, qint64 helloDeadlineMs)
+    : QObject(server), m_socket(socket), m_wire(wire), m_server(server),
       m_requestBucket(server->options().rateLimitRps, qMax(1.0, server->options().rateLimitRps)),
       m_byteBucket(server->options().rateLimitMbps * 125000.0, server->options().rateLimitMbps * 125000.0)
 {
     m_socket->setParent(this);
-    m_socket->setMaxAllowedIncomingMessageSize(kSocketMessageLimit);
-    m_socket->setMaxAllowedIncomingFrameSize(kSocketMessageLimit);
     m_peer = QStringLiteral("%1:%2").arg(m_socket->peerAddress().toString()).arg(m_socket->peerPort());
     m_pathModel = modelFromPath(m_socket->requestUrl());
     m_sender = new ChunkSender(m_socket, wire, server->options().maxPieceBytes, server->bandwidth(), this);
-    connect(m_sender, &ChunkSender::piecesSent, this, [this](qint64 bytes) { m_server->metrics().recordBytesSent(bytes); });
+    connect(m_sender, &ChunkSender::piecesSent, this, [this](qint64 bytes) {
+        m_server->metrics().recordBytesSent(bytes);
+        onWriteProgress();
+    });
     connect(m_sender, &ChunkSender::transferFinished, this, &ClientSession::onTransferFinished);
-    connect(m_socket, &QWebSocket::textMessageReceived, this, &ClientSession::onText);
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &ClientSession::onBinary);
     connect(m_socket, &QWebSocket::disconnected, this, [this] { Q_EMIT closed(this); });
     m_idleTimer.setSingleShot(true);
     connect(&m_idleTimer, &QTimer::timeout, this, &ClientSession::onIdleTimeout);
-    if (server->options().idleTimeoutSeconds > 0)
-        m_idleTimer.start(server->options().idleTimeoutSeconds * 1000);
+    restartIdleTimer();
+    m_lastWrite.start();
     qCDebug(lcSession) << m_peer << "connected, path" << m_socket->requestUrl().path();
+    if (!wire) { // cannot happen: WeightServer hands every session its socket
+        qCWarning(lcSession) << m_peer << "has no socket to read from; closing it";
+        QMetaObject::invokeMethod(this, [this] { closeWith(QWebSocketProtocol::CloseCodeAbnormalDisconnection, QStringLiteral("server error")); },
+                                  Qt::QueuedConnection);
+        return;
+    }
+    m_reader = new ClientFrameReader(wire, kSocketMessageLimit, this);
+    connect(m_reader, &ClientFrameReader::textMessageReceived, this, &ClientSession::onText);
+    connect(m_reader, &ClientFrameReader::binaryMessageReceived, this, &ClientSession::onBinary);
+    connect(m_reader, &ClientFrameReader::pingReceived, this, &ClientSession::onPing);
+    connect(m_reader, &ClientFrameReader::closeReceived, this, [this] { closeWith(QWebSocketProtocol::CloseCodeNormal, {}); });
+    connect(m_reader, &ClientFrameReader::protocolViolated, this, [this](int code, const QString &why) {
+        qCInfo(lcSession) << m_peer << "broke the protocol:" << why;
+        closeWith(code, why.left(100));
+    });
+    connect(wire, &QIODevice::bytesWritten, this, &ClientSession::onWriteProgress);
+    if (helloDeadlineMs >= 0) {
+        m_helloTimer.setSingleShot(true);
+        connect(&m_helloTimer, &QTimer::timeout, this, [this] {
+            if (!m_welcomed)
+                closeWith(QWebSocketProtocol::CloseCodePolicyViolated,
+                          QStringLiteral("no hello within %1 s of connecting").arg(m_server->options().handshakeTimeoutSeconds));
+        });
+        m_helloTimer.start(int(qMin<qint64>(helloDeadlineMs, std::numeric_limits<int>::max())));
+    }
 }
 
 ClientSession::~ClientSession()
@@ -96,13 +132,16 @@ void ClientSession::sendError(ErrorCode code, const QString &message, quint32 id
     ErrorReply e;
     e.id = id;
     e.code = code;
-    e.message = message;
+    e.message = code == ErrorCode::Internal ? publicInternalMessage(message) : message;
     e.retryAfterMs = retryAfterMs;
     if (code == ErrorCode::BadRequest && message.contains(QLatin1String("protocol version")))
         e.protocols = {kProtocolVersion};
     sendText(encodeError(e));
     m_server->noteError(code, message);
-    qCDebug(lcSession) << m_peer << errorCodeName(code) << message;
+    if (code == ErrorCode::Internal)
+        qCWarning(lcSession) << m_peer << errorCodeName(code) << message;
+    else
+        qCDebug(lcSession) << m_peer << errorCodeName(code) << message;
 }
 
 void ClientSession::closeWith(int closeCode, const QString &reason)
@@ -110,33 +149,37 @@ void ClientSession::closeWith(int closeCode, const QString &reason)
     if (m_closing)
         return;
     m_closing = true;
+    if (m_reader)
+        m_reader->stop();
     m_sender->clear();
     m_gets.clear();
+    m_held.clear();
     m_socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+    // A client that takes nothing more would keep it half-closed for ever.
+    QTimer::singleShot(kCloseGraceMs, this, [this] { m_socket->abort(); });
 }
 
-void ClientSession::onIdleTimeout()
-{
-    if (!m_gets.isEmpty()) { // still working for the client: not idle
-        m_idleTimer.start();
-        return;
-    }
-    closeWith(QWebSocketProtocol::CloseCodeGoingAway,
-              QStringLiteral("idle for %1 s").arg(m_server->options().idleTimeoutSeconds));
-}
-
-void ClientSession::onBinary(const QByteArray &)
+void ClientSession::onBinary()
 {
     sendError(ErrorCode::BadRequest, QStringLiteral("clients send text (JSON) messages only; binary message ignored"));
 }
 
-void ClientSession::onText(const QString &text)
+void ClientSession::onPing(const QByteArray &payload)
+{
+    if (m_closing || !m_wire)
+        return;
+    if (!hasUnsentOutput())
+        restartIdleTimer();
+    m_wire->write(encodeFrameHeader(FrameType::Pong, quint64(payload.size())) + payload);
+}
+
+void ClientSession::onText(const QByteArray &utf8)
 {
     if (m_closing)
         return;
-    if (m_idleTimer.interval() > 0)
-        m_idleTimer.start();
-    const QByteArray utf8 = text.toUtf8();
+    // With replies unsent, a request is no sign of life: see onIdleTimeout().
+    if (!hasUnsentOutput())
+        restartIdleTimer();
     if (utf8.size() > kMaxClientTextBytes) {
         sendError(ErrorCode::BadRequest, QStringLiteral("message of %1 bytes is larger than the limit of %2 bytes")
                                              .arg(utf8.size()).arg(kMaxClientTextBytes));
@@ -158,7 +201,7 @@ void ClientSession::onText(const QString &text)
         sendError(ErrorCode::BadRequest, QStringLiteral("the first message must be 'hello'"), message.request.id);
         closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("handshake failed"));
     } else {
-        handleRequest(message.request);
+        takeRequest(message.request);
     }
 }
 
@@ -273,6 +316,7 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
                          request.id, wait);
 
     PendingGet &get = m_gets[request.id];
+    get.reservation = m_server->sendBudget().reserve(qMax<qint64>(0, chunk->storedBytes));
     get.model = model.name;
     get.chunk = chunk->name;
     get.started.start();
@@ -334,6 +378,8 @@ void ClientSession::onChunkLoaded(quint32 id, ManifestChunk chunk, const QByteAr
     if (chunk.storedBytes == kSizeFromStorage) {
         chunk.storedBytes = chunk.rawBytes = bytes.size();
         chunk.sha256 = Sha256::hashHex(bytes);
+        if (get->reservation)
+            get->reservation->resize(bytes.size());
     }
     if (bytes.size() != chunk.storedBytes)
         throw Error(QStringLiteral("storage holds %1 bytes, the manifest says %2").arg(bytes.size()).arg(chunk.storedBytes));
@@ -356,6 +402,8 @@ void ClientSession::onTransferFinished(quint32 id)
     const ServedModel *model = m_server->model(get.model);
     const ManifestChunk *chunk = model ? model->manifest.find(get.chunk) : nullptr;
     m_server->noteServed(get.model, get.chunk, chunk ? chunk->storedBytes : 0, get.started.nsecsElapsed() / 1e9, get.cacheHit);
+    if (!m_held.empty())
+        takeHeldRequests();
 }
 
 void ClientSession::handleCancel(const Request &request)

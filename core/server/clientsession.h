@@ -1,14 +1,20 @@
 // One client connection of a WeightServer: the hello/auth handshake, request dispatch, rate
 // limits, the idle timeout and error replies. Chunk bytes go out through its ChunkSender.
+// Requests are read by a ClientFrameReader and held back while the connection's unsent replies
+// or the chunks it holds are over their bounds (docs/protocol.md, "Limits").
 #pragma once
 
 #include "protocol/messages.h"
+#include "server/sendbudget.h"
 #include "server/tokenbucket.h"
 
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QTimer>
+#include <deque>
+#include <memory>
 #include <optional>
 
 class QTcpSocket;
@@ -17,6 +23,7 @@ class QWebSocket;
 namespace surfing {
 
 class ChunkSender;
+class ClientFrameReader;
 class WeightServer;
 struct ManifestChunk;
 struct ServedModel;
@@ -25,11 +32,15 @@ class ClientSession : public QObject
 {
     Q_OBJECT
 public:
-    // Takes ownership of `socket`. `wire` (may be null): the connection under it, for chunk pieces.
-    ClientSession(QWebSocket *socket, QTcpSocket *wire, WeightServer *server);
+    // Takes ownership of `socket`. `wire`: the connection under it, for reading requests and
+    // writing chunk pieces (null closes the session at once). `helloDeadlineMs`: the hello must
+    // be done within it (the rest of the handshake timeout); negative: no limit.
+    ClientSession(QWebSocket *socket, QTcpSocket *wire, WeightServer *server, qint64 helloDeadlineMs = -1);
     ~ClientSession() override;
 
     QString peer() const { return m_peer; }
+    // Takes requests held back for the server's send budget, if it has room now.
+    void takeHeldRequests();
 
 Q_SIGNALS:
     void closed(ClientSession *session);
@@ -41,11 +52,19 @@ private:
         bool cacheHit = false;
         QElapsedTimer started;
         bool sending = false;
+        std::shared_ptr<SendBudget::Reservation> reservation; // the chunk's bytes, until it is sent
     };
 
-    void onText(const QString &text);
-    void onBinary(const QByteArray &message);
+    void onText(const QByteArray &utf8);
+    void onBinary();
+    void onPing(const QByteArray &payload);
     void onIdleTimeout();
+    void restartIdleTimer();
+    void onWriteProgress();
+    void takeRequest(const protocol::Request &request);
+    bool canTake(const protocol::Request &request) const;
+    qint64 reservedBytes() const;
+    bool hasUnsentOutput() const;
     void handleHello(const protocol::Hello &hello);
     void handleRequest(const protocol::Request &request);
     void handleGet(const protocol::Request &request, const ServedModel &model);
@@ -59,10 +78,13 @@ private:
     void sendText(const QByteArray &json);
     void sendError(protocol::ErrorCode code, const QString &message, quint32 id = 0, qint64 retryAfterMs = -1);
     void closeWith(int closeCode, const QString &reason);
+    void abortWith(const QString &reason);
 
     QWebSocket *m_socket;
+    QPointer<QTcpSocket> m_wire;
     WeightServer *m_server;
     ChunkSender *m_sender;
+    ClientFrameReader *m_reader = nullptr;
     QString m_peer;
     QString m_pathModel;  // from the URL path
     QString m_model;      // the connection's default model after hello
@@ -72,6 +94,10 @@ private:
     TokenBucket m_requestBucket;
     TokenBucket m_byteBucket;
     QTimer m_idleTimer;
+    QTimer m_helloTimer;
+    QElapsedTimer m_lastWrite; // the client last took bytes
+    std::deque<protocol::Request> m_held; // waiting for room, in order
+    bool m_taking = false;
 };
 
 } // namespace surfing

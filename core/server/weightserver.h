@@ -5,10 +5,12 @@
 
 #include "cache/servercache.h"
 #include "metrics/servermetrics.h"
+#include "server/sendbudget.h"
 #include "server/servedmodel.h"
 #include "server/tokenbucket.h"
 #include "server/weightserveroptions.h"
 
+#include <QDeadlineTimer>
 #include <QFuture>
 #include <QJsonObject>
 #include <QMap>
@@ -19,6 +21,7 @@
 #include <QUrl>
 #include <memory>
 
+class QSocketNotifier;
 class QTcpServer;
 class QTcpSocket;
 class QWebSocket;
@@ -60,6 +63,9 @@ public:
     ServerCache &cache() { return m_cache; }
     ServerMetrics &metrics() { return m_metrics; }
     TokenBucket *bandwidth() { return &m_bandwidth; }
+    SendBudget &sendBudget() { return m_sendBudget; }
+    // Connections accepted (or in their TLS handshake) that are not sessions yet.
+    int handshakesUnderWay() const;
     void noteServed(const QString &model, const QString &chunk, qint64 bytes, double seconds, bool cacheHit);
     void noteError(protocol::ErrorCode code, const QString &message);
     void noteActivity();
@@ -72,10 +78,22 @@ Q_SIGNALS:
     void statsChanged(); // at most every 250 ms while something happens
 
 private:
+    // A connection on its way to a session: TLS, the WebSocket upgrade, then the hello.
+    struct Handshake {
+        QPointer<QTcpSocket> wire;
+        QDeadlineTimer deadline = QDeadlineTimer(QDeadlineTimer::Forever);
+        bool refuse = false; // over --max-connections: upgraded only to be told so (4013)
+    };
+
+    void onTlsAccepted(QTcpSocket *socket);
+    bool trackHandshake(QTcpSocket *socket);
+    void onAcceptError();
+    void onListenerReadable();
+    void pauseAccepting(const QString &why);
     void onNewTcpConnection();
     void onNewConnection();
     void onSessionClosed(ClientSession *session);
-    QTcpSocket *takeWire(const QWebSocket *socket);
+    Handshake takeHandshake(const QWebSocket *socket);
     void configureTls(QTcpServer *listener);
 
     WeightServerOptions m_options;
@@ -84,6 +102,7 @@ private:
     ServerCache m_cache;
     ServerMetrics m_metrics;
     TokenBucket m_bandwidth;
+    SendBudget m_sendBudget;
     QMap<QString, ServedModel> m_models;
     QString m_defaultModel;
     // We accept TCP (or TLS) connections ourselves and hand them to m_server for the upgrade, so
@@ -91,7 +110,10 @@ private:
     // (QWebSocket::sendBinaryMessage copies every message twice more; see ChunkSender).
     QTcpServer *m_listener = nullptr;
     QWebSocketServer *m_server = nullptr;
-    QHash<QString, QPointer<QTcpSocket>> m_wires; // by peer address:port, until upgraded
+    mutable QHash<QString, Handshake> m_handshakes; // by peer address:port, until upgraded
+    QSocketNotifier *m_acceptWatch = nullptr; // sees the listener readable, as QTcpServer does
+    QTimer m_acceptBackoff;  // accepting paused after the process ran out of descriptors
+    bool m_acceptFailing = false;
     bool m_tls = false;
     QSet<ClientSession *> m_sessions;
     QTimer m_statsTimer;

@@ -20,6 +20,20 @@ struct WeightServerOptions {
     double limitMbps = 0;          // whole server, megabits per second (paces, never rejects)
     int maxInFlight = 64;          // requests per connection
     int maxPieceBytes = 256 * 1024;
+    // TLS, WebSocket upgrade and hello must be done within this; a connection still on its way
+    // counts against maxConnections.
+    int handshakeTimeoutSeconds = 10;
+    // Chunk bytes one connection may hold for sending (gets loading or being sent) before the
+    // server stops taking its requests until it drains. A get is taken while the connection is
+    // below it, so one chunk larger than the bound still goes.
+    qint64 connectionSendBytes = 64LL * 1024 * 1024;
+    // The same over every connection; 0: the larger of cacheBytes and 2 x connectionSendBytes.
+    qint64 serverSendBytes = 0;
+
+    qint64 effectiveServerSendBytes() const
+    {
+        return serverSendBytes > 0 ? serverSendBytes : qMax(cacheBytes, 2 * connectionSendBytes);
+    }
 };
 
 } // namespace surfing

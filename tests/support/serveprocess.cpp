@@ -5,6 +5,7 @@
 #include <QDebug>
 #include <QRegularExpression>
 #include <csignal>
+#include <sys/resource.h>
 
 namespace surfing::test {
 
@@ -63,6 +64,14 @@ bool ServeProcess::start(const QStringList &args, int port)
     if (match.hasMatch())
         m_metricsPort = match.captured(1).toInt();
     return m_url.isValid() && m_url.port() > 0;
+}
+
+void ServeProcess::setFileLimit(int descriptors)
+{
+    m_process.setChildProcessModifier([descriptors] {
+        const rlimit limit = {rlim_t(descriptors), rlim_t(descriptors)};
+        ::setrlimit(RLIMIT_NOFILE, &limit);
+    });
 }
 
 bool ServeProcess::restart()

@@ -19,6 +19,8 @@ public:
     // Starts `surfing-cli serve ARGS --port PORT` and waits for the URL line on stdout.
     bool start(const QStringList &args, int port = 0);
     bool restart(); // same arguments, same port
+    // Before start(): the process may open at most this many descriptors (RLIMIT_NOFILE).
+    void setFileLimit(int descriptors);
     void kill();
     // Sends SIGTERM and waits; returns the exit code (-1 if it did not exit normally).
     int terminate();
