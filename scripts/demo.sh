@@ -2,11 +2,16 @@
 # The main demo: chunk a small model, start a local weight server, stream a prompt through it and
 # show the text and the stats. Uses stories260K from ../shared/models when present, else a model
 # generated with `surfing-cli make-model` (random weights, so its "text" is token ids).
-#   scripts/demo.sh ["PROMPT"]        (SURFING_CLI=path/to/surfing-cli to pick a build)
+# On a fresh machine it first installs what is missing and builds (both skip what is done).
+#   scripts/demo.sh ["PROMPT"]        (SURFING_CLI=path/to/surfing-cli to use a build as it is)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-cli=${SURFING_CLI:-$here/build/app/surfing-cli}
-[ -x "$cli" ] || { echo "demo: $cli not found; build first (scripts/build.sh) or set SURFING_CLI" >&2; exit 1; }
+if [ -z "${SURFING_CLI:-}" ]; then
+  "$here/scripts/install-deps.sh"
+  "$here/scripts/build.sh"
+fi
+cli=${SURFING_CLI:-${SURFING_BUILD_DIR:-$here/build}/app/surfing-cli}
+[ -x "$cli" ] || { echo "demo: $cli not found; build with scripts/build.sh or set SURFING_CLI" >&2; exit 1; }
 prompt=${1:-"Once upon a time, there was a little girl named Lily."}
 work=$(mktemp -d "${TMPDIR:-/tmp}/surfing-demo.XXXXXX")
 server_pid=""

@@ -8,26 +8,73 @@
 #include <QCommandLineParser>
 #include <QFile>
 #include <QIcon>
+#include <QLoggingCategory>
 #include <QTextStream>
 #include <QTimer>
+#include <optional>
 
-int main(int argc, char **argv)
+namespace {
+
+void describeApplication()
 {
-    QApplication app(argc, argv);
-    surfing::installTorchBinReader(); // models may come as pytorch_model.bin
-    QApplication::setApplicationName(QStringLiteral("surfing"));
-    QApplication::setOrganizationName(QStringLiteral("Surfing"));
-    QApplication::setApplicationDisplayName(QStringLiteral("Surfing"));
-    QApplication::setApplicationVersion(QStringLiteral(SURFING_VERSION));
-    QApplication::setDesktopFileName(QStringLiteral("surfing"));
+    QCoreApplication::setApplicationName(QStringLiteral("surfing"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Surfing"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(SURFING_VERSION));
+}
 
-    QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Chunk, serve and run transformer models layer by layer."));
+void addOptions(QCommandLineParser &parser)
+{
+    parser.setApplicationDescription(QStringLiteral("Chunk, serve and run transformer models layer by layer.\n"
+                                                    "Without a display, use surfing-cli (surfing-cli --help)."));
     parser.addHelpOption();
     parser.addVersionOption();
     parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk."), QStringLiteral("[MODEL_DIR]"));
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run two prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
+}
+
+// QApplication aborts without a display, so --help and --version (asked over SSH, say) are
+// answered by a QCoreApplication first, and a missing display is a clear error, not a crash.
+std::optional<int> answerWithoutDisplay(int argc, char **argv)
+{
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray arg(argv[i]);
+        if (arg == "-h" || arg == "--help" || arg == "--help-all" || arg == "-v" || arg == "--version") {
+            QCoreApplication app(argc, argv);
+            describeApplication();
+            QCommandLineParser parser;
+            addOptions(parser);
+            parser.process(app); // prints and exits
+            return 0;
+        }
+    }
+    const bool platformChosen = !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+    if (!platformChosen && qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")) {
+        QTextStream(stderr) << "surfing: no display to open a window on (DISPLAY and WAYLAND_DISPLAY are not set).\n"
+                               "Over SSH, use the command line tool instead: surfing-cli --help" << Qt::endl;
+        return 1;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (const std::optional<int> answered = answerWithoutDisplay(argc, argv))
+        return *answered;
+    QApplication app(argc, argv);
+    surfing::installTorchBinReader(); // models may come as pytorch_model.bin
+    describeApplication();
+    QApplication::setApplicationDisplayName(QStringLiteral("Surfing"));
+    QApplication::setDesktopFileName(QStringLiteral("surfing"));
+
+    QCommandLineParser parser;
+    addOptions(parser);
     parser.process(app);
+    // Debug lines (one per cache eviction, fetch, ...) only when asked; QT_LOGGING_RULES still wins.
+    if (!parser.isSet(QStringLiteral("verbose")))
+        QLoggingCategory::setFilterRules(QStringLiteral("surfing.*.debug=false\nsurfing.*.info=false"));
 
     surfing::ui::MainWindow window;
     QFile style(QStringLiteral(":/surfing/styles/surfing.qss"));
