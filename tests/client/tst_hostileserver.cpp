@@ -2,6 +2,7 @@
 // the manifest or a chunk header that the client must check before it allocates anything. Each
 // ends in a clean error naming what was wrong; none may crash the client (a chunk claimed at a
 // tebibyte used to end in std::bad_alloc and SIGABRT).
+#include "base/error.h"
 #include "client/weightclient.h"
 #include "clienttestdata.h"
 #include "hostileweightserver.h"
@@ -65,6 +66,7 @@ private Q_SLOTS:
     void fileClaimedAtATebibyte();
     void manifestOfTenMillionChunks();
     void manifestNearTheSizeLimitIsRead();
+    void manifestOfTooManyChunksIsRefused();
 
 private:
     WeightClientOptions options(const QUrl &url) const;
@@ -239,6 +241,19 @@ void TestHostileServer::manifestNearTheSizeLimitIsRead()
     QVERIFY(server.serveUntil([&] { return client.hasManifest() || !o.errors.isEmpty(); }, kWaitMs));
     QVERIFY2(o.errors.isEmpty(), qPrintable(o.errors.join('\n')));
     QCOMPARE(client.manifest().chunks.size(), kChunks);
+}
+
+// More chunks than any model has (and more than fit in a server's message): refused by the
+// manifest parser, which local chunk directories go through too, naming the limit.
+void TestHostileServer::manifestOfTooManyChunksIsRefused()
+{
+    try {
+        ChunkManifest::fromJson(manifestOfManyChunks(QStringLiteral("m"), 100'001), QStringLiteral("test manifest"));
+        QFAIL("a manifest of 100001 chunks was accepted");
+    } catch (const surfing::Error &e) {
+        QVERIFY2(e.message().contains(QLatin1String("test manifest: field 'order' lists 100001 chunks, more than the 100000")),
+                 qPrintable(e.message()));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestHostileServer)
