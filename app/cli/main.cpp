@@ -122,7 +122,8 @@ int main(int argc, char *argv[])
             printErr(QStringLiteral("surfing-cli %1: error: %2").arg(command.name, e.message()));
             return ExitFailure;
         } catch (const std::bad_alloc &) {
-            printErr(QStringLiteral("surfing-cli %1: error: out of memory").arg(command.name));
+            printErr(QStringLiteral("surfing-cli %1: error: out of memory (an allocation was refused; is an input larger "
+                                    "than this machine's memory or the process's limit, ulimit -v?)").arg(command.name));
             return ExitFailure;
         } catch (const std::exception &e) {
             printErr(QStringLiteral("surfing-cli %1: error: %2").arg(command.name, QString::fromLocal8Bit(e.what())));

@@ -9,6 +9,7 @@
 
 #include <QDir>
 #include <QJsonArray>
+#include <QJsonDocument>
 #include <QProcess>
 #include <QScopeGuard>
 #include <QTemporaryDir>
@@ -75,6 +76,7 @@ private Q_SLOTS:
     void fullDiskIsNamed();
     void tlsToAPlainServer();
     void plainToATlsServer();
+    void outOfMemoryIsAnError();
 
 private:
     QString freshParent(const QString &name); // an empty directory to fetch into
@@ -240,6 +242,37 @@ void TestClientCli::plainToATlsServer()
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("wss://") && r.err.contains(url.toDisplayString().toUtf8()), r.err.constData());
     QCOMPARE(entries(parent), QStringList());
+}
+
+// Any command that meets std::bad_alloc exits 1 with a message, not SIGABRT: here `verify` of a
+// chunk that is 4 GiB (sparse) under a 1 GB address-space limit.
+void TestClientCli::outOfMemoryIsAnError()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("too-big"));
+    QVERIFY(QDir().mkpath(dir));
+    for (const QString &name : QDir(m_chunks).entryList(QDir::Files))
+        QVERIFY(QFile::copy(m_chunks + QLatin1Char('/') + name, dir + QLatin1Char('/') + name));
+    QJsonObject manifest = readJsonObject(dir + QStringLiteral("/chunk_info.json"));
+    const QString chunk = QStringLiteral("layer_0");
+    QJsonObject chunks = manifest.value(QLatin1String("chunks")).toObject();
+    QJsonObject entry = chunks.value(chunk).toObject();
+    entry.insert(QStringLiteral("stored_bytes"), double(qint64(4) << 30));
+    chunks.insert(chunk, entry);
+    manifest.insert(QStringLiteral("chunks"), chunks);
+    QFile json(dir + QStringLiteral("/chunk_info.json"));
+    QVERIFY(json.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    json.write(QJsonDocument(manifest).toJson());
+    json.close();
+    QVERIFY(QFile::resize(dir + QLatin1Char('/') + entry.value(QLatin1String("file")).toString(), qint64(4) << 30));
+
+    QProcess process;
+    process.start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), QStringLiteral("ulimit -v 1000000 && exec \"$0\" verify \"$1\""),
+                                              cliPath(), dir});
+    QVERIFY(process.waitForFinished(kWaitMs));
+    const QByteArray err = process.readAllStandardError();
+    QCOMPARE(process.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(process.exitCode() == 1, err.constData());
+    QVERIFY2(err.contains("surfing-cli verify: error: out of memory"), err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestClientCli)
