@@ -1,10 +1,14 @@
 // surfing-cli fetch --server URL (NAME...|--all) -o DIR: mirror a model's chunk directory from a
 // weight server. Every chunk is checked against the manifest's SHA-256 before it is written;
-// the directory appears (by rename) only when everything arrived.
+// the directory appears (by rename) only when everything arrived; on any failure, SIGINT or
+// SIGTERM the hidden staging directory is removed.
 #include "command.h"
 #include "progressbar.h"
+#include "savefile.h"
+#include "signalwatch.h"
 
 #include "base/error.h"
+#include "chunking/stagingdir.h"
 #include "client/weightclient.h"
 
 #include <QCoreApplication>
@@ -14,8 +18,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
-#include <QTemporaryDir>
 
 namespace surfing::cli {
 namespace {
@@ -25,18 +27,14 @@ struct FetchJob {
     QString error;
     QStringList missingFiles; // listed by the manifest, not offered by the server
     QSet<quint32> pending;
+    QHash<QString, QString> chunkFiles; // chunk name -> file name, of those asked for
     qint64 doneBytes = 0;
     qint64 totalBytes = 0;
 };
 
 bool writeFile(const QString &path, const QByteArray &data, QString *error)
 {
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly) || file.write(data) != data.size() || !file.commit()) {
-        *error = QStringLiteral("cannot write %1: %2").arg(path, file.errorString());
-        return false;
-    }
-    return true;
+    return saveFile(path, data, error);
 }
 
 QByteArray manifestToWrite(const QByteArray &serverJson, const QStringList &missingFiles)
@@ -63,8 +61,11 @@ bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all
         for (const ManifestChunk &c : manifest.chunks)
             names << c.name;
     }
+    QHash<QString, const ManifestChunk *> byName; // a manifest may list many chunks: no find() each
+    for (const ManifestChunk &c : manifest.chunks)
+        byName.insert(c.name, &c);
     for (const QString &name : names) {
-        const ManifestChunk *chunk = manifest.find(name);
+        const ManifestChunk *chunk = byName.value(name);
         if (!chunk) {
             QStringList known;
             for (const ManifestChunk &c : manifest.chunks)
@@ -73,6 +74,7 @@ bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all
             return false;
         }
         job.totalBytes += chunk->storedBytes;
+        job.chunkFiles.insert(name, chunk->file);
         job.pending.insert(client.fetchChunk(name, true));
     }
     for (const ManifestFile &file : manifest.files)
@@ -82,17 +84,19 @@ bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all
 
 int fetchInto(const WeightClientOptions &options, const QStringList &names, bool all, const QString &outDir)
 {
-    QTemporaryDir staging(outDir + QStringLiteral(".partial-XXXXXX"));
-    if (!staging.isValid())
-        throw Error(QStringLiteral("cannot create a staging directory beside %1: %2").arg(outDir, staging.errorString()));
-    WeightClient client(options);
     FetchJob job;
-    ProgressBar bar(QStringLiteral("fetching"));
     auto stop = [&job](const QString &error) {
         if (job.error.isEmpty())
             job.error = error;
         job.loop.quit();
     };
+    // Before the staging directory, so that it is gone before the default handlers return.
+    const SignalWatch interrupted([&](int signal) {
+        stop(QStringLiteral("interrupted by %1; the partial copy was removed").arg(SignalWatch::name(signal)));
+    });
+    StagingDir staging(outDir);
+    WeightClient client(options);
+    ProgressBar bar(QStringLiteral("fetching"));
     auto settle = [&job](quint32 id) {
         job.pending.remove(id);
         if (job.pending.isEmpty())
@@ -107,8 +111,7 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     QObject::connect(&client, &WeightClient::chunkReceived, &client,
                      [&](quint32 id, const QString &name, const QByteArray &data, qint64, qint64, qint64) {
         QString error;
-        const ManifestChunk *chunk = client.manifest().find(name);
-        if (!writeFile(staging.filePath(chunk->file), data, &error))
+        if (!writeFile(staging.filePath(job.chunkFiles.value(name)), data, &error))
             return stop(error);
         job.doneBytes += data.size();
         bar.update(job.doneBytes, job.totalBytes, name);
@@ -137,16 +140,13 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     client.close();
     if (!job.error.isEmpty())
         throw Error(job.error);
+    if (interrupted.caught()) // it arrived after the loop ended
+        throw Error(QStringLiteral("interrupted by %1; the partial copy was removed").arg(SignalWatch::name(interrupted.caught())));
 
     QString error;
     if (!writeFile(staging.filePath(QLatin1String(kManifestFileName)), manifestToWrite(client.manifestJson(), job.missingFiles), &error))
         throw Error(error);
-    if (!QDir().rename(staging.path(), outDir))
-        throw Error(QStringLiteral("cannot move the finished copy from %1 to %2").arg(staging.path(), outDir));
-    staging.setAutoRemove(false);
-    // QTemporaryDir made it owner-only; a mirror gets the usual permissions.
-    QFile::setPermissions(outDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner
-                                      | QFileDevice::ReadGroup | QFileDevice::ExeGroup | QFileDevice::ReadOther | QFileDevice::ExeOther);
+    staging.commit(false, false);
     printOut(QStringLiteral("fetched %1 of model '%2' into %3").arg(formatBytes(job.doneBytes), client.modelName(), outDir));
     return ExitSuccess;
 }
@@ -162,7 +162,9 @@ int runFetch(const QStringList &arguments)
         {QStringLiteral("ca-cert"), QStringLiteral("wss: also trust the certificate(s) in this PEM file."), QStringLiteral("FILE")},
         {QStringLiteral("all"), QStringLiteral("Fetch every chunk (a complete mirror that 'surfing-cli verify' passes).")},
         {{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Directory to create (must not exist)."), QStringLiteral("DIR")},
-        {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30)."), QStringLiteral("SECONDS"), QStringLiteral("30")},
+        {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30), "
+                                                   "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
+         QStringLiteral("SECONDS")},
     });
     const int parsed = parseArguments(parser, arguments,
         QStringLiteral("Copy a model's chunk directory from a weight server, verifying every chunk's SHA-256."));
@@ -180,8 +182,9 @@ int runFetch(const QStringList &arguments)
         return usageError(QStringLiteral("fetch needs -o DIR"));
     if (QFileInfo::exists(out))
         return usageError(QStringLiteral("%1 already exists; remove it or choose another -o").arg(out));
-    bool ok = false;
-    const int timeout = parser.value(QStringLiteral("timeout")).toInt(&ok);
+    bool ok = true;
+    const bool timeoutSet = parser.isSet(QStringLiteral("timeout"));
+    const int timeout = timeoutSet ? parser.value(QStringLiteral("timeout")).toInt(&ok) : 30;
     if (!ok || timeout < 1 || timeout > 86400)
         return usageError(QStringLiteral("--timeout must be 1..86400 seconds"));
 
@@ -192,6 +195,8 @@ int runFetch(const QStringList &arguments)
     options.caCertificateFile = parser.value(QStringLiteral("ca-cert"));
     options.clientName = QStringLiteral("surfing-cli %1 fetch").arg(QCoreApplication::applicationVersion());
     options.requestTimeoutMs = timeout * 1000;
+    if (timeoutSet)
+        options.connectTimeoutMs = timeout * 1000;
     return fetchInto(options, names, all, out);
 }
 

@@ -1,6 +1,7 @@
 // surfing-cli run: streams a model's layers from a weight server (or a local chunk directory)
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
+#include "savefile.h"
 #include "torchcli.h"
 
 #include "base/error.h"
@@ -28,6 +29,7 @@ struct RunArgs {
     InferenceOptions options;
     qint64 cacheBytes = 0;
     int cacheChunks = 0;
+    int timeoutMs = 0; // 0: WeightClientOptions' defaults
     bool json = false;
     bool warmup = false;
 };
@@ -78,13 +80,15 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         *error = QStringLiteral("give --cache-layers or --cache-mb, not both");
         return false;
     }
-    double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0;
+    double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0,
+           timeout = 0;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
         || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error)
-        || !number(p, "threads", 1, 256, &threads, error))
+        || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error))
         return false;
+    a->timeoutMs = int(timeout * 1000);
     a->options.maxNewTokens = int(maxTokens);
     a->options.temperature = temperature;
     a->options.topK = int(topK);
@@ -115,9 +119,9 @@ void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
     QObject::connect(client, &WeightClient::fileReceived, &loop, [&](quint32 id, const QString &name, const QByteArray &data) {
         if (!pending.remove(id))
             return;
-        QFile f(dir + QLatin1Char('/') + name);
-        if (!f.open(QIODevice::WriteOnly) || f.write(data) != data.size())
-            failure = QStringLiteral("cannot write %1").arg(f.fileName());
+        QString error;
+        if (!saveFile(dir + QLatin1Char('/') + name, data, &error))
+            failure = error;
         if (pending.isEmpty() || !failure.isEmpty())
             loop.quit();
     });
@@ -198,6 +202,9 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("json"), QStringLiteral("Print one JSON document with ids, text, stats and the timeline.")},
         {QStringLiteral("dump-tensors"), QStringLiteral("Write final hidden states (and logits) as safetensors."), QStringLiteral("FILE")},
         {QStringLiteral("token"), QStringLiteral("Access token the server was started with."), QStringLiteral("T")},
+        {QStringLiteral("timeout"), QStringLiteral("Fail a fetch that makes no progress for this many seconds (default 30), "
+                                                   "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
+         QStringLiteral("SECONDS")},
         {QStringLiteral("warmup"), QStringLiteral("Fetch every chunk and run one token before the timed run.")},
     });
     const int parsed = parseArguments(parser, arguments,
@@ -225,6 +232,10 @@ int runCommand(const QStringList &arguments)
         o.client.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
         o.cacheBytes = a.cacheBytes;
         o.cacheChunks = a.cacheChunks;
+        if (a.timeoutMs > 0) {
+            o.client.requestTimeoutMs = a.timeoutMs;
+            o.client.connectTimeoutMs = a.timeoutMs;
+        }
         auto remote = std::make_shared<RemoteChunkSource>(o);
         if (!fetched.isValid())
             throw Error(QStringLiteral("cannot create a temporary directory for the model files"));

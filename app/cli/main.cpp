@@ -9,6 +9,8 @@
 #include <QLoggingCategory>
 #include <algorithm>
 #include <cstdio>
+#include <exception>
+#include <new>
 
 namespace surfing::cli {
 
@@ -118,6 +120,13 @@ int main(int argc, char *argv[])
             return execTorchCli(); // a pytorch_model.bin input: nothing was written yet
         } catch (const surfing::Error &e) {
             printErr(QStringLiteral("surfing-cli %1: error: %2").arg(command.name, e.message()));
+            return ExitFailure;
+        } catch (const std::bad_alloc &) {
+            printErr(QStringLiteral("surfing-cli %1: error: out of memory (an allocation was refused; is an input larger "
+                                    "than this machine's memory or the process's limit, ulimit -v?)").arg(command.name));
+            return ExitFailure;
+        } catch (const std::exception &e) {
+            printErr(QStringLiteral("surfing-cli %1: error: %2").arg(command.name, QString::fromLocal8Bit(e.what())));
             return ExitFailure;
         }
     }

@@ -2,7 +2,6 @@
 
 #include "protocol/piece.h"
 
-#include <QCryptographicHash>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QSslSocket>
@@ -19,25 +18,11 @@ using protocol::FrameType;
 
 namespace {
 
-constexpr qsizetype kMaxHandshakeBytes = 16 * 1024;
-// TLS records are decrypted into the socket's buffer; bounded, so a fast server waits in TCP
-// flow control instead of piling chunks up in this process.
-constexpr qint64 kSslReadBufferBytes = 4 * 1024 * 1024;
 constexpr int kCloseNormal = 1000;
 constexpr int kCloseProtocolError = 1002;
 constexpr int kCloseTooBig = 1009;
 
 bool isControl(int opcode) { return opcode & 0x8; }
-
-QByteArray headerValue(const QList<QByteArray> &lines, QByteArrayView name)
-{
-    for (const QByteArray &line : lines) {
-        const qsizetype colon = line.indexOf(':');
-        if (colon > 0 && line.left(colon).trimmed().compare(name, Qt::CaseInsensitive) == 0)
-            return line.mid(colon + 1).trimmed();
-    }
-    return {};
-}
 
 QByteArray closePayload(int code)
 {
@@ -75,62 +60,6 @@ QAbstractSocket::SocketState WebSocketClient::state() const
     return QAbstractSocket::UnconnectedState;
 }
 
-void WebSocketClient::open(const QUrl &url)
-{
-    Q_ASSERT_X(m_phase == Phase::Idle, "WebSocketClient::open", "one connection per object");
-    m_url = url;
-    m_phase = Phase::Handshake;
-    const bool tls = url.scheme() == QLatin1String("wss");
-    if (!tls && url.scheme() != QLatin1String("ws"))
-        return end(QStringLiteral("%1 is not a ws:// or wss:// URL").arg(url.toDisplayString()));
-    QByteArray key(16, Qt::Uninitialized);
-    QRandomGenerator::global()->fillRange(reinterpret_cast<quint32 *>(key.data()), 4);
-    m_key = key.toBase64();
-    if (tls) {
-        auto *ssl = new QSslSocket(this);
-        if (m_hasSsl)
-            ssl->setSslConfiguration(m_ssl);
-        ssl->setReadBufferSize(kSslReadBufferBytes);
-        connect(ssl, &QSslSocket::encrypted, this, &WebSocketClient::onSocketConnected);
-        connect(ssl, qOverload<const QList<QSslError> &>(&QSslSocket::sslErrors), this, &WebSocketClient::sslErrors);
-        m_socket = ssl;
-    } else {
-        m_socket = new QTcpSocket(this);
-        connect(m_socket, &QTcpSocket::connected, this, &WebSocketClient::onSocketConnected);
-    }
-    connect(m_socket, &QIODevice::readyRead, this, &WebSocketClient::onReadyRead);
-    connect(m_socket, &QAbstractSocket::errorOccurred, this, &WebSocketClient::onSocketError);
-    connect(m_socket, &QAbstractSocket::disconnected, this, [this] { end(QStringLiteral("the server closed the connection")); });
-    const quint16 port = quint16(url.port(tls ? 443 : 80));
-    if (tls)
-        static_cast<QSslSocket *>(m_socket)->connectToHostEncrypted(url.host(), port);
-    else // Unbuffered: reads go from the kernel straight to where read() points.
-        m_socket->connectToHost(url.host(), port, QIODevice::ReadWrite | QIODevice::Unbuffered);
-}
-
-void WebSocketClient::onSocketConnected()
-{
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    QByteArray path = m_url.path(QUrl::FullyEncoded).toUtf8();
-    if (path.isEmpty())
-        path = "/";
-    if (m_url.hasQuery())
-        path += '?' + m_url.query(QUrl::FullyEncoded).toUtf8();
-    QByteArray host = m_url.host(QUrl::FullyEncoded).toUtf8();
-    if (host.contains(':'))
-        host = '[' + host + ']';
-    if (m_url.port() != -1)
-        host += ':' + QByteArray::number(m_url.port());
-    m_socket->write("GET " + path + " HTTP/1.1\r\nHost: " + host
-                    + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + m_key
-                    + "\r\nSec-WebSocket-Version: 13\r\n\r\n");
-}
-
-void WebSocketClient::onSocketError()
-{
-    end(m_socket->errorString());
-}
-
 void WebSocketClient::onReadyRead()
 {
     if (m_phase == Phase::Handshake && !readHandshake())
@@ -165,43 +94,6 @@ bool WebSocketClient::fillTo(QByteArray &buffer, qsizetype size)
             return false;
     }
     return true;
-}
-
-bool WebSocketClient::readHandshake()
-{
-    qsizetype end = -1;
-    while ((end = m_handshake.indexOf("\r\n\r\n")) < 0) {
-        const bool more = fillTo(m_handshake, m_handshake.size() + 4096);
-        if (m_handshake.contains("\r\n\r\n"))
-            continue;
-        if (m_handshake.size() > kMaxHandshakeBytes) {
-            fail(QStringLiteral("the handshake response of %1 is longer than %2 bytes").arg(m_url.toDisplayString()).arg(kMaxHandshakeBytes), 0);
-            return false;
-        }
-        if (!more)
-            return false;
-    }
-    m_leftover = m_handshake.mid(end + 4);
-    QList<QByteArray> lines = m_handshake.left(end).split('\n');
-    m_handshake.clear();
-    for (QByteArray &line : lines)
-        line = line.trimmed();
-    const QByteArray expectedAccept = QCryptographicHash::hash(m_key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11", QCryptographicHash::Sha1).toBase64();
-    const QList<QByteArray> status = lines.value(0).split(' ');
-    QString problem;
-    if (status.size() < 2 || !status[0].startsWith("HTTP/1.") || status[1] != "101")
-        problem = QStringLiteral("answered '%1'").arg(QString::fromUtf8(lines.value(0).left(200)));
-    else if (headerValue(lines, "Upgrade").compare("websocket", Qt::CaseInsensitive) != 0)
-        problem = QStringLiteral("did not upgrade to websocket");
-    else if (headerValue(lines, "Sec-WebSocket-Accept") != expectedAccept)
-        problem = QStringLiteral("answered with a wrong Sec-WebSocket-Accept");
-    if (!problem.isEmpty()) {
-        fail(QStringLiteral("WebSocket handshake with %1 failed: the server %2").arg(m_url.toDisplayString(), problem), 0);
-        return false;
-    }
-    m_phase = Phase::Open;
-    Q_EMIT connected();
-    return m_phase == Phase::Open;
 }
 
 void WebSocketClient::readFrames()
@@ -257,12 +149,15 @@ bool WebSocketClient::readFrameHeader()
         fail(QStringLiteral("protocol error from %1: %2").arg(m_url.toDisplayString(), problem), kCloseProtocolError);
         return false;
     }
-    if (!isControl(m_opcode) && qint64(m_message.size()) + qint64(length) > m_maxMessageBytes) {
-        fail(QStringLiteral("%1 sent a message larger than %2 bytes").arg(m_url.toDisplayString()).arg(m_maxMessageBytes), kCloseTooBig);
-        return false;
-    }
     if (!isControl(m_opcode) && m_opcode != int(FrameType::Continuation))
         m_messageOpcode = m_opcode;
+    const bool text = !isControl(m_opcode) && m_messageOpcode == int(FrameType::Text);
+    const qint64 limit = text && m_maxTextBytes >= 0 ? m_maxTextBytes : m_maxMessageBytes;
+    if (!isControl(m_opcode) && quint64(m_message.size()) + length > quint64(limit)) {
+        fail(QStringLiteral("%1 sent a %2 message larger than %3 bytes")
+                 .arg(m_url.toDisplayString(), text ? QStringLiteral("text") : QStringLiteral("binary")).arg(limit), kCloseTooBig);
+        return false;
+    }
     m_frameLeft = qint64(length);
     const bool wholeBinaryMessage = m_opcode == int(FrameType::Binary) && m_final;
     m_step = wholeBinaryMessage && m_sink.destination && m_frameLeft >= m_sink.prefixBytes ? Step::Prefix : Step::Payload;
@@ -393,11 +288,13 @@ void WebSocketClient::abort()
         m_socket->abort();
 }
 
-void WebSocketClient::fail(const QString &why, int closeCode)
+void WebSocketClient::fail(const QString &why, int closeCode, Failure kind)
 {
     qCWarning(lcWebSocket).noquote() << why;
     if (m_error.isEmpty())
         m_error = why;
+    if (m_failure == Failure::None)
+        m_failure = kind;
     const bool sayWhy = closeCode && m_phase == Phase::Open && !m_closeSent;
     if (sayWhy) {
         writeFrame(int(FrameType::Close), closePayload(closeCode));
@@ -417,6 +314,7 @@ void WebSocketClient::end(const QString &why)
     if (m_error.isEmpty())
         m_error = why;
     m_phase = Phase::Ended;
+    m_handshakeTimer.stop();
     Q_EMIT disconnected();
 }
 

@@ -39,12 +39,25 @@ public:
         std::function<void(QByteArrayView prefix, qint64 rest)> delivered;
     };
 
+    // Why a connection ended, so that a caller can tell whether trying again may help.
+    enum class Failure {
+        None,      // open, or ended by this side or by a close frame
+        Network,   // no connection, or it broke: another attempt may work
+        Handshake, // the server was reached, but TLS or the WebSocket upgrade failed
+        Protocol,  // the server broke RFC 6455 or a limit (a message too large)
+    };
+
     explicit WebSocketClient(QObject *parent = nullptr);
     ~WebSocketClient() override;
 
     void setSslConfiguration(const QSslConfiguration &configuration);
-    // Larger incoming messages close the connection (code 1009). Default 64 MiB.
+    // Larger incoming messages close the connection (code 1009). Default 64 MiB for any
+    // message, and the same for text unless set lower.
     void setMaxIncomingMessageBytes(qint64 bytes) { m_maxMessageBytes = bytes; }
+    void setMaxIncomingTextBytes(qint64 bytes) { m_maxTextBytes = bytes; }
+    // Bounds the TCP connection, the TLS handshake and the WebSocket upgrade together; when it
+    // runs out the attempt ends, naming the step that got no answer. <= 0: no bound.
+    void setHandshakeTimeout(int ms) { m_handshakeTimeoutMs = ms; }
     void setBinarySink(BinarySink sink) { m_sink = std::move(sink); }
 
     // Connects to a ws:// or wss:// URL; connected() follows the handshake, disconnected()
@@ -60,6 +73,7 @@ public:
     QAbstractSocket::SocketState state() const;
     // Why the connection ended or failed, empty before that.
     QString errorString() const { return m_error; }
+    Failure failure() const { return m_failure; }
 
 Q_SIGNALS:
     void connected();
@@ -71,10 +85,17 @@ Q_SIGNALS:
 private:
     enum class Phase { Idle, Handshake, Open, Ended };
     enum class Step { FrameHeader, Prefix, IntoSink, Payload };
+    // While Phase::Handshake: what is being waited for.
+    enum class Stage { Tcp, Tls, Upgrade };
 
+    void onTcpConnected();
     void onSocketConnected();
     void onReadyRead();
     void onSocketError();
+    void onHandshakeTimeout();
+    // The words for an attempt that ended before the upgrade was done (websockethandshake.cpp).
+    QString handshakeEnded(QAbstractSocket::SocketError error, Failure *kind) const;
+    QString checkUpgradeResponse(const QList<QByteArray> &lines, Failure *kind) const;
     bool readHandshake();
     void readFrames();
     // Each reads what its step needs; true when the step is done, false to wait for bytes.
@@ -87,7 +108,7 @@ private:
     qint64 readSome(char *into, qint64 max);
     bool fillTo(QByteArray &buffer, qsizetype size);
     void writeFrame(int opcode, QByteArrayView payload);
-    void fail(const QString &why, int closeCode);
+    void fail(const QString &why, int closeCode, Failure kind = Failure::Protocol);
     void end(const QString &why);
 
     QTcpSocket *m_socket = nullptr;
@@ -97,8 +118,13 @@ private:
     QByteArray m_key;
     QString m_error;
     Phase m_phase = Phase::Idle;
+    Stage m_stage = Stage::Tcp;
+    Failure m_failure = Failure::None;
+    QTimer m_handshakeTimer;
+    int m_handshakeTimeoutMs = 0;
     BinarySink m_sink;
     qint64 m_maxMessageBytes = 64LL * 1024 * 1024;
+    qint64 m_maxTextBytes = -1; // -1: m_maxMessageBytes
     bool m_closeSent = false;
 
     QByteArray m_leftover; // read past the end of the handshake response

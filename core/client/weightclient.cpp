@@ -4,6 +4,7 @@
 #include "base/sha256.h"
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
+#include "client/memorylimit.h"
 #include "protocol/messages.h"
 #include "protocol/piece.h"
 #include "protocol/transfermemory.h"
@@ -166,7 +167,10 @@ void WeightClient::connectSocket()
     m_welcomed = false;
     m_socket = new WebSocketClient(this);
     m_sinkBuffer.clear();
-    m_socket->setMaxIncomingMessageBytes(kMaxServerTextBytes + kPieceHeaderBytes + 64 * 1024 * 1024);
+    m_attemptError.clear();
+    m_socket->setMaxIncomingMessageBytes(kPieceHeaderBytes + 64 * 1024 * 1024);
+    m_socket->setMaxIncomingTextBytes(kMaxServerTextBytes);
+    m_socket->setHandshakeTimeout(m_options.connectTimeoutMs);
     if (!m_options.caCertificateFile.isEmpty()) {
         QSslConfiguration ssl = QSslConfiguration::defaultConfiguration();
         const auto certs = QSslCertificate::fromPath(m_options.caCertificateFile);
@@ -197,6 +201,8 @@ void WeightClient::connectSocket()
             qCWarning(lcClient) << "TLS:" << e.errorString();
     });
     m_connectStartedMs = nowMs();
+    if (!m_everWelcomed && m_firstAttemptMs == 0)
+        m_firstAttemptMs = m_connectStartedMs;
     m_socket->open(m_options.url);
 }
 
@@ -221,6 +227,7 @@ void WeightClient::handleWelcome(const QByteArray &text)
     if (m.type != ServerMessageType::Welcome)
         throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("expected 'welcome' first"));
     m_welcomed = true;
+    m_everWelcomed = true;
     m_reconnectAttempt = 0;
     m_maxInFlight = qBound(1, m.welcome.maxInFlight, 4096);
     m_maxPieceBytes = qBound(1, m.welcome.maxPieceBytes, 64 * 1024 * 1024);
@@ -242,10 +249,31 @@ void WeightClient::onDisconnected()
 {
     if (m_closing || m_state == ConnectionState::Disconnected)
         return;
-    qCInfo(lcClient) << "lost connection to" << m_options.url.toDisplayString() << ":"
-                     << (m_socket ? m_socket->errorString() : QString());
+    const QString why = !m_attemptError.isEmpty() ? m_attemptError : m_socket ? m_socket->errorString() : QString();
+    if (givesUp()) {
+        // Another attempt would meet the same answer (or the time for connecting is up).
+        const bool broken = m_socket && m_socket->failure() == WebSocketClient::Failure::Protocol;
+        failEverything(broken ? QStringLiteral("protocol") : QStringLiteral("connection"),
+                       m_everWelcomed || why.contains(m_options.url.toDisplayString())
+                           ? why : QStringLiteral("cannot connect to %1: %2").arg(m_options.url.toDisplayString(), why));
+        return;
+    }
+    qCInfo(lcClient).noquote() << "connection to" << m_options.url.toDisplayString() << "ended:" << why;
     requeueInFlight();
     scheduleReconnect();
+}
+
+bool WeightClient::givesUp() const
+{
+    const WebSocketClient::Failure failure = m_socket ? m_socket->failure() : WebSocketClient::Failure::Network;
+    if (failure == WebSocketClient::Failure::Protocol)
+        return true;
+    if (m_everWelcomed)
+        return false;
+    // The first connection: a server that was reached and refused (TLS, the upgrade, no
+    // welcome) is not asked again; one that cannot be reached is, while the time lasts.
+    return failure == WebSocketClient::Failure::Handshake || !m_attemptError.isEmpty()
+           || nowMs() - m_firstAttemptMs >= m_options.connectTimeoutMs;
 }
 
 void WeightClient::scheduleReconnect()
@@ -262,6 +290,12 @@ void WeightClient::scheduleReconnect()
                                       qint64(m_options.initialBackoffMs) << qMin(m_reconnectAttempt - 1, 20));
     // Jitter keeps many clients from reconnecting in lockstep.
     const qint64 delay = base / 2 + QRandomGenerator::global()->bounded(base / 2 + 1);
+    if (!m_everWelcomed && nowMs() + delay - m_firstAttemptMs >= m_options.connectTimeoutMs) {
+        failEverything(QStringLiteral("connection"), QStringLiteral("%1 (tried for %2 s)")
+                                                         .arg(m_socket ? m_socket->errorString() : m_options.url.toDisplayString())
+                                                         .arg(m_options.connectTimeoutMs / 1000.0));
+        return;
+    }
     qCDebug(lcClient) << "reconnect attempt" << m_reconnectAttempt << "in" << delay << "ms";
     QTimer::singleShot(int(delay), this, [this] {
         if (!m_closing && m_state == ConnectionState::Reconnecting)
@@ -311,11 +345,13 @@ void WeightClient::failEverything(const QString &code, const QString &message)
 void WeightClient::onTick()
 {
     const qint64 now = nowMs();
+    // Connecting, TLS and the upgrade are bounded by the socket itself; this is the welcome.
     if ((m_state == ConnectionState::Connecting || m_state == ConnectionState::Reconnecting) && m_socket
-        && m_socket->state() != QAbstractSocket::UnconnectedState && !m_welcomed
+        && m_socket->state() == QAbstractSocket::ConnectedState && !m_welcomed
         && now - m_connectStartedMs > m_options.connectTimeoutMs) {
         // abort() of a socket that never connected emits nothing: count the attempt here.
-        qCInfo(lcClient) << "no answer from" << m_options.url.toDisplayString() << "within" << m_options.connectTimeoutMs << "ms";
+        m_attemptError = QStringLiteral("%1 did not answer the protocol's hello within %2 s")
+                             .arg(m_options.url.toDisplayString()).arg(m_options.connectTimeoutMs / 1000.0);
         m_socketEnded = true;
         m_socket->abort();
         onDisconnected();

@@ -25,6 +25,9 @@ class QTimer;
 namespace surfing {
 
 class WebSocketClient;
+namespace protocol {
+struct ServerMessage;
+}
 
 struct WeightClientOptions {
     QUrl url;                    // ws://127.0.0.1:8765[/MODEL] or wss://...
@@ -33,7 +36,12 @@ struct WeightClientOptions {
     QString caCertificateFile;   // wss: also trust the certificate(s) in this PEM file
     QString clientName = QStringLiteral("surfing-client");
     int requestTimeoutMs = 30000;  // a request that makes no progress this long fails
+    // One attempt to connect (TCP, TLS, WebSocket upgrade, welcome) fails after this long; the
+    // first connection is tried again only within this time from the first attempt.
     int connectTimeoutMs = 10000;
+    // Memory one chunk may take (chunkMemoryBytes()); a larger one fails without being asked
+    // for. <= 0: systemMemoryBytes().
+    qint64 maxChunkBytes = 0;
     int initialBackoffMs = 100;
     int maxBackoffMs = 5000;
     int maxReconnectAttempts = 12; // consecutive failed attempts before pending requests fail
@@ -79,7 +87,7 @@ Q_SIGNALS:
     void fileReceived(quint32 id, const QString &name, const QByteArray &data);
     // A request that will not complete: the message names the chunk (or file) and the model.
     // `code`: a protocol error code, or "hash_mismatch", "decode", "timeout", "connection",
-    // "protocol".
+    // "protocol", "memory" (it would not fit in this machine's memory).
     void requestFailed(quint32 id, const QString &name, const QString &code, const QString &message);
     // Something the user should see that is not tied to one request (lost connection, bad token).
     void errorOccurred(const QString &message);
@@ -101,9 +109,17 @@ private:
     QString pieceProblem(const Pending &p, quint32 index, qint64 payloadBytes) const;
     void pieceArrived(Pending &p, qint64 payloadBytes);
     void onTick();
+    void handleText(const QByteArray &text);
     void handleWelcome(const QByteArray &text);
+    void handleManifest(Pending &p, const protocol::ServerMessage &m);
+    void handleChunkHeader(Pending &p, const protocol::ServerMessage &m);
+    // Why a reply of `bytes` for `p` cannot be taken in, empty when it can.
+    QString sizeProblem(const Pending &p, qint64 bytes) const;
+    qint64 memoryLimit() const;
+    const ManifestChunk *chunkNamed(const QString &name) const; // network thread; O(1)
     void scheduleReconnect();
     void failEverything(const QString &code, const QString &message);
+    bool givesUp() const; // after the connection ended: whether trying again cannot help
     void setState(ConnectionState state);
 
     quint32 enqueue(Kind kind, const QString &name, bool stored);
@@ -115,6 +131,7 @@ private:
     void send(Pending &p);
     void requeueInFlight();
     void fail(quint32 id, const QString &code, const QString &message);
+    void failSoon(Pending &p, const QString &code, const QString &message); // from inside send()
     void finish(quint32 id);
     void completePieces(Pending &p);
     void handleServerError(quint32 id, const QString &code, const QString &message, qint64 retryAfterMs);
@@ -131,6 +148,9 @@ private:
     ConnectionState m_state = ConnectionState::Disconnected;
     bool m_closing = false;
     bool m_welcomed = false;
+    bool m_everWelcomed = false;
+    qint64 m_firstAttemptMs = 0;
+    QString m_attemptError; // why the current attempt ended, when the client ended it
     bool m_socketEnded = false;
     bool m_manifestRequested = false;
     int m_reconnectAttempt = 0;
@@ -145,6 +165,7 @@ private:
 
     mutable QMutex m_mutex; // guards what the thread-safe getters read
     ChunkManifest m_manifest;
+    QHash<QString, qsizetype> m_chunkIndex; // name -> index in m_manifest.chunks
     QByteArray m_manifestJson;
     bool m_hasManifest = false;
     QString m_model;

@@ -5,6 +5,7 @@
 #include "base/sha256.h"
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
+#include "client/memorylimit.h"
 #include "client/weightclientpending.h"
 #include "client/websocketclient.h"
 #include "protocol/messages.h"
@@ -20,6 +21,12 @@ Q_DECLARE_LOGGING_CATEGORY(lcClient)
 namespace surfing {
 
 using namespace protocol;
+
+namespace {
+// The manifest gives no sizes for the files beside the chunks; the largest tokenizer.json files
+// are tens of megabytes.
+constexpr qint64 kMaxModelFileBytes = qint64(1) << 30;
+} // namespace
 
 // ---- requests (network thread) ---------------------------------------------------------------
 
@@ -111,16 +118,42 @@ void WeightClient::pump()
     m_queue.insert(m_queue.begin(), later.begin(), later.end());
 }
 
+void WeightClient::failSoon(Pending &p, const QString &code, const QString &message)
+{
+    QMetaObject::invokeMethod(this, [this, id = p.id, code, message] { fail(id, code, message); }, Qt::QueuedConnection);
+    p.sent = true; // keeps pump() from sending it while the failure is queued
+    ++m_inFlight;
+}
+
+const ManifestChunk *WeightClient::chunkNamed(const QString &name) const
+{
+    const auto it = m_chunkIndex.constFind(name);
+    return it == m_chunkIndex.constEnd() ? nullptr : &m_manifest.chunks.at(*it);
+}
+
+qint64 WeightClient::memoryLimit() const
+{
+    return m_options.maxChunkBytes > 0 ? m_options.maxChunkBytes : systemMemoryBytes();
+}
+
 void WeightClient::send(Pending &p)
 {
-    if (p.kind == Kind::Chunk && !m_manifest.find(p.name)) {
-        const QString what = describe(p);
-        QMetaObject::invokeMethod(this, [this, id = p.id, what] {
-            fail(id, QStringLiteral("not_found"), QStringLiteral("%1: not in the manifest").arg(what));
-        }, Qt::QueuedConnection);
-        p.sent = true; // keeps pump() from sending it while the failure is queued
-        ++m_inFlight;
-        return;
+    if (p.kind == Kind::Chunk) {
+        // Nothing is asked for (nor allocated) that the manifest does not name, or that would
+        // not fit in memory.
+        const ManifestChunk *chunk = chunkNamed(p.name);
+        if (!chunk)
+            return failSoon(p, QStringLiteral("not_found"), QStringLiteral("%1: not in the manifest").arg(describe(p)));
+        const qint64 need = chunkMemoryBytes(*chunk, p.stored);
+        if (need > memoryLimit()) {
+            const QString size = need == chunk->storedBytes
+                                     ? QStringLiteral("is %1").arg(memorySize(need))
+                                     : QStringLiteral("needs %1 to fetch and decode (%2 stored, %3 decoded)")
+                                           .arg(memorySize(need), memorySize(chunk->storedBytes), memorySize(chunk->rawBytes));
+            return failSoon(p, QStringLiteral("memory"),
+                            QStringLiteral("%1: the manifest says it %2, more than this client can hold in memory (%3); "
+                                           "refusing to fetch it").arg(describe(p), size, memorySize(memoryLimit())));
+        }
     }
     QByteArray message;
     if (p.kind == Kind::File) {
@@ -199,58 +232,7 @@ void WeightClient::handleServerError(quint32 id, const QString &code, const QStr
 void WeightClient::onText(const QByteArray &utf8)
 {
     try {
-        if (!m_welcomed) {
-            handleWelcome(utf8);
-            return;
-        }
-        const ServerMessage m = parseServerMessage(utf8);
-        Pending *p = m.id ? m_pending.value(m.id) : nullptr;
-        if (m.type == ServerMessageType::Error) {
-            if (!p) {
-                Q_EMIT errorOccurred(QStringLiteral("server %1: %2").arg(errorCodeName(m.error.code), m.error.message));
-                if (m.error.code == ErrorCode::Unauthorized)
-                    failEverything(QStringLiteral("unauthorized"), m.error.message);
-                return;
-            }
-            handleServerError(m.id, errorCodeName(m.error.code), m.error.message, m.error.retryAfterMs);
-            return;
-        }
-        if (!p)
-            return; // an answer to something already cancelled or failed
-        p->lastProgressMs = WeightClient::nowMs();
-        if (m.type == ServerMessageType::Cancelled) {
-            finish(m.id);
-        } else if (m.type == ServerMessageType::Manifest && p->kind == Kind::Manifest) {
-            const QByteArray json = QJsonDocument(m.manifest).toJson(QJsonDocument::Indented);
-            ChunkManifest manifest = ChunkManifest::fromJson(
-                json, QStringLiteral("manifest of model '%1' from %2").arg(m.model, m_options.url.toDisplayString()));
-            {
-                QMutexLocker lock(&m_mutex);
-                m_manifest = std::move(manifest);
-                m_manifestJson = json;
-                m_hasManifest = true;
-            }
-            finish(m.id);
-            Q_EMIT manifestReceived();
-        } else if (m.type == ServerMessageType::Chunk && p->kind != Kind::Manifest && !p->headerSeen) {
-            const ManifestChunk *chunk = m_manifest.find(p->name);
-            if (m.chunk.chunk != p->name)
-                throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: the server answered with '%2'").arg(describe(*p), m.chunk.chunk), m.id);
-            if (chunk && m.chunk.size != chunk->storedBytes)
-                throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: the server announces %2 bytes, the manifest says %3")
-                                                               .arg(describe(*p)).arg(m.chunk.size).arg(chunk->storedBytes), m.id);
-            if (m.chunk.pieces != pieceCount(m.chunk.size, m_maxPieceBytes))
-                throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: %2 pieces announced for %3 bytes")
-                                                               .arg(describe(*p)).arg(m.chunk.pieces).arg(m.chunk.size), m.id);
-            p->headerSeen = true;
-            p->header = m.chunk;
-            p->data.resize(m.chunk.size); // the pieces are written into place
-            p->received = 0;
-            if (m.chunk.pieces == 0)
-                completePieces(*p);
-        } else {
-            throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: unexpected reply").arg(describe(*p)), m.id);
-        }
+        handleText(utf8);
     } catch (const ProtocolError &e) {
         qCWarning(lcClient).noquote() << "bad message from server:" << e.message();
         if (!m_welcomed) {
@@ -267,7 +249,105 @@ void WeightClient::onText(const QByteArray &utf8)
                 break;
             }
         }
+    } catch (const std::bad_alloc &) {
+        failEverything(QStringLiteral("memory"), QStringLiteral("out of memory reading a message of %1 from server %2")
+                                                     .arg(memorySize(utf8.size()), m_options.url.toDisplayString()));
     }
+}
+
+void WeightClient::handleText(const QByteArray &utf8)
+{
+    if (!m_welcomed)
+        return handleWelcome(utf8);
+    const ServerMessage m = parseServerMessage(utf8);
+    Pending *p = m.id ? m_pending.value(m.id) : nullptr;
+    if (m.type == ServerMessageType::Error) {
+        if (!p) {
+            Q_EMIT errorOccurred(QStringLiteral("server %1: %2").arg(errorCodeName(m.error.code), m.error.message));
+            if (m.error.code == ErrorCode::Unauthorized)
+                failEverything(QStringLiteral("unauthorized"), m.error.message);
+            return;
+        }
+        return handleServerError(m.id, errorCodeName(m.error.code), m.error.message, m.error.retryAfterMs);
+    }
+    if (!p)
+        return; // an answer to something already cancelled or failed
+    p->lastProgressMs = WeightClient::nowMs();
+    if (m.type == ServerMessageType::Cancelled)
+        finish(m.id);
+    else if (m.type == ServerMessageType::Manifest && p->kind == Kind::Manifest)
+        handleManifest(*p, m);
+    else if (m.type == ServerMessageType::Chunk && p->kind != Kind::Manifest && !p->headerSeen)
+        handleChunkHeader(*p, m);
+    else
+        throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: unexpected reply").arg(describe(*p)), m.id);
+}
+
+void WeightClient::handleManifest(Pending &p, const ServerMessage &m)
+{
+    const QByteArray json = QJsonDocument(m.manifest).toJson(QJsonDocument::Indented);
+    ChunkManifest manifest = ChunkManifest::fromJson(
+        json, QStringLiteral("manifest of model '%1' from %2").arg(m.model, m_options.url.toDisplayString()));
+    QHash<QString, qsizetype> index;
+    for (qsizetype i = 0; i < manifest.chunks.size(); ++i)
+        index.insert(manifest.chunks.at(i).name, i);
+    {
+        QMutexLocker lock(&m_mutex);
+        m_manifest = std::move(manifest);
+        m_chunkIndex = std::move(index);
+        m_manifestJson = json;
+        m_hasManifest = true;
+    }
+    finish(p.id);
+    Q_EMIT manifestReceived();
+}
+
+QString WeightClient::sizeProblem(const Pending &p, qint64 bytes) const
+{
+    if (p.kind == Kind::Chunk) {
+        const ManifestChunk *chunk = chunkNamed(p.name);
+        if (!chunk)
+            return QStringLiteral("it is not in the manifest");
+        if (bytes != chunk->storedBytes)
+            return QStringLiteral("the server announces %1 bytes, the manifest says %2").arg(bytes).arg(chunk->storedBytes);
+        return {};
+    }
+    const ManifestFile *file = m_manifest.findFile(p.name);
+    if (file && file->hasChecksum()) {
+        if (bytes != file->bytes)
+            return QStringLiteral("the server announces %1 bytes, the manifest says %2").arg(bytes).arg(file->bytes);
+        return {};
+    }
+    // A format-1 manifest gives no size for files beside the chunks (config.json, tokenizers).
+    const qint64 limit = qMin(kMaxModelFileBytes, memoryLimit());
+    if (bytes > limit)
+        return QStringLiteral("the server announces %1 bytes, more than the %2 a model file may have here").arg(bytes).arg(limit);
+    return {};
+}
+
+void WeightClient::handleChunkHeader(Pending &p, const ServerMessage &m)
+{
+    const quint32 id = p.id;
+    if (m.chunk.chunk != p.name)
+        throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: the server answered with '%2'").arg(describe(p), m.chunk.chunk), id);
+    const QString problem = sizeProblem(p, m.chunk.size);
+    if (!problem.isEmpty())
+        throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: %2").arg(describe(p), problem), id);
+    if (m.chunk.pieces != pieceCount(m.chunk.size, m_maxPieceBytes))
+        throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: %2 pieces announced for %3 bytes")
+                                                       .arg(describe(p)).arg(m.chunk.pieces).arg(m.chunk.size), id);
+    try {
+        p.data.resize(m.chunk.size); // the pieces are written into place
+    } catch (const std::bad_alloc &) {
+        p.data = QByteArray();
+        return abandon(id, QStringLiteral("memory"), QStringLiteral("%1: out of memory for its %2")
+                                                         .arg(describe(p), memorySize(m.chunk.size)));
+    }
+    p.headerSeen = true;
+    p.header = m.chunk;
+    p.received = 0;
+    if (m.chunk.pieces == 0)
+        completePieces(p);
 }
 
 void WeightClient::onBinary(const QByteArray &message)
@@ -350,7 +430,7 @@ void WeightClient::completePieces(Pending &p)
     const bool stored = p.stored;
     const Kind kind = p.kind;
     const QByteArray headerHash = p.header.sha256;
-    const ManifestChunk *found = m_manifest.find(name);
+    const ManifestChunk *found = chunkNamed(name);
     const ManifestChunk chunk = found ? *found : ManifestChunk();
     const ManifestFile *listedFile = m_manifest.findFile(name);
     const ManifestFile file = listedFile ? *listedFile : ManifestFile{name, -1, {}};
@@ -374,6 +454,14 @@ void WeightClient::completePieces(Pending &p)
         } catch (const Error &e) {
             qCWarning(lcClient).noquote() << e.message();
             Q_EMIT requestFailed(id, name, QStringLiteral("decode"), e.message());
+        } catch (const std::bad_alloc &) {
+            const QString message = QStringLiteral("%1 '%2' of %3: out of memory while decoding it")
+                                        .arg(kind == Kind::File ? QStringLiteral("file") : QStringLiteral("chunk"), name, origin);
+            qCWarning(lcClient).noquote() << message;
+            Q_EMIT requestFailed(id, name, QStringLiteral("memory"), message);
+        } catch (const std::exception &e) {
+            const QString message = QStringLiteral("chunk '%1' of %2: %3").arg(name, origin, QString::fromLocal8Bit(e.what()));
+            Q_EMIT requestFailed(id, name, QStringLiteral("decode"), message);
         }
     });
 }

@@ -7,6 +7,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QSet>
 #include <algorithm>
 
 namespace surfing {
@@ -14,6 +15,8 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr qint64 kMaxManifestBytes = 64 * 1024 * 1024;
+// Far above any model (one unit per expert of the largest mixtures is some 25,000 chunks).
+constexpr qsizetype kMaxManifestChunks = 100000;
 
 double megabytes(qint64 bytes)
 {
@@ -286,12 +289,17 @@ ChunkManifest ChunkManifest::fromJson(const QByteArray &json, const QString &sou
     m.files = parseFiles(root.value(QLatin1String("files")), version, r);
     const QJsonObject chunkObjects = root.value(QLatin1String("chunks")).toObject();
     const QJsonArray order = root.value(QLatin1String("order")).toArray();
+    if (order.size() > kMaxManifestChunks)
+        r.fail(QStringLiteral("order"), QStringLiteral("lists %1 chunks, more than the %2 this build reads")
+                                            .arg(order.size()).arg(kMaxManifestChunks));
     if (order.size() != chunkObjects.size())
         r.fail(QStringLiteral("order"), QStringLiteral("must list every chunk exactly once"));
+    QSet<QString> seen;
     for (const QJsonValue &nameValue : order) {
         const QString name = nameValue.toString();
-        if (!isSafeName(name) || !chunkObjects.contains(name) || m.find(name))
+        if (!isSafeName(name) || !chunkObjects.contains(name) || seen.contains(name))
             r.fail(QStringLiteral("order"), QStringLiteral("names '%1', which is not a chunk (or twice)").arg(name.left(80)));
+        seen.insert(name);
         m.chunks.append(parseChunk(name, chunkObjects.value(name), r));
     }
     return m;

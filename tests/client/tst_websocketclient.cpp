@@ -6,6 +6,7 @@
 
 #include <QRandomGenerator>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QTcpSocket>
 #include <QTest>
 #include <QWebSocket>
@@ -15,6 +16,9 @@
 using namespace surfing;
 using namespace surfing::test;
 using protocol::FrameType;
+
+// A generous bound on waits that end in an event (never a timing check).
+constexpr int kLongWaitMs = 60000;
 
 
 class TestWebSocketClient : public QObject
@@ -159,6 +163,7 @@ private Q_SLOTS:
         client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1/").arg(port)));
         QVERIFY(ended.wait());
         QVERIFY2(client.errorString().contains(QLatin1String("refused"), Qt::CaseInsensitive), qPrintable(client.errorString()));
+        QCOMPARE(int(client.failure()), int(WebSocketClient::Failure::Network));
     }
 
     // Each hostile answer ends the connection with an error that says what was wrong.
@@ -169,6 +174,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("error");
         const QByteArray good;
         QTest::newRow("refused upgrade") << QByteArray("HTTP/1.1 403 Forbidden\r\n\r\n") << QByteArray() << "403 Forbidden";
+        QTest::newRow("busy") << QByteArray("HTTP/1.1 503 Service Unavailable\r\n\r\n") << QByteArray() << "503";
         QTest::newRow("wrong accept") << QByteArray("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: bm9wZQ==\r\n\r\n")
                                       << QByteArray() << "Sec-WebSocket-Accept";
         QTest::newRow("endless handshake") << ("HTTP/1.1 101 OK\r\nX: " + QByteArray(20000, 'x')) << QByteArray() << "longer than";
@@ -204,6 +210,92 @@ private Q_SLOTS:
         QCOMPARE(texts.count(), 0);
         QCOMPARE(connected.count(), handshake.isEmpty() ? 1 : 0);
         QVERIFY2(client.errorString().contains(error), qPrintable(client.errorString()));
+        // Whether trying again may help: not when the server refused or broke the protocol,
+        // maybe when it was busy.
+        const auto expected = QByteArray(QTest::currentDataTag()) == "busy" ? WebSocketClient::Failure::Network
+                              : handshake.isEmpty()                        ? WebSocketClient::Failure::Protocol
+                                                                           : WebSocketClient::Failure::Handshake;
+        QCOMPARE(int(client.failure()), int(expected));
+    }
+
+    // Text (a server's control messages) has a limit of its own, below that of binary pieces.
+    void textHasItsOwnLimit()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        client.setMaxIncomingMessageBytes(4096);
+        client.setMaxIncomingTextBytes(100);
+        QSignalSpy binary(&client, &WebSocketClient::binaryMessageReceived);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        QVERIFY(server.accept(client));
+        server.write(frame(FrameType::Binary, QByteArray(1000, 'b')));
+        QVERIFY(binary.wait());
+        server.write(frame(FrameType::Text, QByteArray(60, 't'), false) + frame(FrameType::Continuation, QByteArray(60, 't')));
+        QVERIFY(ended.wait());
+        QVERIFY2(client.errorString().contains(QLatin1String("text message larger than 100 bytes")), qPrintable(client.errorString()));
+        QCOMPARE(int(client.failure()), int(WebSocketClient::Failure::Protocol));
+    }
+
+    // A server that accepts the connection and never answers: the handshake timeout ends the
+    // attempt, naming the step that got no answer. wss:// to a plain server looks like this.
+    void handshakeTimeoutNamesTheStep_data()
+    {
+        QTest::addColumn<QString>("scheme");
+        QTest::addColumn<QString>("error");
+        QTest::newRow("TLS") << "wss" << "did not answer the TLS handshake within 0.2 s; is it a ws:// server rather than wss://?";
+        QTest::newRow("upgrade") << "ws" << "did not answer the WebSocket upgrade within 0.2 s";
+    }
+
+    void handshakeTimeoutNamesTheStep()
+    {
+        QFETCH(QString, scheme);
+        QFETCH(QString, error);
+        QTcpServer silent;
+        QVERIFY(silent.listen(QHostAddress::LocalHost));
+        WebSocketClient client;
+        client.setHandshakeTimeout(200);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        client.open(QUrl(QStringLiteral("%1://127.0.0.1:%2/").arg(scheme).arg(silent.serverPort())));
+        QVERIFY(ended.wait(kLongWaitMs));
+        QVERIFY2(client.errorString().contains(error), qPrintable(client.errorString()));
+        QCOMPARE(int(client.failure()), int(WebSocketClient::Failure::Handshake));
+    }
+
+    // The wrong scheme the other way round, and a plain server that answers a TLS hello with
+    // HTTP: said at once, with what to do.
+    void wrongSchemeIsNamed_data()
+    {
+        QTest::addColumn<QString>("scheme");
+        QTest::addColumn<QByteArray>("answer"); // to whatever the client sends first; then the server closes
+        QTest::addColumn<QString>("error");
+        QTest::newRow("ws:// to TLS, alert") << "ws" << QByteArray("\x15\x03\x03\x00\x02\x02\x46", 7) << "use wss:// instead of ws://";
+        QTest::newRow("ws:// to TLS, dropped") << "ws" << QByteArray() << "is it a wss:// (TLS) server rather than ws://?";
+        QTest::newRow("wss:// to HTTP") << "wss" << QByteArray("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n")
+                                        << "is it a ws:// server rather than wss://?";
+    }
+
+    void wrongSchemeIsNamed()
+    {
+        QFETCH(QString, scheme);
+        QFETCH(QByteArray, answer);
+        QFETCH(QString, error);
+        QTcpServer server;
+        QVERIFY(server.listen(QHostAddress::LocalHost));
+        connect(&server, &QTcpServer::newConnection, this, [&server, answer] {
+            QTcpSocket *peer = server.nextPendingConnection();
+            connect(peer, &QTcpSocket::readyRead, peer, [peer, answer] {
+                peer->readAll();
+                peer->write(answer);
+                peer->disconnectFromHost();
+            });
+        });
+        WebSocketClient client;
+        client.setHandshakeTimeout(kLongWaitMs);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        client.open(QUrl(QStringLiteral("%1://127.0.0.1:%2/").arg(scheme).arg(server.serverPort())));
+        QVERIFY(ended.wait(kLongWaitMs));
+        QVERIFY2(client.errorString().contains(error), qPrintable(client.errorString()));
+        QCOMPARE(int(client.failure()), int(WebSocketClient::Failure::Handshake));
     }
 
     // Random bytes after a good handshake, some starting as a plausible frame: whatever comes,

@@ -72,12 +72,12 @@ QUrl ScriptedServer::url() const
     return QUrl(QStringLiteral("ws://127.0.0.1:%1/model").arg(m_server.serverPort()));
 }
 
-bool ScriptedServer::handshake(const QByteArray &response)
+bool ScriptedServer::handshake(const QByteArray &response, int ms)
 {
-    if (!waitFor([this] { return m_server.hasPendingConnections(); }))
+    if (!waitFor([this] { return m_server.hasPendingConnections(); }, ms))
         return false;
     m_peer = m_server.nextPendingConnection();
-    if (!waitFor([this] { m_request += m_peer->readAll(); return m_request.contains("\r\n\r\n"); }))
+    if (!waitFor([this] { m_request += m_peer->readAll(); return m_request.contains("\r\n\r\n"); }, ms))
         return false;
     QByteArray key;
     for (const QByteArray &line : m_request.split('\n'))
@@ -103,12 +103,12 @@ void ScriptedServer::write(const QByteArray &bytes)
     m_peer->flush();
 }
 
-bool ScriptedServer::readFrame(int *opcode, QByteArray *payload, bool *masked)
+bool ScriptedServer::readFrame(int *opcode, QByteArray *payload, bool *masked, int ms)
 {
     return waitFor([&] {
         m_fromClient += m_peer->readAll();
         return takeClientFrame(m_fromClient, opcode, payload, masked);
-    });
+    }, ms);
 }
 
 QByteArray ScriptedServer::readText()

@@ -30,13 +30,14 @@ public:
     ScriptedServer();
     QUrl url() const;
 
-    // Waits for the client and its request; answers `response`, or a correct 101 when empty.
-    bool handshake(const QByteArray &response = {});
+    // Waits (up to `ms`) for the client and its request; answers `response`, or a correct 101
+    // when empty.
+    bool handshake(const QByteArray &response = {}, int ms = 5000);
     // Opens `client` here and completes a correct handshake.
     bool accept(WebSocketClient &client);
     void write(const QByteArray &bytes);
-    // The next frame the client sends.
-    bool readFrame(int *opcode, QByteArray *payload, bool *masked);
+    // The next frame the client sends, within `ms`.
+    bool readFrame(int *opcode, QByteArray *payload, bool *masked, int ms = 5000);
     // The next frame's payload if it is a text frame; empty otherwise or after 5 s.
     QByteArray readText();
     QByteArray request() const { return m_request; }
