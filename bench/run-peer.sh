@@ -44,6 +44,8 @@ cases="[{\"title\": \"stories260K f32\", \"chunks\": \"$work/stories.f32\", \"gg
 if [ -z "${SKIP_BIG:-}" ]; then
     [ -f "$work/m1g/config.json" ] || "$cli" make-model --layers 20 --hidden 1024 --intermediate 2816 --heads 16 \
         --kv-heads 4 --vocab 32000 -o "$work/m1g" >/dev/null
+    # hf2gguf.py needs a tokenizer to write one; both engines get ids, so stories260K's will do.
+    cp "$stories/tokenizer.json" "$stories/tokenizer_config.json" "$work/m1g/"
     for t in f32 f16 bf16; do
         chunks "$work/m1g" "$work/m1g.$t" "$t"
         gguf "$work/m1g" "$work/m1g.$t.gguf" "$t"
