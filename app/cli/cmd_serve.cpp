@@ -183,7 +183,7 @@ int runServe(const QStringList &arguments)
     std::unique_ptr<MetricsEndpoint> metrics;
     if (metricsPort >= 0) {
         metrics = std::make_unique<MetricsEndpoint>([&server] { return server.prometheusText(); },
-                                                    [&server] { return server.checkHealth(); });
+                                                    [&server](Callback<QJsonObject> done) { server.checkHealth(std::move(done)); });
         const quint16 bound = metrics->listen(options.host, quint16(metricsPort));
         printErr(QStringLiteral("metrics: http://%1:%2/metrics").arg(server.url().host()).arg(bound));
     }

@@ -28,7 +28,13 @@ MetricsEndpoint::MetricsEndpoint(MetricsText metrics, Health health, QObject *pa
 
 void MetricsEndpoint::refreshHealth()
 {
-    m_health().then(this, [this](const QJsonObject &health) { m_lastHealth = health; });
+    if (m_checking) // a slow storage: one check at a time
+        return;
+    m_checking = true;
+    m_health(Callback<QJsonObject>(this, [this](const QJsonObject &health) {
+        m_lastHealth = health;
+        m_checking = false;
+    }));
 }
 
 MetricsEndpoint::~MetricsEndpoint() = default;

@@ -4,7 +4,8 @@
 // when a handler returns a future, so handlers here answer synchronously.
 #pragma once
 
-#include <QFuture>
+#include "base/callback.h"
+
 #include <QHostAddress>
 #include <QJsonObject>
 #include <QObject>
@@ -20,8 +21,8 @@ class MetricsEndpoint : public QObject
     Q_OBJECT
 public:
     using MetricsText = std::function<QByteArray()>;
-    // The health JSON has "status": "ok" when healthy.
-    using Health = std::function<QFuture<QJsonObject>()>;
+    // Starts a check that calls `done` once with JSON whose "status" is "ok" when healthy.
+    using Health = std::function<void(Callback<QJsonObject> done)>;
 
     MetricsEndpoint(MetricsText metrics, Health health, QObject *parent = nullptr);
     ~MetricsEndpoint() override;
@@ -35,6 +36,7 @@ private:
     QHttpServer *m_http;
     QTimer m_healthTimer;
     QJsonObject m_lastHealth;
+    bool m_checking = false;
     MetricsText m_metrics;
     Health m_health;
 };

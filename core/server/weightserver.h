@@ -11,7 +11,6 @@
 #include "server/weightserveroptions.h"
 
 #include <QDeadlineTimer>
-#include <QFuture>
 #include <QJsonObject>
 #include <QMap>
 #include <QObject>
@@ -54,8 +53,11 @@ public:
     const WeightServerOptions &options() const { return m_options; }
     ServerStats stats() const;
     QByteArray prometheusText() const;
-    // {"status":"ok"|"unavailable","accepting":..,"models":[{name,location,storage}]}.
-    QFuture<QJsonObject> checkHealth();
+    // Checks every storage and calls `done` once with {"status":"ok"|"unavailable",
+    // "accepting":..,"connections":..,"max_connections":..,"models":[{name,storage[,reason]}]}.
+    // Names no path or bucket: it is served unauthenticated on /healthz.
+    using HealthReport = Callback<QJsonObject>;
+    void checkHealth(HealthReport done);
 
     // For ClientSession.
     const ServedModel *model(const QString &name) const;
