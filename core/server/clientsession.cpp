@@ -202,13 +202,8 @@ void ClientSession::handleHello(const Hello &hello)
         closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("unsupported protocol version"));
         return;
     }
-    const QString &token = m_server->options().token;
-    if (!token.isEmpty() && !sameToken(hello.token, token)) {
-        sendError(ErrorCode::Unauthorized, hello.token.isEmpty() ? QStringLiteral("this server needs a token (hello.token)")
-                                                                 : QStringLiteral("wrong token"));
-        closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("unauthorized"));
+    if (!checkToken(hello))
         return;
-    }
     const QString wanted = !hello.model.isEmpty() ? hello.model : m_pathModel;
     m_model = wanted.isEmpty() ? m_server->defaultModel() : wanted;
     if (!wanted.isEmpty() && !m_server->model(wanted)) {
@@ -226,6 +221,30 @@ void ClientSession::handleHello(const Hello &hello)
     w.maxInFlight = m_server->options().maxInFlight;
     sendText(encodeWelcome(w));
     qCDebug(lcSession) << m_peer << "welcomed, client" << hello.client << "model" << m_model;
+}
+
+// Throttled per address (AuthThrottle): after repeated failures, hellos are refused unchecked.
+bool ClientSession::checkToken(const Hello &hello)
+{
+    const QString &token = m_server->options().token;
+    if (token.isEmpty())
+        return true;
+    const QHostAddress peer = m_socket->peerAddress();
+    if (const qint64 wait = m_server->authWaitMs(peer); wait > 0) {
+        sendError(ErrorCode::RateLimited, QStringLiteral("too many failed authentications from this address; "
+                                                         "try again in %1 s").arg((wait + 999) / 1000), 0, wait);
+        closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("rate limited"));
+        return false;
+    }
+    if (sameToken(hello.token, token)) {
+        m_server->noteAuthSuccess(peer);
+        return true;
+    }
+    m_server->noteAuthFailure(peer);
+    sendError(ErrorCode::Unauthorized, hello.token.isEmpty() ? QStringLiteral("this server needs a token (hello.token)")
+                                                             : QStringLiteral("wrong token"));
+    closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("unauthorized"));
+    return false;
 }
 
 bool ClientSession::admitRequest(const Request &request)

@@ -67,6 +67,7 @@ private:
     qint64 reservedBytes() const;
     bool hasUnsentOutput() const;
     void handleHello(const protocol::Hello &hello);
+    bool checkToken(const protocol::Hello &hello);
     void handleRequest(const protocol::Request &request);
     void handleGet(const protocol::Request &request, const ServedModel &model);
     void handleCancel(const protocol::Request &request);

@@ -397,6 +397,23 @@ void WeightServer::noteActivity()
         m_statsTimer.start();
 }
 
+qint64 WeightServer::authWaitMs(const QHostAddress &peer)
+{
+    return m_authThrottle.waitMs(peer, TokenBucket::steadyNowMs());
+}
+
+void WeightServer::noteAuthFailure(const QHostAddress &peer)
+{
+    m_authThrottle.recordFailure(peer, TokenBucket::steadyNowMs());
+    m_metrics.recordAuthFailure();
+    qCWarning(lcServer).noquote() << "failed authentication from" << peer.toString();
+}
+
+void WeightServer::noteAuthSuccess(const QHostAddress &peer)
+{
+    m_authThrottle.recordSuccess(peer);
+}
+
 ServerStats WeightServer::stats() const
 {
     return m_metrics.stats(m_cache.stats());

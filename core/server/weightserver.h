@@ -5,6 +5,7 @@
 
 #include "cache/servercache.h"
 #include "metrics/servermetrics.h"
+#include "server/auththrottle.h"
 #include "server/sendbudget.h"
 #include "server/servedmodel.h"
 #include "server/tokenbucket.h"
@@ -71,6 +72,10 @@ public:
     void noteServed(const QString &model, const QString &chunk, qint64 bytes, double seconds, bool cacheHit);
     void noteError(protocol::ErrorCode code, const QString &message);
     void noteActivity();
+    // Token checks: how long `peer` must wait before its next hello may be checked (0: now).
+    qint64 authWaitMs(const QHostAddress &peer);
+    void noteAuthFailure(const QHostAddress &peer);
+    void noteAuthSuccess(const QHostAddress &peer);
 
 Q_SIGNALS:
     void clientConnected(const QString &peer);
@@ -105,6 +110,7 @@ private:
     ServerMetrics m_metrics;
     TokenBucket m_bandwidth;
     SendBudget m_sendBudget;
+    AuthThrottle m_authThrottle;
     QMap<QString, ServedModel> m_models;
     QString m_defaultModel;
     // We accept TCP (or TLS) connections ourselves and hand them to m_server for the upgrade, so
