@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config git
-  qt6-base-dev qt6-websockets-dev qt6-charts-dev qt6-httpserver-dev libgl-dev
+  qt6-base-dev qt6-websockets-dev qt6-charts-dev libgl-dev
   libtorch-dev libzstd-dev zstd libssl-dev openssl
   libopenblas0-pthread              # fast BLAS for libtorch (the default libblas.so.3 is netlib's reference)
   clang libclang-rt-14-dev          # libFuzzer targets

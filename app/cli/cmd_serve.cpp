@@ -79,7 +79,8 @@ void addOptions(QCommandLineParser &parser)
         {QStringLiteral("token"), QStringLiteral("Require this token in every client's hello."), QStringLiteral("TOKEN")},
         {QStringLiteral("tls-cert"), QStringLiteral("PEM certificate: serve wss:// (needs --tls-key)."), QStringLiteral("FILE")},
         {QStringLiteral("tls-key"), QStringLiteral("PEM private key (unencrypted) for --tls-cert."), QStringLiteral("FILE")},
-        {QStringLiteral("metrics-port"), QStringLiteral("Serve /healthz and /metrics over HTTP on this port (same --host)."), QStringLiteral("PORT")},
+        {QStringLiteral("metrics-port"), QStringLiteral("Serve /healthz and /metrics over HTTP on this port (0 picks a free one)."), QStringLiteral("PORT")},
+        {QStringLiteral("metrics-host"), QStringLiteral("Address for --metrics-port (default 127.0.0.1; the endpoint has no authentication)."), QStringLiteral("ADDRESS"), QStringLiteral("127.0.0.1")},
         {QStringLiteral("max-connections"), QStringLiteral("Refuse connections beyond this many (default 256)."), QStringLiteral("N"), QStringLiteral("256")},
         {QStringLiteral("rate-limit-rps"), QStringLiteral("Per connection: at most this many requests per second (default: no limit)."), QStringLiteral("RPS")},
         {QStringLiteral("rate-limit-mbps"), QStringLiteral("Per connection: at most this many megabits per second of chunks (default: no limit)."), QStringLiteral("MBPS")},
@@ -174,6 +175,9 @@ int runServe(const QStringList &arguments)
     double metricsPort = -1;
     if (!readNumber(parser, {"metrics-port", 0, 65535}, &metricsPort, &error))
         return usageError(error);
+    QHostAddress metricsHost;
+    if (!metricsHost.setAddress(parser.value(QStringLiteral("metrics-host"))))
+        return usageError(QStringLiteral("--metrics-host must be an IP address, not '%1'").arg(parser.value(QStringLiteral("metrics-host"))));
 
     WeightServer server(options);
     for (const QString &location : parser.positionalArguments())
@@ -183,9 +187,13 @@ int runServe(const QStringList &arguments)
     std::unique_ptr<MetricsEndpoint> metrics;
     if (metricsPort >= 0) {
         metrics = std::make_unique<MetricsEndpoint>([&server] { return server.prometheusText(); },
-                                                    [&server] { return server.checkHealth(); });
-        const quint16 bound = metrics->listen(options.host, quint16(metricsPort));
-        printErr(QStringLiteral("metrics: http://%1:%2/metrics").arg(server.url().host()).arg(bound));
+                                                    [&server](Callback<QJsonObject> done) { server.checkHealth(std::move(done)); });
+        const quint16 bound = metrics->listen(metricsHost, quint16(metricsPort));
+        const bool anyAddress = metricsHost == QHostAddress::Any || metricsHost == QHostAddress::AnyIPv4;
+        const QString shownHost = anyAddress ? QStringLiteral("127.0.0.1")
+            : metricsHost.protocol() == QAbstractSocket::IPv6Protocol ? QLatin1Char('[') + metricsHost.toString() + QLatin1Char(']')
+                                                                      : metricsHost.toString();
+        printErr(QStringLiteral("metrics: http://%1:%2/metrics").arg(shownHost).arg(bound));
     }
     printErr(QStringLiteral("serving %1").arg(server.modelNames().join(QLatin1String(", "))));
     printOut(server.url().toString());

@@ -1,147 +1,134 @@
 #include "cache/servercache.h"
 
-#include "base/error.h"
-
 #include <QLoggingCategory>
-#include <QPromise>
 
 Q_LOGGING_CATEGORY(lcServerCache, "surfing.cache.server")
 
 namespace surfing {
 
-ServerCache::ServerCache(qint64 budgetBytes) : m_budget(qMax<qint64>(0, budgetBytes)) {}
+ServerCache::ServerCache(qint64 budgetBytes) : d(std::make_shared<Core>())
+{
+    d->budget = qMax<qint64>(0, budgetBytes);
+}
 
 ServerCache::~ServerCache()
 {
-    // Reads still under way hold their own promise; waiters see a cancelled future if the
-    // cache goes first.
-    QMutexLocker lock(&m_mutex);
-    for (auto &waiters : m_loading) {
-        for (auto &promise : waiters)
-            promise->finish();
+    QHash<QString, std::vector<ReadCallback>> waiting;
+    {
+        std::lock_guard lock(d->mutex);
+        waiting.swap(d->loading);
+    }
+    for (auto it = waiting.cbegin(); it != waiting.cend(); ++it) {
+        for (const ReadCallback &done : it.value())
+            done(ReadResult::failure(QStringLiteral("the cache closed while '%1' was being read").arg(it.key())));
     }
 }
 
-QFuture<QByteArray> ServerCache::fetch(const QString &key, const Loader &load, bool *wasHit)
+std::optional<QByteArray> ServerCache::fetch(const QString &key, const Loader &load, ReadCallback done)
 {
-    QMutexLocker lock(&m_mutex);
-    auto found = m_entries.find(key);
-    if (found != m_entries.end()) {
-        m_order.splice(m_order.begin(), m_order, found->position);
-        ++m_stats.hits;
-        if (wasHit)
-            *wasHit = true;
-        return QtFuture::makeReadyFuture(found->bytes);
-    }
-    if (wasHit)
-        *wasHit = false;
-    ++m_stats.misses;
-    auto promise = std::make_shared<QPromise<QByteArray>>();
-    promise->start();
-    const QFuture<QByteArray> result = promise->future();
-    if (auto loading = m_loading.find(key); loading != m_loading.end()) {
-        ++m_stats.joined;
-        loading->push_back(std::move(promise));
-        return result;
-    }
-    m_loading.insert(key, Waiters{std::move(promise)});
-    lock.unlock();
-
-    QFuture<QByteArray> loaded;
-    try {
-        loaded = load();
-    } catch (...) {
-        QPromise<QByteArray> failed;
-        failed.start();
-        failed.setException(std::current_exception());
-        failed.finish();
-        loaded = failed.future();
-    }
-    loaded.then([this, key](QFuture<QByteArray> done) { finishLoad(key, done); });
-    return result;
-}
-
-void ServerCache::finishLoad(const QString &key, QFuture<QByteArray> loaded)
-{
-    QMutexLocker lock(&m_mutex);
-    const Waiters waiters = m_loading.take(key);
-    if (waiters.empty())
-        return;
-    try {
-        if (loaded.resultCount() == 0) {
-            loaded.waitForFinished(); // rethrows the read's exception, if it has one
-            throw Error(QStringLiteral("the storage read of '%1' ended without data").arg(key));
+    {
+        std::lock_guard lock(d->mutex);
+        auto found = d->entries.find(key);
+        if (found != d->entries.end()) {
+            d->order.splice(d->order.begin(), d->order, found->position);
+            ++d->stats.hits;
+            return found->bytes;
         }
-        const QByteArray bytes = loaded.result();
-        m_stats.bytesLoaded += bytes.size();
-        insertLocked(key, bytes);
-        lock.unlock();
-        for (const auto &promise : waiters)
-            promise->addResult(bytes);
-    } catch (...) {
-        ++m_stats.loadFailures;
-        lock.unlock();
-        for (const auto &promise : waiters)
-            promise->setException(std::current_exception());
+        ++d->stats.misses;
+        auto loading = d->loading.find(key);
+        if (loading != d->loading.end()) {
+            ++d->stats.joined;
+            loading->push_back(std::move(done));
+            return std::nullopt;
+        }
+        d->loading[key].push_back(std::move(done));
     }
-    for (const auto &promise : waiters)
-        promise->finish();
+    // The read reports to the core, not the cache: a read that ends after the cache is gone
+    // finds nobody waiting.
+    const std::weak_ptr<Core> core = d;
+    ReadCallback loaded = ReadCallback::direct([core, key](ReadResult result) {
+        if (const auto alive = core.lock())
+            alive->finishLoad(key, result);
+    });
+    try {
+        load(loaded);
+    } catch (const std::exception &e) {
+        loaded(ReadResult::failure(QString::fromUtf8(e.what())));
+    }
+    return std::nullopt;
 }
 
-void ServerCache::insertLocked(const QString &key, const QByteArray &bytes)
+void ServerCache::Core::finishLoad(const QString &key, const ReadResult &result)
 {
-    if (bytes.size() > m_budget)
-        return; // served, not kept: it would push everything else out
-    evictLocked(m_budget - bytes.size());
-    m_order.push_front(key);
-    m_entries.insert(key, Entry{bytes, m_order.begin()});
-    m_stats.bytesCached += bytes.size();
+    std::vector<ReadCallback> waiters;
+    {
+        std::lock_guard lock(mutex);
+        waiters = loading.take(key);
+        if (result.ok()) {
+            stats.bytesLoaded += result.bytes.size();
+            insertLocked(key, result.bytes);
+        } else {
+            ++stats.loadFailures;
+        }
+    }
+    for (const ReadCallback &done : waiters)
+        done(result);
 }
 
-void ServerCache::evictLocked(qint64 budget)
+void ServerCache::Core::insertLocked(const QString &key, const QByteArray &bytes)
 {
-    while (m_stats.bytesCached > budget && !m_order.empty()) {
-        const QString victim = m_order.back();
-        m_order.pop_back();
-        m_stats.bytesCached -= m_entries.take(victim).bytes.size();
-        ++m_stats.evictions;
+    if (bytes.size() > budget || entries.contains(key))
+        return; // too big: served, not kept (it would push everything else out)
+    evictLocked(budget - bytes.size());
+    order.push_front(key);
+    entries.insert(key, Entry{bytes, order.begin()});
+    stats.bytesCached += bytes.size();
+}
+
+void ServerCache::Core::evictLocked(qint64 limit)
+{
+    while (stats.bytesCached > limit && !order.empty()) {
+        const QString victim = order.back();
+        order.pop_back();
+        stats.bytesCached -= entries.take(victim).bytes.size();
+        ++stats.evictions;
         qCDebug(lcServerCache) << "evicted" << victim;
     }
 }
 
 void ServerCache::setBudget(qint64 budgetBytes)
 {
-    QMutexLocker lock(&m_mutex);
-    m_budget = qMax<qint64>(0, budgetBytes);
-    evictLocked(m_budget);
+    std::lock_guard lock(d->mutex);
+    d->budget = qMax<qint64>(0, budgetBytes);
+    d->evictLocked(d->budget);
 }
 
 qint64 ServerCache::budget() const
 {
-    QMutexLocker lock(&m_mutex);
-    return m_budget;
+    std::lock_guard lock(d->mutex);
+    return d->budget;
 }
 
 bool ServerCache::contains(const QString &key) const
 {
-    QMutexLocker lock(&m_mutex);
-    return m_entries.contains(key);
+    std::lock_guard lock(d->mutex);
+    return d->entries.contains(key);
 }
 
 void ServerCache::clear()
 {
-    QMutexLocker lock(&m_mutex);
-    m_entries.clear();
-    m_order.clear();
-    m_stats.bytesCached = 0;
+    std::lock_guard lock(d->mutex);
+    d->entries.clear();
+    d->order.clear();
+    d->stats.bytesCached = 0;
 }
 
 ServerCacheStats ServerCache::stats() const
 {
-    QMutexLocker lock(&m_mutex);
-    ServerCacheStats s = m_stats;
-    s.entries = m_entries.size();
-    s.budgetBytes = m_budget;
+    std::lock_guard lock(d->mutex);
+    ServerCacheStats s = d->stats;
+    s.entries = d->entries.size();
+    s.budgetBytes = d->budget;
     return s;
 }
 

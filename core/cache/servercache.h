@@ -2,17 +2,17 @@
 // client. Concurrent misses for one key share a single storage read. Thread-safe.
 #pragma once
 
+#include "storage/chunkstorage.h"
+
 #include <QByteArray>
-#include <QFuture>
 #include <QHash>
-#include <QMutex>
 #include <QString>
 #include <functional>
 #include <list>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
-
-template <typename T> class QPromise;
 
 namespace surfing {
 
@@ -31,16 +31,16 @@ struct ServerCacheStats {
 class ServerCache
 {
 public:
-    using Loader = std::function<QFuture<QByteArray>()>;
+    // Starts the one read of a key and calls `done` once when it ends, from any thread.
+    using Loader = std::function<void(ReadCallback done)>;
 
     explicit ServerCache(qint64 budgetBytes);
-    ~ServerCache();
+    ~ServerCache(); // callers still waiting get an error
 
-    // The bytes for `key`: from memory, from a read already under way, or from `load()` (called
-    // at most once per key while a read is outstanding). A failed read is not cached; the future
-    // carries its exception. `wasHit` (optional) says whether the bytes were in memory.
-    // Every call gets a future of its own, so each caller may attach its own then().
-    QFuture<QByteArray> fetch(const QString &key, const Loader &load, bool *wasHit = nullptr);
+    // A hit returns the bytes at once and drops `done`. A miss returns nothing; `done` gets the
+    // bytes or the error later, from a read already under way for `key` or from `load()`
+    // (called at most once per key while a read is outstanding). A failed read is not cached.
+    std::optional<QByteArray> fetch(const QString &key, const Loader &load, ReadCallback done);
 
     void setBudget(qint64 budgetBytes); // evicts down to the new budget
     qint64 budget() const;
@@ -53,20 +53,21 @@ private:
         QByteArray bytes;
         std::list<QString>::iterator position;
     };
+    // What the reads under way report back to; outlives the cache while they run.
+    struct Core {
+        mutable std::mutex mutex;
+        qint64 budget = 0;
+        std::list<QString> order; // front: most recently used
+        QHash<QString, Entry> entries;
+        QHash<QString, std::vector<ReadCallback>> loading; // key -> callers waiting for its read
+        ServerCacheStats stats;
 
-    void finishLoad(const QString &key, QFuture<QByteArray> loaded);
-    void insertLocked(const QString &key, const QByteArray &bytes);
-    void evictLocked(qint64 budget);
+        void finishLoad(const QString &key, const ReadResult &result);
+        void insertLocked(const QString &key, const QByteArray &bytes);
+        void evictLocked(qint64 budget);
+    };
 
-    mutable QMutex m_mutex;
-    qint64 m_budget;
-    std::list<QString> m_order; // front: most recently used
-    QHash<QString, Entry> m_entries;
-    // One promise per waiting caller: a QFuture runs only the last continuation attached to it,
-    // so callers joining one read must not share a future.
-    using Waiters = std::vector<std::shared_ptr<QPromise<QByteArray>>>;
-    QHash<QString, Waiters> m_loading;
-    ServerCacheStats m_stats;
+    std::shared_ptr<Core> d;
 };
 
 } // namespace surfing

@@ -1,17 +1,17 @@
 // The HTTP side of monitoring: GET /healthz (JSON; 200 when healthy, 503 otherwise) and
-// GET /metrics (Prometheus text format), on their own port. /healthz answers with the latest
-// check, refreshed every two seconds: Qt 6.4's QHttpServer keeps a dangling request reference
-// when a handler returns a future, so handlers here answer synchronously.
+// GET /metrics (Prometheus text format), on their own port, served by HttpResponder (GET only,
+// no bodies, bounded heads and connections). /healthz answers with the latest check, refreshed
+// every two seconds, so a request never waits for storage.
 #pragma once
 
-#include <QFuture>
+#include "base/callback.h"
+#include "metrics/httpresponder.h"
+
 #include <QHostAddress>
 #include <QJsonObject>
 #include <QObject>
 #include <QTimer>
 #include <functional>
-
-class QHttpServer;
 
 namespace surfing {
 
@@ -20,8 +20,8 @@ class MetricsEndpoint : public QObject
     Q_OBJECT
 public:
     using MetricsText = std::function<QByteArray()>;
-    // The health JSON has "status": "ok" when healthy.
-    using Health = std::function<QFuture<QJsonObject>()>;
+    // Starts a check that calls `done` once with JSON whose "status" is "ok" when healthy.
+    using Health = std::function<void(Callback<QJsonObject> done)>;
 
     MetricsEndpoint(MetricsText metrics, Health health, QObject *parent = nullptr);
     ~MetricsEndpoint() override;
@@ -32,9 +32,10 @@ public:
 private:
     void refreshHealth();
 
-    QHttpServer *m_http;
+    HttpResponder *m_http;
     QTimer m_healthTimer;
     QJsonObject m_lastHealth;
+    bool m_checking = false;
     MetricsText m_metrics;
     Health m_health;
 };

@@ -45,6 +45,7 @@ QJsonObject ServerStats::toJson() const
         {"connections_open", double(connectionsOpen)},
         {"connections_total", double(connectionsTotal)},
         {"connections_rejected", double(connectionsRejected)},
+        {"auth_failures", double(authFailures)},
         {"latency_p50_seconds", latencyP50Seconds},
         {"latency_p99_seconds", latencyP99Seconds},
         {"cache", QJsonObject{{"hits", double(cache.hits)},
@@ -102,6 +103,12 @@ void ServerMetrics::recordConnectionRejected()
     ++m_stats.connectionsRejected;
 }
 
+void ServerMetrics::recordAuthFailure()
+{
+    QMutexLocker lock(&m_mutex);
+    ++m_stats.authFailures;
+}
+
 ServerStats ServerMetrics::stats(const ServerCacheStats &cache) const
 {
     QMutexLocker lock(&m_mutex);
@@ -128,6 +135,7 @@ QByteArray ServerMetrics::prometheusText(const ServerCacheStats &cache) const
     counter(out, "surfing_connections_open", "Client connections open now.", s.connectionsOpen, "gauge");
     counter(out, "surfing_connections_total", "Client connections accepted.", s.connectionsTotal);
     counter(out, "surfing_connections_rejected_total", "Connections refused over the connection limit.", s.connectionsRejected);
+    counter(out, "surfing_auth_failures_total", "Hellos refused for a missing or wrong token.", s.authFailures);
     counter(out, "surfing_cache_hits_total", "Chunk requests served from the server cache.", s.cache.hits);
     counter(out, "surfing_cache_misses_total", "Chunk requests that needed a storage read.", s.cache.misses);
     counter(out, "surfing_cache_joined_total", "Misses that shared another request's storage read.", s.cache.joined);

@@ -23,6 +23,7 @@ struct ServerStats {
     qint64 connectionsOpen = 0;
     qint64 connectionsTotal = 0;
     qint64 connectionsRejected = 0;       // over --max-connections
+    qint64 authFailures = 0;              // hellos with a missing or wrong token
     double latencyP50Seconds = 0;         // bucket estimates
     double latencyP99Seconds = 0;
     ServerCacheStats cache;
@@ -41,6 +42,7 @@ public:
     void recordConnectionOpened();
     void recordConnectionClosed();
     void recordConnectionRejected();
+    void recordAuthFailure();
 
     ServerStats stats(const ServerCacheStats &cache) const;
     QByteArray prometheusText(const ServerCacheStats &cache) const;

@@ -10,7 +10,6 @@
 
 #include <QLoggingCategory>
 #include <QTcpSocket>
-#include <QUnhandledException>
 #include <QWebSocket>
 #include <limits>
 
@@ -43,20 +42,6 @@ bool sameToken(const QString &given, const QString &expected)
     for (qsizetype i = 0; i < b.size(); ++i)
         diff |= static_cast<unsigned char>(b[i] ^ (i < a.size() ? a[i] : 0));
     return diff == 0;
-}
-
-// The message of a failed read, looking through QtConcurrent's wrapper.
-QString failureMessage(std::exception_ptr failure)
-{
-    try {
-        std::rethrow_exception(failure);
-    } catch (const QUnhandledException &e) {
-        return e.exception() ? failureMessage(e.exception()) : QStringLiteral("unknown failure");
-    } catch (const std::exception &e) {
-        return QString::fromUtf8(e.what());
-    } catch (...) {
-        return QStringLiteral("unknown failure");
-    }
 }
 
 QString modelFromPath(const QUrl &url)
@@ -217,13 +202,8 @@ void ClientSession::handleHello(const Hello &hello)
         closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("unsupported protocol version"));
         return;
     }
-    const QString &token = m_server->options().token;
-    if (!token.isEmpty() && !sameToken(hello.token, token)) {
-        sendError(ErrorCode::Unauthorized, hello.token.isEmpty() ? QStringLiteral("this server needs a token (hello.token)")
-                                                                 : QStringLiteral("wrong token"));
-        closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("unauthorized"));
+    if (!checkToken(hello))
         return;
-    }
     const QString wanted = !hello.model.isEmpty() ? hello.model : m_pathModel;
     m_model = wanted.isEmpty() ? m_server->defaultModel() : wanted;
     if (!wanted.isEmpty() && !m_server->model(wanted)) {
@@ -241,6 +221,30 @@ void ClientSession::handleHello(const Hello &hello)
     w.maxInFlight = m_server->options().maxInFlight;
     sendText(encodeWelcome(w));
     qCDebug(lcSession) << m_peer << "welcomed, client" << hello.client << "model" << m_model;
+}
+
+// Throttled per address (AuthThrottle): after repeated failures, hellos are refused unchecked.
+bool ClientSession::checkToken(const Hello &hello)
+{
+    const QString &token = m_server->options().token;
+    if (token.isEmpty())
+        return true;
+    const QHostAddress peer = m_socket->peerAddress();
+    if (const qint64 wait = m_server->authWaitMs(peer); wait > 0) {
+        sendError(ErrorCode::RateLimited, QStringLiteral("too many failed authentications from this address; "
+                                                         "try again in %1 s").arg((wait + 999) / 1000), 0, wait);
+        closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("rate limited"));
+        return false;
+    }
+    if (sameToken(hello.token, token)) {
+        m_server->noteAuthSuccess(peer);
+        return true;
+    }
+    m_server->noteAuthFailure(peer);
+    sendError(ErrorCode::Unauthorized, hello.token.isEmpty() ? QStringLiteral("this server needs a token (hello.token)")
+                                                             : QStringLiteral("wrong token"));
+    closeWith(QWebSocketProtocol::CloseCodePolicyViolated, QStringLiteral("unauthorized"));
+    return false;
 }
 
 bool ClientSession::admitRequest(const Request &request)
@@ -322,35 +326,30 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
     get.started.start();
     std::shared_ptr<ChunkStorage> storage = model.storage;
     const QString file = chunk->file;
-    QFuture<QByteArray> bytes = m_server->cache().fetch(model.name + QLatin1Char('/') + file,
-                                                        [storage, file] { return storage->read(file); }, &get.cacheHit);
     const quint32 id = request.id;
-    if (bytes.isFinished() && bytes.resultCount() > 0) {
-        // A cache hit: send now rather than one event-loop turn later (that turn costs a
-        // scheduling slice on a busy machine).
-        try {
-            return onChunkLoaded(id, *chunk, bytes.result());
-        } catch (const std::exception &e) {
-            m_gets.remove(id);
-            return sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunk->name, QString::fromUtf8(e.what())), id);
-        }
-    }
     const ManifestChunk chunkCopy = *chunk;
-    bytes.then(this, [this, id, chunkCopy](QFuture<QByteArray> done) {
-        try {
-            if (done.resultCount() == 0) {
-                done.waitForFinished();
-                throw Error(QStringLiteral("read of '%1' was cancelled").arg(chunkCopy.file));
-            }
-            onChunkLoaded(id, chunkCopy, done.result());
-        } catch (...) {
-            if (!m_gets.remove(id))
-                return;
-            const QString why = failureMessage(std::current_exception());
-            qCWarning(lcSession) << "storage failed for" << chunkCopy.name << why;
-            sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunkCopy.name, why), id);
-        }
-    });
+    const std::optional<QByteArray> hit = m_server->cache().fetch(
+        model.name + QLatin1Char('/') + file,
+        [storage, file](ReadCallback done) { storage->read(file, {}, std::move(done)); },
+        ReadCallback(this, [this, id, chunkCopy](const ReadResult &result) { onChunkRead(id, chunkCopy, result); }));
+    get.cacheHit = hit.has_value();
+    if (hit) // sent now rather than one event-loop turn later (a scheduling slice on a busy machine)
+        onChunkRead(id, chunkCopy, ReadResult{*hit, {}});
+}
+
+void ClientSession::onChunkRead(quint32 id, const ManifestChunk &chunk, const ReadResult &result)
+{
+    try {
+        if (!result.ok())
+            throw Error(result.error);
+        onChunkLoaded(id, chunk, result.bytes);
+    } catch (const std::exception &e) {
+        if (!m_gets.remove(id))
+            return;
+        const QString why = QString::fromUtf8(e.what());
+        qCWarning(lcSession) << "storage failed for" << chunk.name << why;
+        sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunk.name, why), id);
+    }
 }
 
 // A chunk named in the manifest, or a companion file it lists (config.json, tokenizer files)

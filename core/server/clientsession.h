@@ -26,6 +26,7 @@ class ChunkSender;
 class ClientFrameReader;
 class WeightServer;
 struct ManifestChunk;
+struct ReadResult;
 struct ServedModel;
 
 class ClientSession : public QObject
@@ -66,9 +67,11 @@ private:
     qint64 reservedBytes() const;
     bool hasUnsentOutput() const;
     void handleHello(const protocol::Hello &hello);
+    bool checkToken(const protocol::Hello &hello);
     void handleRequest(const protocol::Request &request);
     void handleGet(const protocol::Request &request, const ServedModel &model);
     void handleCancel(const protocol::Request &request);
+    void onChunkRead(quint32 id, const ManifestChunk &chunk, const ReadResult &result);
     void onChunkLoaded(quint32 id, ManifestChunk chunk, const QByteArray &bytes);
     std::optional<ManifestChunk> findTarget(const protocol::Request &request, const ServedModel &model);
     static constexpr qint64 kSizeFromStorage = -1;

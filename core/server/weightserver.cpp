@@ -4,13 +4,10 @@
 #include "base/error.h"
 #include "server/clientsession.h"
 
-#include <QEventLoop>
 #include <QFile>
-#include <QFutureWatcher>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLoggingCategory>
-#include <QPromise>
 #include <QSocketNotifier>
 #include <QSslCertificate>
 #include <QSslConfiguration>
@@ -46,26 +43,6 @@ constexpr int kMaxAcceptBackoffMs = 2000;
 const char kHandshakeTimerName[] = "surfingHandshakeDeadline";
 // A refused connection whose client takes nothing more is dropped after this.
 constexpr int kCloseGraceMs = 5000;
-
-// Waits for a future while running the event loop, so storages that answer through it (S3
-// over QNetworkAccessManager) can make progress. Rethrows the future's exception.
-template <typename T>
-T waitWithEventLoop(QFuture<T> future)
-{
-    if (!future.isFinished()) {
-        QFutureWatcher<T> watcher;
-        QEventLoop loop;
-        QObject::connect(&watcher, &QFutureWatcher<T>::finished, &loop, &QEventLoop::quit);
-        watcher.setFuture(future);
-        if (!future.isFinished())
-            loop.exec();
-    }
-    if (future.resultCount() == 0) {
-        future.waitForFinished();
-        throw Error(QStringLiteral("the storage gave no answer"));
-    }
-    return future.result();
-}
 
 // A QSslServer that says when it accepts a connection: its own signal comes only once the
 // client's hello arrives, and a connection that never sends one must count and time out too.
@@ -140,13 +117,11 @@ WeightServer::~WeightServer()
 void WeightServer::addModel(std::shared_ptr<ChunkStorage> storage)
 {
     const QString where = storage->location() + QLatin1Char('/') + QLatin1String(kManifestFileName);
-    QByteArray json;
-    try {
-        json = waitWithEventLoop(storage->read(QLatin1String(kManifestFileName)));
-    } catch (const std::exception &e) {
+    const ReadResult read = readAndWait(*storage, QLatin1String(kManifestFileName));
+    if (!read.ok())
         throw Error(QStringLiteral("%1: cannot read the manifest (is this a chunk directory made by 'surfing-cli chunk'?): %2")
-                        .arg(where, QString::fromUtf8(e.what())));
-    }
+                        .arg(where, read.error));
+    const QByteArray json = read.bytes;
     ServedModel model;
     model.manifest = ChunkManifest::fromJson(json, where);
     model.manifestJson = QJsonDocument::fromJson(json).object();
@@ -422,6 +397,23 @@ void WeightServer::noteActivity()
         m_statsTimer.start();
 }
 
+qint64 WeightServer::authWaitMs(const QHostAddress &peer)
+{
+    return m_authThrottle.waitMs(peer, TokenBucket::steadyNowMs());
+}
+
+void WeightServer::noteAuthFailure(const QHostAddress &peer)
+{
+    m_authThrottle.recordFailure(peer, TokenBucket::steadyNowMs());
+    m_metrics.recordAuthFailure();
+    qCWarning(lcServer).noquote() << "failed authentication from" << peer.toString();
+}
+
+void WeightServer::noteAuthSuccess(const QHostAddress &peer)
+{
+    m_authThrottle.recordSuccess(peer);
+}
+
 ServerStats WeightServer::stats() const
 {
     return m_metrics.stats(m_cache.stats());
@@ -432,47 +424,49 @@ QByteArray WeightServer::prometheusText() const
     return m_metrics.prometheusText(m_cache.stats());
 }
 
-QFuture<QJsonObject> WeightServer::checkHealth()
+void WeightServer::checkHealth(HealthReport done)
 {
+    // One answer per model, gathered here on the server's thread.
     struct State {
-        QPromise<QJsonObject> promise;
-        QJsonArray models;
+        HealthReport done;
+        QJsonObject answer;
+        QMap<QString, QJsonObject> models;
         int pending = 0;
         bool allOk = true;
     };
     auto state = std::make_shared<State>();
-    state->promise.start();
     const bool accepting = isListening() && (m_options.maxConnections <= 0 || m_sessions.size() < m_options.maxConnections);
-    auto finish = [state, accepting, open = m_sessions.size(), max = m_options.maxConnections] {
-        const bool ok = state->allOk && accepting;
-        state->promise.addResult(QJsonObject{{"status", ok ? "ok" : "unavailable"},
-                                             {"accepting", accepting},
-                                             {"connections", double(open)},
-                                             {"max_connections", max},
-                                             {"models", state->models}});
-        state->promise.finish();
-    };
+    state->done = std::move(done);
+    state->answer = QJsonObject{{"accepting", accepting},
+                                {"connections", double(m_sessions.size())},
+                                {"max_connections", m_options.maxConnections}};
+    state->allOk = accepting;
     state->pending = int(m_models.size());
-    QFuture<QJsonObject> result = state->promise.future();
-    if (state->pending == 0) {
-        finish();
-        return result;
-    }
+    const auto finish = [state] {
+        QJsonArray models;
+        for (const QJsonObject &m : std::as_const(state->models))
+            models.append(m);
+        state->answer.insert(QLatin1String("status"), state->allOk ? "ok" : "unavailable");
+        state->answer.insert(QLatin1String("models"), models);
+        state->done(state->answer);
+    };
+    if (state->pending == 0)
+        return finish();
     for (const ServedModel &m : std::as_const(m_models)) {
-        m.storage->checkHealth().then(this, [state, finish, name = m.name, location = m.storage->location()](QFuture<bool> f) {
-            bool ok = false;
-            try {
-                ok = f.resultCount() > 0 && f.result();
-            } catch (const std::exception &e) {
-                qCWarning(lcServer) << "health check of" << location << "failed:" << e.what();
-            }
-            state->allOk = state->allOk && ok;
-            state->models.append(QJsonObject{{"name", name}, {"location", location}, {"storage", ok ? "ok" : "unreachable"}});
+        // The location (a path on this machine, or a bucket) stays in the log: /healthz is
+        // unauthenticated.
+        m.storage->checkHealth(HealthCallback(this, [state, finish, name = m.name, location = m.storage->location()](const HealthResult &health) {
+            if (!health.ok)
+                qCWarning(lcServer).noquote() << "health check of" << name << "at" << location << "failed:" << health.reason;
+            QJsonObject model{{"name", name}, {"storage", health.ok ? "ok" : "unreachable"}};
+            if (!health.ok)
+                model.insert(QLatin1String("reason"), health.reason);
+            state->models.insert(name, model);
+            state->allOk = state->allOk && health.ok;
             if (--state->pending == 0)
                 finish();
-        });
+        }));
     }
-    return result;
 }
 
 } // namespace surfing

@@ -5,13 +5,13 @@
 
 #include "cache/servercache.h"
 #include "metrics/servermetrics.h"
+#include "server/auththrottle.h"
 #include "server/sendbudget.h"
 #include "server/servedmodel.h"
 #include "server/tokenbucket.h"
 #include "server/weightserveroptions.h"
 
 #include <QDeadlineTimer>
-#include <QFuture>
 #include <QJsonObject>
 #include <QMap>
 #include <QObject>
@@ -54,8 +54,11 @@ public:
     const WeightServerOptions &options() const { return m_options; }
     ServerStats stats() const;
     QByteArray prometheusText() const;
-    // {"status":"ok"|"unavailable","accepting":..,"models":[{name,location,storage}]}.
-    QFuture<QJsonObject> checkHealth();
+    // Checks every storage and calls `done` once with {"status":"ok"|"unavailable",
+    // "accepting":..,"connections":..,"max_connections":..,"models":[{name,storage[,reason]}]}.
+    // Names no path or bucket: it is served unauthenticated on /healthz.
+    using HealthReport = Callback<QJsonObject>;
+    void checkHealth(HealthReport done);
 
     // For ClientSession.
     const ServedModel *model(const QString &name) const;
@@ -69,6 +72,10 @@ public:
     void noteServed(const QString &model, const QString &chunk, qint64 bytes, double seconds, bool cacheHit);
     void noteError(protocol::ErrorCode code, const QString &message);
     void noteActivity();
+    // Token checks: how long `peer` must wait before its next hello may be checked (0: now).
+    qint64 authWaitMs(const QHostAddress &peer);
+    void noteAuthFailure(const QHostAddress &peer);
+    void noteAuthSuccess(const QHostAddress &peer);
 
 Q_SIGNALS:
     void clientConnected(const QString &peer);
@@ -103,6 +110,7 @@ private:
     ServerMetrics m_metrics;
     TokenBucket m_bandwidth;
     SendBudget m_sendBudget;
+    AuthThrottle m_authThrottle;
     QMap<QString, ServedModel> m_models;
     QString m_defaultModel;
     // We accept TCP (or TLS) connections ourselves and hand them to m_server for the upgrade, so

@@ -6,8 +6,6 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QPromise>
-#include <QtConcurrent/QtConcurrentRun>
 
 namespace surfing {
 
@@ -61,22 +59,22 @@ QString LocalStorage::location() const
     return m_directory;
 }
 
-QFuture<QByteArray> LocalStorage::read(const QString &name, ByteRange range)
+void LocalStorage::read(const QString &name, ByteRange range, ReadCallback done)
 {
-    // Through a promise so the future carries surfing::Error itself, not QUnhandledException.
-    return QtConcurrent::run(&m_pool, [dir = m_directory, name, range](QPromise<QByteArray> &promise) {
+    m_pool.start([dir = m_directory, name, range, done = std::move(done)] {
         try {
-            promise.addResult(readObject(dir, name, range));
-        } catch (...) {
-            promise.setException(std::current_exception());
+            done(ReadResult{readObject(dir, name, range), {}});
+        } catch (const std::exception &e) {
+            done(ReadResult::failure(QString::fromUtf8(e.what())));
         }
     });
 }
 
-QFuture<bool> LocalStorage::checkHealth()
+void LocalStorage::checkHealth(HealthCallback done)
 {
-    return QtConcurrent::run(&m_pool, [dir = m_directory] {
-        return QFileInfo(dir + QLatin1Char('/') + QLatin1String(kManifestFileName)).isReadable();
+    m_pool.start([dir = m_directory, done = std::move(done)] {
+        const bool readable = QFileInfo(dir + QLatin1Char('/') + QLatin1String(kManifestFileName)).isReadable();
+        done(readable ? HealthResult{true, {}} : HealthResult{false, QStringLiteral("manifest not readable")});
     });
 }
 

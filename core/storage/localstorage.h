@@ -17,8 +17,8 @@ public:
     ~LocalStorage() override; // waits for reads under way
 
     QString location() const override;
-    QFuture<QByteArray> read(const QString &name, ByteRange range = {}) override;
-    QFuture<bool> checkHealth() override;
+    void read(const QString &name, ByteRange range, ReadCallback done) override;
+    void checkHealth(HealthCallback done) override;
 
 private:
     QString m_directory;

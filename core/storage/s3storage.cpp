@@ -3,22 +3,9 @@
 #include "base/error.h"
 #include "storage/s3transport.h"
 
-#include <QPromise>
+#include <QEventLoop>
 
 namespace surfing {
-namespace {
-
-template <typename T>
-QFuture<T> failed(const QString &message)
-{
-    QPromise<T> promise;
-    promise.start();
-    promise.setException(std::make_exception_ptr(Error(message)));
-    promise.finish();
-    return promise.future();
-}
-
-} // namespace
 
 void checkObjectName(const QString &name)
 {
@@ -41,12 +28,15 @@ S3Storage::S3Storage(const S3Location &location, QObject *parent)
 {
     m_thread.setObjectName(QStringLiteral("s3-io"));
     m_transport->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_transport, &QObject::deleteLater);
     m_thread.start();
 }
 
 S3Storage::~S3Storage()
 {
+    // Queued after every request already handed over, so those start and then fail with a
+    // "closed" error in ~S3Transport: each caller hears back.
+    QMetaObject::invokeMethod(m_transport, [transport = m_transport] { delete transport; },
+                              Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
 }
@@ -56,50 +46,52 @@ QString S3Storage::location() const
     return m_location.toString();
 }
 
-QFuture<QByteArray> S3Storage::read(const QString &name, ByteRange range)
+void S3Storage::read(const QString &name, ByteRange range, ReadCallback done)
 {
     try {
         checkObjectName(name);
     } catch (const Error &error) {
-        return failed<QByteArray>(error.message());
+        return done(ReadResult::failure(error.message()));
     }
     if (range.offset < 0 || range.length < -1)
-        return failed<QByteArray>(QStringLiteral("invalid byte range (offset %1, length %2) for "
-                                                 "'%3'").arg(range.offset).arg(range.length)
-                                      .arg(name));
+        return done(ReadResult::failure(QStringLiteral("invalid byte range (offset %1, length %2) for '%3'")
+                                            .arg(range.offset).arg(range.length).arg(name)));
     if (range.length == 0)
-        return QtFuture::makeReadyFuture(QByteArray());
-    auto promise = std::make_shared<QPromise<QByteArray>>();
-    promise->start();
-    QMetaObject::invokeMethod(m_transport, [transport = m_transport, name, range, promise] {
-        transport->get(name, range, promise);
+        return done(ReadResult{});
+    QMetaObject::invokeMethod(m_transport, [transport = m_transport, name, range, done = std::move(done)] {
+        transport->get(name, range, done);
     }, Qt::QueuedConnection);
-    return promise->future();
 }
 
-QFuture<bool> S3Storage::checkHealth()
+void S3Storage::checkHealth(HealthCallback done)
 {
-    auto promise = std::make_shared<QPromise<bool>>();
-    promise->start();
-    QMetaObject::invokeMethod(m_transport, [transport = m_transport, promise] {
-        transport->head(QStringLiteral("chunk_info.json"), promise);
+    QMetaObject::invokeMethod(m_transport, [transport = m_transport, done = std::move(done)] {
+        transport->head(QStringLiteral("chunk_info.json"), done);
     }, Qt::QueuedConnection);
-    return promise->future();
 }
 
-QFuture<void> S3Storage::write(const QString &name, const QByteArray &data)
+void S3Storage::write(const QString &name, const QByteArray &data, WriteCallback done)
 {
     try {
         checkObjectName(name);
     } catch (const Error &error) {
-        return failed<void>(error.message());
+        return done(error.message());
     }
-    auto promise = std::make_shared<QPromise<void>>();
-    promise->start();
-    QMetaObject::invokeMethod(m_transport, [transport = m_transport, name, data, promise] {
-        transport->put(name, data, promise);
+    QMetaObject::invokeMethod(m_transport, [transport = m_transport, name, data, done = std::move(done)] {
+        transport->put(name, data, done);
     }, Qt::QueuedConnection);
-    return promise->future();
+}
+
+QString writeAndWait(S3Storage &storage, const QString &name, const QByteArray &data)
+{
+    QEventLoop loop;
+    QString error;
+    storage.write(name, data, WriteCallback(&loop, [&](const QString &e) {
+        error = e;
+        loop.quit();
+    }));
+    loop.exec(); // the callback is queued here: it runs inside exec()
+    return error;
 }
 
 void S3Storage::setProxy(const QNetworkProxy &proxy)

@@ -13,6 +13,7 @@
 namespace surfing {
 
 class S3Transport;
+using WriteCallback = Callback<QString>;
 
 class S3Storage : public ChunkStorage
 {
@@ -24,11 +25,12 @@ public:
     ~S3Storage() override;
 
     QString location() const override;
-    QFuture<QByteArray> read(const QString &name, ByteRange range = {}) override;
-    QFuture<bool> checkHealth() override; // HEAD of chunk_info.json
+    void read(const QString &name, ByteRange range, ReadCallback done) override;
+    void checkHealth(HealthCallback done) override; // HEAD of chunk_info.json
 
-    // Uploads one object (used to publish chunk directories and by tests).
-    QFuture<void> write(const QString &name, const QByteArray &data);
+    // Uploads one object (used to publish chunk directories and by tests); `done` gets the
+    // error, or an empty string once the object is stored.
+    void write(const QString &name, const QByteArray &data, WriteCallback done);
 
     // Sends the requests through this proxy instead of Qt's default.
     void setProxy(const QNetworkProxy &proxy);
@@ -40,6 +42,9 @@ private:
     QThread m_thread;
     S3Transport *m_transport;
 };
+
+// Uploads and waits, running a local event loop; returns the error, empty on success.
+QString writeAndWait(S3Storage &storage, const QString &name, const QByteArray &data);
 
 // Throws surfing::Error when `name` could escape the prefix or is not a plain object name.
 void checkObjectName(const QString &name);

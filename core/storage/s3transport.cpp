@@ -102,6 +102,20 @@ QString takeRange(QNetworkReply *reply, ByteRange range, QByteArray &data, const
     return {};
 }
 
+// For the unauthenticated /healthz: what went wrong, without the endpoint, bucket or key.
+QString healthReason(int status)
+{
+    if (status < 0)
+        return QStringLiteral("timed out");
+    if (status == 0)
+        return QStringLiteral("unreachable");
+    if (status == 401 || status == 403)
+        return QStringLiteral("access denied");
+    if (status == 404)
+        return QStringLiteral("manifest not found");
+    return QStringLiteral("HTTP %1").arg(status);
+}
+
 } // namespace
 
 S3Transport::S3Transport(const S3Location &location, QObject *parent)
@@ -117,7 +131,7 @@ S3Transport::~S3Transport()
     m_inFlight.clear();
     for (const auto &operation : pending)
         operation->fail(QStringLiteral("S3 storage %1 closed while reading '%2'")
-                            .arg(m_location.toString(), operation->name));
+                            .arg(m_location.toString(), operation->name), 0);
 }
 
 void S3Transport::setProxy(const QNetworkProxy &proxy)
@@ -125,60 +139,45 @@ void S3Transport::setProxy(const QNetworkProxy &proxy)
     m_network->setProxy(proxy);
 }
 
-void S3Transport::get(const QString &name, ByteRange range,
-                      std::shared_ptr<QPromise<QByteArray>> promise)
+void S3Transport::get(const QString &name, ByteRange range, const ReadCallback &done)
 {
     auto operation = std::make_shared<Operation>();
     operation->method = "GET";
     operation->name = name;
     operation->range = range;
     const QString object = QStringLiteral("'%1' in %2").arg(name, m_location.toString());
-    operation->succeed = [promise, range, object](QNetworkReply *reply, const QByteArray &body) {
+    operation->succeed = [done, range, object](QNetworkReply *reply, const QByteArray &body) {
         QByteArray data = body;
-        if (const QString problem = takeRange(reply, range, data, object); !problem.isEmpty()) {
-            promise->setException(std::make_exception_ptr(Error(problem)));
-        } else {
-            promise->addResult(data);
-            qCDebug(lcS3) << "read" << object << data.size() << "bytes";
-        }
-        promise->finish();
+        if (const QString problem = takeRange(reply, range, data, object); !problem.isEmpty())
+            return done(ReadResult::failure(problem));
+        qCDebug(lcS3) << "read" << object << data.size() << "bytes";
+        done(ReadResult{data, {}});
     };
-    operation->fail = [promise](const QString &message) {
-        promise->setException(std::make_exception_ptr(Error(message)));
-        promise->finish();
-    };
+    operation->fail = [done](const QString &message, int) { done(ReadResult::failure(message)); };
     start(operation);
 }
 
-void S3Transport::head(const QString &name, std::shared_ptr<QPromise<bool>> promise)
+void S3Transport::head(const QString &name, const HealthCallback &done)
 {
     auto operation = std::make_shared<Operation>();
     operation->method = "HEAD";
     operation->name = name;
-    operation->succeed = [promise](QNetworkReply *, const QByteArray &) {
-        promise->addResult(true);
-        promise->finish();
-    };
-    operation->fail = [promise](const QString &message) {
+    operation->succeed = [done](QNetworkReply *, const QByteArray &) { done(HealthResult{true, {}}); };
+    operation->fail = [done](const QString &message, int status) {
         qCWarning(lcS3).noquote() << "health check failed:" << message;
-        promise->addResult(false);
-        promise->finish();
+        done(HealthResult{false, healthReason(status)});
     };
     start(operation);
 }
 
-void S3Transport::put(const QString &name, const QByteArray &data,
-                      std::shared_ptr<QPromise<void>> promise)
+void S3Transport::put(const QString &name, const QByteArray &data, const Callback<QString> &done)
 {
     auto operation = std::make_shared<Operation>();
     operation->method = "PUT";
     operation->name = name;
     operation->body = data;
-    operation->succeed = [promise](QNetworkReply *, const QByteArray &) { promise->finish(); };
-    operation->fail = [promise](const QString &message) {
-        promise->setException(std::make_exception_ptr(Error(message)));
-        promise->finish();
-    };
+    operation->succeed = [done](QNetworkReply *, const QByteArray &) { done(QString()); };
+    operation->fail = [done](const QString &message, int) { done(message); };
     start(operation);
 }
 
@@ -243,12 +242,12 @@ void S3Transport::finish(const OperationPtr &operation, QNetworkReply *reply, bo
                                        "from %4")
                             .arg(operation->name, m_location.toString())
                             .arg(m_location.timeoutMs / 1000.0)
-                            .arg(m_location.endpoint.toString()));
+                            .arg(m_location.endpoint.toString()), -1);
     } else if (status == 0) {
         if (isTransient(reply->error()) && operation->attempt < m_location.retries)
             return retryLater(operation, reply->errorString());
         complete(operation);
-        operation->fail(describeNetworkError(*operation, reply));
+        operation->fail(describeNetworkError(*operation, reply), 0);
     } else if (status >= 500 && operation->attempt < m_location.retries) {
         retryLater(operation, QStringLiteral("HTTP %1").arg(status));
     } else if (status >= 200 && status < 300) {
@@ -256,7 +255,7 @@ void S3Transport::finish(const OperationPtr &operation, QNetworkReply *reply, bo
         operation->succeed(reply, body);
     } else {
         complete(operation);
-        operation->fail(describeFailure(*operation, reply, body));
+        operation->fail(describeFailure(*operation, reply, body), status);
     }
 }
 

@@ -10,7 +10,6 @@
 #include <QHash>
 #include <QNetworkProxy>
 #include <QObject>
-#include <QPromise>
 
 #include <functional>
 #include <memory>
@@ -27,9 +26,9 @@ public:
     explicit S3Transport(const S3Location &location, QObject *parent = nullptr);
     ~S3Transport() override; // fails what is still in flight
 
-    void get(const QString &name, ByteRange range, std::shared_ptr<QPromise<QByteArray>> promise);
-    void head(const QString &name, std::shared_ptr<QPromise<bool>> promise);
-    void put(const QString &name, const QByteArray &data, std::shared_ptr<QPromise<void>> promise);
+    void get(const QString &name, ByteRange range, const ReadCallback &done);
+    void head(const QString &name, const HealthCallback &done);
+    void put(const QString &name, const QByteArray &data, const Callback<QString> &done);
     void setProxy(const QNetworkProxy &proxy);
 
 private:
@@ -40,7 +39,8 @@ private:
         QByteArray body;
         int attempt = 0;
         std::function<void(QNetworkReply *reply, const QByteArray &body)> succeed;
-        std::function<void(const QString &message)> fail;
+        // `status`: the HTTP status, 0 when the endpoint could not be reached, -1 on a timeout.
+        std::function<void(const QString &message, int status)> fail;
     };
     using OperationPtr = std::shared_ptr<Operation>;
 

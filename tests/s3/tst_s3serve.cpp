@@ -66,8 +66,8 @@ private Q_SLOTS:
         QDirIterator it(m_chunkDir, QDir::Files, QDirIterator::Subdirectories);
         while (it.hasNext()) {
             const QString path = it.next();
-            QFuture<void> upload = storage.write(QDir(m_chunkDir).relativeFilePath(path), test::readFile(path));
-            upload.waitForFinished();
+            const QString error = writeAndWait(storage, QDir(m_chunkDir).relativeFilePath(path), test::readFile(path));
+            QVERIFY2(error.isEmpty(), qPrintable(error));
         }
     }
 

@@ -18,24 +18,17 @@ namespace {
 const QString kBucket = QStringLiteral("surfing");
 const QString kPrefix = QStringLiteral("models/bert");
 
-template <typename T>
-QString errorOf(QFuture<T> future)
+QString errorOf(const ReadResult &result)
 {
-    try {
-        future.waitForFinished();
-        if constexpr (!std::is_void_v<T>)
-            future.result();
-    } catch (const Error &error) {
-        return error.message();
-    }
-    return {};
+    return result.error;
 }
 
 QByteArray readAll(ChunkStorage &storage, const QString &name, ByteRange range = {})
 {
-    QFuture<QByteArray> future = storage.read(name, range);
-    future.waitForFinished();
-    return future.result();
+    const ReadResult result = readAndWait(storage, name, range);
+    if (!result.ok())
+        qWarning().noquote() << result.error;
+    return result.bytes;
 }
 
 } // namespace
@@ -77,7 +70,7 @@ private Q_SLOTS:
         while (it.hasNext()) {
             const QString name = QDir(m_chunkDir).relativeFilePath(it.next());
             m_files << name;
-            QCOMPARE(errorOf(storage.write(name, test::readFile(it.filePath()))), QString());
+            QCOMPARE(writeAndWait(storage, name, test::readFile(it.filePath())), QString());
         }
         QVERIFY(m_files.contains(QStringLiteral("chunk_info.json")));
         QVERIFY(m_files.size() >= 4);
@@ -113,6 +106,24 @@ private Q_SLOTS:
             QCOMPARE(result, expected);
     }
 
+    // Each read hears back once, with the bytes or a "closed" error, even when the storage is
+    // destroyed while they are queued or under way.
+    void readsInFlightWhenTheStorageGoesAllHearBack()
+    {
+        const QString name = m_files.last();
+        std::atomic<int> answered{0}, closed{0};
+        {
+            S3Storage storage(location());
+            for (int i = 0; i < 50; ++i)
+                storage.read(name, {}, ReadCallback::direct([&](const ReadResult &r) {
+                    ++answered;
+                    closed += r.error.contains(QLatin1String("closed"));
+                }));
+        }
+        QCOMPARE(answered.load(), 50);
+        QVERIFY(closed.load() > 0);
+    }
+
     void rangeReads()
     {
         S3Storage storage(location());
@@ -124,12 +135,12 @@ private Q_SLOTS:
         QCOMPARE(readAll(storage, name, {whole.size() - 7, -1}), whole.right(7));
         QCOMPARE(readAll(storage, name, {0, whole.size()}), whole);
         QCOMPARE(readAll(storage, name, {5, 0}), QByteArray());
-        const QString past = errorOf(storage.read(name, {whole.size() - 5, 10}));
+        const QString past = errorOf(readAndWait(storage, name, {whole.size() - 5, 10}));
         QVERIFY2(past.contains(QLatin1String("shorter than the requested range")), qPrintable(past));
-        const QString outside = errorOf(storage.read(name, {whole.size() + 10, 5}));
+        const QString outside = errorOf(readAndWait(storage, name, {whole.size() + 10, 5}));
         QVERIFY2(outside.contains(QLatin1String("outside object")) && outside.contains(name),
                  qPrintable(outside));
-        QVERIFY(!errorOf(storage.read(name, {-1, 5})).isEmpty());
+        QVERIFY(!errorOf(readAndWait(storage, name, {-1, 5})).isEmpty());
     }
 
     void wrongSecretIsUnauthorized()
@@ -137,11 +148,11 @@ private Q_SLOTS:
         S3Location l = location();
         l.credentials.secretAccessKey = QStringLiteral("not-the-secret");
         S3Storage storage(l);
-        const QString error = errorOf(storage.read(QStringLiteral("chunk_info.json")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("chunk_info.json")));
         QVERIFY2(error.contains(QLatin1String("credentials are wrong")), qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("SignatureDoesNotMatch")), qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("chunk_info.json")), qPrintable(error));
-        QCOMPARE(storage.checkHealth().result(), false);
+        QCOMPARE(checkHealthAndWait(storage).reason, QStringLiteral("access denied")); // names no bucket or key
     }
 
     void unknownAccessKeyIsUnauthorized()
@@ -149,7 +160,7 @@ private Q_SLOTS:
         S3Location l = location();
         l.credentials = {QStringLiteral("AKIANOBODY"), QStringLiteral("secret"), {}};
         S3Storage storage(l);
-        const QString error = errorOf(storage.read(QStringLiteral("chunk_info.json")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("chunk_info.json")));
         QVERIFY2(error.contains(QLatin1String("credentials are wrong")), qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("AKIANOBODY")), qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("InvalidAccessKeyId")), qPrintable(error));
@@ -167,7 +178,7 @@ private Q_SLOTS:
     void missingObjectIsNamed()
     {
         S3Storage storage(location());
-        const QString error = errorOf(storage.read(QStringLiteral("layer_99.safetensors")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("layer_99.safetensors")));
         QVERIFY2(error.contains(QLatin1String("not found")), qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("'layer_99.safetensors'")), qPrintable(error));
         QVERIFY2(error.contains(QLatin1String("models/bert/layer_99.safetensors")), qPrintable(error));
@@ -178,7 +189,7 @@ private Q_SLOTS:
         S3Location l = location();
         l.bucket = QStringLiteral("no-such-bucket");
         S3Storage storage(l);
-        const QString error = errorOf(storage.read(QStringLiteral("chunk_info.json")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("chunk_info.json")));
         QVERIFY2(error.contains(QLatin1String("bucket 'no-such-bucket' does not exist")), qPrintable(error));
     }
 
@@ -187,7 +198,7 @@ private Q_SLOTS:
         S3Location l = location();
         l.region = QStringLiteral("eu-west-3");
         S3Storage storage(l);
-        const QString error = errorOf(storage.read(QStringLiteral("chunk_info.json")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("chunk_info.json")));
         QVERIFY2(error.contains(QLatin1String("is in region 'us-east-1', not 'eu-west-3'")), qPrintable(error));
     }
 
@@ -197,7 +208,7 @@ private Q_SLOTS:
         for (const QString &name : {QStringLiteral("../secret"), QStringLiteral("/etc/passwd"),
                                     QStringLiteral("a//b"), QString(), QStringLiteral("a/./b"),
                                     QStringLiteral("a\\b"), QStringLiteral("x") + QChar(0)}) {
-            const QString error = errorOf(storage.read(name));
+            const QString error = errorOf(readAndWait(storage, name));
             QVERIFY2(error.contains(QLatin1String("not a valid object name")), qPrintable(error));
         }
     }
@@ -207,7 +218,7 @@ private Q_SLOTS:
         S3Storage storage(location(QStringLiteral("odd prefix/é")));
         const QString name = QStringLiteral("sub dir/a+b (1)!*'~$=&,;@.bin");
         const QByteArray data = QByteArray("\x00\x01payload\xff", 10);
-        QCOMPARE(errorOf(storage.write(name, data)), QString());
+        QCOMPARE(writeAndWait(storage, name, data), QString());
         QCOMPARE(readAll(storage, name), data);
         QCOMPARE(readAll(storage, name, {2, 7}), data.mid(2, 7));
     }
@@ -227,7 +238,7 @@ private Q_SLOTS:
         S3Storage storage(l);
         const QString name = m_files.last();
         QVERIFY(m_server.injectStatus(kPrefix + QLatin1Char('/') + name, 500, 2));
-        const QString error = errorOf(storage.read(name));
+        const QString error = errorOf(readAndWait(storage, name));
         QVERIFY2(error.contains(QLatin1String("after 2 attempts")) && error.contains(QLatin1String("HTTP 500")),
                  qPrintable(error));
         QCOMPARE(readAll(storage, name), test::readFile(m_chunkDir + QLatin1Char('/') + name));
@@ -239,7 +250,7 @@ private Q_SLOTS:
         l.timeoutMs = 1000;
         S3Storage storage(l);
         QVERIFY(m_server.injectStall(QStringLiteral("stalled/layer_0.safetensors")));
-        const QString error = errorOf(storage.read(QStringLiteral("layer_0.safetensors")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("layer_0.safetensors")));
         QVERIFY2(error.contains(QLatin1String("timed out")) && error.contains(QLatin1String("layer_0.safetensors")),
                  qPrintable(error));
     }
@@ -253,18 +264,20 @@ private Q_SLOTS:
         S3Location l = location();
         l.endpoint = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(closedPort));
         S3Storage storage(l);
-        const QString error = errorOf(storage.read(QStringLiteral("chunk_info.json")));
+        const QString error = errorOf(readAndWait(storage, QStringLiteral("chunk_info.json")));
         QVERIFY2(error.contains(QLatin1String("cannot reach the S3 endpoint")) && error.contains(QString::number(closedPort)),
                  qPrintable(error));
-        QCOMPARE(storage.checkHealth().result(), false);
+        QCOMPARE(checkHealthAndWait(storage).reason, QStringLiteral("unreachable"));
     }
 
     void healthCheck()
     {
         S3Storage good(location());
-        QCOMPARE(good.checkHealth().result(), true);
+        QCOMPARE(checkHealthAndWait(good).ok, true);
         S3Storage empty(location(QStringLiteral("nothing/here")));
-        QCOMPARE(empty.checkHealth().result(), false);
+        const HealthResult missing = checkHealthAndWait(empty);
+        QVERIFY(!missing.ok);
+        QCOMPARE(missing.reason, QStringLiteral("manifest not found"));
     }
 
     void virtualHostedAddressing()
@@ -282,7 +295,7 @@ private Q_SLOTS:
                  test::readFile(m_chunkDir + QStringLiteral("/chunk_info.json")));
         QCOMPARE(readAll(storage, QStringLiteral("chunk_info.json"), {3, 4}),
                  test::readFile(m_chunkDir + QStringLiteral("/chunk_info.json")).mid(3, 4));
-        QCOMPARE(storage.checkHealth().result(), true);
+        QCOMPARE(checkHealthAndWait(storage).ok, true);
     }
 };
 

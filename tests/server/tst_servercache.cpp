@@ -1,27 +1,52 @@
 // The server cache: LRU order under a byte budget, statistics, failures not cached, and one
-// storage read for concurrent misses of the same chunk (from many threads).
-#include "base/error.h"
+// storage read for concurrent misses of the same chunk (from many threads), each caller hearing
+// back exactly once on its own thread, or not at all once its context is gone.
 #include "cache/servercache.h"
 
-#include <QPromise>
+#include <QSemaphore>
 #include <QThreadPool>
-#include <QtConcurrent/QtConcurrentRun>
 #include <QtTest>
 #include <atomic>
+#include <optional>
 
+using surfing::ReadCallback;
+using surfing::ReadResult;
 using surfing::ServerCache;
 
 namespace {
 
-QFuture<QByteArray> ready(const QByteArray &bytes)
+ReadResult bytesResult(const QByteArray &bytes)
 {
-    return QtFuture::makeReadyFuture(bytes);
+    return ReadResult{bytes, {}};
+}
+
+// A loader that reads `bytes` at once, counting its calls.
+ServerCache::Loader instant(const QByteArray &bytes, int *loads)
+{
+    return [bytes, loads](ReadCallback done) {
+        ++*loads;
+        done(bytesResult(bytes));
+    };
+}
+
+// Fetches and waits for the answer (a hit comes back at once, a miss through the event loop).
+ReadResult fetchNow(ServerCache &cache, const QString &key, const ServerCache::Loader &load, bool *hit = nullptr)
+{
+    QObject context;
+    std::optional<ReadResult> answer;
+    const std::optional<QByteArray> now = cache.fetch(key, load, ReadCallback(&context, [&](const ReadResult &r) { answer = r; }));
+    if (hit)
+        *hit = now.has_value();
+    if (now)
+        return bytesResult(*now);
+    if (!QTest::qWaitFor([&] { return answer.has_value(); }, 30000))
+        return ReadResult::failure(QStringLiteral("no answer"));
+    return *answer;
 }
 
 QByteArray fetchNow(ServerCache &cache, const QString &key, int size, int *loads, bool *hit = nullptr)
 {
-    QFuture<QByteArray> f = cache.fetch(key, [&] { ++*loads; return ready(QByteArray(size, key.at(0).toLatin1())); }, hit);
-    return f.result();
+    return fetchNow(cache, key, instant(QByteArray(size, key.at(0).toLatin1()), loads), hit).bytes;
 }
 
 } // namespace
@@ -95,18 +120,12 @@ private Q_SLOTS:
     {
         ServerCache cache(1000);
         int loads = 0;
-        auto failing = [&] {
+        const auto failing = [&](ReadCallback done) {
             ++loads;
-            QPromise<QByteArray> read;
-            read.start();
-            read.setException(std::make_exception_ptr(surfing::Error(QStringLiteral("disk on fire"))));
-            read.finish();
-            return read.future();
+            done(ReadResult::failure(QStringLiteral("disk on fire")));
         };
-        QFuture<QByteArray> f = cache.fetch(QStringLiteral("a"), failing);
-        QVERIFY_THROWS_EXCEPTION(surfing::Error, f.waitForFinished());
-        QFuture<QByteArray> g = cache.fetch(QStringLiteral("a"), failing);
-        QVERIFY_THROWS_EXCEPTION(surfing::Error, g.waitForFinished());
+        QCOMPARE(fetchNow(cache, QStringLiteral("a"), failing).error, QStringLiteral("disk on fire"));
+        QCOMPARE(fetchNow(cache, QStringLiteral("a"), failing).error, QStringLiteral("disk on fire"));
         QCOMPARE(loads, 2);
         QCOMPARE(cache.stats().loadFailures, 2);
         QVERIFY(!cache.contains(QStringLiteral("a")));
@@ -115,72 +134,94 @@ private Q_SLOTS:
     void loaderThatThrowsIsAFailedFetch()
     {
         ServerCache cache(1000);
-        QFuture<QByteArray> f = cache.fetch(QStringLiteral("a"), []() -> QFuture<QByteArray> { throw surfing::Error(QStringLiteral("no")); });
-        QVERIFY_THROWS_EXCEPTION(surfing::Error, f.waitForFinished());
+        const ReadResult r = fetchNow(cache, QStringLiteral("a"), [](ReadCallback) { throw std::runtime_error("no"); });
+        QCOMPARE(r.error, QStringLiteral("no"));
+        // The key is free again: the next fetch loads.
+        int loads = 0;
+        QCOMPARE(fetchNow(cache, QStringLiteral("a"), 3, &loads), QByteArray(3, 'a'));
+        QCOMPARE(loads, 1);
     }
 
     void concurrentMissesShareOneRead()
     {
         ServerCache cache(1 << 20);
         std::atomic<int> loads{0};
-        QPromise<QByteArray> storage; // the one read, completed by hand once everyone waits on it
-        storage.start();
+        ReadCallback storage; // the one read, completed by hand once everyone waits on it
+        QSemaphore answered;
         const QByteArray bytes(4096, 'z');
+        std::atomic<int> right{0};
         QThreadPool pool;
         pool.setMaxThreadCount(16);
-        QList<QFuture<QFuture<QByteArray>>> callers;
         for (int i = 0; i < 32; ++i) {
-            callers.append(QtConcurrent::run(&pool, [&] {
-                return cache.fetch(QStringLiteral("model/layer_0.safetensors"), [&] {
+            pool.start([&] {
+                const auto hit = cache.fetch(QStringLiteral("model/layer_0.safetensors"), [&](ReadCallback done) {
                     ++loads;
-                    return storage.future();
-                });
-            }));
+                    storage = done;
+                }, ReadCallback::direct([&](const ReadResult &r) {
+                    right += r.ok() && r.bytes == bytes;
+                    answered.release();
+                }));
+                QVERIFY(!hit);
+            });
         }
-        QList<QFuture<QByteArray>> waits;
-        for (auto &c : callers)
-            waits.append(c.result()); // every fetch() has returned, none has data yet
-        for (const auto &w : waits)
-            QVERIFY(!w.isFinished());
-        storage.addResult(bytes);
-        storage.finish();
-        for (auto &w : waits)
-            QCOMPARE(w.result(), bytes);
+        pool.waitForDone(); // every fetch() has returned, none has data yet
+        QCOMPARE(answered.available(), 0);
         QCOMPARE(loads.load(), 1);
+        storage(bytesResult(bytes));
+        QVERIFY(answered.tryAcquire(32, 30000));
+        QCOMPARE(right.load(), 32);
         const auto s = cache.stats();
         QCOMPARE(s.misses, 32);
         QCOMPARE(s.joined, 31);
         QCOMPARE(s.bytesLoaded, 4096);
+        int more = 0;
         bool hit = false;
-        cache.fetch(QStringLiteral("model/layer_0.safetensors"), [&] { ++loads; return ready({}); }, &hit).waitForFinished();
+        fetchNow(cache, QStringLiteral("model/layer_0.safetensors"), instant({}, &more), &hit);
         QVERIFY(hit);
-        QCOMPARE(loads.load(), 1);
+        QCOMPARE(more, 0);
     }
 
-    // Each session attaches its own continuation to what fetch() returns. A QFuture holds only
-    // one continuation (Qt 6.4 replaces it on a second then()), so joined misses must not share
-    // one future: here every continuation has to run once the read completes.
-    void continuationsOfJoinedMissesAllRun()
+    // Sessions on the server's thread wait on one read; one of them goes away meanwhile. The
+    // others each hear back once, on their own thread; the one that went is not called.
+    void joinedCallersHearBackOnceOnTheirThread()
     {
         ServerCache cache(1 << 20);
-        QPromise<QByteArray> storage;
-        storage.start();
+        ReadCallback storage;
         int loads = 0;
-        std::atomic<int> continued{0};
-        QList<QFuture<void>> continuations;
+        std::vector<std::unique_ptr<QObject>> sessions;
+        std::vector<int> calls(4, 0);
+        bool wrongThread = false;
         for (int i = 0; i < 4; ++i) {
-            QFuture<QByteArray> f = cache.fetch(QStringLiteral("m/layer_0"), [&] { ++loads; return storage.future(); });
-            continuations.append(f.then([&continued](const QByteArray &bytes) {
-                if (bytes == QByteArray(64, 'q'))
-                    ++continued;
-            }));
+            sessions.push_back(std::make_unique<QObject>());
+            cache.fetch(QStringLiteral("m/layer_0"), [&](ReadCallback done) { ++loads; storage = done; },
+                        ReadCallback(sessions.back().get(), [&, i](const ReadResult &r) {
+                            calls[i] += r.bytes == QByteArray(64, 'q');
+                            wrongThread = wrongThread || QThread::currentThread() != thread();
+                        }));
         }
-        storage.addResult(QByteArray(64, 'q'));
-        storage.finish(); // runs the continuations in this thread, before it returns
+        sessions[2].reset();
+        std::unique_ptr<QThread> finisher(QThread::create([&] { storage(bytesResult(QByteArray(64, 'q'))); }));
+        finisher->start();
+        QVERIFY(finisher->wait(30000));
+        QTRY_COMPARE(calls[0] + calls[1] + calls[3], 3);
+        QTest::qWait(50); // anything wrongly queued would arrive now
         QCOMPARE(loads, 1);
-        QCOMPARE(continued.load(), 4);
-        for (const auto &c : continuations)
-            QVERIFY(c.isFinished());
+        QCOMPARE(calls, std::vector<int>({1, 1, 0, 1}));
+        QVERIFY(!wrongThread);
+    }
+
+    void callersStillWaitingWhenTheCacheGoesGetAnError()
+    {
+        ReadCallback storage;
+        std::optional<ReadResult> answer;
+        {
+            ServerCache cache(1000);
+            cache.fetch(QStringLiteral("k"), [&](ReadCallback done) { storage = done; },
+                        ReadCallback::direct([&](const ReadResult &r) { answer = r; }));
+        }
+        QVERIFY(answer.has_value());
+        QVERIFY(!answer->ok());
+        storage(bytesResult("late")); // the read ending after the cache is harmless
     }
 };
 
