@@ -69,9 +69,9 @@ BertOutput BertModel::forward(WeightStream &stream, const at::Tensor &ids, const
         auto scope = stream.computeScope(QStringLiteral("embeddings"));
         const at::Tensor types = tokenTypes.defined() ? tokenTypes : at::zeros({b, t}, at::kLong);
         const at::Tensor positions = at::arange(t, at::kLong).unsqueeze(0);
-        h = embedding(w.stored(QStringLiteral("word_embeddings.weight")), ids)
-            + embedding(w.stored(QStringLiteral("token_type_embeddings.weight")), types)
-            + embedding(w.stored(QStringLiteral("position_embeddings.weight")), positions);
+        h = ops::embedding(w.stored(QStringLiteral("word_embeddings.weight")), ids)
+            + ops::embedding(w.stored(QStringLiteral("token_type_embeddings.weight")), types)
+            + ops::embedding(w.stored(QStringLiteral("position_embeddings.weight")), positions);
         h = layerNorm(h, w.get(QStringLiteral("LayerNorm.weight")), w.get(QStringLiteral("LayerNorm.bias")), m_eps);
     }
     // Padded keys are hidden from every query; padded queries are still computed (as HF does).

@@ -64,12 +64,12 @@ DecoderOutput Gpt2Model::forward(WeightStream &stream, const DecoderInput &input
     at::Tensor h;
     {
         auto scope = stream.computeScope(QStringLiteral("wte"));
-        h = embedding(wte.stored(QStringLiteral("weight")), input.ids);
+        h = ops::embedding(wte.stored(QStringLiteral("weight")), input.ids);
     }
     {
         const UnitWeights wpe = stream.acquire(QStringLiteral("wpe"));
         auto scope = stream.computeScope(QStringLiteral("wpe"));
-        h = h + embedding(wpe.stored(QStringLiteral("weight")), input.positions);
+        h = h + ops::embedding(wpe.stored(QStringLiteral("weight")), input.positions);
     }
     const at::Tensor allowed = causalMask(input.keyMask, t);
     for (int i = 0; i < m_layers; ++i) {

@@ -97,7 +97,7 @@ DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &inpu
     at::Tensor h;
     {
         auto scope = stream.computeScope(QStringLiteral("embed_tokens"));
-        h = embedding(embed.stored(QStringLiteral("weight")), input.ids);
+        h = ops::embedding(embed.stored(QStringLiteral("weight")), input.ids);
     }
     if (!m_tied)
         embed = UnitWeights(); // only a tied head needs the embedding again
