@@ -86,6 +86,12 @@ Case decodeCase(int64_t out, int64_t in, at::ScalarType type, int threads)
                              }});
     }
     c.methods.push_back({QStringLiteral("ops::affine"), [=] { ops::affine(x, w); }});
+    if (threads > 1) // the same call on one thread, interleaved with the split one
+        c.methods.push_back({QStringLiteral("ops::affine, 1 thread"), [=] {
+                                 at::set_num_threads(1);
+                                 ops::affine(x, w);
+                                 at::set_num_threads(threads);
+                             }});
     if (type == at::kFloat) {
         c.methods.push_back({QStringLiteral("at::linear (GEMM)"), [=] { at::linear(x, w); }});
         const at::Tensor v = x.view({in});
