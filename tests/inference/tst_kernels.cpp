@@ -200,6 +200,8 @@ void TestKernels::matvecMatchesReference()
     for (const auto &[rows, cols] : kShapes) {
         const Matrix w = randomMatrix(WeightType(type), rows, cols, rng);
         const std::vector<float> x = randomVector(cols, rng), bias = randomVector(rows, rng);
+        std::vector<float> portable(static_cast<size_t>(rows));
+        matvec(w.type, w.data(), rows, cols, x.data(), portable.data(), bias.data(), 0, rows, Path::Portable);
         for (Path path : supportedPaths()) {
             for (const float *b : {static_cast<const float *>(nullptr), bias.data()}) {
                 std::vector<float> y(size_t(rows), NAN);
@@ -212,6 +214,9 @@ void TestKernels::matvecMatchesReference()
                     }
                     const double k = double(cols + 2) * kUnitRoundoff;
                     const double bound = k / (1 - k) * magnitude;
+                    // Both within the bound of the exact value, so within twice it of each other.
+                    if (b)
+                        QVERIFY(std::fabs(y[size_t(r)] - portable[size_t(r)]) <= 2 * bound);
                     QVERIFY2(std::fabs(y[size_t(r)] - exact) <= bound,
                              qPrintable(QStringLiteral("%1 %2x%3 %4 row %5: %6 vs %7 (bound %8)")
                                             .arg(QLatin1String(typeName(w.type))).arg(rows).arg(cols)
