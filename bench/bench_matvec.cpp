@@ -2,9 +2,11 @@
 // against libtorch with the BLAS it loads, on the shapes of the 1 GB generated LLaMA
 // (hidden 1024, intermediate 2816, vocab 32000):
 //
-//   decode  one row: the matvec kernel (each path this CPU runs) vs at::linear (BLAS GEMM), at::mv
-//           (BLAS GEMV) for f32, and for f16/bf16 the old per-step path (widen the whole matrix,
-//           then at::linear); 1 and 2 intra-op threads
+//   decode  one row: the matvec kernel (each path this CPU runs, rows split over the case's
+//           intra-op threads with at::parallel_for; with 2 threads also "kernel, not split") and
+//           ops::affine (what the models call: the best path, not split) vs at::linear (BLAS GEMM),
+//           at::mv (BLAS GEMV) for f32, and for f16/bf16 the old per-step path (widen the whole
+//           matrix, then at::linear); 1 and 2 threads; 256x1024 is a matrix that stays in L2
 //   prompt  128 rows: f32 at::linear vs f16/bf16 widened block by block (scratch sizes) or whole
 //
 // Every method of a case runs once per rep, interleaved, and the median over reps is printed; a
@@ -86,12 +88,16 @@ Case decodeCase(int64_t out, int64_t in, at::ScalarType type, int threads)
                              }});
     }
     c.methods.push_back({QStringLiteral("ops::affine"), [=] { ops::affine(x, w); }});
-    if (threads > 1) // the same call on one thread, interleaved with the split one
-        c.methods.push_back({QStringLiteral("ops::affine, 1 thread"), [=] {
-                                 at::set_num_threads(1);
-                                 ops::affine(x, w);
-                                 at::set_num_threads(threads);
+    if (threads > 1) { // the whole product on the calling thread, interleaved with the split one
+        const kernels::WeightType wt = type == at::kFloat ? kernels::WeightType::F32
+                                       : type == at::kHalf ? kernels::WeightType::F16
+                                                           : kernels::WeightType::BF16;
+        at::Tensor y = at::empty({out});
+        c.methods.push_back({QStringLiteral("kernel, not split"), [=]() mutable {
+                                 kernels::matvec(wt, w.data_ptr(), out, in, x.data_ptr<float>(), y.data_ptr<float>(),
+                                                 nullptr, 0, out);
                              }});
+    }
     if (type == at::kFloat) {
         c.methods.push_back({QStringLiteral("at::linear (GEMM)"), [=] { at::linear(x, w); }});
         const at::Tensor v = x.view({in});
@@ -125,7 +131,7 @@ Case promptCase(int64_t out, int64_t in, at::ScalarType type, int threads, int64
 std::vector<Case> allCases(const QStringList &threads, const QString &prefix)
 {
     std::vector<std::pair<QString, std::function<Case()>>> specs;
-    const std::vector<std::pair<int64_t, int64_t>> shapes{{2816, 1024}, {1024, 2816}, {32000, 1024}};
+    const std::vector<std::pair<int64_t, int64_t>> shapes{{2816, 1024}, {1024, 2816}, {32000, 1024}, {256, 1024}};
     for (const QString &t : threads) {
         const int n = t.toInt();
         for (at::ScalarType type : {at::kFloat, at::kHalf, at::kBFloat16}) {
@@ -134,7 +140,7 @@ std::vector<Case> allCases(const QStringList &threads, const QString &prefix)
                 const int64_t o = out, i = in;
                 specs.push_back({QStringLiteral("decode %1 %2x%3 t%4").arg(d).arg(o).arg(i).arg(n),
                                  [=] { return decodeCase(o, i, type, n); }});
-                if (out != 32000)
+                if (out == 2816 || in == 2816)
                     specs.push_back({QStringLiteral("prompt128 %1 %2x%3 t%4").arg(d).arg(o).arg(i).arg(n),
                                      [=] { return promptCase(o, i, type, n, 128); }});
             }
@@ -209,6 +215,8 @@ int main(int argc, char **argv)
     }
 
     std::printf("best kernel path on this CPU: %s\n\n", kernels::pathName(kernels::bestSupportedPath()));
+    if (qEnvironmentVariableIsSet("BENCH_PARALLEL_INFO"))
+        std::printf("%s\n", at::get_parallel_info().c_str());
     std::printf("| case | method | median us | best us | GB/s of weights |\n|---|---|---:|---:|---:|\n");
     std::vector<Case> cases = allCases(parser.value(QStringLiteral("threads")).split(QLatin1Char(',')),
                                        parser.value(QStringLiteral("only")));

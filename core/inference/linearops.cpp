@@ -2,7 +2,6 @@
 
 #include "inference/matvec.h"
 
-#include <ATen/Parallel.h>
 #include <algorithm>
 #include <optional>
 
@@ -11,9 +10,6 @@ namespace {
 
 // 1 MiB of floats: a widened block is still in L2 when GEMM reads it (bench_matvec, "prompt").
 constexpr int64_t kScratchFloats = int64_t(1) << 18;
-// Below this many weights per thread, splitting the rows of one product over the intra-op threads
-// costs more in hand-off than it saves (bench_matvec, "threads").
-constexpr int64_t kMinWeightsPerThread = int64_t(1) << 18;
 
 std::optional<kernels::WeightType> kernelType(const at::Tensor &w)
 {
@@ -59,11 +55,6 @@ at::Tensor scratch(int64_t floats)
     return buffer.narrow(0, 0, floats);
 }
 
-int64_t grainFor(int64_t weightsPerRow)
-{
-    return std::max<int64_t>(16, kMinWeightsPerThread / std::max<int64_t>(1, weightsPerRow));
-}
-
 at::Tensor oneRowInOut(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
 {
     const kernels::WeightType type = *kernelType(w);
@@ -72,10 +63,7 @@ at::Tensor oneRowInOut(const at::Tensor &x, const at::Tensor &w, const at::Tenso
     at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
     const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
     float *yp = y.data_ptr<float>();
-    const void *wp = w.data_ptr();
-    at::parallel_for(0, out, grainFor(in), [&](int64_t begin, int64_t end) {
-        kernels::vecmat(type, wp, in, out, xp, yp, bp, begin, end);
-    });
+    kernels::vecmat(type, w.data_ptr(), in, out, xp, yp, bp, 0, out);
     return y;
 }
 
@@ -105,6 +93,10 @@ at::Tensor widenedInOut(const at::Tensor &x, const at::Tensor &w, const at::Tens
 
 } // namespace
 
+// On the calling thread whatever the intra-op thread count: one core already streams the weights
+// at the memory bandwidth, and splitting the rows over two threads measured no faster on a quiet
+// 2-core machine and far slower when another process holds the other core (bench_matvec "kernel,
+// not split"; docs/benchmarks-inference.md). matvec() takes row ranges for a machine where it helps.
 at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
 {
     const kernels::WeightType type = *kernelType(w);
@@ -113,10 +105,7 @@ at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &w, const at::Tens
     at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
     const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
     float *yp = y.data_ptr<float>();
-    const void *wp = w.data_ptr();
-    at::parallel_for(0, out, grainFor(in), [&](int64_t begin, int64_t end) {
-        kernels::matvec(type, wp, out, in, xp, yp, bp, begin, end);
-    });
+    kernels::matvec(type, w.data_ptr(), out, in, xp, yp, bp, 0, out);
     return y;
 }
 

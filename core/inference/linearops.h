@@ -21,7 +21,7 @@ at::Tensor embedding(const at::Tensor &table, const at::Tensor &ids);
 // The multi-row f16/bf16 path of affine(), with the scratch size in floats (benchmarks).
 at::Tensor affineWidened(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias,
                          int64_t scratchFloats);
-// The single-row path of affine() for a float32 x with one row, whatever the thread count says.
+// The single-row path of affine() for a float32 x with one row.
 at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias);
 
 } // namespace surfing::ops
