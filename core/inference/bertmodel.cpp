@@ -40,7 +40,7 @@ at::Tensor BertModel::layer(const UnitWeights &w, const at::Tensor &x, const at:
 {
     const auto dense = [&](const at::Tensor &in, const char *name) {
         const QString base = QLatin1String(name);
-        return affine(in, w.get(base + QLatin1String(".weight")), w.get(base + QLatin1String(".bias")));
+        return affine(in, w.stored(base + QLatin1String(".weight")), w.get(base + QLatin1String(".bias")));
     };
     const auto norm = [&](const at::Tensor &in, const char *name) {
         const QString base = QLatin1String(name);
@@ -69,9 +69,9 @@ BertOutput BertModel::forward(WeightStream &stream, const at::Tensor &ids, const
         auto scope = stream.computeScope(QStringLiteral("embeddings"));
         const at::Tensor types = tokenTypes.defined() ? tokenTypes : at::zeros({b, t}, at::kLong);
         const at::Tensor positions = at::arange(t, at::kLong).unsqueeze(0);
-        h = at::embedding(w.get(QStringLiteral("word_embeddings.weight")), ids)
-            + at::embedding(w.get(QStringLiteral("token_type_embeddings.weight")), types)
-            + at::embedding(w.get(QStringLiteral("position_embeddings.weight")), positions);
+        h = ops::embedding(w.stored(QStringLiteral("word_embeddings.weight")), ids)
+            + ops::embedding(w.stored(QStringLiteral("token_type_embeddings.weight")), types)
+            + ops::embedding(w.stored(QStringLiteral("position_embeddings.weight")), positions);
         h = layerNorm(h, w.get(QStringLiteral("LayerNorm.weight")), w.get(QStringLiteral("LayerNorm.bias")), m_eps);
     }
     // Padded keys are hidden from every query; padded queries are still computed (as HF does).
@@ -91,7 +91,7 @@ BertOutput BertModel::forward(WeightStream &stream, const at::Tensor &ids, const
     if (m_pooler) {
         const UnitWeights w = stream.acquire(QStringLiteral("pooler"));
         auto scope = stream.computeScope(QStringLiteral("pooler"));
-        out.pooled = at::tanh(affine(h.select(1, 0), w.get(QStringLiteral("dense.weight")), w.get(QStringLiteral("dense.bias"))));
+        out.pooled = at::tanh(affine(h.select(1, 0), w.stored(QStringLiteral("dense.weight")), w.get(QStringLiteral("dense.bias"))));
     }
     return out;
 }

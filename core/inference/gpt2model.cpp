@@ -38,7 +38,7 @@ at::Tensor Gpt2Model::block(const UnitWeights &w, const at::Tensor &x, const at:
                             KVCache *cache, int layer) const
 {
     const auto conv1d = [&](const at::Tensor &in, const QString &name) {
-        return at::matmul(in, w.get(name + QLatin1String(".weight"))) + w.get(name + QLatin1String(".bias"));
+        return affineInOut(in, w.stored(name + QLatin1String(".weight")), w.get(name + QLatin1String(".bias")));
     };
     const at::Tensor a = layerNorm(x, w.get(QStringLiteral("ln_1.weight")), w.get(QStringLiteral("ln_1.bias")), m_eps);
     const std::vector<at::Tensor> qkv = conv1d(a, QStringLiteral("attn.c_attn")).chunk(3, -1);
@@ -64,12 +64,12 @@ DecoderOutput Gpt2Model::forward(WeightStream &stream, const DecoderInput &input
     at::Tensor h;
     {
         auto scope = stream.computeScope(QStringLiteral("wte"));
-        h = at::embedding(wte.get(QStringLiteral("weight")), input.ids);
+        h = ops::embedding(wte.stored(QStringLiteral("weight")), input.ids);
     }
     {
         const UnitWeights wpe = stream.acquire(QStringLiteral("wpe"));
         auto scope = stream.computeScope(QStringLiteral("wpe"));
-        h = h + at::embedding(wpe.get(QStringLiteral("weight")), input.positions);
+        h = h + ops::embedding(wpe.stored(QStringLiteral("weight")), input.positions);
     }
     const at::Tensor allowed = causalMask(input.keyMask, t);
     for (int i = 0; i < m_layers; ++i) {
@@ -88,7 +88,7 @@ DecoderOutput Gpt2Model::forward(WeightStream &stream, const DecoderInput &input
         out.hidden = layerNorm(h, lnf.get(QStringLiteral("weight")), lnf.get(QStringLiteral("bias")), m_eps);
         // The LM head is tied to wte, held since the start of the step.
         const at::Tensor last = options.lastLogitsOnly ? out.hidden.narrow(1, t - 1, 1) : out.hidden;
-        out.logits = affine(last, wte.get(QStringLiteral("weight")));
+        out.logits = affine(last, wte.stored(QStringLiteral("weight")));
     }
     return out;
 }

@@ -63,7 +63,7 @@ at::Tensor LlamaModel::layer(const UnitWeights &w, const at::Tensor &x, const at
     const auto proj = [&](const at::Tensor &in, const char *name) {
         const QString base = QLatin1String(name);
         const QString bias = base + QLatin1String(".bias");
-        return affine(in, w.get(base + QLatin1String(".weight")), w.contains(bias) ? w.get(bias) : at::Tensor());
+        return affine(in, w.stored(base + QLatin1String(".weight")), w.contains(bias) ? w.get(bias) : at::Tensor());
     };
     const at::Tensor a = rmsNorm(x, w.get(QStringLiteral("input_layernorm.weight")), m_eps);
     at::Tensor q = splitHeads(proj(a, "self_attn.q_proj"), m_heads);
@@ -97,7 +97,7 @@ DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &inpu
     at::Tensor h;
     {
         auto scope = stream.computeScope(QStringLiteral("embed_tokens"));
-        h = at::embedding(embed.get(QStringLiteral("weight")), input.ids);
+        h = ops::embedding(embed.stored(QStringLiteral("weight")), input.ids);
     }
     if (!m_tied)
         embed = UnitWeights(); // only a tied head needs the embedding again
@@ -117,13 +117,13 @@ DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &inpu
         out.hidden = rmsNorm(h, norm.get(QStringLiteral("weight")), m_eps);
         if (m_tied)
             out.logits = affine(options.lastLogitsOnly ? out.hidden.narrow(1, t - 1, 1) : out.hidden,
-                                embed.get(QStringLiteral("weight")));
+                                embed.stored(QStringLiteral("weight")));
     }
     if (!m_tied) {
         const UnitWeights head = stream.acquire(QStringLiteral("lm_head"));
         auto scope = stream.computeScope(QStringLiteral("lm_head"));
         out.logits = affine(options.lastLogitsOnly ? out.hidden.narrow(1, t - 1, 1) : out.hidden,
-                            head.get(QStringLiteral("weight")));
+                            head.stored(QStringLiteral("weight")));
     }
     return out;
 }

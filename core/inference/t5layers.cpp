@@ -1,5 +1,7 @@
 #include "inference/t5layers.h"
 
+#include "inference/linearops.h"
+
 #include <cmath>
 #include <limits>
 
@@ -10,7 +12,7 @@ const float kLowest = std::numeric_limits<float>::lowest();
 
 at::Tensor linear(const UnitWeights &w, const QString &key, const at::Tensor &x)
 {
-    return at::linear(x, w.get(key));
+    return ops::affine(x, w.stored(key));
 }
 
 // [batch, length, heads*d_kv] -> [batch, heads, length, d_kv]

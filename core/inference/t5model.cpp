@@ -1,6 +1,7 @@
 #include "inference/t5model.h"
 
 #include "base/error.h"
+#include "inference/linearops.h"
 #include "inference/weightstream.h"
 
 namespace surfing {
@@ -67,7 +68,7 @@ at::Tensor T5Model::embed(const at::Tensor &ids, const at::Tensor &shared) const
     if (shared.dim() != 2 || shared.size(0) < m_config.vocabSize || shared.size(1) != m_config.dModel)
         throw Error(QStringLiteral("chunk 'shared_embeddings': weight is not [%1, %2]")
                         .arg(m_config.vocabSize).arg(m_config.dModel));
-    return at::embedding(shared, ids);
+    return ops::embedding(shared, ids);
 }
 
 T5EncoderOutput T5Model::encode(const at::Tensor &inputIds, const at::Tensor &attentionMask, T5Trace *trace)
@@ -82,7 +83,7 @@ T5EncoderOutput T5Model::encode(const at::Tensor &inputIds, const at::Tensor &at
     {
         const UnitWeights shared = m_stream.acquire(kShared);
         auto scope = m_stream.computeScope(kShared);
-        hidden = embed(inputIds, shared.get(QStringLiteral("weight")));
+        hidden = embed(inputIds, shared.stored(QStringLiteral("weight")));
     }
     if (trace)
         trace->hiddenStates.push_back(hidden);
@@ -130,9 +131,9 @@ at::Tensor T5Model::decode(const at::Tensor &decoderIds, const T5EncoderOutput &
     {
         const UnitWeights shared = m_stream.acquire(kShared);
         auto scope = m_stream.computeScope(kShared);
-        hidden = embed(decoderIds, shared.get(QStringLiteral("weight")));
+        hidden = embed(decoderIds, shared.stored(QStringLiteral("weight")));
         if (m_config.tieWordEmbeddings)
-            tiedHead = shared.get(QStringLiteral("weight"));
+            tiedHead = shared.stored(QStringLiteral("weight"));
     }
     if (trace)
         trace->hiddenStates.push_back(hidden);
@@ -169,12 +170,12 @@ at::Tensor T5Model::lmHead(const at::Tensor &hidden, const at::Tensor &tiedHead)
     if (m_config.tieWordEmbeddings) {
         // Tied head: transformers rescales by d_model^-0.5 (mesh-tensorflow convention).
         auto scope = m_stream.computeScope(kShared);
-        return at::linear(hidden * std::pow(double(m_config.dModel), -0.5), tiedHead);
+        return ops::affine(hidden * std::pow(double(m_config.dModel), -0.5), tiedHead);
     }
     const QString unit = QStringLiteral("lm_head");
     const UnitWeights w = m_stream.acquire(unit);
     auto scope = m_stream.computeScope(unit);
-    return at::linear(hidden, w.get(QStringLiteral("weight")));
+    return ops::affine(hidden, w.stored(QStringLiteral("weight")));
 }
 
 } // namespace surfing

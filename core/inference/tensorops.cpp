@@ -34,11 +34,6 @@ double configDouble(const QJsonObject &config, const QString &key, std::optional
     return v.toDouble();
 }
 
-at::Tensor affine(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
-{
-    return at::linear(x, weight, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt);
-}
-
 at::Tensor layerNorm(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias, double eps)
 {
     return at::layer_norm(x, {x.size(-1)}, weight, bias, eps);

@@ -2,6 +2,8 @@
 // Internal to core/inference (includes libtorch).
 #pragma once
 
+#include "inference/linearops.h"
+
 #include <ATen/ATen.h>
 #include <QJsonObject>
 #include <QString>
@@ -13,8 +15,6 @@ namespace surfing::ops {
 int configInt(const QJsonObject &config, const QString &key, std::optional<int> fallback = std::nullopt);
 double configDouble(const QJsonObject &config, const QString &key, std::optional<double> fallback = std::nullopt);
 
-// y = x W^T + b (torch.nn.Linear layout [out, in]); `bias` may be undefined.
-at::Tensor affine(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias = {});
 at::Tensor layerNorm(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias, double eps);
 // x * rsqrt(mean(x^2) + eps) * weight, as LLaMA's RMSNorm.
 at::Tensor rmsNorm(const at::Tensor &x, const at::Tensor &weight, double eps);

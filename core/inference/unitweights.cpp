@@ -40,14 +40,20 @@ UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes
         at::Tensor tensor = at::from_blob(data, sizes, [bytes](void *) {}, at::TensorOptions().dtype(scalarTypeOf(t.dtype, where)));
         if (!aligned)
             tensor = tensor.clone();
-        if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16)
-            tensor = tensor.to(at::kFloat);
         weights.m_tensors.insert(t.name, tensor);
     }
     return weights;
 }
 
 at::Tensor UnitWeights::get(const QString &key) const
+{
+    const at::Tensor t = stored(key);
+    if (t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16)
+        return t.to(at::kFloat);
+    return t;
+}
+
+at::Tensor UnitWeights::stored(const QString &key) const
 {
     const auto it = m_tensors.find(key);
     if (it == m_tensors.end())

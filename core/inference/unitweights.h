@@ -1,4 +1,5 @@
-// The tensors of one streaming unit (chunk), as libtorch tensors keyed by their name in the chunk.
+// The tensors of one streaming unit (chunk), as libtorch tensors keyed by their name in the chunk,
+// kept in their stored dtype as zero-copy views over the chunk bytes.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -18,9 +19,12 @@ public:
 
     QString unit() const { return m_unit; }
     bool contains(const QString &key) const { return m_tensors.contains(key); }
-    // Throws surfing::Error naming the unit and key when absent. Always float32 for compute
-    // (f16/bf16 chunks are widened here).
+    // Throws surfing::Error naming the unit and key when absent. Float32 for compute: an f16/bf16
+    // tensor is widened on every call, so use it for small tensors (norms, biases, bias tables).
     at::Tensor get(const QString &key) const;
+    // As stored (f32, f16 or bf16), no copy: for the matrices the linear layers and embedding
+    // lookups read (ops::affine, ops::embedding), which widen only what they need.
+    at::Tensor stored(const QString &key) const;
     QStringList keys() const { return m_tensors.keys(); }
 
 private:

@@ -32,6 +32,7 @@ private Q_SLOTS:
     void serverRunMatchesLocal();
     void namesTheBlasItUses_data();
     void namesTheBlasItUses();
+    void kernelPathsAgreeForEveryDtype();
 };
 
 QString TestRunCli::chunks(const QString &model)
@@ -242,6 +243,43 @@ void TestRunCli::namesTheBlasItUses()
     QCOMPARE(p.exitCode(), 0);
     QVERIFY2(err.contains(expected.toUtf8()) && err.contains(libraryDir.toUtf8()), err.constData());
     QCOMPARE(err.contains("libopenblas0-pthread"), warns);
+}
+
+void TestRunCli::kernelPathsAgreeForEveryDtype()
+{
+    // stories260K stored as f32, f16 and bf16, with SURFING_KERNELS forcing each matvec path (one
+    // the CPU lacks falls back to one it has, never SIGILL): the same greedy ids on every path,
+    // and the f32 ids are llama2.c's.
+    const QJsonObject golden = readJson(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                                   .value(QLatin1String("prompts")).toArray().at(0).toObject();
+    std::vector<int64_t> expected = toIds(golden.value(QLatin1String("greedy_ids")));
+    expected.resize(24);
+    for (const char *dtype : {"f32", "f16", "bf16"}) {
+        const QString dir = m_tmp.filePath(QStringLiteral("stories-%1").arg(QLatin1String(dtype)));
+        const CliResult chunked = runCli({QStringLiteral("chunk"), sharedModel(QStringLiteral("stories260K")), QStringLiteral("-o"), dir,
+                                          QStringLiteral("--dtype"), QLatin1String(dtype)});
+        QVERIFY2(chunked.exitCode == 0, chunked.err.constData());
+        std::vector<int64_t> first;
+        for (const char *path : {"portable", "avx2", "avx512", "auto"}) {
+            qputenv("SURFING_KERNELS", path);
+            const QJsonObject out = runJson({QStringLiteral("--local"), dir, QStringLiteral("--prompt"),
+                                             golden.value(QLatin1String("prompt")).toString(), QStringLiteral("--max-tokens"),
+                                             QStringLiteral("24")});
+            const std::vector<int64_t> ids = toIds(out.value(QLatin1String("ids")));
+            QVERIFY2(ids.size() == 24, path);
+            if (first.empty())
+                first = ids;
+            QVERIFY2(ids == first, qPrintable(QStringLiteral("%1 on %2").arg(QLatin1String(dtype), QLatin1String(path))));
+        }
+        if (QByteArray(dtype) == "f32")
+            QCOMPARE(first, expected);
+    }
+    qputenv("SURFING_KERNELS", "sse9");
+    const CliResult unknown = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                                      QStringLiteral("--prompt"), QStringLiteral("Once"), QStringLiteral("--max-tokens"), QStringLiteral("2")});
+    qunsetenv("SURFING_KERNELS");
+    QVERIFY2(unknown.exitCode == 0, unknown.err.constData());
+    QVERIFY2(unknown.err.contains("SURFING_KERNELS=sse9"), unknown.err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestRunCli)

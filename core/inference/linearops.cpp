@@ -1,0 +1,166 @@
+#include "inference/linearops.h"
+
+#include "inference/matvec.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace surfing::ops {
+namespace {
+
+// 1 MiB of floats: a widened block is still in L2 when GEMM reads it (bench_matvec, "prompt").
+constexpr int64_t kScratchFloats = int64_t(1) << 18;
+
+std::optional<kernels::WeightType> kernelType(const at::Tensor &w)
+{
+    switch (w.scalar_type()) {
+    case at::kFloat: return kernels::WeightType::F32;
+    case at::kHalf: return kernels::WeightType::F16;
+    case at::kBFloat16: return kernels::WeightType::BF16;
+    default: return std::nullopt;
+    }
+}
+
+// x [..., in] float32 and W a contiguous 2-D matrix of a kernel dtype whose `inDim` is x's last.
+bool kernelFits(const at::Tensor &x, const at::Tensor &w, int inDim, const at::Tensor &bias)
+{
+    return kernelType(w) && x.scalar_type() == at::kFloat && x.dim() >= 1 && w.dim() == 2 && w.is_contiguous()
+           && x.size(-1) == w.size(inDim) && x.size(-1) > 0
+           && (!bias.defined() || (bias.dim() == 1 && bias.size(0) == w.size(1 - inDim)));
+}
+
+bool oneRow(const at::Tensor &x)
+{
+    return x.numel() == x.size(-1);
+}
+
+at::Tensor floatBias(const at::Tensor &bias)
+{
+    return bias.defined() ? bias.to(at::kFloat).contiguous() : bias;
+}
+
+std::vector<int64_t> outputSizes(const at::Tensor &x, int64_t features)
+{
+    std::vector<int64_t> sizes = x.sizes().vec();
+    sizes.back() = features;
+    return sizes;
+}
+
+// The scratch block f16/bf16 weights are widened into; one per thread, reused by every call.
+at::Tensor scratch(int64_t floats)
+{
+    thread_local at::Tensor buffer;
+    if (!buffer.defined() || buffer.numel() < floats)
+        buffer = at::empty({floats}, at::kFloat);
+    return buffer.narrow(0, 0, floats);
+}
+
+at::Tensor oneRowInOut(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
+{
+    const kernels::WeightType type = *kernelType(w);
+    const int64_t in = w.size(0), out = w.size(1);
+    const at::Tensor xc = x.contiguous(), b = floatBias(bias);
+    at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
+    const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
+    float *yp = y.data_ptr<float>();
+    kernels::vecmat(type, w.data_ptr(), in, out, xp, yp, bp, 0, out);
+    return y;
+}
+
+// K-blocks of W [in, out] are contiguous: y = sum over blocks of x[:, k0:k1] W[k0:k1, :].
+at::Tensor widenedInOut(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
+{
+    const kernels::WeightType type = *kernelType(w);
+    const int64_t in = w.size(0), out = w.size(1);
+    const at::Tensor x2 = x.reshape({-1, in}).contiguous();
+    at::Tensor y = at::empty({x2.size(0), out}, at::kFloat);
+    const int64_t block = std::max<int64_t>(1, kScratchFloats / out);
+    const at::Tensor buffer = scratch(std::min(block, in) * out);
+    const auto *wp = static_cast<const char *>(w.data_ptr());
+    for (int64_t k = 0; k < in; k += block) {
+        const int64_t n = std::min(block, in - k);
+        const at::Tensor wb = buffer.narrow(0, 0, n * out).view({n, out});
+        kernels::widen(type, wp + k * out * w.element_size(), wb.data_ptr<float>(), n * out);
+        if (k == 0)
+            at::mm_out(y, x2.narrow(1, k, n), wb);
+        else
+            y.addmm_(x2.narrow(1, k, n), wb);
+    }
+    if (bias.defined())
+        y.add_(floatBias(bias));
+    return y.view(outputSizes(x, out));
+}
+
+} // namespace
+
+// On the calling thread whatever the intra-op thread count: one core already streams the weights
+// at the memory bandwidth, and splitting the rows over two threads measured no faster on a quiet
+// 2-core machine and far slower when another process holds the other core (bench_matvec "kernel,
+// not split"; docs/benchmarks-inference.md). matvec() takes row ranges for a machine where it helps.
+at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
+{
+    const kernels::WeightType type = *kernelType(w);
+    const int64_t out = w.size(0), in = w.size(1);
+    const at::Tensor xc = x.contiguous(), b = floatBias(bias);
+    at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
+    const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
+    float *yp = y.data_ptr<float>();
+    kernels::matvec(type, w.data_ptr(), out, in, xp, yp, bp, 0, out);
+    return y;
+}
+
+// Row blocks of W [out, in] are contiguous: each fills the columns [r, r + n) of y.
+at::Tensor affineWidened(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias, int64_t scratchFloats)
+{
+    const kernels::WeightType type = *kernelType(w);
+    const int64_t out = w.size(0), in = w.size(1);
+    const at::Tensor x2 = x.reshape({-1, in}).contiguous();
+    at::Tensor y = at::empty({x2.size(0), out}, at::kFloat);
+    const int64_t block = std::max<int64_t>(1, scratchFloats / in);
+    const at::Tensor buffer = scratch(std::min(block, out) * in);
+    const auto *wp = static_cast<const char *>(w.data_ptr());
+    for (int64_t r = 0; r < out; r += block) {
+        const int64_t n = std::min(block, out - r);
+        const at::Tensor wb = buffer.narrow(0, 0, n * in).view({n, in});
+        kernels::widen(type, wp + r * in * w.element_size(), wb.data_ptr<float>(), n * in);
+        at::Tensor yb = y.narrow(1, r, n);
+        at::mm_out(yb, x2, wb.t());
+    }
+    if (bias.defined())
+        y.add_(floatBias(bias));
+    return y.view(outputSizes(x, out));
+}
+
+at::Tensor affine(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+{
+    if (kernelFits(x, weight, 1, bias)) {
+        if (oneRow(x))
+            return affineOneRow(x, weight, bias);
+        if (weight.scalar_type() != at::kFloat)
+            return affineWidened(x, weight, bias, kScratchFloats);
+    }
+    // f32 prompt rows (BLAS GEMM on the weight as it lies), and anything the kernels do not take.
+    const at::Tensor w = weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
+    return at::linear(x, w, bias.defined() ? c10::optional<at::Tensor>(bias.to(x.scalar_type())) : c10::nullopt);
+}
+
+at::Tensor affineInOut(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
+{
+    if (kernelFits(x, weight, 0, bias)) {
+        if (oneRow(x))
+            return oneRowInOut(x, weight, bias);
+        if (weight.scalar_type() != at::kFloat)
+            return widenedInOut(x, weight, bias);
+    }
+    const at::Tensor w = weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
+    const at::Tensor y = at::matmul(x, w);
+    return bias.defined() ? y + bias.to(x.scalar_type()) : y;
+}
+
+at::Tensor embedding(const at::Tensor &table, const at::Tensor &ids)
+{
+    const at::Tensor rows = at::embedding(table, ids);
+    return rows.scalar_type() == at::kFloat ? rows : rows.to(at::kFloat);
+}
+
+} // namespace surfing::ops
