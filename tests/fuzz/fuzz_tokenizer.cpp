@@ -49,8 +49,9 @@ QJsonObject byteFallbackTokenizerJson()
 
 void checkIdsInRange(const Tokenizer &tokenizer, const Encoding &encoding)
 {
+    const qint64 vocabSize = tokenizer.vocabSize(); // walks the added tokens: once, not per id
     for (qint64 id : encoding.ids) {
-        if (id < 0 || id >= tokenizer.vocabSize())
+        if (id < 0 || id >= vocabSize)
             std::abort();
     }
 }
