@@ -8,6 +8,7 @@
 #include "format/chunkmanifest.h"
 #include "format/safetensors.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
@@ -161,6 +162,38 @@ private Q_SLOTS:
         QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"other"})", "m.json"); }).contains("field 'format'"));
         QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"surfing-chunks","format_version":9})", "m.json"); }).contains("format_version"));
         QVERIFY(errorOf([] { ChunkManifest::fromJson(R"({"format":"surfing-chunks","format_version":1,"model_name":"m","model_type":"gpt9","num_layers":1})", "m.json"); }).contains("'gpt9' is not supported"));
+    }
+
+    // Found by fuzz_manifest under UBSan: a shape entry of 1e300 was converted to qint64 (undefined).
+    void manifestRejectsBadShape_data()
+    {
+        QTest::addColumn<QString>("dim");
+        QTest::newRow("huge") << "6.11111e+50";
+        QTest::newRow("negative") << "-3";
+        QTest::newRow("fraction") << "2.5";
+        QTest::newRow("string") << "\"5\"";
+    }
+
+    void manifestRejectsBadShape()
+    {
+        QFETCH(QString, dim);
+        ChunkManifest m;
+        m.modelName = "x";
+        m.modelType = "bert";
+        ManifestChunk c;
+        c.name = "layer_0";
+        c.kind = "layer";
+        c.file = "layer_0.safetensors";
+        c.sha256 = Sha256::hashHex("x");
+        c.tensors = {{"w", Dtype::F32, {7, 5}, "w"}};
+        m.chunks = {c};
+        QByteArray json = m.toJson();
+        const QByteArray shape = QJsonDocument(QJsonArray {7, 5}).toJson(QJsonDocument::Compact);
+        const QByteArray compact = QJsonDocument::fromJson(json).toJson(QJsonDocument::Compact);
+        QVERIFY(compact.contains(shape));
+        json = QByteArray(compact).replace(shape, "[7," + dim.toUtf8() + "]");
+        QVERIFY(errorOf([&] { ChunkManifest::fromJson(json, "chunk_info.json"); })
+                    .contains("chunks.layer_0.tensors[].shape"));
     }
 
     void plannerNamesUnclaimedTensor()
