@@ -85,11 +85,12 @@ void Checkpoint::openSafetensors(const QString &file)
 void Checkpoint::openTorchBin(const QString &file)
 {
     requireRegularFile(file);
-    if (!torchBinReader)
+    const TorchBinReader reader = torchBinReader.load();
+    if (!reader)
         throw TorchBinReaderMissing(QStringLiteral("%1: pytorch_model.bin is read through libtorch, "
                                                    "which this program does not load; convert the model "
                                                    "to safetensors or use surfing-cli").arg(file));
-    torchBinReader(file, *this);
+    reader(file, *this);
     m_layout = QStringLiteral("pytorch .bin");
     m_sourceFiles << file;
 }

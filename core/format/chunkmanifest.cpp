@@ -80,10 +80,13 @@ public:
     }
     qint64 integer(const QJsonObject &o, const QString &key, const QString &where, qint64 max) const
     {
-        const QJsonValue v = o.value(key);
+        return integer(o.value(key), where + key, max);
+    }
+    qint64 integer(const QJsonValue &v, const QString &field, qint64 max) const
+    {
         const double d = v.toDouble(-1);
         if (!v.isDouble() || d < 0 || d > double(max) || qint64(d) != d)
-            fail(where + key, QStringLiteral("must be an integer between 0 and %1").arg(max));
+            fail(field, QStringLiteral("must be an integer between 0 and %1").arg(max));
         return qint64(d);
     }
     QString safeName(const QJsonObject &o, const QString &key, const QString &where) const
@@ -129,7 +132,7 @@ ManifestChunk parseChunk(const QString &name, const QJsonValue &value, const Rea
             r.fail(where + QStringLiteral("tensors[].dtype"), QStringLiteral("is not a known dtype"));
         tensor.dtype = *dtype;
         for (const QJsonValue &d : t.value(QLatin1String("shape")).toArray())
-            tensor.shape.append(qint64(d.toDouble()));
+            tensor.shape.append(r.integer(d, where + QStringLiteral("tensors[].shape[]"), kMaxChunk));
         tensor.source = t.value(QLatin1String("source")).toString();
         chunk.tensors.append(tensor);
     }

@@ -12,6 +12,7 @@
 #include <QWebSocket>
 #include <QWebSocketServer>
 #include <QtEndian>
+#include <memory>
 
 using namespace surfing;
 using namespace surfing::test;
@@ -336,8 +337,10 @@ private Q_SLOTS:
         QVERIFY(server.listen(QHostAddress::LocalHost));
         QWebSocket *peer = nullptr;
         QByteArray fromClient;
+        std::unique_ptr<QWebSocket> ownedPeer; // nextPendingConnection() hands the socket over
         connect(&server, &QWebSocketServer::newConnection, this, [&] {
-            peer = server.nextPendingConnection();
+            ownedPeer.reset(server.nextPendingConnection());
+            peer = ownedPeer.get();
             peer->setOutgoingFrameSize(1000);
             connect(peer, &QWebSocket::textMessageReceived, this, [&](const QString &t) { fromClient = t.toUtf8(); });
         });

@@ -221,6 +221,38 @@ private Q_SLOTS:
         QVERIFY(errorOf([&] { verifyModelFile(config + " ", file, "here"); }).contains("the manifest says"));
     }
 
+    // Found by fuzz_manifest under UBSan: a shape entry of 1e300 was converted to qint64 (undefined).
+    void manifestRejectsBadShape_data()
+    {
+        QTest::addColumn<QString>("dim");
+        QTest::newRow("huge") << "6.11111e+50";
+        QTest::newRow("negative") << "-3";
+        QTest::newRow("fraction") << "2.5";
+        QTest::newRow("string") << "\"5\"";
+    }
+
+    void manifestRejectsBadShape()
+    {
+        QFETCH(QString, dim);
+        ChunkManifest m;
+        m.modelName = "x";
+        m.modelType = "bert";
+        ManifestChunk c;
+        c.name = "layer_0";
+        c.kind = "layer";
+        c.file = "layer_0.safetensors";
+        c.sha256 = Sha256::hashHex("x");
+        c.tensors = {{"w", Dtype::F32, {7, 5}, "w"}};
+        m.chunks = {c};
+        QByteArray json = m.toJson();
+        const QByteArray shape = QJsonDocument(QJsonArray {7, 5}).toJson(QJsonDocument::Compact);
+        const QByteArray compact = QJsonDocument::fromJson(json).toJson(QJsonDocument::Compact);
+        QVERIFY(compact.contains(shape));
+        json = QByteArray(compact).replace(shape, "[7," + dim.toUtf8() + "]");
+        QVERIFY(errorOf([&] { ChunkManifest::fromJson(json, "chunk_info.json"); })
+                    .contains("chunks.layer_0.tensors[].shape"));
+    }
+
     void plannerNamesUnclaimedTensor()
     {
         QTemporaryDir dir;
