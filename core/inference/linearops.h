@@ -3,7 +3,7 @@
 //
 // One input row (a single-token step): the matvec kernels (matvec.h) read each weight once from
 // where it lies. Several rows (a prompt): f32 weights go to at::linear as they are; f16/bf16
-// weights are widened block by block into a small reused scratch buffer, each block multiplied
+// weights are widened block by block into a 4 MiB reused scratch buffer, each block multiplied
 // by BLAS GEMM right away, so no f32 copy of a whole matrix ever exists.
 #pragma once
 
