@@ -36,7 +36,8 @@ Vocabulary Vocabulary::fromJsonObject(const QJsonObject &object, const QString &
     Vocabulary vocabulary;
     for (auto it = object.begin(); it != object.end(); ++it) {
         const double id = it.value().toDouble(-1);
-        if (!it.value().isDouble() || id < 0 || id != qint64(id) || id > 1e9)
+        // Range first: converting a double beyond qint64 is undefined.
+        if (!it.value().isDouble() || id < 0 || id > 1e9 || id != qint64(id))
             throw Error(QStringLiteral("%1: token \"%2\" has no valid id").arg(source, it.key()));
         vocabulary.insert(it.key(), qint64(id));
     }

@@ -66,6 +66,8 @@ private Q_SLOTS:
     void leftPadding();
     void loadErrorsNameTheFile();
     void unknownComponentIsNamed();
+    void vocabIdOutOfRange_data();
+    void vocabIdOutOfRange();
 };
 
 void TestTokenizer::bertGolden()
@@ -217,6 +219,30 @@ void TestTokenizer::unknownComponentIsNamed()
         QVERIFY2(error.message().contains(QStringLiteral("tokenizer.json"))
                      && error.message().contains(QStringLiteral("Precompiled")),
                  qPrintable(error.message()));
+    }
+}
+
+void TestTokenizer::vocabIdOutOfRange_data()
+{
+    QTest::addColumn<QByteArray>("id");
+    // Found by fuzz_tokenizer: 2.2e96 was converted to qint64 before the range check (UBSan aborts).
+    QTest::newRow("huge") << QByteArray("2.22222e+96");
+    QTest::newRow("above 1e9") << QByteArray("1000000001");
+    QTest::newRow("negative") << QByteArray("-1");
+    QTest::newRow("fraction") << QByteArray("0.5");
+}
+
+void TestTokenizer::vocabIdOutOfRange()
+{
+    QFETCH(QByteArray, id);
+    QTemporaryDir dir;
+    writeFile(dir.filePath(QStringLiteral("tokenizer.json")),
+              R"({"model": {"type": "WordLevel", "vocab": {"a": 0, "b": )" + id + R"(}, "unk_token": "a"}})");
+    try {
+        Tokenizer::load(dir.path());
+        QFAIL("out-of-range vocabulary id accepted");
+    } catch (const Error &error) {
+        QVERIFY2(error.message().contains(QStringLiteral("token \"b\" has no valid id")), qPrintable(error.message()));
     }
 }
 
