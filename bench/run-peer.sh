@@ -54,7 +54,7 @@ if [ -z "${SKIP_BIG:-}" ]; then
 fi
 echo "$cases]" > "$work/cases.json"
 
-blas=$("$cli" run -v --local "$work/stories.f32" --ids 1,2 --max-tokens 1 2>&1 | sed -n 's/.*surfing.blas: //p' | head -1)
+blas=$("$cli" run -v --local "$work/stories.f32" --ids 1,2 --max-tokens 1 2>&1 | sed -n 's/.*surfing.blas: \(BLAS: \)\{0,1\}//p' | head -1)
 header=$(cat <<HEADER
 
 ## Run of $(date -u '+%Y-%m-%d %H:%M UTC')

@@ -141,7 +141,7 @@ def main():
     with open(args.cases) as f:
         cases = json.load(f)
     with open(args.out, "a") as out:
-        out.write(args.header)
+        out.write(args.header.rstrip("\n") + "\n\n")
         out.flush()
         for case in cases:
             started = time.time()
