@@ -4,6 +4,7 @@
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
 #include "inference/blasinfo.h"
+#include "inference/matvec.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
 #include "format/safetensors.h"
@@ -105,6 +106,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     qRegisterMetaType<InferenceResult>();
     configureTorchThreads();
     warnIfReferenceBlas();
+    kernels::activePath(); // logs the kernel path once, next to the BLAS (run -v)
     d->q = this;
     d->source = std::move(source);
     verifyModelFilesIn(modelFilesDir, d->source->manifest());

