@@ -94,7 +94,8 @@ QString JsonTokenizer::decode(const QVector<qint64> &ids, bool skipSpecialTokens
         if (!token.isEmpty())
             tokens.append(token);
     }
-    return m_decoder(tokens).join(QString());
+    const QString text = m_decoder(tokens).join(QString());
+    return m_config.cleanUpTokenizationSpaces ? cleanUpTokenizationSpaces(text) : text;
 }
 
 QString JsonTokenizer::idToToken(qint64 id) const
