@@ -5,7 +5,6 @@
 #include "base/error.h"
 #include "format/hubcache.h"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
@@ -29,34 +28,16 @@ void writeFile(const QString &path, const QByteArray &bytes)
     file.write(bytes);
 }
 
-// Adds FILES (name -> source path) as snapshot COMMIT of REPO (e.g. "models--org--tiny") in CACHE,
-// the way huggingface_hub stores them: content in blobs/<hash>, snapshots/<commit>/<name> a
-// relative link to it.
 void addSnapshot(const QString &cache, const QString &repo, const QString &commit,
                  const QHash<QString, QByteArray> &files)
 {
-    const QString repoDir = cache + QLatin1Char('/') + repo;
-    for (auto it = files.begin(); it != files.end(); ++it) {
-        const QString hash = QString::fromLatin1(QCryptographicHash::hash(it.value(), QCryptographicHash::Sha256).toHex());
-        writeFile(repoDir + QStringLiteral("/blobs/") + hash, it.value());
-        const QString link = repoDir + QStringLiteral("/snapshots/") + commit + QLatin1Char('/') + it.key();
-        QDir().mkpath(QFileInfo(link).absolutePath());
-        QVERIFY(QFile::link(QStringLiteral("../../blobs/") + hash, link));
-    }
+    const QString repoId = repo.mid(QStringLiteral("models--").size()).replace(QLatin1String("--"), QLatin1String("/"));
+    addHubSnapshot(cache, repoId, commit, files, false);
 }
 
 void setRef(const QString &cache, const QString &repo, const QString &ref, const QString &commit)
 {
     writeFile(cache + QLatin1Char('/') + repo + QStringLiteral("/refs/") + ref, commit.toLatin1());
-}
-
-QHash<QString, QByteArray> sharedModelFiles(const QString &model)
-{
-    QHash<QString, QByteArray> files;
-    const QDir dir(sharedModel(model));
-    for (const QString &name : dir.entryList(QDir::Files))
-        files.insert(name, readFile(dir.filePath(name)));
-    return files;
 }
 
 // Runs F with the environment variables set as given (empty: unset), then restores them.
