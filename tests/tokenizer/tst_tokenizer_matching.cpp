@@ -1,9 +1,12 @@
 // How tokenizer.json text is cut before the model: "Regex" patterns mean what they mean to
 // Oniguruma (which the tokenizers library compiles them with), and added tokens match with their
-// lstrip / rstrip / single_word / normalized options as the tokenizers library does.
+// lstrip / rstrip / single_word / normalized options as the tokenizers library does. A component
+// that is not supported is an error naming it.
 #include "tokenizer/addedtokensplitter.h"
 #include "tokenizer/jsonpattern.h"
 #include "tokenizer/jsontokenizer.h"
+
+#include "base/error.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -47,6 +50,8 @@ private Q_SLOTS:
     void translation();
     void addedTokenOptions();
     void normalizedAddedTokens();
+    void unsupportedComponentsAreNamed_data();
+    void unsupportedComponentsAreNamed();
 };
 
 // Expected matches as Oniguruma 6.9.8 gives them (onig_search, UTF-8, Oniguruma syntax).
@@ -138,6 +143,54 @@ void TestTokenizerMatching::normalizedAddedTokens()
     QCOMPARE(tokenizer.encode(QStringLiteral("[CLS] My name is Anthony [SEP]")).ids, QVector<qint64>({13, 10, 11, 0, 1, 14}));
     // Not normalized: "[cls]" is no [CLS].
     QCOMPARE(tokenizer.encode(QStringLiteral("[cls] MY")).ids, QVector<qint64>({2, 10}));
+}
+
+void TestTokenizerMatching::unsupportedComponentsAreNamed_data()
+{
+    QTest::addColumn<QString>("key");
+    QTest::addColumn<QJsonObject>("component");
+    QTest::addColumn<QString>("expected");
+    const QJsonObject bpe {{"type", "BPE"}, {"vocab", QJsonObject {{"a", 0}}}, {"merges", QJsonArray {}}};
+    QTest::newRow("pre_tokenizer type") << "pre_tokenizer" << QJsonObject {{"type", "UnicodeScripts"}}
+                                        << "unsupported pre_tokenizer type \"UnicodeScripts\"";
+    QTest::newRow("inside a Sequence") << "pre_tokenizer"
+        << QJsonObject {{"type", "Sequence"}, {"pretokenizers", QJsonArray {QJsonObject {{"type", "ByteLevel"}},
+                                                                          QJsonObject {{"type", "CharDelimiterSplit"}}}}}
+        << "unsupported pre_tokenizer type \"CharDelimiterSplit\"";
+    QTest::newRow("Split behavior") << "pre_tokenizer"
+        << QJsonObject {{"type", "Split"}, {"pattern", QJsonObject {{"String", " "}}}, {"behavior", "Bogus"}}
+        << "pre_tokenizer Split has an unsupported behavior \"Bogus\"";
+    QTest::newRow("Split regex") << "pre_tokenizer"
+        << QJsonObject {{"type", "Split"}, {"pattern", QJsonObject {{"Regex", "(a"}}}, {"behavior", "Isolated"}}
+        << "pre_tokenizer Split has an invalid regex";
+    QTest::newRow("Metaspace scheme") << "pre_tokenizer" << QJsonObject {{"type", "Metaspace"}, {"prepend_scheme", "sometimes"}}
+                                      << "Metaspace has an unsupported prepend_scheme \"sometimes\"";
+    QTest::newRow("normalizer") << "normalizer" << QJsonObject {{"type", "Precompiled"}}
+                                << "unsupported normalizer type \"Precompiled\"";
+    QTest::newRow("model type") << "model" << QJsonObject {{"type", "Unigram"}, {"vocab", QJsonObject {}}}
+                                << "unsupported model type \"Unigram\"";
+    QJsonObject dropout = bpe;
+    dropout.insert("dropout", 0.1);
+    QTest::newRow("BPE dropout") << "model" << dropout << "model.dropout 0.1 is not supported";
+    QTest::newRow("decoder") << "decoder" << QJsonObject {{"type", "CTC"}} << "unsupported decoder type \"CTC\"";
+    QTest::newRow("post_processor") << "post_processor" << QJsonObject {{"type", "Bogus"}}
+                                    << "unsupported post_processor type \"Bogus\"";
+}
+
+void TestTokenizerMatching::unsupportedComponentsAreNamed()
+{
+    QFETCH(QString, key);
+    QFETCH(QJsonObject, component);
+    QFETCH(QString, expected);
+    QJsonObject json {{"model", QJsonObject {{"type", "BPE"}, {"vocab", QJsonObject {{"a", 0}}}, {"merges", QJsonArray {}}}}};
+    json.insert(key, component);
+    try {
+        JsonTokenizer tokenizer(json, QStringLiteral("/models/x/tokenizer.json"), TokenizerConfig());
+        QFAIL("accepted");
+    } catch (const Error &error) {
+        QVERIFY2(error.message().startsWith(QStringLiteral("/models/x/tokenizer.json: ")), qPrintable(error.message()));
+        QVERIFY2(error.message().contains(expected), qPrintable(error.message()));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestTokenizerMatching)
