@@ -90,6 +90,7 @@ private Q_SLOTS:
     void localPathWins();
     void repoFolderMeansItsSnapshot();
     void modelNames();
+    void chunkByHubName_data();
     void chunkByHubName();
     void chunkRefusesOutputInsideTheCachedModel();
     void unknownHubNameFails();
@@ -250,29 +251,43 @@ void TestHubCache::modelNames()
     QCOMPARE(modelNameOfDir(QStringLiteral("/models/llama-random")), QStringLiteral("llama-random"));
 }
 
+void TestHubCache::chunkByHubName_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("repoId");
+    QTest::newRow("single file") << "stories260K" << "karpathy/stories260K";
+    QTest::newRow("sharded") << "bert-random-sharded" << "org/bert-random-sharded";
+}
+
 void TestHubCache::chunkByHubName()
 {
-    if (sharedModel(QStringLiteral("stories260K")).isEmpty())
+    QFETCH(QString, model);
+    QFETCH(QString, repoId);
+    if (sharedModel(model).isEmpty())
         QSKIP("shared models not found (SURFING_SHARED_MODELS)");
-    addSnapshot(m_cache, QStringLiteral("models--karpathy--stories260K"), kCommitMain, sharedModelFiles(QStringLiteral("stories260K")));
-    setRef(m_cache, QStringLiteral("models--karpathy--stories260K"), QStringLiteral("main"), kCommitMain);
+    addHubSnapshot(m_cache, repoId, kCommitMain, sharedModelFiles(model));
     const QString out = m_tmp->filePath(QStringLiteral("out"));
     CliResult chunked;
     CliResult inspected;
     withEnvironment({{"HF_HUB_CACHE", m_cache.toUtf8()}}, [&] {
-        chunked = runCli({QStringLiteral("chunk"), QStringLiteral("karpathy/stories260K"), QStringLiteral("-o"), out});
-        inspected = runCli({QStringLiteral("inspect"), QStringLiteral("karpathy/stories260K"), QStringLiteral("--json")});
+        chunked = runCli({QStringLiteral("chunk"), repoId, QStringLiteral("-o"), out});
+        inspected = runCli({QStringLiteral("inspect"), repoId, QStringLiteral("--json")});
     });
     QVERIFY2(chunked.exitCode == 0, chunked.err.constData());
     QCOMPARE(runCli({QStringLiteral("verify"), out}).exitCode, 0);
     const QJsonObject manifest = readJsonObject(out + QStringLiteral("/chunk_info.json"));
-    QCOMPARE(manifest.value(QStringLiteral("model_name")).toString(), QStringLiteral("stories260K"));
+    QCOMPARE(manifest.value(QStringLiteral("model_name")).toString(), model);
     // The companion files are copies of the blobs, not links.
     QVERIFY(!QFileInfo(out + QStringLiteral("/config.json")).isSymLink());
-    QCOMPARE(readFile(out + QStringLiteral("/config.json")), readFile(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/config.json")));
+    QCOMPARE(readFile(out + QStringLiteral("/config.json")), readFile(sharedModel(model) + QStringLiteral("/config.json")));
+    // The same chunks as from the plain folder.
+    const QString plainOut = m_tmp->filePath(QStringLiteral("plain-out"));
+    QCOMPARE(runCli({QStringLiteral("chunk"), sharedModel(model), QStringLiteral("-o"), plainOut}).exitCode, 0);
+    for (const QString &name : QDir(plainOut).entryList({QStringLiteral("*.safetensors")}, QDir::Files))
+        QCOMPARE(readFile(out + QLatin1Char('/') + name), readFile(plainOut + QLatin1Char('/') + name));
     QVERIFY2(inspected.exitCode == 0, inspected.err.constData());
     const QJsonObject overview = QJsonDocument::fromJson(inspected.out).object();
-    QCOMPARE(overview.value(QStringLiteral("model_name")).toString(), QStringLiteral("stories260K"));
+    QCOMPARE(overview.value(QStringLiteral("model_name")).toString(), model);
     QCOMPARE(overview.value(QStringLiteral("kind")).toString(), QStringLiteral("model directory"));
 }
 
@@ -280,8 +295,7 @@ void TestHubCache::chunkRefusesOutputInsideTheCachedModel()
 {
     if (sharedModel(QStringLiteral("stories260K")).isEmpty())
         QSKIP("shared models not found (SURFING_SHARED_MODELS)");
-    addSnapshot(m_cache, QStringLiteral("models--karpathy--stories260K"), kCommitMain, sharedModelFiles(QStringLiteral("stories260K")));
-    setRef(m_cache, QStringLiteral("models--karpathy--stories260K"), QStringLiteral("main"), kCommitMain);
+    addHubSnapshot(m_cache, QStringLiteral("karpathy/stories260K"), kCommitMain, sharedModelFiles(QStringLiteral("stories260K")));
     const QString repoDir = m_cache + QStringLiteral("/models--karpathy--stories260K");
     const QStringList blobsBefore = QDir(repoDir + QStringLiteral("/blobs")).entryList(QDir::Files);
     // --force with the snapshot, the blobs folder, or a link to the blobs as OUT: all refused.
