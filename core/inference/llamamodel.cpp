@@ -1,7 +1,7 @@
 #include "inference/llamamodel.h"
 
 #include "base/error.h"
-#include "format/unitnames.h"
+#include "inference/architectures.h"
 #include "inference/rope.h"
 #include "inference/tensorops.h"
 #include "inference/weightstream.h"
