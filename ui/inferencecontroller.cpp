@@ -4,7 +4,7 @@
 #include "client/localchunksource.h"
 #include "client/remotechunksource.h"
 #include "inference/inferencesession.h"
-#include "sentenceembedding.h"
+#include "inference/sentenceembedding.h"
 
 #include <QDir>
 #include <QFile>
@@ -197,29 +197,22 @@ void InferenceController::runPrompt()
             if (!line.trimmed().isEmpty())
                 m_sentences.append(line.trimmed());
         }
-        options.keepTensors = m_sentences.size() > 1;
     }
     m_session->setOptions(options);
     Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
     m_session->start(m_sentences.size() > 1 ? m_sentences.first() : m_request.prompt);
 }
 
-bool InferenceController::continueEncoderDemo()
+bool InferenceController::continueEncoderDemo(const surfing::InferenceResult &result)
 {
     if (m_sentences.size() < 2)
         return false;
-    QTemporaryDir dir;
-    const QString file = dir.filePath(QStringLiteral("hidden.safetensors"));
-    m_session->dumpTensors(file);
-    m_embeddings.append(meanPooledEmbedding(file));
+    m_embeddings.append(result.embedding);
     if (m_embeddings.size() < m_sentences.size()) {
         m_session->start(m_sentences.at(m_embeddings.size()));
         return true;
     }
-    QVector<double> toFirst;
-    for (const QVector<double> &e : std::as_const(m_embeddings))
-        toFirst.append(cosineSimilarity(m_embeddings.first(), e));
-    Q_EMIT similaritiesComputed(m_sentences, toFirst);
+    Q_EMIT similaritiesComputed(m_sentences, similaritiesToFirst(m_embeddings));
     return false;
 }
 
@@ -245,7 +238,7 @@ void InferenceController::flushEvents()
 void InferenceController::onSessionFinished(const InferenceResult &result)
 {
     try {
-        if (continueEncoderDemo())
+        if (continueEncoderDemo(result))
             return;
     } catch (const std::exception &e) {
         onSessionFailed(QString::fromUtf8(e.what()));

@@ -146,8 +146,11 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
     // Without a tokenizer the ids are the only output there is: print them as they come.
     const bool printIds = session.isDecoder() && !session.hasTokenizer();
     if (printIds && !a.json)
-        printErr(QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
-                                "vocab.json); printing the generated token ids"));
+        printErr(session.tokenizerError().isEmpty()
+                     ? QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
+                                      "vocab.json); printing the generated token ids")
+                     : QStringLiteral("surfing-cli run: the tokenizer cannot be loaded (%1); printing the generated token ids")
+                           .arg(session.tokenizerError()));
     bool first = true;
     if (!a.json)
         QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, printIds](qint64 id, const QString &delta) {
@@ -246,6 +249,12 @@ int runCommand(const QStringList &arguments)
         source = remote;
     }
     InferenceSession session(source, filesDir);
+    if (!a.ids && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
+        printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "
+                                "cannot be encoded; give token ids with --ids 1,2,3")
+                     .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local, session.tokenizerError()));
+        return ExitFailure;
+    }
     if (!a.ids && !session.hasTokenizer()) {
         printErr(QStringLiteral("surfing-cli run: error: %1 has no tokenizer files (tokenizer.json, vocab.txt or vocab.json), "
                                 "so a text prompt cannot be encoded; give token ids with --ids 1,2,3")

@@ -38,6 +38,11 @@ struct InferenceStats {
     qint64 totalNs = 0;          // the whole run
     qint64 timeToFirstTokenNs = 0;
     int threads = 0;             // compute threads used
+    // Mixture-of-experts models: expert units run, how many of them moved bytes (not already
+    // in the client cache), and those bytes. All 0 for dense models.
+    int expertLookups = 0;
+    int expertsFetched = 0;
+    qint64 expertBytesFetched = 0;
 
     double cacheHitRate() const { return unitLookups ? double(cacheHits) / unitLookups : 0.0; }
     // Mean wall time of one forward pass, seconds (the original tool's avg_inference_time).
@@ -45,6 +50,7 @@ struct InferenceStats {
     double tokensPerSecond() const { return totalNs > 0 ? newTokens / (totalNs / 1e9) : 0.0; }
     // Generation speed after the first token (decode steps only).
     double decodeTokensPerSecond() const;
+    double expertsFetchedPerToken() const { return steps ? double(expertsFetched) / steps : 0.0; }
 
     QJsonObject toJson() const;
     QString summary() const; // one human-readable paragraph for stderr
@@ -56,6 +62,7 @@ struct InferenceResult {
     QVector<qint64> newIds;       // decoders
     QString text;                 // decoders: the continuation; BERT: a summary
     QJsonObject outputs;          // BERT: pooled/hidden summary (norms, first values)
+    QVector<double> embedding;    // encoders: mean of the last hidden states (sentenceembedding.h)
     InferenceStats stats;
     QVector<LayerEvent> timeline;
 
