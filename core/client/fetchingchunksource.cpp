@@ -85,8 +85,10 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
 void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,
                                     qint64 startNs, qint64 endNs)
 {
-    auto bytes = std::make_shared<const QByteArray>(decoded);
     {
+        // Held only under the lock: once the waiter is woken, the cache and the waiter are the
+        // only owners, so the chunk is evictable as soon as compute lets go of it.
+        auto bytes = std::make_shared<const QByteArray>(decoded);
         std::lock_guard lock(m_mutex);
         const std::shared_ptr<InFlight> job = m_inFlight.take(name);
         if (!job)
