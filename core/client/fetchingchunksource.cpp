@@ -21,6 +21,12 @@ qint64 FetchingChunkSource::fetchesStarted() const
     return m_fetchesStarted;
 }
 
+qint64 FetchingChunkSource::storedBytesArrived() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_storedBytesArrived;
+}
+
 void FetchingChunkSource::requireKnown(const QString &name) const
 {
     if (!manifest().find(name))
@@ -93,6 +99,7 @@ void FetchingChunkSource::delivered(const QString &name, const QByteArray &decod
         const std::shared_ptr<InFlight> job = m_inFlight.take(name);
         if (!job)
             return;
+        m_storedBytesArrived += storedBytes;
         job->done = true;
         job->bytes = bytes;
         job->storedBytes = storedBytes;

@@ -12,6 +12,21 @@ double InferenceStats::decodeTokensPerSecond() const
     return newTokens > 1 && decodeNs > 0 ? (newTokens - 1) / (decodeNs / 1e9) : 0.0;
 }
 
+double InferenceStats::bytesPerToken() const
+{
+    if (newTokens > 1 && totalNs - timeToFirstTokenNs > 0)
+        return double(decodeBytesFetched) / (newTokens - 1);
+    return newTokens > 0 ? double(bytesFetched) / newTokens : 0.0;
+}
+
+double InferenceStats::fetchBytesPerSecond() const
+{
+    const qint64 decodeNs = totalNs - timeToFirstTokenNs;
+    if (newTokens > 1 && decodeNs > 0)
+        return decodeBytesFetched / (decodeNs / 1e9);
+    return totalNs > 0 ? bytesFetched / (totalNs / 1e9) : 0.0;
+}
+
 int defaultComputeThreads()
 {
     bool ok = false;
@@ -32,6 +47,9 @@ QJsonObject InferenceStats::toJson() const
         {"unit_lookups", unitLookups},
         {"cache_hits", cacheHits},
         {"bytes_fetched", double(bytesFetched)},
+        {"decode_bytes_fetched", double(decodeBytesFetched)},
+        {"bytes_per_token", bytesPerToken()},
+        {"fetch_bytes_per_second", fetchBytesPerSecond()},
         {"fetch_wait_ms", fetchWaitNs / 1e6},
         {"compute_ms", computeNs / 1e6},
         {"total_ms", totalNs / 1e6},
@@ -46,11 +64,12 @@ QString InferenceStats::summary() const
 {
     return QStringLiteral("%1 prompt + %2 new tokens in %3 ms (%4 tokens/s, first token after %5 ms); "
                           "%6 forward passes, avg_inference_time %7 s; cache_hit_rate %8 (%9/%10); "
-                          "fetched %11 MB, waited %12 ms for weights, computed %13 ms")
+                          "fetched %11 MB (%14 MB per token at %15 MB/s), waited %12 ms for weights, computed %13 ms")
         .arg(promptTokens).arg(newTokens).arg(totalNs / 1e6, 0, 'f', 1).arg(tokensPerSecond(), 0, 'f', 2)
         .arg(timeToFirstTokenNs / 1e6, 0, 'f', 1).arg(steps).arg(avgInferenceTime(), 0, 'f', 4)
         .arg(cacheHitRate(), 0, 'f', 3).arg(cacheHits).arg(unitLookups)
-        .arg(bytesFetched / 1e6, 0, 'f', 2).arg(fetchWaitNs / 1e6, 0, 'f', 1).arg(computeNs / 1e6, 0, 'f', 1);
+        .arg(bytesFetched / 1e6, 0, 'f', 2).arg(fetchWaitNs / 1e6, 0, 'f', 1).arg(computeNs / 1e6, 0, 'f', 1)
+        .arg(bytesPerToken() / 1e6, 0, 'f', 2).arg(fetchBytesPerSecond() / 1e6, 0, 'f', 1);
 }
 
 static QJsonArray idsJson(const QVector<qint64> &ids)

@@ -344,6 +344,8 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
         ++s.unitLookups;
         s.cacheHits += e.cacheHit ? 1 : 0;
         s.bytesFetched += e.bytes;
+        if (e.step > timeline.first().step)
+            s.decodeBytesFetched += e.bytes;
         s.fetchWaitNs += e.waitNs;
         s.computeNs += e.computeEndNs - e.computeStartNs;
     }
@@ -356,7 +358,7 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
 qint64 InferenceSession::Private::arrivedBytes() const
 {
     if (auto *fetching = dynamic_cast<FetchingChunkSource *>(source.get()))
-        return fetching->cache().stats().insertedBytes;
+        return fetching->storedBytesArrived();
     return 0;
 }
 
