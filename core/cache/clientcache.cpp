@@ -85,6 +85,16 @@ void ClientCache::remove(const QString &name)
         drop(name, false);
 }
 
+void ClientCache::releasePrefetch(const QString &name)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_entries.find(name);
+    if (it == m_entries.end() || !it->prefetchPinned)
+        return;
+    unpinPrefetched(*it);
+    evictUntilFits(0, 0);
+}
+
 void ClientCache::clear()
 {
     QMutexLocker lock(&m_mutex);

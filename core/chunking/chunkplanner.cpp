@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "format/checkpoint.h"
+#include "format/unitnames.h"
 
 #include <QMap>
 #include <QRegularExpression>
@@ -17,6 +18,8 @@ struct Rule {
     const char *kind;
     bool numbered;
     const char *aliasOf = nullptr; // tied copy of this tensor (stored once)
+    // Captures (layer, expert, key): one unit per expert, layer_N_expert_E, right after layer_N.
+    bool expert = false;
 };
 
 struct FamilyRules {
@@ -45,6 +48,7 @@ FamilyRules rulesFor(ModelFamily family)
     case ModelFamily::Llama:
         return {QString(),
                 {{"^model\\.embed_tokens\\.(.+)$", "embed_tokens", false},
+                 {"^model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d+)\\.(.+)$", "expert", true, nullptr, true},
                  {"^model\\.layers\\.(\\d+)\\.(.+)$", "layer", true},
                  {"^model\\.norm\\.(.+)$", "norm", false},
                  {"^lm_head\\.(.+)$", "lm_head", false, "model.embed_tokens.weight"}},
@@ -80,6 +84,52 @@ int layerLimit(const ModelConfig &config, const QString &kind)
 QString chunkName(const QString &kind, int index)
 {
     return index < 0 ? kind : QStringLiteral("%1_%2").arg(kind).arg(index);
+}
+
+// Where an expert tensor goes: unit layer_N_expert_E, with both indices checked against config.json.
+void placeExpert(const ModelConfig &config, const QString &source, const QRegularExpressionMatch &match,
+                 QString *kind, int *index)
+{
+    const int layer = match.captured(1).toInt();
+    const int expert = match.captured(2).toInt();
+    const int experts = config.json.value(QLatin1String("num_experts")).toInt(0);
+    if (layer >= config.numLayers || match.captured(1).size() > 6)
+        throw Error(QStringLiteral("tensor '%1' names layer %2 but config.json has %3 layers")
+                        .arg(source, match.captured(1)).arg(config.numLayers));
+    if (expert >= experts || match.captured(2).size() > 6)
+        throw Error(QStringLiteral("tensor '%1' names expert %2 but config.json has num_experts %3")
+                        .arg(source, match.captured(2)).arg(experts));
+    *kind = unitnames::expertKind(layer);
+    *index = expert;
+}
+
+// The experts of layer `layer`, by expert index, taken out of `chunks`.
+QVector<PlannedChunk> takeExperts(QMap<QString, PlannedChunk> &chunks, int layer)
+{
+    QVector<PlannedChunk> experts;
+    const QString kind = unitnames::expertKind(layer);
+    for (auto it = chunks.begin(); it != chunks.end();) {
+        if (it->kind == kind) {
+            experts.append(*it);
+            it = chunks.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    std::sort(experts.begin(), experts.end(), [](const PlannedChunk &a, const PlannedChunk &b) { return a.index < b.index; });
+    return experts;
+}
+
+void sortAndCheckKeys(PlannedChunk &chunk)
+{
+    std::sort(chunk.tensors.begin(), chunk.tensors.end(),
+              [](const PlannedTensor &a, const PlannedTensor &b) { return a.key < b.key; });
+    for (int t = 1; t < chunk.tensors.size(); ++t) {
+        if (chunk.tensors[t].key == chunk.tensors[t - 1].key)
+            throw Error(QStringLiteral("tensors '%1' and '%2' map to the same key '%3' in %4")
+                            .arg(chunk.tensors[t - 1].source, chunk.tensors[t].source,
+                                 chunk.tensors[t].key, chunk.name));
+    }
 }
 
 } // namespace
@@ -133,8 +183,10 @@ ChunkPlan planChunks(const ModelConfig &config, const Checkpoint &checkpoint)
                 throw Error(QStringLiteral("tensor '%1' should be tied to '%2' but differs from it")
                                 .arg(source, canonical));
         }
-        const int index = rule.numbered ? match.captured(1).toInt() : -1;
-        if (rule.numbered && (index >= layerLimit(config, kind) || match.captured(1).size() > 6))
+        int index = rule.numbered ? match.captured(1).toInt() : -1;
+        if (rule.expert)
+            placeExpert(config, source, match, &kind, &index);
+        else if (rule.numbered && (index >= layerLimit(config, kind) || match.captured(1).size() > 6))
             throw Error(QStringLiteral("tensor '%1' names layer %2 but config.json has %3 layers")
                             .arg(source, match.captured(1)).arg(layerLimit(config, kind)));
         const QString unit = chunkName(kind, index);
@@ -147,7 +199,7 @@ ChunkPlan planChunks(const ModelConfig &config, const Checkpoint &checkpoint)
 
     for (const QString &kind : family.order) {
         const bool numbered = std::any_of(family.rules.begin(), family.rules.end(), [&](const Rule &r) {
-            return r.numbered && kind == QLatin1String(r.kind);
+            return r.numbered && !r.expert && kind == QLatin1String(r.kind);
         });
         const int count = numbered ? layerLimit(config, kind) : 1;
         for (int i = 0; i < count; ++i) {
@@ -159,15 +211,14 @@ ChunkPlan planChunks(const ModelConfig &config, const Checkpoint &checkpoint)
                 continue;
             }
             PlannedChunk chunk = chunks.take(unit);
-            std::sort(chunk.tensors.begin(), chunk.tensors.end(),
-                      [](const PlannedTensor &a, const PlannedTensor &b) { return a.key < b.key; });
-            for (int t = 1; t < chunk.tensors.size(); ++t) {
-                if (chunk.tensors[t].key == chunk.tensors[t - 1].key)
-                    throw Error(QStringLiteral("tensors '%1' and '%2' map to the same key '%3' in %4")
-                                    .arg(chunk.tensors[t - 1].source, chunk.tensors[t].source,
-                                         chunk.tensors[t].key, unit));
-            }
+            sortAndCheckKeys(chunk);
             plan.chunks.append(chunk);
+            if (numbered && kind == QLatin1String("layer")) {
+                for (PlannedChunk &expert : takeExperts(chunks, i)) {
+                    sortAndCheckKeys(expert);
+                    plan.chunks.append(expert);
+                }
+            }
         }
     }
     return plan;

@@ -51,6 +51,16 @@ void FetchingChunkSource::prefetch(const QString &name)
     startLocked(name);
 }
 
+void FetchingChunkSource::releasePrefetch(const QString &name)
+{
+    std::lock_guard lock(m_mutex);
+    if (const auto job = m_inFlight.value(name)) {
+        job->released = true;
+        return;
+    }
+    m_cache->releasePrefetch(name);
+}
+
 std::shared_ptr<const QByteArray> FetchingChunkSource::handOut(std::shared_ptr<const QByteArray> bytes) const
 {
     const QByteArray *raw = bytes.get();
@@ -105,8 +115,8 @@ void FetchingChunkSource::delivered(const QString &name, const QByteArray &decod
         job->storedBytes = storedBytes;
         job->startNs = startNs;
         job->endNs = endNs;
-        // Nobody waits yet: a prefetch, pinned until its first use.
-        m_cache->insert(name, bytes, job->waiters == 0);
+        // Nobody waits yet: a prefetch, pinned until its first use (unless released meanwhile).
+        m_cache->insert(name, bytes, job->waiters == 0 && !job->released);
         if (job->waiters == 0)
             m_prefetchReceipts.insert(name, Receipt{storedBytes, startNs, endNs});
     }

@@ -21,6 +21,7 @@ public:
     ~FetchingChunkSource() override;
 
     void prefetch(const QString &name) override;
+    void releasePrefetch(const QString &name) override;
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
     ClientCache &cache() { return *m_cache; }
@@ -44,6 +45,7 @@ private:
     struct InFlight {
         int waiters = 0;
         bool done = false;
+        bool released = false; // releasePrefetch() while in flight: arrives unpinned
         std::shared_ptr<const QByteArray> bytes;
         QString error;
         qint64 storedBytes = 0;

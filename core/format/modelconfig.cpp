@@ -15,11 +15,12 @@ struct KnownType {
     ModelFamily family;
 };
 
-// llama-style variants share RMSNorm, RoPE, SwiGLU and GQA with identical tensor names.
+// llama-style variants share RMSNorm, RoPE, SwiGLU and GQA with identical tensor names; Qwen2
+// adds q/k/v biases, Qwen3 q/k norms, Qwen3-MoE experts (inference/llamamodel.h).
 constexpr KnownType kKnownTypes[] = {
-    {"bert", ModelFamily::Bert},   {"gpt2", ModelFamily::Gpt2},
-    {"llama", ModelFamily::Llama}, {"mistral", ModelFamily::Llama},
-    {"t5", ModelFamily::T5},
+    {"bert", ModelFamily::Bert},    {"gpt2", ModelFamily::Gpt2},         {"llama", ModelFamily::Llama},
+    {"mistral", ModelFamily::Llama}, {"qwen2", ModelFamily::Llama},      {"qwen3", ModelFamily::Llama},
+    {"qwen3_moe", ModelFamily::Llama}, {"t5", ModelFamily::T5},
 };
 
 int requireInt(const QJsonObject &json, const QStringList &keys, const QString &source)

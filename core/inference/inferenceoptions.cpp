@@ -38,7 +38,7 @@ int defaultComputeThreads()
 
 QJsonObject InferenceStats::toJson() const
 {
-    return QJsonObject{
+    QJsonObject o{
         {"cache_hit_rate", cacheHitRate()},
         {"avg_inference_time", avgInferenceTime()},
         {"steps", steps},
@@ -58,6 +58,14 @@ QJsonObject InferenceStats::toJson() const
         {"decode_tokens_per_second", decodeTokensPerSecond()},
         {"threads", threads},
     };
+    if (expertLookups > 0) {
+        o.insert(QStringLiteral("expert_lookups"), expertLookups);
+        o.insert(QStringLiteral("experts_per_token"), steps ? double(expertLookups) / steps : 0.0);
+        o.insert(QStringLiteral("experts_fetched"), expertsFetched);
+        o.insert(QStringLiteral("experts_fetched_per_token"), expertsFetchedPerToken());
+        o.insert(QStringLiteral("expert_bytes_fetched"), double(expertBytesFetched));
+    }
+    return o;
 }
 
 QString InferenceStats::summary() const
@@ -69,7 +77,11 @@ QString InferenceStats::summary() const
         .arg(timeToFirstTokenNs / 1e6, 0, 'f', 1).arg(steps).arg(avgInferenceTime(), 0, 'f', 4)
         .arg(cacheHitRate(), 0, 'f', 3).arg(cacheHits).arg(unitLookups)
         .arg(bytesFetched / 1e6, 0, 'f', 2).arg(fetchWaitNs / 1e6, 0, 'f', 1).arg(computeNs / 1e6, 0, 'f', 1)
-        .arg(bytesPerToken() / 1e6, 0, 'f', 2).arg(fetchBytesPerSecond() / 1e6, 0, 'f', 1);
+        .arg(bytesPerToken() / 1e6, 0, 'f', 2).arg(fetchBytesPerSecond() / 1e6, 0, 'f', 1)
+        + (expertLookups > 0 ? QStringLiteral("; experts: %1 run, %2 fetched (%3 per token, %4 MB)")
+                                   .arg(expertLookups).arg(expertsFetched).arg(expertsFetchedPerToken(), 0, 'f', 2)
+                                   .arg(expertBytesFetched / 1e6, 0, 'f', 2)
+                             : QString());
 }
 
 static QJsonArray idsJson(const QVector<qint64> &ids)

@@ -39,6 +39,11 @@ struct InferenceStats {
     qint64 totalNs = 0;          // the whole run
     qint64 timeToFirstTokenNs = 0;
     int threads = 0;             // compute threads used
+    // Mixture-of-experts models: expert units run, how many of them moved bytes (not already
+    // in the client cache), and those bytes. All 0 for dense models.
+    int expertLookups = 0;
+    int expertsFetched = 0;
+    qint64 expertBytesFetched = 0;
 
     double cacheHitRate() const { return unitLookups ? double(cacheHits) / unitLookups : 0.0; }
     // Mean wall time of one forward pass, seconds (the original tool's avg_inference_time).
@@ -52,6 +57,7 @@ struct InferenceStats {
     // The achieved fetch rate, bytes per second of wall time, over the same span. Divided by
     // what the link can move, it is the fraction of the transfer bound the run reached.
     double fetchBytesPerSecond() const;
+    double expertsFetchedPerToken() const { return steps ? double(expertsFetched) / steps : 0.0; }
 
     QJsonObject toJson() const;
     QString summary() const; // one human-readable paragraph for stderr

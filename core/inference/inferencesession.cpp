@@ -7,6 +7,7 @@
 #include "inference/matvec.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
+#include "format/unitnames.h"
 #include "format/safetensors.h"
 #include "inference/bertmodel.h"
 #include "inference/decodermodel.h"
@@ -69,6 +70,7 @@ struct InferenceSession::Private {
     std::shared_ptr<ChunkSource> source;
     ModelConfig config;
     std::unique_ptr<Tokenizer> tokenizer;
+    QString tokenizerError; // tokenizer files there but not loadable: ids still work
     std::unique_ptr<DecoderModel> decoder;
     std::unique_ptr<T5Model> t5; // encoder-decoder: its own run (t5session.h)
     std::unique_ptr<BertModel> bert;
@@ -118,8 +120,15 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
         d->decoder = makeDecoderModel(d->config);
     }
     const QDir dir(modelFilesDir);
-    if (dir.exists(QStringLiteral("tokenizer.json")) || dir.exists(QStringLiteral("vocab.txt")) || dir.exists(QStringLiteral("vocab.json")))
-        d->tokenizer = Tokenizer::load(modelFilesDir);
+    if (dir.exists(QStringLiteral("tokenizer.json")) || dir.exists(QStringLiteral("vocab.txt")) || dir.exists(QStringLiteral("vocab.json"))) {
+        try {
+            d->tokenizer = Tokenizer::load(modelFilesDir);
+        } catch (const Error &e) {
+            // The weights do not need it: runs from token ids go on, text prompts get this error.
+            d->tokenizerError = QString::fromUtf8(e.what());
+            qCWarning(lcInference).noquote() << "tokenizer not loaded:" << d->tokenizerError;
+        }
+    }
     d->stream = std::make_unique<WeightStream>(*d->source, d->options.prefetchDepth);
     d->stream->setEventSink([this](const LayerEvent &event) {
         if (!d->recording)
@@ -150,11 +159,14 @@ InferenceOptions InferenceSession::options() const { return d->options; }
 QString InferenceSession::modelType() const { return d->config.modelType; }
 bool InferenceSession::isDecoder() const { return d->decoder != nullptr || d->t5 != nullptr; }
 bool InferenceSession::hasTokenizer() const { return d->tokenizer != nullptr; }
+QString InferenceSession::tokenizerError() const { return d->tokenizerError; }
 bool InferenceSession::isRunning() const { return d->running; }
 void InferenceSession::cancel() { d->cancelled = true; }
 
 QVector<qint64> InferenceSession::Private::encode(const QString &prompt) const
 {
+    if (!tokenizer && !tokenizerError.isEmpty())
+        throw Error(QStringLiteral("the tokenizer cannot be loaded (%1); give token ids instead of text").arg(tokenizerError));
     if (!tokenizer)
         throw Error(QStringLiteral("the model has no tokenizer files (tokenizer.json, vocab.txt or vocab.json); "
                                    "give token ids instead of text"));
@@ -348,6 +360,11 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
             s.decodeBytesFetched += e.bytes;
         s.fetchWaitNs += e.waitNs;
         s.computeNs += e.computeEndNs - e.computeStartNs;
+        if (unitnames::isExpert(e.unit)) {
+            ++s.expertLookups;
+            s.expertsFetched += e.bytes > 0 ? 1 : 0;
+            s.expertBytesFetched += e.bytes;
+        }
     }
     if (dynamic_cast<FetchingChunkSource *>(source.get()))
         s.bytesFetched = arrivedBytes() - arrivedAtStart;

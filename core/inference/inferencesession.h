@@ -31,6 +31,9 @@ public:
     QString modelType() const;
     bool isDecoder() const;
     bool hasTokenizer() const;
+    // Why the tokenizer files beside the model could not be loaded (empty when they loaded or
+    // there are none): such a model still runs from token ids.
+    QString tokenizerError() const;
 
     // Blocking, on the calling thread (not the network thread). Throw surfing::Error.
     // warmup(): every unit fetched once and one token computed, so the first real run does not

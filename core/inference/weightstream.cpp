@@ -16,6 +16,14 @@ struct WeightStream::Private {
     QHash<QString, LayerEvent> pending; // acquired, compute not finished yet
     std::function<void(const LayerEvent &)> sink;
 
+    void setOrder(const QStringList &units)
+    {
+        order = units;
+        position.clear();
+        for (int i = 0; i < units.size(); ++i)
+            position.insert(units[i], i);
+    }
+
     // Units [from, from + depth) of the order, wrapping to the head: a decoder walks the same
     // order every step, so the last layers of one step prefetch the first units of the next.
     void prefetchFrom(int from)
@@ -47,13 +55,25 @@ void WeightStream::beginStep(const QStringList &unitOrder)
 {
     ++d->step;
     d->pending.clear();
-    if (unitOrder != d->order) {
-        d->order = unitOrder;
-        d->position.clear();
-        for (int i = 0; i < unitOrder.size(); ++i)
-            d->position.insert(unitOrder[i], i);
-    }
+    if (unitOrder != d->order)
+        d->setOrder(unitOrder);
     d->prefetchFrom(0);
+}
+
+void WeightStream::replan(const QString &after, const QString &prefix, const QStringList &units)
+{
+    const auto pos = d->position.constFind(after);
+    if (pos == d->position.constEnd())
+        throw Error(QStringLiteral("unit '%1' was not announced for step %2 (beginStep)").arg(after).arg(d->step));
+    const int from = *pos + 1;
+    int end = from;
+    while (end < d->order.size() && d->order[end].startsWith(prefix)) {
+        if (!units.contains(d->order[end]))
+            d->source->releasePrefetch(d->order[end]);
+        ++end;
+    }
+    d->setOrder(d->order.mid(0, from) + units + d->order.mid(end));
+    d->prefetchFrom(from);
 }
 
 UnitWeights WeightStream::acquire(const QString &unit)
