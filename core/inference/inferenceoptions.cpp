@@ -9,20 +9,21 @@ namespace surfing {
 double InferenceStats::decodeTokensPerSecond() const
 {
     const qint64 decodeNs = totalNs - timeToFirstTokenNs;
-    return newTokens > 1 && decodeNs > 0 ? (newTokens - 1) / (decodeNs / 1e9) : 0.0;
+    return newTokens > batch && decodeNs > 0 ? (newTokens - batch) / (decodeNs / 1e9) : 0.0;
 }
 
 double InferenceStats::bytesPerToken() const
 {
-    if (newTokens > 1 && totalNs - timeToFirstTokenNs > 0)
-        return double(decodeBytesFetched) / (newTokens - 1);
+    // The first pass gives each prompt of a batch its first token.
+    if (newTokens > batch && totalNs - timeToFirstTokenNs > 0)
+        return double(decodeBytesFetched) / (newTokens - batch);
     return newTokens > 0 ? double(bytesFetched) / newTokens : 0.0;
 }
 
 double InferenceStats::fetchBytesPerSecond() const
 {
     const qint64 decodeNs = totalNs - timeToFirstTokenNs;
-    if (newTokens > 1 && decodeNs > 0)
+    if (newTokens > batch && decodeNs > 0)
         return decodeBytesFetched / (decodeNs / 1e9);
     return totalNs > 0 ? bytesFetched / (totalNs / 1e9) : 0.0;
 }
@@ -57,6 +58,7 @@ QJsonObject InferenceStats::toJson() const
         {"tokens_per_second", tokensPerSecond()},
         {"decode_tokens_per_second", decodeTokensPerSecond()},
         {"threads", threads},
+        {"batch", batch},
     };
     if (expertLookups > 0) {
         o.insert(QStringLiteral("expert_lookups"), expertLookups);

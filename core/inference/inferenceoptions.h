@@ -39,6 +39,7 @@ struct InferenceStats {
     qint64 totalNs = 0;          // the whole run
     qint64 timeToFirstTokenNs = 0;
     int threads = 0;             // compute threads used
+    int batch = 1;               // prompts generated together (run --batch)
     // Mixture-of-experts models: expert units run, how many of them moved bytes (not already
     // in the client cache), and those bytes. All 0 for dense models.
     int expertLookups = 0;
