@@ -75,7 +75,12 @@ ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
         const TensorInfo &info = run.checkpoint.info(t.source);
         TensorView view{t.key, info.dtype, info.shape, run.checkpoint.data(t.source)};
         Checkpoint::FileSpan span = run.checkpoint.fileSpan(t.source);
-        if (run.options.convertTo && info.dtype == Dtype::F32) {
+        if (run.options.quantize && quant::isQuantizable(info.dtype, info.shape)) {
+            out.converted.push_back(quant::quantizeTensor(*run.options.quantize, info.dtype, view.data));
+            view.dtype = quant::dtypeOf(*run.options.quantize);
+            view.data = out.converted.back();
+            span.offset = -1;
+        } else if (run.options.convertTo && info.dtype == Dtype::F32) {
             out.converted.push_back(convertFloat32(view.data, *run.options.convertTo));
             view.dtype = *run.options.convertTo;
             view.data = out.converted.back();
@@ -257,6 +262,16 @@ void refuseUnsafeOutput(const QString &outputDir, const QStringList &inputs, boo
                                    "mean to, or choose another output").arg(outputDir));
 }
 
+// "original", "f16", "bf16", "q8_0", "q4_0"; "q4_0+f16" when the tensors left unquantized were converted.
+QString manifestDtype(const ChunkOptions &options)
+{
+    const QString converted = options.convertTo ? dtypeName(*options.convertTo).toLower() : QString();
+    if (!options.quantize)
+        return converted.isEmpty() ? QStringLiteral("original") : converted;
+    const QString quantized = quant::quantTypeName(*options.quantize);
+    return converted.isEmpty() ? quantized : quantized + QLatin1Char('+') + converted;
+}
+
 } // namespace
 
 const QStringList &companionFileNames()
@@ -278,6 +293,9 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     const QString modelDir = pathInfo.isDir() ? pathInfo.absoluteFilePath() : pathInfo.absolutePath();
     const ModelConfig config = ModelConfig::load(modelDir);
     const auto checkpoint = Checkpoint::open(modelPath);
+    if (m_options.quantize && config.family == ModelFamily::Gpt2)
+        throw Error(QStringLiteral("%1: --quantize does not support gpt2 models yet: their Conv1D weights are stored "
+                                   "[in, out], and blocks run along the rows of [out, in] matrices").arg(modelDir));
     const ChunkPlan plan = planChunks(config, *checkpoint);
     QStringList inputs = QStringList{modelDir} + checkpoint->sourceFiles();
     for (const QString &name : presentCompanionFiles(modelDir))
@@ -295,7 +313,7 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     manifest.family = config.family;
     manifest.numLayers = config.numLayers;
     manifest.numDecoderLayers = config.numDecoderLayers;
-    manifest.dtype = m_options.convertTo ? dtypeName(*m_options.convertTo).toLower() : QStringLiteral("original");
+    manifest.dtype = manifestDtype(m_options);
     manifest.codec = m_options.compress ? ChunkCodec::ZstdByteGroup : ChunkCodec::None;
     manifest.level = m_options.compress ? m_options.level : 0;
     manifest.createdBy = QStringLiteral("surfing %1").arg(QLatin1String(SURFING_VERSION));
