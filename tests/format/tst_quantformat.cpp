@@ -25,7 +25,7 @@ std::vector<float> randomValues(int64_t n, unsigned seed, float scale = 1.0f)
 {
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal(0.0f, scale);
-    std::vector<float> v(size_t(n));
+    std::vector<float> v(static_cast<size_t>(n));
     for (float &x : v)
         x = normal(rng);
     return v;

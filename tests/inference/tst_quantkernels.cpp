@@ -47,7 +47,7 @@ QMatrix randomMatrix(QuantType type, int64_t rows, int64_t cols, std::mt19937 &r
 std::vector<float> randomVector(int64_t n, std::mt19937 &rng)
 {
     std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::vector<float> v(size_t(n));
+    std::vector<float> v(static_cast<size_t>(n));
     for (float &x : v)
         x = normal(rng);
     return v;
