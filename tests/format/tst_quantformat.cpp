@@ -275,7 +275,8 @@ private Q_SLOTS:
         for (const ManifestChunk &c : m.chunks)
             for (const ManifestTensor &t : c.tensors)
                 dtypes.insert(c.name + QLatin1Char('/') + t.name, t.dtype);
-        QCOMPARE(dtypes.value(QStringLiteral("embed_tokens/weight")), Dtype::Q4_0);
+        // The tied embedding is the LM head: Q8_0 in q4_0 chunks, as llama.cpp's Q4_0 mix.
+        QCOMPARE(dtypes.value(QStringLiteral("embed_tokens/weight")), Dtype::Q8_0);
         QCOMPARE(dtypes.value(QStringLiteral("layer_0/self_attn.q_proj.weight")), Dtype::Q4_0);
         QCOMPARE(dtypes.value(QStringLiteral("layer_4/mlp.up_proj.weight")), Dtype::Q4_0);
         QCOMPARE(dtypes.value(QStringLiteral("layer_0/mlp.down_proj.weight")), Dtype::F32); // rows of 172
@@ -287,6 +288,30 @@ private Q_SLOTS:
         QVERIFY2(inspect.out.contains("dtype q4_0"), inspect.out.constData());
         const test::CliResult verify = test::runCli({QStringLiteral("verify"), out});
         QVERIFY2(verify.exitCode == 0, verify.out + verify.err);
+    }
+
+    // An untied LLaMA: the LM head is Q8_0 under q4_0, the embedding Q4_0; q8_0 makes both Q8_0.
+    void q4_0KeepsTheLmHeadInQ8_0()
+    {
+        const QString model = test::sharedModel(QStringLiteral("llama-random"));
+        if (model.isEmpty())
+            QSKIP("../shared/models/llama-random not found");
+        QTemporaryDir tmp;
+        for (const QString &type : {QStringLiteral("q4_0"), QStringLiteral("q8_0")}) {
+            const QString out = tmp.filePath(type);
+            const test::CliResult chunked = test::runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), out, QStringLiteral("--quantize"), type});
+            QVERIFY2(chunked.exitCode == 0, chunked.err.constData());
+            const ChunkManifest m = ChunkManifest::load(out);
+            const Dtype bulk = type == QLatin1String("q4_0") ? Dtype::Q4_0 : Dtype::Q8_0;
+            for (const ManifestChunk &c : m.chunks) {
+                for (const ManifestTensor &t : c.tensors) {
+                    if (t.shape.size() != 2)
+                        QCOMPARE(t.dtype, Dtype::F32);
+                    else
+                        QCOMPARE(t.dtype, c.name == QLatin1String("lm_head") ? Dtype::Q8_0 : bulk);
+                }
+            }
+        }
     }
 
     void chunkQuantizeRefusesWhatItCannotDo()
