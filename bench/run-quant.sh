@@ -45,7 +45,8 @@ echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg). llama.cpp: @n
 echo
 echo "### stories260K: golden prompts (tst_quantmodel)"
 echo '```'
-(cd "$build" && ./tests/inference/tst_quantmodel goldenPrompts quantizedChunksAreSmaller 2>&1 | grep -E '^QINFO' | sed 's/^QINFO *: *[^)]*) *//; s/^QINFO *: *//')
+(cd "$build" && SURFING_SHARED_MODELS="$here/../shared/models" SURFING_CLI="$cli" ./tests/inference/tst_quantmodel \
+    goldenPrompts quantizedChunksAreSmaller 2>&1 | grep -E '^QINFO' | sed 's/^QINFO *: *[^)]*) *//')
 echo '```'
 } >> "$out"
 
@@ -60,6 +61,13 @@ for t in q8_0 q4_0; do
     [ -f "$work/s260k.$t.gguf" ] || LLAMA_LIBDIR=$libdir "$work/llquantize" "$work/s260k.f32.gguf" "$work/s260k.$t.gguf" $t >/dev/null 2>&1
     [ -f "$work/s260k.$t.pure.gguf" ] || LLAMA_LIBDIR=$libdir "$work/llquantize" "$work/s260k.f32.gguf" "$work/s260k.$t.pure.gguf" $t pure >/dev/null 2>&1
 done
+{
+echo
+echo "### stories260K: the same blocks as llama.cpp (bench/peer/cmpgguf.py)"
+echo '```'
+for t in q8_0 q4_0; do $python "$here/bench/peer/cmpgguf.py" "$work/s260k.$t" "$work/s260k.$t.gguf"; done
+echo '```'
+} >> "$out"
 row() { # label, surfing json, llama gguf
     s=$(json 'd["perplexity"]' < "$2"); n=$(json 'd["tokens_scored"]' < "$2")
     l=$(LLAMA_LIBDIR=$libdir "$work/llperplexity" "$3" "$work/heldout.ids" | json 'd["perplexity"]')
