@@ -68,29 +68,34 @@ echo '```'
 for t in q8_0 q4_0; do $python "$here/bench/peer/cmpgguf.py" "$work/s260k.$t" "$work/s260k.$t.gguf"; done
 echo '```'
 } >> "$out"
-row() { # label, surfing json, llama gguf
-    s=$(json 'd["perplexity"]' < "$2"); n=$(json 'd["tokens_scored"]' < "$2")
-    l=$(LLAMA_LIBDIR=$libdir "$work/llperplexity" "$3" "$work/heldout.ids" | json 'd["perplexity"]')
-    echo "| $1 | $n | $s | $l |"
+sf32=$(json 'd["perplexity"]' < "$work/ppl.f32.json")
+lf32=$(LLAMA_LIBDIR=$libdir "$work/llperplexity" "$work/s260k.f32.gguf" "$work/heldout.ids" | json 'd["perplexity"]')
+cell() { $python -c "print('%.4f (%+.2f %%)' % ($1, 100 * ($1 / $2 - 1)))"; }
+row() { # label, surfing json or -, llama gguf
+    s=-; [ "$2" = - ] || s=$(cell "$(json 'd["perplexity"]' < "$2")" "$sf32")
+    l=$(cell "$(LLAMA_LIBDIR=$libdir "$work/llperplexity" "$3" "$work/heldout.ids" | json 'd["perplexity"]')" "$lf32")
+    echo "| $1 | $s | $l |"
 }
 {
 echo
 echo "### stories260K: perplexity on bench/data/heldout-stories.txt"
 echo "Each story scored on its own from BOS; the same ids for both engines (llama.cpp: flash attention off, KV f32, 1 thread)."
 echo
-echo "| dtype | tokens scored | Surfing | llama.cpp |"
-echo "|---|---|---|---|"
+echo "$(json 'd["stories"]' < "$work/ppl.f32.json") stories, $(json 'd["tokens_scored"]' < "$work/ppl.f32.json") tokens scored. Perplexity (change against the same engine's f32):"
+echo
+echo "| dtype | Surfing | llama.cpp |"
+echo "|---|---|---|"
 row f32 "$work/ppl.f32.json" "$work/s260k.f32.gguf"
-row "q8_0" "$work/ppl.q8_0.json" "$work/s260k.q8_0.gguf"
-row "q4_0 (llama.cpp: default Q4_0 mix)" "$work/ppl.q4_0.json" "$work/s260k.q4_0.gguf"
-row "q4_0 (llama.cpp: --pure)" "$work/ppl.q4_0.json" "$work/s260k.q4_0.pure.gguf"
+row "q8_0 / Q8_0" "$work/ppl.q8_0.json" "$work/s260k.q8_0.gguf"
+row "q4_0 / Q4_0 (LM head Q8_0)" "$work/ppl.q4_0.json" "$work/s260k.q4_0.gguf"
+row "Q4_0 --pure (LM head Q4_0 too)" - "$work/s260k.q4_0.pure.gguf"
 } >> "$out"
 
 # Part 2: bytes per token on the 1 GB model with a 128 MiB cache.
 [ -n "${SKIP_BIG:-}" ] && exit 0
 [ -f "$work/m1g/config.json" ] || "$cli" make-model --layers 20 --hidden 1024 --intermediate 2816 --heads 16 \
     --kv-heads 4 --vocab 32000 -o "$work/m1g" >/dev/null
-ids=$(seq 3 7919 200000 | head -16 | awk '{printf "%s%d", NR>1?",":"", 3 + $1 % 31997}')
+ids=$($python -c "print(','.join(str(3 + (i * 7919) % 31997) for i in range(16)))")
 {
 echo
 echo "### 1 GB LLaMA: bytes fetched per token, \`run --local DIR --cache-mb 128 --prefetch 1 --threads 1\`"
