@@ -124,8 +124,13 @@ def main():
     p.add_argument("--linkrate", required=True)
     p.add_argument("--chunks-f32", required=True)
     p.add_argument("--chunks-bf16", required=True)
+    p.add_argument("--chunks-bf16-zstd")
+    p.add_argument("--chunks-q8_0")
+    p.add_argument("--chunks-q4_0")
     p.add_argument("--gguf-f32")
     p.add_argument("--gguf-bf16")
+    p.add_argument("--gguf-q8_0")
+    p.add_argument("--gguf-q4_0")
     p.add_argument("--llbench")
     p.add_argument("--llama-libdir")
     p.add_argument("--tokens", type=int, default=4)
@@ -136,8 +141,9 @@ def main():
     p.add_argument("--header", default="")
     p.add_argument("--rows", default="full", help="full | quick")
     args = p.parse_args()
-    args.chunks = {"f32": args.chunks_f32, "bf16": args.chunks_bf16}
-    args.gguf = {"f32": args.gguf_f32, "bf16": args.gguf_bf16}
+    args.chunks = {"f32": args.chunks_f32, "bf16": args.chunks_bf16, "q8_0": args.chunks_q8_0, "q4_0": args.chunks_q4_0,
+                   "bf16-zstd": args.chunks_bf16_zstd}
+    args.gguf = {"f32": args.gguf_f32, "bf16": args.gguf_bf16, "q8_0": args.gguf_q8_0, "q4_0": args.gguf_q4_0}
 
     # One factor at a time around f32 / 256 MiB / unpaced / prefetch 2 / batch 1 (the full
     # product is 72 rows; at ~30 s a row on this machine it would take over half an hour).
@@ -151,6 +157,12 @@ def main():
         rows += [dict(dtype="bf16", cache=c, paced=False, prefetch=2, batch=1) for c in (128, 256)]
         rows += [dict(dtype="bf16", cache=256, paced=True, prefetch=2, batch=1)]
         rows += [dict(dtype="bf16", cache=256, paced=False, prefetch=2, batch=16)]
+        if args.chunks["bf16-zstd"]:  # chunk --compress: fewer bytes on the wire, decoded at receipt
+            rows += [dict(dtype="bf16-zstd", cache=256, paced=p, prefetch=2, batch=1) for p in (False, True)]
+        for q in ("q8_0", "q4_0"):
+            if args.chunks[q]:
+                rows += [dict(dtype=q, cache=256, paced=False, prefetch=2, batch=1),
+                         dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
     servers = {}
     lines = [args.header,
              "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | fetch hidden | peak RSS MiB | RSS bound MiB | load |",
@@ -177,7 +189,7 @@ def main():
                 s.stop()
     lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
               "| dtype | tokens/s | peak RSS MiB | load |", "|---|---|---|---|"]
-    for dtype in ("f32", "bf16"):
+    for dtype in ("f32", "bf16", "q8_0", "q4_0"):
         r = llama_row(args, dtype)
         if r:
             line = f"| {dtype} | {r['tps']:.3f} | {r['rss']:.0f} | {load_average()} |"

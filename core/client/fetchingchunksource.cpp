@@ -1,6 +1,7 @@
 #include "client/fetchingchunksource.h"
 
 #include "base/error.h"
+#include "cache/chunkbufferpool.h"
 
 #include <QLoggingCategory>
 
@@ -65,7 +66,7 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::handOut(std::shared_ptr<c
 {
     const QByteArray *raw = bytes.get();
     return std::shared_ptr<const QByteArray>(raw, [held = std::move(bytes), cache = std::weak_ptr<ClientCache>(m_cache)](const QByteArray *) mutable {
-        held.reset();
+        ChunkBufferPool::instance().recycle(held); // when it was evicted while compute held it
         if (const auto alive = cache.lock())
             alive->trim();
     });
