@@ -50,6 +50,13 @@ std::optional<ChunkOptions> parseOptions(const QCommandLineParser &parser, QStri
         *error = QStringLiteral("--dtype must be f32, f16 or bf16 (got '%1')").arg(dtype);
         return std::nullopt;
     }
+    if (parser.isSet(QStringLiteral("quantize"))) {
+        options.quantize = quant::quantTypeFromName(parser.value(QStringLiteral("quantize")));
+        if (!options.quantize) {
+            *error = QStringLiteral("--quantize must be q8_0 or q4_0 (got '%1')").arg(parser.value(QStringLiteral("quantize")));
+            return std::nullopt;
+        }
+    }
     return options;
 }
 
@@ -64,6 +71,7 @@ int runChunk(const QStringList &arguments)
         {QStringLiteral("compress"), QStringLiteral("Compress chunks losslessly with zstd and byte grouping.")},
         {QStringLiteral("level"), QStringLiteral("zstd level 1..19 with --compress (default 3)."), QStringLiteral("N"), QStringLiteral("3")},
         {QStringLiteral("dtype"), QStringLiteral("Store float32 weights as f16 or bf16 (lossy; default: keep f32)."), QStringLiteral("f32|f16|bf16"), QStringLiteral("f32")},
+        {QStringLiteral("quantize"), QStringLiteral("Store 2-D weight matrices (linear layers and embeddings) in GGUF's Q8_0 or Q4_0 blocks (lossy; 1-D tensors such as norms and biases are kept; see docs/chunk-format.md)."), QStringLiteral("q8_0|q4_0")},
         {QStringLiteral("force"), QStringLiteral("Replace OUT if it is an earlier chunk output, an empty folder or a link (atomically: the old one stays until the new one is complete). Never replaces other folders or one that holds the model.")},
         {QStringLiteral("sync"), QStringLiteral("fsync every file before OUT appears, so it also survives a power cut (slower; like cp, the default only guarantees that a failed or killed run leaves nothing behind).")},
         {QStringLiteral("name"), QStringLiteral("Model name recorded in the manifest (default: the model folder's name, NAME for a hub name)."), QStringLiteral("NAME")},

@@ -8,6 +8,7 @@
 #include "format/hubcache.h"
 
 #include <QFileInfo>
+#include <QMap>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -31,11 +32,24 @@ struct Overview {
     QVector<Row> rows;
 };
 
+// "Q4_0 x36, F32 x11": how many tensors of each dtype (quantized chunks keep norms and odd shapes).
+QString tensorDtypes(const ChunkManifest &m)
+{
+    QMap<QString, int> counts;
+    for (const ManifestChunk &c : m.chunks)
+        for (const ManifestTensor &t : c.tensors)
+            ++counts[dtypeName(t.dtype)];
+    QStringList parts;
+    for (auto it = counts.begin(); it != counts.end(); ++it)
+        parts << QStringLiteral("%1 x%2").arg(it.key()).arg(it.value());
+    return parts.join(QLatin1String(", "));
+}
+
 Overview inspectChunks(const QString &path)
 {
     const ChunkManifest m = ChunkManifest::load(path);
     Overview o{QStringLiteral("chunk directory"), m.modelName, m.modelType,
-               QStringLiteral("codec %1%2, dtype %3").arg(codecName(m.codec), m.level ? QStringLiteral(" level %1").arg(m.level) : QString(), m.dtype),
+               QStringLiteral("codec %1%2, dtype %3 (tensors: %4)").arg(codecName(m.codec), m.level ? QStringLiteral(" level %1").arg(m.level) : QString(), m.dtype, tensorDtypes(m)),
                m.numLayers, {}};
     for (const ManifestChunk &c : m.chunks)
         o.rows.append({c.name, int(c.tensors.size()), c.storedBytes, c.rawBytes, codecName(c.codec), QString::fromLatin1(c.sha256)});

@@ -1,6 +1,7 @@
 // surfing-cli run: streams a model's layers from a weight server (or a local chunk directory)
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
+#include "runbatch.h"
 #include "savefile.h"
 #include "torchcli.h"
 
@@ -27,6 +28,8 @@ namespace {
 struct RunArgs {
     QString server, local, prompt, token, dumpPath;
     std::optional<QVector<qint64>> ids;
+    QString promptsFile; // batch mode: --prompts-file FILE --batch N
+    int batch = 1;
     InferenceOptions options;
     qint64 cacheBytes = 0;
     int cacheChunks = 0;
@@ -62,7 +65,26 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         *error = QStringLiteral("give exactly one of --server ws://HOST:PORT[/MODEL] or --local CHUNKS_DIR");
         return false;
     }
-    if (p.isSet(QStringLiteral("ids"))) {
+    a->promptsFile = p.value(QStringLiteral("prompts-file"));
+    if (!a->promptsFile.isEmpty() && (p.isSet(QStringLiteral("ids")) || p.isSet(QStringLiteral("prompt")) || !a->dumpPath.isEmpty())) {
+        *error = QStringLiteral("--prompts-file takes the place of --prompt and --ids, and cannot --dump-tensors");
+        return false;
+    }
+    if (p.isSet(QStringLiteral("batch")) && a->promptsFile.isEmpty()) {
+        *error = QStringLiteral("--batch N needs --prompts-file FILE (one prompt per line)");
+        return false;
+    }
+    if (p.isSet(QStringLiteral("batch"))) {
+        bool ok = false;
+        a->batch = p.value(QStringLiteral("batch")).toInt(&ok);
+        if (!ok || a->batch < 1 || a->batch > 1024) {
+            *error = QStringLiteral("--batch must be a whole number in [1, 1024], got '%1'").arg(p.value(QStringLiteral("batch")));
+            return false;
+        }
+    }
+    if (!a->promptsFile.isEmpty()) {
+        // prompts come from the file
+    } else if (p.isSet(QStringLiteral("ids"))) {
         QVector<qint64> ids;
         for (const QString &s : p.value(QStringLiteral("ids")).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
             bool ok = false;
@@ -74,7 +96,7 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         }
         a->ids = ids;
     } else if (!p.isSet(QStringLiteral("prompt"))) {
-        *error = QStringLiteral("--prompt TEXT (or --ids 1,2,3) is required");
+        *error = QStringLiteral("--prompt TEXT (or --ids 1,2,3, or --prompts-file FILE) is required");
         return false;
     }
     if (p.isSet(QStringLiteral("cache-layers")) && p.isSet(QStringLiteral("cache-mb"))) {
@@ -204,6 +226,10 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
+        {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
+                                                        "one line of output per prompt."), QStringLiteral("FILE")},
+        {QStringLiteral("batch"), QStringLiteral("With --prompts-file: prompts generated together, each layer fetched once per step "
+                                                 "for all of them (default 1). Greedy ids are those of each prompt alone."), QStringLiteral("N")},
         {QStringLiteral("json"), QStringLiteral("Print one JSON document with ids, text, stats and the timeline.")},
         {QStringLiteral("dump-tensors"), QStringLiteral("Write final hidden states (and logits) as safetensors."), QStringLiteral("FILE")},
         {QStringLiteral("token"), QStringLiteral("Access token the server was started with."), QStringLiteral("T")},
@@ -221,6 +247,15 @@ int runCommand(const QStringList &arguments)
     QString error;
     if (!readArgs(parser, &a, &error))
         return usageError(error);
+
+    QVector<BatchPrompt> prompts;
+    if (!a.promptsFile.isEmpty()) {
+        try {
+            prompts = readPromptsFile(a.promptsFile);
+        } catch (const Error &e) {
+            return usageError(e.message());
+        }
+    }
 
     std::shared_ptr<ChunkSource> source;
     QString filesDir = a.local;
@@ -249,13 +284,13 @@ int runCommand(const QStringList &arguments)
         source = remote;
     }
     InferenceSession session(source, filesDir);
-    if (!a.ids && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
+    if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
         printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "
                                 "cannot be encoded; give token ids with --ids 1,2,3")
                      .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local, session.tokenizerError()));
         return ExitFailure;
     }
-    if (!a.ids && !session.hasTokenizer()) {
+    if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer()) {
         printErr(QStringLiteral("surfing-cli run: error: %1 has no tokenizer files (tokenizer.json, vocab.txt or vocab.json), "
                                 "so a text prompt cannot be encoded; give token ids with --ids 1,2,3")
                      .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local));
@@ -264,6 +299,8 @@ int runCommand(const QStringList &arguments)
     session.setOptions(a.options);
     if (a.warmup)
         session.warmup();
+    if (!prompts.isEmpty())
+        return runPromptBatches(session, prompts, a.batch, a.json);
     int exitCode = ExitFailure;
     printTokensAndFinish(session, a, &exitCode);
     return exitCode;

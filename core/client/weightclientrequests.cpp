@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "cache/chunkbufferpool.h"
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
 #include "client/memorylimit.h"
@@ -337,7 +338,7 @@ void WeightClient::handleChunkHeader(Pending &p, const ServerMessage &m)
         throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: %2 pieces announced for %3 bytes")
                                                        .arg(describe(p)).arg(m.chunk.pieces).arg(m.chunk.size), id);
     try {
-        p.data.resize(m.chunk.size); // the pieces are written into place
+        p.data = ChunkBufferPool::instance().take(m.chunk.size); // the pieces are written into place
     } catch (const std::bad_alloc &) {
         p.data = QByteArray();
         return abandon(id, QStringLiteral("memory"), QStringLiteral("%1: out of memory for its %2")

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "client/chunksource.h"
+#include "format/quant.h"
 #include "format/safetensors.h"
 
 #include <QHash>
@@ -46,7 +47,10 @@ struct WeightStream::Private {
         auto it = parsed.find(unit);
         if (it != parsed.end() && !headerBytes.isEmpty() && it->size == chunk.size() && it->headerBytes == headerBytes)
             return it->header;
-        SafetensorsHeader header = parseSafetensors(chunk, unit); // throws on a bad chunk
+        // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
+        // against the manifest before it gets here.
+        SafetensorsHeader header = parseSafetensors(chunk, unit);
+        quant::checkQuantizedTensors(header, chunk, QStringLiteral("chunk '%1'").arg(unit));
         it = parsed.insert(unit, ParsedChunk{headerBytes.toByteArray(), chunk.size(), std::move(header)});
         return it->header;
     }
