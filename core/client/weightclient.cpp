@@ -19,6 +19,7 @@
 #include <QSslConfiguration>
 #include <QTimer>
 #include <QtConcurrent>
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcClient, "surfing.client")
 
@@ -237,7 +238,8 @@ void WeightClient::handleWelcome(const QByteArray &text)
     if (m.type != ServerMessageType::Welcome)
         throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("expected 'welcome' first"));
     m_welcomed = true;
-    m_everWelcomed = true;
+    if (std::exchange(m_everWelcomed, true))
+        m_reconnects.fetchAndAddRelaxed(1);
     m_reconnectAttempt = 0;
     m_maxInFlight = qBound(1, m.welcome.maxInFlight, 4096);
     m_maxPieceBytes = qBound(1, m.welcome.maxPieceBytes, 64 * 1024 * 1024);
