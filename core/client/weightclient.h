@@ -158,6 +158,7 @@ private:
     bool m_everWelcomed = false;
     qint64 m_firstAttemptMs = 0;
     QString m_attemptError; // why the current attempt ended, when the client ended it
+    QString m_refusal;      // the server said "not now" to this attempt's hello (storage failing)
     bool m_socketEnded = false;
     bool m_manifestRequested = false;
     int m_reconnectAttempt = 0;

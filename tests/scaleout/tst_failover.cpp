@@ -136,14 +136,16 @@ private Q_SLOTS:
         int status = 0;
         QJsonObject health;
         QTRY_VERIFY_WITH_TIMEOUT((health = healthOf(0, &status), status == 503), kWaitMs);
-        qInfo("/healthz 503 %lld ms after the storage hung (probe every 0.5 s, timeout 1.5 s)", outage.elapsed());
+        qInfo("/healthz 503 %lld ms after the storage hung (probe every 0.5 s, timeout 3 s)", outage.elapsed());
         const QJsonObject model = health.value(QLatin1String("models")).toArray().at(0).toObject();
         QCOMPARE(model.value(QLatin1String("reason")).toString(), QStringLiteral("timed out"));
         QVERIFY(!QJsonDocument(health).toJson().contains("surfing")); // names no bucket
 
-        // A new session is refused at once, with the reason, instead of waiting on the storage.
+        // A new session is refused, with the reason, instead of waiting on the storage; the
+        // client tries again for as long as connecting may take (--timeout), then says why.
         const CliResult refused = runCli({QStringLiteral("fetch"), QStringLiteral("layer_0"), QStringLiteral("--server"),
-                                          m_cluster.replicaUrl(0).toString(), QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("refused"))});
+                                          m_cluster.replicaUrl(0).toString(), QStringLiteral("--timeout"), QStringLiteral("3"),
+                                          QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("refused"))});
         QCOMPARE(refused.exitCode, 1);
         QVERIFY2(refused.err.contains("cannot read its storage (timed out)"), refused.err.constData());
 
