@@ -165,7 +165,8 @@ void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
 // Retries and failovers of a remote run (they are the network's, not the session's stats).
 QJsonObject networkStats(const RemoteChunkSource &remote)
 {
-    return QJsonObject{{"servers", remote.serverCount()}, {"retries", double(remote.retries())},
+    return QJsonObject{{"servers", remote.serverCount()}, {"servers_lost", double(remote.serversLost())},
+                       {"reconnects", double(remote.reconnects())}, {"retries", double(remote.retries())},
                        {"failovers", double(remote.failovers())}};
 }
 
@@ -200,9 +201,10 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
             else
                 printOut(result.text);
             printErr(QStringLiteral("stats: ") + result.stats.summary());
-            if (remote && (remote->retries() > 0 || remote->failovers() > 0))
-                printErr(QStringLiteral("network: %1 requests sent again, %2 moved to another server")
-                             .arg(remote->retries()).arg(remote->failovers()));
+            if (remote && (remote->retries() > 0 || remote->failovers() > 0 || remote->serversLost() > 0))
+                printErr(QStringLiteral("network: %1 server connections lost, %2 reconnects, %3 requests sent again, "
+                                        "%4 moved to another server")
+                             .arg(remote->serversLost()).arg(remote->reconnects()).arg(remote->retries()).arg(remote->failovers()));
         }
         if (!a.dumpPath.isEmpty())
             session.dumpTensors(a.dumpPath);
