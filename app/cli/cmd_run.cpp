@@ -54,7 +54,7 @@ bool number(const QCommandLineParser &p, const char *name, double min, double ma
 
 bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
 {
-    a->server = p.value(QStringLiteral("server"));
+    a->server = p.values(QStringLiteral("server")).join(QLatin1Char(','));
     a->local = p.value(QStringLiteral("local"));
     a->prompt = p.value(QStringLiteral("prompt"));
     a->token = p.value(QStringLiteral("token"));
@@ -162,14 +162,24 @@ void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
         throw Error(QStringLiteral("fetching the model files from the server: %1").arg(failure));
 }
 
-void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode)
+// Retries and failovers of a remote run (they are the network's, not the session's stats).
+QJsonObject networkStats(const RemoteChunkSource &remote)
+{
+    return QJsonObject{{"servers", remote.serverCount()}, {"retries", double(remote.retries())},
+                       {"failovers", double(remote.failovers())}};
+}
+
+void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const RemoteChunkSource *remote)
 {
     QEventLoop loop;
     // Without a tokenizer the ids are the only output there is: print them as they come.
     const bool printIds = session.isDecoder() && !session.hasTokenizer();
     if (printIds && !a.json)
-        printErr(QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
-                                "vocab.json); printing the generated token ids"));
+        printErr(session.tokenizerError().isEmpty()
+                     ? QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
+                                      "vocab.json); printing the generated token ids")
+                     : QStringLiteral("surfing-cli run: the tokenizer cannot be loaded (%1); printing the generated token ids")
+                           .arg(session.tokenizerError()));
     bool first = true;
     if (!a.json)
         QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, printIds](qint64 id, const QString &delta) {
@@ -180,13 +190,19 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
         });
     QObject::connect(&session, &InferenceSession::finished, &loop, [&](const InferenceResult &result) {
         if (a.json) {
-            printOut(QString::fromUtf8(QJsonDocument(result.toJson()).toJson(QJsonDocument::Compact)));
+            QJsonObject doc = result.toJson();
+            if (remote)
+                doc.insert(QLatin1String("network"), networkStats(*remote));
+            printOut(QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Compact)));
         } else {
             if (session.isDecoder())
                 printOut(QString());
             else
                 printOut(result.text);
             printErr(QStringLiteral("stats: ") + result.stats.summary());
+            if (remote && (remote->retries() > 0 || remote->failovers() > 0))
+                printErr(QStringLiteral("network: %1 requests sent again, %2 moved to another server")
+                             .arg(remote->retries()).arg(remote->failovers()));
         }
         if (!a.dumpPath.isEmpty())
             session.dumpTensors(a.dumpPath);
@@ -210,7 +226,9 @@ int runCommand(const QStringList &arguments)
     restartForFastBlasKernels(originalArguments());
     QCommandLineParser parser;
     parser.addOptions({
-        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL]."), QStringLiteral("URL")},
+        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL]. Several replicas of one model: "
+                                                  "comma-separated or repeated; chunks are spread over them and a failing one's "
+                                                  "requests go to the others."), QStringLiteral("URL")},
         {QStringLiteral("local"), QStringLiteral("Run from a chunk directory on this machine instead of a server."), QStringLiteral("CHUNKS_DIR")},
         {QStringLiteral("prompt"), QStringLiteral("The text to continue (BERT: to encode)."), QStringLiteral("TEXT")},
         {QStringLiteral("ids"), QStringLiteral("Token ids instead of --prompt (models without a tokenizer)."), QStringLiteral("1,2,3")},
@@ -255,16 +273,18 @@ int runCommand(const QStringList &arguments)
     }
 
     std::shared_ptr<ChunkSource> source;
+    const RemoteChunkSource *remoteSource = nullptr;
     QString filesDir = a.local;
     QTemporaryDir fetched;
     if (!a.local.isEmpty()) {
         source = std::make_shared<LocalChunkSource>(a.local, a.cacheBytes, a.cacheChunks);
     } else {
-        const QUrl url(a.server);
-        if (!url.isValid() || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss")))
-            return usageError(QStringLiteral("--server must be a ws:// or wss:// URL, got '%1'").arg(a.server));
+        const QList<QUrl> urls = parseServerList({a.server}, &error);
+        if (urls.isEmpty())
+            return usageError(QStringLiteral("--server: %1").arg(error));
         RemoteChunkSourceOptions o;
-        o.client.url = url;
+        o.client.url = urls.constFirst();
+        o.servers = urls;
         o.client.token = a.token;
         o.client.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
         o.cacheBytes = a.cacheBytes;
@@ -279,8 +299,15 @@ int runCommand(const QStringList &arguments)
         fetchModelFiles(*remote, fetched.path());
         filesDir = fetched.path();
         source = remote;
+        remoteSource = remote.get();
     }
     InferenceSession session(source, filesDir);
+    if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
+        printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "
+                                "cannot be encoded; give token ids with --ids 1,2,3")
+                     .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local, session.tokenizerError()));
+        return ExitFailure;
+    }
     if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer()) {
         printErr(QStringLiteral("surfing-cli run: error: %1 has no tokenizer files (tokenizer.json, vocab.txt or vocab.json), "
                                 "so a text prompt cannot be encoded; give token ids with --ids 1,2,3")
@@ -293,7 +320,7 @@ int runCommand(const QStringList &arguments)
     if (!prompts.isEmpty())
         return runPromptBatches(session, prompts, a.batch, a.json);
     int exitCode = ExitFailure;
-    printTokensAndFinish(session, a, &exitCode);
+    printTokensAndFinish(session, a, &exitCode, remoteSource);
     return exitCode;
 }
 

@@ -8,6 +8,7 @@
 #include "chunking/stagingdir.h"
 #include "format/checkpoint.h"
 #include "format/dtypeconvert.h"
+#include "format/hubcache.h"
 #include "format/safetensors.h"
 
 #include <QDir>
@@ -336,7 +337,7 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     run.progress.chunksTotal = plan.chunks.size();
 
     ChunkManifest manifest;
-    manifest.modelName = m_options.modelName.isEmpty() ? QFileInfo(modelDir).fileName() : m_options.modelName;
+    manifest.modelName = m_options.modelName.isEmpty() ? modelNameOfDir(modelDir) : m_options.modelName;
     manifest.modelType = config.modelType;
     manifest.family = config.family;
     manifest.numLayers = config.numLayers;

@@ -2,7 +2,7 @@
 
 #include "base/error.h"
 #include "format/checkpoint.h"
-#include "format/unitnames.h"
+#include "inference/architectures.h"
 
 #include <QMap>
 #include <QRegularExpression>
@@ -10,64 +10,6 @@
 
 namespace surfing {
 namespace {
-
-// One naming rule: a checkpoint-name pattern whose last capture is the key inside the chunk and,
-// for numbered units, whose first capture is the layer index.
-struct Rule {
-    const char *pattern;
-    const char *kind;
-    bool numbered;
-    const char *aliasOf = nullptr; // tied copy of this tensor (stored once)
-    // Captures (layer, expert, key): one unit per expert, layer_N_expert_E, right after layer_N.
-    bool expert = false;
-};
-
-struct FamilyRules {
-    QString stripPrefix;        // optional prefix of task-head checkpoints ("bert.", "transformer.")
-    QVector<Rule> rules;
-    QStringList order;          // unit kinds in execution order
-};
-
-FamilyRules rulesFor(ModelFamily family)
-{
-    switch (family) {
-    case ModelFamily::Bert:
-        return {QStringLiteral("bert."),
-                {{"^embeddings\\.(.+)$", "embeddings", false},
-                 {"^encoder\\.layer\\.(\\d+)\\.(.+)$", "layer", true},
-                 {"^pooler\\.(.+)$", "pooler", false}},
-                {"embeddings", "layer", "pooler"}};
-    case ModelFamily::Gpt2:
-        return {QStringLiteral("transformer."),
-                {{"^wte\\.(.+)$", "wte", false},
-                 {"^wpe\\.(.+)$", "wpe", false},
-                 {"^h\\.(\\d+)\\.(.+)$", "block", true},
-                 {"^ln_f\\.(.+)$", "ln_f", false},
-                 {"^lm_head\\.(.+)$", "lm_head", false, "wte.weight"}},
-                {"wte", "wpe", "block", "ln_f", "lm_head"}};
-    case ModelFamily::Llama:
-        return {QString(),
-                {{"^model\\.embed_tokens\\.(.+)$", "embed_tokens", false},
-                 {"^model\\.layers\\.(\\d+)\\.mlp\\.experts\\.(\\d+)\\.(.+)$", "expert", true, nullptr, true},
-                 {"^model\\.layers\\.(\\d+)\\.(.+)$", "layer", true},
-                 {"^model\\.norm\\.(.+)$", "norm", false},
-                 {"^lm_head\\.(.+)$", "lm_head", false, "model.embed_tokens.weight"}},
-                {"embed_tokens", "layer", "norm", "lm_head"}};
-    case ModelFamily::T5:
-        return {QString(),
-                {{"^shared\\.(.+)$", "shared_embeddings", false},
-                 {"^encoder\\.embed_tokens\\.(.+)$", "shared_embeddings", false, "shared.weight"},
-                 {"^decoder\\.embed_tokens\\.(.+)$", "shared_embeddings", false, "shared.weight"},
-                 {"^encoder\\.block\\.(\\d+)\\.(.+)$", "encoder_block", true},
-                 {"^encoder\\.final_layer_norm\\.(.+)$", "encoder_final_layer_norm", false},
-                 {"^decoder\\.block\\.(\\d+)\\.(.+)$", "decoder_block", true},
-                 {"^decoder\\.final_layer_norm\\.(.+)$", "decoder_final_layer_norm", false},
-                 {"^lm_head\\.(.+)$", "lm_head", false, "shared.weight"}},
-                {"shared_embeddings", "encoder_block", "encoder_final_layer_norm", "decoder_block",
-                 "decoder_final_layer_norm", "lm_head"}};
-    }
-    return {};
-}
 
 bool sameTensor(const Checkpoint &checkpoint, const QString &a, const QString &b)
 {
@@ -145,9 +87,9 @@ QPair<QString, int> splitChunkName(const QString &name)
 
 ChunkPlan planChunks(const ModelConfig &config, const Checkpoint &checkpoint)
 {
-    const FamilyRules family = rulesFor(config.family);
+    const Architecture &family = architectureOf(config.family);
     QVector<QRegularExpression> patterns;
-    for (const Rule &rule : family.rules)
+    for (const UnitRule &rule : family.rules)
         patterns.append(QRegularExpression(QLatin1String(rule.pattern)));
 
     const QStringList names = checkpoint.tensorNames();
@@ -171,7 +113,7 @@ ChunkPlan planChunks(const ModelConfig &config, const Checkpoint &checkpoint)
         if (ruleIndex == patterns.size())
             throw Error(QStringLiteral("tensor '%1' belongs to no %2 unit; is this a %2 checkpoint?")
                             .arg(source, familyName(config.family)));
-        const Rule &rule = family.rules[ruleIndex];
+        const UnitRule &rule = family.rules[ruleIndex];
         QString kind = QLatin1String(rule.kind);
         if (rule.aliasOf) {
             const QString canonical = (prefixed ? family.stripPrefix : QString()) + QLatin1String(rule.aliasOf);
@@ -198,7 +140,7 @@ ChunkPlan planChunks(const ModelConfig &config, const Checkpoint &checkpoint)
     }
 
     for (const QString &kind : family.order) {
-        const bool numbered = std::any_of(family.rules.begin(), family.rules.end(), [&](const Rule &r) {
+        const bool numbered = std::any_of(family.rules.begin(), family.rules.end(), [&](const UnitRule &r) {
             return r.numbered && !r.expert && kind == QLatin1String(r.kind);
         });
         const int count = numbered ? layerLimit(config, kind) : 1;

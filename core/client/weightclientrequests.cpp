@@ -222,7 +222,9 @@ void WeightClient::handleServerError(quint32 id, const QString &code, const QStr
         fail(id, code, QStringLiteral("%1: server says %2: %3").arg(describe(*p), code, message));
         return;
     }
-    const qint64 wait = retryAfterMs >= 0 ? retryAfterMs : qint64(m_options.initialBackoffMs) << p->internalRetries;
+    const qint64 wait = retryAfterMs >= 0 ? retryAfterMs
+                                          : qMin<qint64>(m_options.maxBackoffMs, qint64(m_options.initialBackoffMs) << qMin(p->internalRetries, 20));
+    m_retries.fetchAndAddRelaxed(1);
     qCDebug(lcClient) << "retrying" << describe(*p) << "after" << code << "in" << wait << "ms";
     p->unsend();
     p->notBeforeMs = WeightClient::nowMs() + wait;

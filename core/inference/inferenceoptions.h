@@ -70,6 +70,7 @@ struct InferenceResult {
     QVector<qint64> newIds;       // decoders
     QString text;                 // decoders: the continuation; BERT: a summary
     QJsonObject outputs;          // BERT: pooled/hidden summary (norms, first values)
+    QVector<double> embedding;    // encoders: mean of the last hidden states (sentenceembedding.h)
     InferenceStats stats;
     QVector<LayerEvent> timeline;
 

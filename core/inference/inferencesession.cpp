@@ -7,13 +7,10 @@
 #include "inference/matvec.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
-#include "format/unitnames.h"
+#include "inference/architectures.h"
 #include "format/safetensors.h"
-#include "inference/bertmodel.h"
+#include "inference/modelrunner.h"
 #include "inference/batchgeneration.h"
-#include "inference/decodermodel.h"
-#include "inference/generation.h"
-#include "inference/t5session.h"
 #include "inference/weightstream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -61,15 +58,6 @@ TensorView viewOf(const QString &name, const at::Tensor &t)
             QByteArrayView(static_cast<const char *>(t.data_ptr()), qsizetype(t.nbytes()))};
 }
 
-QJsonArray firstValues(const at::Tensor &t, int n)
-{
-    QJsonArray a;
-    const at::Tensor flat = t.flatten();
-    for (int64_t i = 0; i < std::min<int64_t>(n, flat.numel()); ++i)
-        a.append(flat[i].item<double>());
-    return a;
-}
-
 } // namespace
 
 struct InferenceSession::Private {
@@ -78,10 +66,8 @@ struct InferenceSession::Private {
     ModelConfig config;
     std::unique_ptr<Tokenizer> tokenizer;
     QString tokenizerError; // tokenizer files there but not loadable: ids still work
-    std::unique_ptr<DecoderModel> decoder;
-    std::unique_ptr<T5Model> t5; // encoder-decoder: its own run (t5session.h)
-    std::unique_ptr<BertModel> bert;
     std::unique_ptr<WeightStream> stream;
+    std::unique_ptr<ModelRunner> runner; // the family's (modelrunner.h)
     InferenceOptions options;
     QVector<LayerEvent> timeline;
     bool recording = true;
@@ -92,10 +78,9 @@ struct InferenceSession::Private {
     std::mutex runMutex; // one run at a time
 
     QVector<qint64> encode(const QString &prompt) const;
-    InferenceResult runDecoder(const QVector<qint64> &ids);
-    InferenceResult runT5(const QVector<qint64> &ids);
-    InferenceResult runBert(const QVector<qint64> &ids, const QString &prompt);
-    // Shared by the runs: reset per-run state; take one generated token (emits its text delta,
+    // `prompt` is null when the caller gave ids.
+    InferenceResult runOnce(const QVector<qint64> &ids, const QString &prompt);
+    // Around the runner: reset per-run state; take one generated token (emits its text delta,
     // false once cancelled); fill the result's text and counts at the end.
     InferenceResult beginRun(const QVector<qint64> &promptIds, qint64 &start);
     bool acceptToken(qint64 id, InferenceResult &result, QString &printed, qint64 start);
@@ -120,12 +105,6 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     d->source = std::move(source);
     verifyModelFilesIn(modelFilesDir, d->source->manifest());
     d->config = ModelConfig::load(modelFilesDir);
-    if (d->config.family == ModelFamily::Bert) {
-        d->bert = std::make_unique<BertModel>(d->config);
-        d->bert->setPooler(d->source->manifest().find(QStringLiteral("pooler")) != nullptr);
-    } else if (d->config.family != ModelFamily::T5) {
-        d->decoder = makeDecoderModel(d->config);
-    }
     const QDir dir(modelFilesDir);
     if (dir.exists(QStringLiteral("tokenizer.json")) || dir.exists(QStringLiteral("vocab.txt")) || dir.exists(QStringLiteral("vocab.json"))) {
         try {
@@ -143,9 +122,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
         d->timeline.append(event);
         Q_EMIT layerEventRecorded(event);
     });
-    if (d->config.family == ModelFamily::T5)
-        d->t5 = std::make_unique<T5Model>(T5Config::fromJson(d->config.json, modelFilesDir + QStringLiteral("/config.json")),
-                                          *d->stream);
+    d->runner = makeModelRunner({d->config, d->source->manifest(), *d->stream, modelFilesDir});
 }
 
 InferenceSession::~InferenceSession()
@@ -164,7 +141,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
 
 InferenceOptions InferenceSession::options() const { return d->options; }
 QString InferenceSession::modelType() const { return d->config.modelType; }
-bool InferenceSession::isDecoder() const { return d->decoder != nullptr || d->t5 != nullptr; }
+bool InferenceSession::isDecoder() const { return d->runner->generates(); }
 bool InferenceSession::hasTokenizer() const { return d->tokenizer != nullptr; }
 QString InferenceSession::tokenizerError() const { return d->tokenizerError; }
 bool InferenceSession::isRunning() const { return d->running; }
@@ -188,13 +165,7 @@ void InferenceSession::warmup()
     try {
         for (const ManifestChunk &chunk : d->source->manifest().chunks)
             d->source->acquire(chunk.name);
-        const at::Tensor one = at::zeros({1, 1}, at::kLong);
-        if (d->decoder)
-            d->decoder->forward(*d->stream, DecoderModel::inputFor(one, nullptr), nullptr, {});
-        else if (d->t5)
-            d->t5->decode(one, d->t5->encode(one, {}));
-        else
-            d->bert->forward(*d->stream, one, {}, {});
+        d->runner->warmup(*d->stream);
     } catch (...) {
         d->recording = true;
         throw;
@@ -206,9 +177,7 @@ InferenceResult InferenceSession::run(const QString &prompt)
 {
     const QVector<qint64> ids = d->encode(prompt);
     std::lock_guard lock(d->runMutex);
-    if (d->t5)
-        return d->runT5(ids);
-    return d->decoder ? d->runDecoder(ids) : d->runBert(ids, prompt);
+    return d->runOnce(ids, prompt);
 }
 
 QVector<qint64> InferenceSession::encode(const QString &prompt) const
@@ -267,9 +236,24 @@ InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<q
 InferenceResult InferenceSession::runIds(const QVector<qint64> &promptIds)
 {
     std::lock_guard lock(d->runMutex);
-    if (d->t5)
-        return d->runT5(promptIds);
-    return d->decoder ? d->runDecoder(promptIds) : d->runBert(promptIds, QString());
+    return d->runOnce(promptIds, QString());
+}
+
+InferenceResult InferenceSession::Private::runOnce(const QVector<qint64> &ids, const QString &prompt)
+{
+    at::NoGradGuard noGrad;
+    qint64 start = 0;
+    InferenceResult result = beginRun(ids, start);
+    const int stepsBefore = stream->step();
+    QString printed;
+    RunContext context{*stream, options, tokenizer.get(), result, kept,
+                       [&](qint64 id) { return acceptToken(id, result, printed, start); }, start};
+    runner->run(context, ids, prompt);
+    if (runner->generates())
+        endGeneration(result, stepsBefore, start);
+    else
+        finishStats(result, start);
+    return result;
 }
 
 InferenceResult InferenceSession::Private::beginRun(const QVector<qint64> &promptIds, qint64 &start)
@@ -309,101 +293,6 @@ void InferenceSession::Private::endGeneration(InferenceResult &result, int steps
     result.stats.steps = stream->step() - stepsBefore;
     result.stats.newTokens = result.newIds.size();
     finishStats(result, start);
-}
-
-InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &promptIds)
-{
-    if (promptIds.isEmpty())
-        throw Error(QStringLiteral("the prompt encodes to no tokens; give some text (or ids)"));
-    at::NoGradGuard noGrad;
-    qint64 start = 0;
-    InferenceResult result = beginRun(promptIds, start);
-    const int stepsBefore = stream->step();
-
-    GenerationOptions gen;
-    gen.maxNewTokens = options.maxNewTokens;
-    gen.stopAtEos = options.stopAtEos;
-    gen.sampling = {options.temperature, options.topK, options.topP, options.seed};
-    QString printed;
-    const auto onToken = [&](int, const std::vector<int64_t> &tokens) {
-        return acceptToken(tokens[0], result, printed, start);
-    };
-    const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
-    if (options.maxNewTokens > 0) {
-        const GenerationResult r = generate(*decoder, *stream, at::tensor(ids, at::kLong).view({1, -1}), {},
-                                            gen, onToken, options.keepTensors);
-        if (options.keepTensors) {
-            kept[QStringLiteral("hidden_states")] = r.promptHidden.contiguous();
-            kept[QStringLiteral("logits")] = r.promptLogits.contiguous();
-        }
-    } else {
-        ForwardOptions forward;
-        forward.lastLogitsOnly = !options.keepTensors;
-        const DecoderOutput out = decoder->forward(*stream, DecoderModel::inputFor(at::tensor(ids, at::kLong).view({1, -1}), nullptr), nullptr, forward);
-        if (options.keepTensors) {
-            kept[QStringLiteral("hidden_states")] = out.hidden.contiguous();
-            kept[QStringLiteral("logits")] = out.logits.contiguous();
-        }
-    }
-    endGeneration(result, stepsBefore, start);
-    return result;
-}
-
-InferenceResult InferenceSession::Private::runT5(const QVector<qint64> &promptIds)
-{
-    at::NoGradGuard noGrad;
-    qint64 start = 0;
-    InferenceResult result = beginRun(promptIds, start);
-    const int stepsBefore = stream->step();
-    QString printed;
-    const T5SessionRun run = runT5Session(*t5, promptIds, options, [&](qint64 id) {
-        return acceptToken(id, result, printed, start);
-    });
-    kept = run.tensors;
-    endGeneration(result, stepsBefore, start);
-    return result;
-}
-
-InferenceResult InferenceSession::Private::runBert(const QVector<qint64> &promptIds, const QString &prompt)
-{
-    at::NoGradGuard noGrad;
-    qint64 start = 0;
-    InferenceResult result = beginRun(promptIds, start);
-    Encoding enc;
-    if (tokenizer && !prompt.isNull())
-        enc = tokenizer->encode(prompt, true);
-    const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
-    const at::Tensor input = at::tensor(ids, at::kLong).view({1, -1});
-    at::Tensor types;
-    if (enc.tokenTypeIds.size() == enc.ids.size() && !enc.ids.isEmpty())
-        types = at::tensor(std::vector<int64_t>(enc.tokenTypeIds.begin(), enc.tokenTypeIds.end()), at::kLong).view({1, -1});
-    const BertOutput out = bert->forward(*stream, input, types, {});
-    result.stats.steps = 1;
-    result.stats.timeToFirstTokenNs = timelineClockNs() - start;
-    QJsonObject outputs{{"hidden_shape", QJsonArray{double(out.lastHidden.size(0)), double(out.lastHidden.size(1)), double(out.lastHidden.size(2))}},
-                        {"hidden_first", firstValues(out.lastHidden[0][0], 8)},
-                        {"hidden_norm", out.lastHidden.norm().item<double>()}};
-    QString text = QStringLiteral("last_hidden_state [%1, %2, %3], norm %4")
-                       .arg(out.lastHidden.size(0)).arg(out.lastHidden.size(1)).arg(out.lastHidden.size(2))
-                       .arg(out.lastHidden.norm().item<double>(), 0, 'f', 4);
-    if (out.pooled.defined()) {
-        outputs.insert(QStringLiteral("pooled_first"), firstValues(out.pooled, 8));
-        outputs.insert(QStringLiteral("pooled_norm"), out.pooled.norm().item<double>());
-        QStringList head;
-        for (const QJsonValue &v : firstValues(out.pooled, 8))
-            head << QString::number(v.toDouble(), 'f', 4);
-        text += QStringLiteral("; pooler_output norm %1, first values [%2]")
-                    .arg(out.pooled.norm().item<double>(), 0, 'f', 4).arg(head.join(QStringLiteral(", ")));
-    }
-    result.outputs = outputs;
-    result.text = text;
-    if (options.keepTensors) {
-        kept[QStringLiteral("last_hidden_state")] = out.lastHidden.contiguous();
-        if (out.pooled.defined())
-            kept[QStringLiteral("pooler_output")] = out.pooled.contiguous();
-    }
-    finishStats(result, start);
-    return result;
 }
 
 void InferenceSession::Private::finishStats(InferenceResult &result, qint64 startNs) const

@@ -1,7 +1,7 @@
 #include "inference/moeblock.h"
 
 #include "base/error.h"
-#include "format/unitnames.h"
+#include "inference/architectures.h"
 #include "inference/tensorops.h"
 #include "inference/weightstream.h"
 

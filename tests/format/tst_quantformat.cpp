@@ -288,6 +288,16 @@ private Q_SLOTS:
         QVERIFY2(inspect.out.contains("dtype q4_0"), inspect.out.constData());
         const test::CliResult verify = test::runCli({QStringLiteral("verify"), out});
         QVERIFY2(verify.exitCode == 0, verify.out + verify.err);
+
+        // With --compress the blocks travel as opaque bytes and decode to the same chunk.
+        const QString packed = tmp.filePath(QStringLiteral("q4z"));
+        const test::CliResult compressed = test::runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), packed, QStringLiteral("--quantize"), QStringLiteral("q4_0"), QStringLiteral("--compress")});
+        QVERIFY2(compressed.exitCode == 0, compressed.err.constData());
+        const test::CliResult verifyPacked = test::runCli({QStringLiteral("verify"), packed});
+        QVERIFY2(verifyPacked.exitCode == 0, verifyPacked.out + verifyPacked.err);
+        const ChunkManifest mz = ChunkManifest::load(packed);
+        for (int i = 0; i < m.chunks.size(); ++i)
+            QCOMPARE(mz.chunks[i].rawBytes, m.chunks[i].rawBytes);
     }
 
     // An untied LLaMA: the LM head is Q8_0 under q4_0, the embedding Q4_0; q8_0 makes both Q8_0.

@@ -132,7 +132,7 @@ void TestFamilyRunCli::serverRunsMatchGoldens()
 
 void TestFamilyRunCli::moeThroughServerWithSmallCache()
 {
-    // 29 chunks, 24 of them experts; the client keeps 6.
+    // 30 chunks, 24 of them experts; the client keeps 6.
     const QString model = QStringLiteral("qwen3moe-random");
     ServeProcess server;
     QVERIFY(server.start({chunks(model), QStringLiteral("--host"), QStringLiteral("127.0.0.1")}));

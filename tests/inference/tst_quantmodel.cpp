@@ -95,6 +95,24 @@ private Q_SLOTS:
         QCOMPARE(q4.dtype, QStringLiteral("q4_0"));
     }
 
+    // `surfing-cli run` on q8_0 chunks end to end: the first golden prompt's continuation,
+    // which q8_0 keeps whole (goldenPrompts).
+    void runGeneratesFromQuantizedChunks()
+    {
+        const QJsonObject p = readJson(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                                  .value(QLatin1String("prompts")).toArray().at(0).toObject();
+        const std::vector<int64_t> golden = toIds(p.value(QLatin1String("greedy_ids")));
+        const CliResult run = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("q8_0")), QStringLiteral("--prompt"),
+                                      p.value(QLatin1String("prompt")).toString(), QStringLiteral("--max-tokens"), QStringLiteral("24"), QStringLiteral("--json")});
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        const QJsonObject out = QJsonDocument::fromJson(run.out).object();
+        QCOMPARE(out.value(QLatin1String("prompt_ids")).toArray(), p.value(QLatin1String("ids")).toArray());
+        const QJsonArray ids = out.value(QLatin1String("ids")).toArray(); // the new ids
+        QCOMPARE(ids.size(), 24);
+        for (int i = 0; i < 24; ++i)
+            QCOMPARE(qint64(ids.at(i).toInteger()), golden[size_t(i)]);
+    }
+
     // `run` refuses a chunk with a NaN scale even when the manifest's hash matches it.
     void runRefusesNanScale()
     {
