@@ -188,10 +188,9 @@ QVector<qint64> InferenceSession::encode(const QString &prompt) const
 InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<qint64>> &prompts)
 {
     std::lock_guard lock(d->runMutex);
-    DecoderModel *decoder = d->runner->decoderModel();
+    DecoderModel *decoder = d->runner->decoder();
     if (!decoder)
-        throw Error(QStringLiteral("batch mode runs decoder-only models (GPT-2, the LLaMA and Qwen families); this is a %1 model")
-                        .arg(d->config.modelType));
+        throw Error(QStringLiteral("batch mode runs decoder models (GPT-2, LLaMA family); this is a %1 model").arg(d->config.modelType));
     at::NoGradGuard noGrad;
     std::vector<std::vector<int64_t>> rows;
     for (const QVector<qint64> &p : prompts)

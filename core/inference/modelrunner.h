@@ -42,8 +42,8 @@ public:
     virtual void warmup(WeightStream &stream) = 0;
     // `prompt` is the text the ids came from, or null when the caller gave ids.
     virtual void run(RunContext &context, const QVector<qint64> &ids, const QString &prompt) = 0;
-    // The decoder-only model batch mode (batchgeneration.h) runs; null for other families.
-    virtual DecoderModel *decoderModel() { return nullptr; }
+    // The decoder, for families that batch prompts (generateBatch); null for the others.
+    virtual DecoderModel *decoder() { return nullptr; }
 };
 
 struct RunnerSetup {
