@@ -31,6 +31,7 @@ public:
     QString modelType() const;
     bool isDecoder() const;
     bool hasTokenizer() const;
+    int contextLength() const; // positions a prompt and its reply must fit in; 0: no fixed limit
 
     // Blocking, on the calling thread (not the network thread). Throw surfing::Error.
     // warmup(): every unit fetched once and one token computed, so the first real run does not
