@@ -8,6 +8,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QRegularExpression>
 #include <QtConcurrent>
 #include <atomic>
 #include <future>
@@ -178,8 +179,20 @@ void InferenceController::onOpened()
     }
     m_source = o.source;
     m_tempDir = o.tempDir;
-    connect(m_session.get(), &InferenceSession::tokenGenerated, this, [this](qint64, const QString &delta) {
-        Q_EMIT tokenGenerated(delta);
+    m_template.reset();
+    m_templateError.clear();
+    try {
+        const ChatModelInfo info = ChatModelInfo::load(o.filesDir);
+        m_templateError = info.templateError;
+        if (info.hasChatTemplate)
+            m_template = ChatTemplate::load(o.filesDir);
+        Q_EMIT modelOpened(info);
+    } catch (const std::exception &e) {
+        m_templateError = QString::fromUtf8(e.what());
+    }
+    connect(m_session.get(), &InferenceSession::tokenGenerated, this, [this](qint64 id, const QString &delta) {
+        // Without a tokenizer the ids are the text there is.
+        Q_EMIT tokenGenerated(m_session->hasTokenizer() ? delta : QString::number(id) + QLatin1Char(' '));
     });
     connect(m_session.get(), &InferenceSession::layerEventRecorded, this, &InferenceController::addLayerEvent);
     connect(m_session.get(), &InferenceSession::finished, this, &InferenceController::onSessionFinished);
@@ -192,19 +205,68 @@ void InferenceController::runPrompt()
     InferenceOptions options = m_request.options;
     m_sentences.clear();
     m_embeddings.clear();
-    if (!m_session->isDecoder()) {
-        for (const QString &line : m_request.prompt.split(QLatin1Char('\n'))) {
-            if (!line.trimmed().isEmpty())
-                m_sentences.append(line.trimmed());
-        }
-        options.keepTensors = m_sentences.size() > 1;
+    m_tokenCounts.clear();
+    if (m_session->isDecoder()) {
+        startDecoder(options);
+        return;
     }
+    for (const QString &line : m_request.prompt.split(QLatin1Char('\n'))) {
+        if (!line.trimmed().isEmpty())
+            m_sentences.append(line.trimmed());
+    }
+    options.keepTensors = m_sentences.size() > 1;
     m_session->setOptions(options);
     Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
     m_session->start(m_sentences.size() > 1 ? m_sentences.first() : m_request.prompt);
 }
 
-bool InferenceController::continueEncoderDemo()
+// Text through the chat template (unless raw), or token ids for a model without a tokenizer.
+bool InferenceController::startDecoder(InferenceOptions options)
+{
+    if (!m_session->hasTokenizer()) {
+        QVector<qint64> ids;
+        for (const QString &part : m_request.prompt.split(QRegularExpression(QStringLiteral("[\\s,]+")), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            ids.append(part.toLongLong(&ok));
+            if (!ok || ids.last() < 0) {
+                failBeforeRunning(tr("This model has no tokenizer, so the Playground cannot turn text into tokens: "
+                                     "type token ids instead, numbers separated by spaces (e.g. 0 37 5); '%1' is not one.").arg(part));
+                return false;
+            }
+        }
+        m_session->setOptions(options);
+        Q_EMIT progressMessage(tr("Running %1 on %n token id(s)…", nullptr, int(ids.size())).arg(m_session->modelType()));
+        m_session->startIds(ids);
+        return true;
+    }
+    QString prompt = m_request.prompt;
+    if (!m_request.rawCompletion && !m_templateError.isEmpty()) {
+        failBeforeRunning(tr("The model's chat template cannot be used: %1. Tick \u201cRaw completion\u201d to send the prompt as typed.")
+                              .arg(m_templateError));
+        return false;
+    }
+    if (!m_request.rawCompletion && m_template) {
+        try {
+            prompt = m_template->render(m_request.messages);
+        } catch (const std::exception &e) {
+            failBeforeRunning(QString::fromUtf8(e.what()));
+            return false;
+        }
+        options.addSpecialTokens = false; // the template wrote BOS where the model wants it
+    }
+    m_session->setOptions(options);
+    Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
+    m_session->start(prompt);
+    return true;
+}
+
+void InferenceController::failBeforeRunning(const QString &message)
+{
+    setRunning(false);
+    Q_EMIT failed(message);
+}
+
+bool InferenceController::continueEncoderDemo(const InferenceResult &result)
 {
     if (m_sentences.size() < 2)
         return false;
@@ -212,6 +274,7 @@ bool InferenceController::continueEncoderDemo()
     const QString file = dir.filePath(QStringLiteral("hidden.safetensors"));
     m_session->dumpTensors(file);
     m_embeddings.append(meanPooledEmbedding(file));
+    m_tokenCounts.append(result.stats.promptTokens);
     if (m_embeddings.size() < m_sentences.size()) {
         m_session->start(m_sentences.at(m_embeddings.size()));
         return true;
@@ -219,7 +282,7 @@ bool InferenceController::continueEncoderDemo()
     QVector<double> toFirst;
     for (const QVector<double> &e : std::as_const(m_embeddings))
         toFirst.append(cosineSimilarity(m_embeddings.first(), e));
-    Q_EMIT similaritiesComputed(m_sentences, toFirst);
+    Q_EMIT similaritiesComputed(m_sentences, toFirst, m_tokenCounts);
     return false;
 }
 
@@ -245,7 +308,7 @@ void InferenceController::flushEvents()
 void InferenceController::onSessionFinished(const InferenceResult &result)
 {
     try {
-        if (continueEncoderDemo())
+        if (continueEncoderDemo(result))
             return;
     } catch (const std::exception &e) {
         onSessionFailed(QString::fromUtf8(e.what()));

@@ -50,6 +50,27 @@ std::optional<int> contextLength(const QJsonObject &config)
     return std::nullopt;
 }
 
+QStringList parseStopList(const QString &text)
+{
+    QStringList out;
+    QString current;
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        const QChar c = text[i];
+        if (c == QLatin1Char(',')) {
+            out << current;
+            current.clear();
+        } else if (c == QLatin1Char('\\') && i + 1 < text.size()) {
+            const QChar e = text[++i];
+            current += e == QLatin1Char('n') ? QChar(QLatin1Char('\n')) : e == QLatin1Char('t') ? QChar(QLatin1Char('\t')) : e;
+        } else {
+            current += c;
+        }
+    }
+    out << current;
+    out.removeAll(QString());
+    return out;
+}
+
 StopStrings::StopStrings(const QStringList &stops)
 {
     for (const QString &s : stops) {

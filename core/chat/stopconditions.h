@@ -20,6 +20,10 @@ QVector<qint64> eosTokenIds(const QString &modelDir, std::optional<qint64> token
 // nullopt for models without a fixed limit (T5's relative positions) or when none is given.
 std::optional<int> contextLength(const QJsonObject &config);
 
+// Stop strings as a user types them in one field: separated by commas; a backslash escapes the
+// next character ("\n" a newline, "\t" a tab, "\," a comma, two backslashes one backslash).
+QStringList parseStopList(const QString &text);
+
 // Finds stop strings in generated text as it grows, and how much of its end must be held back
 // from the screen because it may be the start of a stop string.
 class StopStrings
