@@ -18,6 +18,17 @@ namespace surfing::ui {
 
 namespace {
 
+// "1 token", "2 tokens" (no translations are loaded, so tr()'s %n plurals would print "token(s)").
+QString counted(qint64 n, const QString &one, const QString &many)
+{
+    return QStringLiteral("%1 %2").arg(n).arg(n == 1 ? one : many);
+}
+
+QString tokens(qint64 n)
+{
+    return counted(n, ChatPanel::tr("token"), ChatPanel::tr("tokens"));
+}
+
 QString stopReasonText(const QString &reason)
 {
     if (reason == QLatin1String("eos"))
@@ -159,8 +170,7 @@ QString ChatPanel::liveFigures() const
     const qint64 now = m_clock.elapsed();
     const double seconds = (now - m_firstTokenMs) / 1000.0;
     const QString rate = m_tokens > 1 && seconds > 0 ? tr("%1 tok/s").arg((m_tokens - 1) / seconds, 0, 'f', 1) : tr("… tok/s");
-    return tr("%n token(s) so far · %1 · first token %2", nullptr, m_tokens)
-        .arg(rate, formatMilliseconds(double(m_firstTokenMs)));
+    return tr("%1 so far · %2 · first token %3").arg(tokens(m_tokens), rate, formatMilliseconds(double(m_firstTokenMs)));
 }
 
 void ChatPanel::appendToken(const QString &delta)
@@ -186,7 +196,7 @@ void ChatPanel::showResult(const InferenceResult &result)
         m_stats->setText(tr("%1 tokens encoded in %2 · %3").arg(s.promptTokens).arg(formatMilliseconds(s.totalNs / 1e6), cache));
         const QString html = result.text.toHtmlEscaped()
             + tr("<p><i>Type two or more sentences, one per line, to compare them with the first.</i></p>");
-        m_chat->finishReplyHtml(html, tr("%n token(s) encoded", nullptr, s.promptTokens));
+        m_chat->finishReplyHtml(html, tr("%1 encoded").arg(tokens(s.promptTokens)));
         return;
     }
     QString text = result.text;
@@ -196,7 +206,7 @@ void ChatPanel::showResult(const InferenceResult &result)
             ids << QString::number(id);
         text = ids.join(QLatin1Char(' '));
     }
-    QStringList figures{tr("%n token(s)", nullptr, s.newTokens), tr("%1 tok/s").arg(s.tokensPerSecond(), 0, 'f', 1),
+    QStringList figures{tokens(s.newTokens), tr("%1 tok/s").arg(s.tokensPerSecond(), 0, 'f', 1),
                         tr("first token %1").arg(formatMilliseconds(s.timeToFirstTokenNs / 1e6))};
     if (!stopReasonText(result.stopReason).isEmpty())
         figures << stopReasonText(result.stopReason);
@@ -217,7 +227,7 @@ void ChatPanel::showSimilarities(const QStringList &sentences, const QVector<dou
                     .arg(toFirst.value(i), 0, 'f', 4).arg(tokenCounts.value(i)).arg(sentences.at(i).toHtmlEscaped());
     }
     m_chat->finishReplyHtml(html + QStringLiteral("</table>"),
-                            tr("%n sentence(s)", nullptr, int(sentences.size())) + tr(" · %n token(s)", nullptr, total));
+                            counted(sentences.size(), tr("sentence"), tr("sentences")) + QStringLiteral(" · ") + tokens(total));
 }
 
 void ChatPanel::showFailure(const QString &message)

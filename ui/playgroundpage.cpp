@@ -62,6 +62,8 @@ QWidget *PlaygroundPage::buildSetup()
     m_source->addItem(tr("Remote server"));
     m_source->addItem(tr("Chunk folder (no server)"));
     m_model = new QComboBox(box);
+    m_source->setObjectName(QStringLiteral("source"));
+    m_model->setObjectName(QStringLiteral("model"));
     m_model->setMinimumContentsLength(18);
     m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_cacheLayers = new QSpinBox(box);
@@ -108,6 +110,7 @@ QWidget *PlaygroundPage::buildSampling()
     m_topP->setSingleStep(0.05);
     m_topP->setValue(1.0);
     m_maxTokens = new QSpinBox(box);
+    m_maxTokens->setObjectName(QStringLiteral("maxTokens"));
     m_maxTokens->setRange(1, 1000000); // the model's limit is explained below, not clamped to
     m_maxTokens->setValue(64);
     m_contextNote = new QLabel(box);
