@@ -7,6 +7,7 @@
 #include "base/error.h"
 #include "client/localchunksource.h"
 #include "client/remotechunksource.h"
+#include "inference/blasinfo.h"
 #include "inference/inferencesession.h"
 
 #include <QCoreApplication>
@@ -187,6 +188,7 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
 
 int runCommand(const QStringList &arguments)
 {
+    restartForFastBlasKernels(originalArguments());
     QCommandLineParser parser;
     parser.addOptions({
         {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL]."), QStringLiteral("URL")},

@@ -2,6 +2,8 @@
 
 #include "command.h"
 
+#include "base/blastuning.h"
+
 #include <QCoreApplication>
 #include <QFileInfo>
 #include <cerrno>
@@ -32,6 +34,11 @@ void rememberArguments(int, char *argv[])
     originalArgv = argv;
 }
 
+char **originalArguments()
+{
+    return originalArgv;
+}
+
 int execTorchCli()
 {
     const QString path = torchCliPath();
@@ -42,6 +49,7 @@ int execTorchCli()
     }
     std::fflush(stdout);
     std::fflush(stderr);
+    preferFastOpenBlasKernels();
     const QByteArray file = path.toLocal8Bit();
     ::execv(file.constData(), originalArgv);
     printErr(QStringLiteral("surfing-cli: cannot start %1: %2").arg(path, QString::fromLocal8Bit(std::strerror(errno))));

@@ -3,6 +3,7 @@
 #include "screenshottour.h"
 
 #include "format/checkpoint.h"
+#include "inference/blasinfo.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -64,6 +65,7 @@ int main(int argc, char **argv)
 {
     if (const std::optional<int> answered = answerWithoutDisplay(argc, argv))
         return *answered;
+    surfing::restartForFastBlasKernels(argv);
     QApplication app(argc, argv);
     surfing::installTorchBinReader(); // models may come as pytorch_model.bin
     describeApplication();

@@ -34,13 +34,19 @@ Q_LOGGING_CATEGORY(lcInference, "surfing.inference")
 namespace surfing {
 namespace {
 
+void applyComputeThreads(int threads)
+{
+    at::set_num_threads(threads);
+    setBlasThreads(threads);
+}
+
 // One inter-op thread: the rest of the machine stays free for the network thread, decoding and
 // the GUI. Interop threads can only be set once per process; compute threads follow the options.
 void configureTorchThreads()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        at::set_num_threads(defaultComputeThreads());
+        applyComputeThreads(defaultComputeThreads());
         try {
             at::set_num_interop_threads(1);
         } catch (const std::exception &) {
@@ -153,7 +159,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
     d->options = options;
     d->stops = StopStrings(options.stopStrings);
     d->stream->setPrefetchDepth(options.prefetchDepth);
-    at::set_num_threads(options.threads > 0 ? options.threads : defaultComputeThreads());
+    applyComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
 
 InferenceOptions InferenceSession::options() const { return d->options; }
