@@ -100,6 +100,7 @@ QWidget *ChatPanel::buildOptions()
     m_stops->setToolTip(tr("Stop when the reply contains one of these strings, separated by commas "
                            "(\\n newline, \\, comma). The model's end-of-sequence tokens always stop it."));
     m_stops->setMaximumWidth(160);
+    connect(m_raw, &QCheckBox::toggled, this, [this](bool raw) { m_system->setEnabled(!raw && m_raw->isEnabled()); });
     layout->addWidget(m_system, 3);
     layout->addWidget(m_raw);
     layout->addWidget(m_stops, 1);
@@ -116,15 +117,18 @@ void ChatPanel::setModelInfo(const std::optional<ChatModelInfo> &info)
     m_info = info;
     const bool encoder = info && info->isEncoder;
     const bool ids = info && !info->isEncoder && !info->hasTokenizer;
-    const bool chat = info && !encoder && !ids && info->hasChatTemplate;
+    // Not known yet (a remote model before it opens): the template is used if the model has one.
+    const bool chat = !info || (!encoder && !ids && info->hasChatTemplate);
     m_raw->setChecked(!chat);
     m_raw->setEnabled(chat);
-    m_system->setEnabled(!encoder && !ids && (!info || chat));
+    m_system->setEnabled(chat && !m_raw->isChecked());
     m_stops->setEnabled(!encoder && !ids);
     if (info && !info->templateError.isEmpty())
         m_raw->setToolTip(tr("The model's chat template is not supported, so prompts go in raw: %1").arg(info->templateError));
-    else if (info && !chat)
+    else if (!chat)
         m_raw->setToolTip(tr("This model has no chat template: prompts are continued as typed"));
+    else
+        m_raw->setToolTip(tr("Continue the prompt as typed, without the model's chat template"));
     if (encoder)
         m_prompt->setPlaceholderText(tr("One sentence per line: each is encoded and compared with the first (Ctrl+Return)."));
     else if (ids)
