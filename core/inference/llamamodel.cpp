@@ -10,17 +10,6 @@ namespace surfing {
 
 using namespace ops;
 
-namespace {
-
-// HF's rotate_half layout: dims i and i + D/2 form a pair.
-at::Tensor rotateHalf(const at::Tensor &x)
-{
-    const int64_t half = x.size(-1) / 2;
-    return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
-} // namespace
-
 LlamaModel::LlamaModel(const ModelConfig &config)
     : DecoderModel(config)
 {
@@ -69,8 +58,8 @@ at::Tensor LlamaModel::layer(const UnitWeights &w, const at::Tensor &x, const at
     at::Tensor q = splitHeads(proj(a, "self_attn.q_proj"), m_heads);
     at::Tensor k = splitHeads(proj(a, "self_attn.k_proj"), m_kvHeads);
     at::Tensor v = splitHeads(proj(a, "self_attn.v_proj"), m_kvHeads);
-    q = q * cos + rotateHalf(q) * sin;
-    k = k * cos + rotateHalf(k) * sin;
+    q = rotary(q, cos, sin);
+    k = rotary(k, cos, sin);
     if (cache)
         std::tie(k, v) = cache->append(index, k, v);
     const at::Tensor h = x + proj(mergeHeads(attend(q, k, v, allowed)), "self_attn.o_proj");

@@ -10,12 +10,17 @@
 
 namespace surfing {
 
+struct SafetensorsHeader;
+
 class UnitWeights
 {
 public:
     UnitWeights() = default;
     // Wraps decoded safetensors bytes without copying; the bytes stay alive as long as any tensor.
     static UnitWeights fromSafetensors(std::shared_ptr<const QByteArray> bytes, const QString &unit);
+    // The same with the header already parsed from these bytes (parseSafetensors).
+    static UnitWeights fromSafetensors(std::shared_ptr<const QByteArray> bytes, const QString &unit,
+                                       const SafetensorsHeader &header);
 
     QString unit() const { return m_unit; }
     bool contains(const QString &key) const { return m_tensors.contains(key); }
