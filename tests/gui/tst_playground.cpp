@@ -20,6 +20,7 @@
 
 #include <QFile>
 #include <QImage>
+#include <QLabel>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -200,6 +201,8 @@ void TestPlayground::remoteServerWorksTheSameWay()
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
     QCOMPARE(finished.first().first().value<InferenceResult>().newIds, expectedIds);
     QVERIFY(!page->outputText().isEmpty());
+    // What the remote model is, learnt when it opened: its context under Max new tokens.
+    QVERIFY2(page->contextNote()->text().contains(QStringLiteral("512 tokens")), qPrintable(page->contextNote()->text()));
     QVERIFY(window.timelineModel()->rowCount() > 0);
     server.terminate();
     QVERIFY(server.waitForFinished(30000));
