@@ -229,27 +229,29 @@ bool InferenceController::startDecoder(InferenceOptions options)
             bool ok = false;
             ids.append(part.toLongLong(&ok));
             if (!ok || ids.last() < 0) {
-                failBeforeRunning(tr("This model has no tokenizer, so the Playground cannot turn text into tokens: "
-                                     "type token ids instead, numbers separated by spaces (e.g. 0 37 5); '%1' is not one.").arg(part));
+                refuse(tr("This model has no tokenizer, so the Playground cannot turn text into tokens: '%1' is not a token id.").arg(part),
+                       tr("Type token ids in the prompt box instead: numbers separated by spaces, e.g. 0 37 5."));
                 return false;
             }
         }
         m_session->setOptions(options);
-        Q_EMIT progressMessage(tr("Running %1 on %n token id(s)…", nullptr, int(ids.size())).arg(m_session->modelType()));
+        Q_EMIT progressMessage(tr("Running %1 on %2 token ids…").arg(m_session->modelType()).arg(ids.size()));
         m_session->startIds(ids);
         return true;
     }
     QString prompt = m_request.prompt;
     if (!m_request.rawCompletion && !m_templateError.isEmpty()) {
-        failBeforeRunning(tr("The model's chat template cannot be used: %1. Tick \u201cRaw completion\u201d to send the prompt as typed.")
-                              .arg(m_templateError));
+        refuse(tr("The model's chat template cannot be used: %1").arg(m_templateError),
+               tr("Tick \u201cRaw completion\u201d above the conversation to send the prompt as typed."));
         return false;
     }
     if (!m_request.rawCompletion && m_template) {
         try {
             prompt = m_template->render(m_request.messages);
         } catch (const std::exception &e) {
-            failBeforeRunning(QString::fromUtf8(e.what()));
+            refuse(QString::fromUtf8(e.what()),
+                   tr("Change the conversation (Clear starts a new one; some templates want user and assistant turns "
+                      "to alternate), or tick \u201cRaw completion\u201d."));
             return false;
         }
         options.addSpecialTokens = false; // the template wrote BOS where the model wants it
@@ -260,10 +262,10 @@ bool InferenceController::startDecoder(InferenceOptions options)
     return true;
 }
 
-void InferenceController::failBeforeRunning(const QString &message)
+void InferenceController::refuse(const QString &message, const QString &action)
 {
     setRunning(false);
-    Q_EMIT failed(message);
+    Q_EMIT runRefused(message, action);
 }
 
 bool InferenceController::continueEncoderDemo(const InferenceResult &result)

@@ -51,6 +51,9 @@ Q_SIGNALS:
     void clientCacheBytesChanged(qint64 bytes);
     void finished(const surfing::InferenceResult &result);
     void failed(const QString &message);
+    // The request cannot run on this model as it stands (text for a model without a tokenizer,
+    // a chat template that refuses the conversation): what is wrong and what to do in the GUI.
+    void runRefused(const QString &message, const QString &action);
     // Encoders, several lines: each later line's cosine similarity to the first line, and the
     // number of tokens each line encoded to.
     void similaritiesComputed(const QStringList &sentences, const QVector<double> &toFirst, const QVector<int> &tokenCounts);
@@ -71,7 +74,7 @@ private:
     void setRunning(bool running);
     void onSessionFinished(const surfing::InferenceResult &result);
     void onSessionFailed(const QString &message);
-    void failBeforeRunning(const QString &message);
+    void refuse(const QString &message, const QString &action);
     bool startDecoder(InferenceOptions options); // false: failed before running
     bool continueEncoderDemo(const InferenceResult &result); // true while more sentences are queued
 

@@ -252,6 +252,8 @@ void MainWindow::connectInference()
     connect(m_inference, &InferenceController::finished, chat, &ChatPanel::showResult);
     connect(m_inference, &InferenceController::similaritiesComputed, chat, &ChatPanel::showSimilarities);
     connect(m_inference, &InferenceController::failed, chat, &ChatPanel::showFailure);
+    connect(m_inference, &InferenceController::runRefused, chat, &ChatPanel::showFailure);
+    connect(m_inference, &InferenceController::runRefused, this, &MainWindow::showError);
     connect(m_inference, &InferenceController::failed, this, [this, page](const QString &message) {
         page->showStats(tr("Failed"));
         showError(tr("Inference failed: %1").arg(message),

@@ -41,6 +41,7 @@ private Q_SLOTS:
     void conversationKeepsEveryReply();
     void stopRegenerateAndClear();
     void chatTemplateShapesThePrompt();
+    void templateErrorsSayWhatToDo();
     void contextLimitIsExplained();
     void encoderHasNoSampling();
     void tokenIdsForAModelWithoutTokenizer();
@@ -50,6 +51,7 @@ private Q_SLOTS:
 
 private:
     QString chunked(const QString &model);
+    QString storiesWithTemplate(const QString &name, const QString &chatTemplate);
     struct Ui {
         MainWindow window;
         PlaygroundPage *page = nullptr;
@@ -262,6 +264,66 @@ void TestChat::chatTemplateShapesThePrompt()
     QCOMPARE(raw.promptIds, tokenizer->encode(QStringLiteral("Plain text"), true).ids);
 }
 
+// stories260K with a chat_template added to its tokenizer_config.json, chunked.
+QString TestChat::storiesWithTemplate(const QString &name, const QString &chatTemplate)
+{
+    const QDir shared(test::sharedModel(QStringLiteral("stories260K")));
+    const QString model = m_work.filePath(name);
+    QDir().mkpath(model);
+    for (const QString &file : shared.entryList(QDir::Files))
+        QFile::copy(shared.filePath(file), QDir(model).filePath(file));
+    QJsonObject config = test::readJsonObject(shared.filePath(QStringLiteral("tokenizer_config.json")));
+    config.insert(QStringLiteral("chat_template"), chatTemplate);
+    QFile out(QDir(model).filePath(QStringLiteral("tokenizer_config.json")));
+    if (out.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        out.write(QJsonDocument(config).toJson());
+    out.close();
+    const QString chunks = model + QStringLiteral("-chunks");
+    const test::CliResult r = test::runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), chunks});
+    if (r.exitCode != 0)
+        qWarning() << r.err;
+    return chunks;
+}
+
+// A template the engine cannot read runs raw only, and says why; one that refuses the
+// conversation (raise_exception) is reported with what to do, and raw completion still works.
+void TestChat::templateErrorsSayWhatToDo()
+{
+    {
+        Ui ui;
+        open(ui, storiesWithTemplate(QStringLiteral("stories-macro"), QStringLiteral("{% macro m() %}x{% endmacro %}{{ m() }}")));
+        QVERIFY(ui.chat->rawCompletionBox()->isChecked());
+        QVERIFY(!ui.chat->rawCompletionBox()->isEnabled());
+        QVERIFY2(ui.chat->rawCompletionBox()->toolTip().contains(QStringLiteral("unsupported tag 'macro'")),
+                 qPrintable(ui.chat->rawCompletionBox()->toolTip()));
+    }
+    Ui ui;
+    open(ui, storiesWithTemplate(QStringLiteral("stories-strict"),
+        QStringLiteral("{% if messages|length > 1 %}{{ raise_exception('one message only') }}{% endif %}"
+                       "{{ bos_token }}{{ messages[0]['content'] }}")));
+    QVERIFY(!ui.chat->rawCompletionBox()->isChecked());
+    typeInto(ui.page->findChild<QSpinBox *>(QStringLiteral("maxTokens")), QStringLiteral("8"));
+    typeInto(ui.chat->systemPromptEdit(), QStringLiteral("You tell stories."));
+    QSignalSpy refused(ui.window.inferenceController(), &InferenceController::runRefused);
+    typeInto(ui.chat->promptEdit(), QStringLiteral("Once upon a time"));
+    QTest::keyClick(ui.chat->promptEdit(), Qt::Key_Return, Qt::ControlModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(refused.count() > 0, 120000);
+    QVERIFY2(ui.window.errorBanner()->message().contains(QStringLiteral("the template refused the conversation: one message only")),
+             qPrintable(ui.window.errorBanner()->message()));
+    QVERIFY(ui.window.errorBanner()->action().contains(QStringLiteral("Raw completion")));
+    QVERIFY(!ui.page->isRunning());
+
+    // Without the system prompt the template takes the one message: BOS + the text, as rendered.
+    typeInto(ui.chat->systemPromptEdit(), QString());
+    QTest::keyClick(ui.chat->systemPromptEdit(), Qt::Key_Backspace);
+    const InferenceResult templated = send(ui, QStringLiteral("Once upon a time"), true);
+    const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::load(test::sharedModel(QStringLiteral("stories260K")));
+    QCOMPARE(templated.promptIds, tokenizer->encode(QStringLiteral("<s>Once upon a time"), false).ids);
+    QTest::mouseClick(ui.chat->rawCompletionBox(), Qt::LeftButton);
+    const InferenceResult raw = send(ui, QStringLiteral("Once upon a time"), false);
+    QCOMPARE(raw.promptIds, tokenizer->encode(QStringLiteral("Once upon a time"), true).ids);
+}
+
 void TestChat::contextLimitIsExplained()
 {
     Ui ui;
@@ -313,11 +375,15 @@ void TestChat::tokenIdsForAModelWithoutTokenizer()
     Ui ui;
     open(ui, chunked(QStringLiteral("t5-random")));
     QVERIFY(ui.chat->promptEdit()->placeholderText().contains(QStringLiteral("token ids")));
-    QSignalSpy failed(ui.window.inferenceController(), &InferenceController::failed);
+    QSignalSpy refused(ui.window.inferenceController(), &InferenceController::runRefused);
     typeInto(ui.chat->promptEdit(), QStringLiteral("hello"));
     QTest::keyClick(ui.chat->promptEdit(), Qt::Key_Return, Qt::ControlModifier);
-    QTRY_VERIFY_WITH_TIMEOUT(failed.count() > 0, 120000);
-    QVERIFY2(ui.window.errorBanner()->message().contains(QStringLiteral("type token ids")), qPrintable(ui.window.errorBanner()->message()));
+    QTRY_VERIFY_WITH_TIMEOUT(refused.count() > 0, 120000);
+    QVERIFY2(ui.window.errorBanner()->message().contains(QStringLiteral("has no tokenizer")), qPrintable(ui.window.errorBanner()->message()));
+    QVERIFY2(ui.window.errorBanner()->action().contains(QStringLiteral("Type token ids in the prompt box")),
+             qPrintable(ui.window.errorBanner()->action()));
+    QVERIFY(ui.view->figuresText(0).startsWith(QStringLiteral("failed")));
+    QVERIFY(!ui.page->isRunning());
 
     const QJsonObject golden = test::readJsonObject(test::sharedModel(QStringLiteral("t5-random")) + QStringLiteral("/golden/01_short.json"));
     QStringList input;
