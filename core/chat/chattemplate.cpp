@@ -28,6 +28,31 @@ QString tokenContent(const QJsonValue &v)
     return v.isObject() ? v.toObject().value(QStringLiteral("content")).toString() : v.toString();
 }
 
+QByteArray readFile(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        throw Error(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
+    return file.readAll();
+}
+
+// A string, or [{"name": "default", "template": ...}, {"name": "tool_use", ...}].
+QString templateField(const QJsonValue &field, const QString &path)
+{
+    if (field.isString())
+        return field.toString();
+    if (field.isArray()) {
+        for (const QJsonValue &named : field.toArray()) {
+            if (named.toObject().value(QStringLiteral("name")).toString() == QLatin1String("default"))
+                return named.toObject().value(QStringLiteral("template")).toString();
+        }
+        throw Error(QStringLiteral("%1: chat_template lists no template named \"default\"").arg(path));
+    }
+    if (!field.isUndefined() && !field.isNull())
+        throw Error(QStringLiteral("%1: chat_template is neither a string nor a list of named templates").arg(path));
+    return QString();
+}
+
 } // namespace
 
 ChatTemplate::ChatTemplate(const QString &source, const QHash<QString, QString> &specialTokens)
@@ -40,30 +65,20 @@ ChatTemplate::ChatTemplate(const QString &source, const QHash<QString, QString> 
 std::optional<ChatTemplate> ChatTemplate::load(const QString &modelDir)
 {
     const QString path = QDir(modelDir).filePath(QStringLiteral("tokenizer_config.json"));
-    QFile file(path);
-    if (!file.exists())
-        return std::nullopt;
-    if (!file.open(QIODevice::ReadOnly))
-        throw Error(QStringLiteral("cannot read %1: %2").arg(path, file.errorString()));
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(file.readAll(), &parseError);
-    if (!doc.isObject())
-        throw Error(QStringLiteral("%1 is not a JSON object: %2").arg(path, parseError.errorString()));
-    const QJsonObject config = doc.object();
-    const QJsonValue field = config.value(QStringLiteral("chat_template"));
+    const QString jinjaPath = QDir(modelDir).filePath(QStringLiteral("chat_template.jinja"));
+    QJsonObject config;
     QString source;
-    if (field.isString()) {
-        source = field.toString();
-    } else if (field.isArray()) { // [{"name": "default", "template": ...}, {"name": "tool_use", ...}]
-        for (const QJsonValue &named : field.toArray()) {
-            if (named.toObject().value(QStringLiteral("name")).toString() == QLatin1String("default"))
-                source = named.toObject().value(QStringLiteral("template")).toString();
-        }
-        if (source.isEmpty())
-            throw Error(QStringLiteral("%1: chat_template lists no template named \"default\"").arg(path));
-    } else if (!field.isUndefined() && !field.isNull()) {
-        throw Error(QStringLiteral("%1: chat_template is neither a string nor a list of named templates").arg(path));
+    if (QFile::exists(path)) {
+        QJsonParseError parseError;
+        const QJsonDocument doc = QJsonDocument::fromJson(readFile(path), &parseError);
+        if (!doc.isObject())
+            throw Error(QStringLiteral("%1 is not a JSON object: %2").arg(path, parseError.errorString()));
+        config = doc.object();
+        source = templateField(config.value(QStringLiteral("chat_template")), path);
     }
+    const bool ownFile = QFile::exists(jinjaPath); // newer transformers keep it there; it wins
+    if (ownFile)
+        source = QString::fromUtf8(readFile(jinjaPath));
     if (source.isEmpty())
         return std::nullopt;
     QHash<QString, QString> tokens;
@@ -75,7 +90,7 @@ std::optional<ChatTemplate> ChatTemplate::load(const QString &modelDir)
     try {
         return ChatTemplate(source, tokens);
     } catch (const Error &e) {
-        throw Error(QStringLiteral("%1: %2").arg(path, e.message()));
+        throw Error(QStringLiteral("%1: %2").arg(ownFile ? jinjaPath : path, e.message()));
     }
 }
 

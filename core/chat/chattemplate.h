@@ -32,9 +32,10 @@ public:
     // eos_token, ...). Throws jinja::TemplateError (a surfing::Error) naming an unsupported construct.
     explicit ChatTemplate(const QString &source, const QHash<QString, QString> &specialTokens = {});
 
-    // MODEL_DIR/tokenizer_config.json's chat_template (a string, or the "default" of a list of
-    // named templates) with its special tokens; nullopt when there is none. Throws surfing::Error
-    // for an unreadable file or an unsupported template.
+    // MODEL_DIR/chat_template.jinja, else tokenizer_config.json's chat_template (a string, or the
+    // "default" of a list of named templates), with the special tokens of tokenizer_config.json;
+    // nullopt when there is none. Throws surfing::Error for an unreadable file or an unsupported
+    // template.
     static std::optional<ChatTemplate> load(const QString &modelDir);
 
     // The prompt for `messages`; with addGenerationPrompt the header of the assistant's reply is

@@ -6,6 +6,8 @@
 #include "chat/templateerror.h"
 #include "testsupport.h"
 
+#include <QDir>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -29,6 +31,7 @@ private Q_SLOTS:
     void runtimeErrorsNameThePosition();
     void hostileTemplatesStayBounded();
     void modelsWithoutTemplate();
+    void templateFileTravelsWithTheChunks();
 
 private:
     QJsonObject m_expected;
@@ -212,6 +215,42 @@ void TestChatTemplate::modelsWithoutTemplate()
             QVERIFY2(!ChatTemplate::load(dir).has_value(), model);
     }
     QVERIFY(!ChatTemplate::load(QStringLiteral("/nonexistent")).has_value());
+}
+
+// Newer transformers write the template to chat_template.jinja: it wins over tokenizer_config.json,
+// and `chunk` carries it beside the chunks (so a remote client fetches it too).
+void TestChatTemplate::templateFileTravelsWithTheChunks()
+{
+    const QDir shared(test::sharedModel(QStringLiteral("stories260K")));
+    if (!shared.exists())
+        QSKIP("shared models not available");
+    QTemporaryDir work;
+    const QString model = work.filePath(QStringLiteral("model"));
+    QVERIFY(QDir().mkpath(model));
+    for (const QString &name : shared.entryList(QDir::Files))
+        QVERIFY(QFile::copy(shared.filePath(name), QDir(model).filePath(name)));
+    QFile jinja(QDir(model).filePath(QStringLiteral("chat_template.jinja")));
+    QVERIFY(jinja.open(QIODevice::WriteOnly));
+    jinja.write("{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}");
+    jinja.close();
+    const QString chunks = work.filePath(QStringLiteral("chunks"));
+    const test::CliResult r = test::runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), chunks});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QVERIFY(QFile::exists(chunks + QStringLiteral("/chat_template.jinja")));
+    const std::optional<ChatTemplate> t = ChatTemplate::load(chunks);
+    QVERIFY(t.has_value());
+    QCOMPARE(t->render({{QStringLiteral("user"), QStringLiteral("Hi")}}), QStringLiteral("<s>[user] Hi\n"));
+
+    QVERIFY(jinja.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    jinja.write("{% include 'other' %}");
+    jinja.close();
+    try {
+        ChatTemplate::load(model);
+        QFAIL("an unsupported template file loaded");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(QStringLiteral("chat_template.jinja: chat template line 1, column 4: unsupported tag 'include'")),
+                 qPrintable(e.message()));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestChatTemplate)
