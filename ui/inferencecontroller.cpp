@@ -4,7 +4,7 @@
 #include "client/localchunksource.h"
 #include "client/remotechunksource.h"
 #include "inference/inferencesession.h"
-#include "sentenceembedding.h"
+#include "inference/sentenceembedding.h"
 
 #include <QDir>
 #include <QFile>
@@ -79,8 +79,11 @@ InferenceController::~InferenceController()
 
 QString InferenceController::keyOf(const PlaygroundRequest &r)
 {
-    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7").arg(int(r.source)).arg(r.serverUrl.toString(), r.model, r.token, r.chunkDir)
-        .arg(r.cacheBytes).arg(r.cacheLayers);
+    QStringList replicas;
+    for (const QUrl &url : r.replicas)
+        replicas << url.toString();
+    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8").arg(int(r.source)).arg(r.serverUrl.toString(), r.model, r.token, r.chunkDir)
+        .arg(r.cacheBytes).arg(r.cacheLayers).arg(replicas.join(QLatin1Char(',')));
 }
 
 QString InferenceController::modelType() const
@@ -136,6 +139,8 @@ InferenceController::Opened InferenceController::open(const PlaygroundRequest &r
         }
         RemoteChunkSourceOptions options;
         options.client.url = r.serverUrl;
+        if (!r.replicas.isEmpty())
+            options.servers = QList<QUrl>{r.serverUrl} + r.replicas;
         options.client.model = r.model;
         options.client.token = r.token;
         options.client.clientName = QStringLiteral("surfing-gui");
@@ -214,7 +219,6 @@ void InferenceController::runPrompt()
         if (!line.trimmed().isEmpty())
             m_sentences.append(line.trimmed());
     }
-    options.keepTensors = m_sentences.size() > 1;
     m_session->setOptions(options);
     Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
     m_session->start(m_sentences.size() > 1 ? m_sentences.first() : m_request.prompt);
@@ -268,23 +272,17 @@ void InferenceController::refuse(const QString &message, const QString &action)
     Q_EMIT runRefused(message, action);
 }
 
-bool InferenceController::continueEncoderDemo(const InferenceResult &result)
+bool InferenceController::continueEncoderDemo(const surfing::InferenceResult &result)
 {
     if (m_sentences.size() < 2)
         return false;
-    QTemporaryDir dir;
-    const QString file = dir.filePath(QStringLiteral("hidden.safetensors"));
-    m_session->dumpTensors(file);
-    m_embeddings.append(meanPooledEmbedding(file));
+    m_embeddings.append(result.embedding);
     m_tokenCounts.append(result.stats.promptTokens);
     if (m_embeddings.size() < m_sentences.size()) {
         m_session->start(m_sentences.at(m_embeddings.size()));
         return true;
     }
-    QVector<double> toFirst;
-    for (const QVector<double> &e : std::as_const(m_embeddings))
-        toFirst.append(cosineSimilarity(m_embeddings.first(), e));
-    Q_EMIT similaritiesComputed(m_sentences, toFirst, m_tokenCounts);
+    Q_EMIT similaritiesComputed(m_sentences, similaritiesToFirst(m_embeddings), m_tokenCounts);
     return false;
 }
 

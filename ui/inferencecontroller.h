@@ -76,7 +76,7 @@ private:
     void onSessionFailed(const QString &message);
     void refuse(const QString &message, const QString &action);
     bool startDecoder(InferenceOptions options); // false: failed before running
-    bool continueEncoderDemo(const InferenceResult &result); // true while more sentences are queued
+    bool continueEncoderDemo(const surfing::InferenceResult &result); // true while more sentences are queued
 
     PlaygroundRequest m_request;
     QString m_key;

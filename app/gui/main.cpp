@@ -30,7 +30,9 @@ void addOptions(QCommandLineParser &parser)
                                                     "Without a display, use surfing-cli (surfing-cli --help)."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk."), QStringLiteral("[MODEL_DIR]"));
+    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, or a hub name ORG/NAME already in the "
+                                                                       "local Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub; "
+                                                                       "nothing is downloaded)."), QStringLiteral("[MODEL_DIR]"));
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run three prompts, save a PNG of every page (at the screen's size) into DIR and quit."), QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
 }

@@ -32,6 +32,9 @@ public:
     bool isDecoder() const;
     bool hasTokenizer() const;
     int contextLength() const; // positions a prompt and its reply must fit in; 0: no fixed limit
+    // Why the tokenizer files beside the model could not be loaded (empty when they loaded or
+    // there are none): such a model still runs from token ids.
+    QString tokenizerError() const;
 
     // Blocking, on the calling thread (not the network thread). Throw surfing::Error.
     // warmup(): every unit fetched once and one token computed, so the first real run does not
@@ -39,6 +42,14 @@ public:
     void warmup();
     InferenceResult run(const QString &prompt);
     InferenceResult runIds(const QVector<qint64> &promptIds);
+    // Batch mode (decoders): the prompts generate together, each layer fetched once per step
+    // for all of them; each result holds its prompt's ids and text, `stats` the whole batch.
+    struct BatchResult {
+        QVector<InferenceResult> results;
+        InferenceStats stats;
+    };
+    BatchResult runBatch(const QVector<QVector<qint64>> &prompts);
+    QVector<qint64> encode(const QString &prompt) const; // throws without a usable tokenizer
     // Writes the last run's final hidden states (and logits for decoders) as safetensors
     // (needs options().keepTensors).
     void dumpTensors(const QString &path) const;

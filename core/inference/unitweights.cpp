@@ -1,7 +1,9 @@
 #include "inference/unitweights.h"
 
 #include "base/error.h"
+#include "format/quant.h"
 #include "format/safetensors.h"
+#include "inference/quantops.h"
 
 namespace surfing {
 namespace {
@@ -29,6 +31,7 @@ at::ScalarType scalarTypeOf(Dtype dtype, const QString &unit, const QString &nam
 UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes, const QString &unit)
 {
     const SafetensorsHeader header = parseSafetensors(*bytes, unit);
+    quant::checkQuantizedTensors(header, *bytes, QStringLiteral("chunk '%1'").arg(unit));
     return fromSafetensors(std::move(bytes), unit, header);
 }
 
@@ -40,6 +43,11 @@ UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes
     for (const TensorInfo &t : header.tensors) {
         std::vector<int64_t> sizes(t.shape.begin(), t.shape.end());
         void *data = const_cast<char *>(bytes->constData() + header.dataOffset + t.begin);
+        if (const auto type = quant::quantTypeOf(t.dtype)) {
+            const int64_t cols = sizes.back(), rows = cols ? t.elementCount() / cols : 0;
+            weights.m_tensors.insert(t.name, ops::quantizedMatrix(data, *type, rows, cols, bytes));
+            continue;
+        }
         // The tensor co-owns the bytes; safetensors data is only 8-byte aligned at its start,
         // so unaligned tensors are copied.
         const bool aligned = reinterpret_cast<quintptr>(data) % dtypeSize(t.dtype) == 0;
@@ -54,6 +62,8 @@ UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes
 at::Tensor UnitWeights::get(const QString &key) const
 {
     const at::Tensor t = stored(key);
+    if (ops::quantTypeOf(t))
+        return ops::dequantized(t);
     if (t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16)
         return t.to(at::kFloat);
     return t;

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "client/chunksource.h"
+#include "format/quant.h"
 #include "format/safetensors.h"
 
 #include <QHash>
@@ -46,9 +47,20 @@ struct WeightStream::Private {
         auto it = parsed.find(unit);
         if (it != parsed.end() && !headerBytes.isEmpty() && it->size == chunk.size() && it->headerBytes == headerBytes)
             return it->header;
-        SafetensorsHeader header = parseSafetensors(chunk, unit); // throws on a bad chunk
+        // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
+        // against the manifest before it gets here.
+        SafetensorsHeader header = parseSafetensors(chunk, unit);
+        quant::checkQuantizedTensors(header, chunk, QStringLiteral("chunk '%1'").arg(unit));
         it = parsed.insert(unit, ParsedChunk{headerBytes.toByteArray(), chunk.size(), std::move(header)});
         return it->header;
+    }
+
+    void setOrder(const QStringList &units)
+    {
+        order = units;
+        position.clear();
+        for (int i = 0; i < units.size(); ++i)
+            position.insert(units[i], i);
     }
 
     // Units [from, from + depth) of the order, wrapping to the head: a decoder walks the same
@@ -82,13 +94,25 @@ void WeightStream::beginStep(const QStringList &unitOrder)
 {
     ++d->step;
     d->pending.clear();
-    if (unitOrder != d->order) {
-        d->order = unitOrder;
-        d->position.clear();
-        for (int i = 0; i < unitOrder.size(); ++i)
-            d->position.insert(unitOrder[i], i);
-    }
+    if (unitOrder != d->order)
+        d->setOrder(unitOrder);
     d->prefetchFrom(0);
+}
+
+void WeightStream::replan(const QString &after, const QString &prefix, const QStringList &units)
+{
+    const auto pos = d->position.constFind(after);
+    if (pos == d->position.constEnd())
+        throw Error(QStringLiteral("unit '%1' was not announced for step %2 (beginStep)").arg(after).arg(d->step));
+    const int from = *pos + 1;
+    int end = from;
+    while (end < d->order.size() && d->order[end].startsWith(prefix)) {
+        if (!units.contains(d->order[end]))
+            d->source->releasePrefetch(d->order[end]);
+        ++end;
+    }
+    d->setOrder(d->order.mid(0, from) + units + d->order.mid(end));
+    d->prefetchFrom(from);
 }
 
 UnitWeights WeightStream::acquire(const QString &unit)
