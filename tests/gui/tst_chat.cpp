@@ -41,6 +41,7 @@ private Q_SLOTS:
     void conversationKeepsEveryReply();
     void stopRegenerateAndClear();
     void chatTemplateShapesThePrompt();
+    void qwenChatTemplate();
     void templateErrorsSayWhatToDo();
     void contextLimitIsExplained();
     void encoderHasNoSampling();
@@ -262,6 +263,26 @@ void TestChat::chatTemplateShapesThePrompt()
     QTest::mouseClick(ui.chat->rawCompletionBox(), Qt::LeftButton); // raw: the text as typed, with BOS rules
     const InferenceResult raw = send(ui, QStringLiteral("Plain text"), true);
     QCOMPARE(raw.promptIds, tokenizer->encode(QStringLiteral("Plain text"), true).ids);
+}
+
+// Qwen3 (ChatML) through the Playground: the prompt the model reads is the template's rendering.
+// (That <|im_end|> ends a reply is tst_generationstops::eosIdsFromEveryFile.)
+void TestChat::qwenChatTemplate()
+{
+    const QString chunks = chunked(QStringLiteral("qwen3-random"));
+    if (!QFileInfo::exists(chunks + QStringLiteral("/config.json")))
+        QSKIP("qwen3-random cannot be chunked in this build");
+    Ui ui;
+    open(ui, chunks);
+    QVERIFY(!ui.chat->rawCompletionBox()->isChecked());
+    typeInto(ui.page->findChild<QSpinBox *>(QStringLiteral("maxTokens")), QStringLiteral("3"));
+    const ChatTemplate chatTemplate = *ChatTemplate::load(chunks);
+    const std::unique_ptr<Tokenizer> tokenizer = Tokenizer::load(chunks);
+    const InferenceResult first = send(ui, QStringLiteral("Hi!"), true);
+    const QString rendered = chatTemplate.render({{QStringLiteral("user"), QStringLiteral("Hi!")}});
+    QCOMPARE(rendered, QStringLiteral("<|im_start|>user\nHi!<|im_end|>\n<|im_start|>assistant\n"));
+    QCOMPARE(first.promptIds, tokenizer->encode(rendered, false).ids);
+    QCOMPARE(ui.view->replyText(0), first.text);
 }
 
 // stories260K with a chat_template added to its tokenizer_config.json, chunked.
