@@ -12,6 +12,7 @@ PACKAGES=(
   xvfb xauth imagemagick            # GUI screenshots
   dpkg-dev file                     # CPack .deb
   bc python3-numpy                   # benchmark scripts (python3-numpy: ../shared/peer/hf2gguf.py)
+  python3-jinja2                     # tests/chat/make_expected.py (expected chat template renders)
   haproxy                           # the load balancer of packaging/haproxy (tests/scaleout, bench/run-scaleout.sh)
 )
 

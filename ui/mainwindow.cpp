@@ -10,6 +10,8 @@
 #include "inferencecontroller.h"
 #include "metricshistorymodel.h"
 #include "metricssampler.h"
+#include "chatpanel.h"
+#include "helpdialogs.h"
 #include "playgroundpage.h"
 #include "requestlogmodel.h"
 #include "servercontroller.h"
@@ -134,6 +136,10 @@ void MainWindow::buildMenus()
     file->addSeparator();
     QAction *chunk = file->addAction(tr("&Chunk model"), m_chunkPage, &ChunkPage::startChunking);
     chunk->setShortcut(QKeySequence(QStringLiteral("Ctrl+Return")));
+    // Ctrl+Return also sends the Playground's prompt: chunk only from the Chunk page, so the two
+    // never compete (an ambiguous shortcut fires neither).
+    chunk->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_chunkPage->addAction(chunk);
     file->addSeparator();
     QAction *serve = file->addAction(tr("Start/stop &server"), m_serverPage, &ServerPage::toggle);
     serve->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
@@ -154,10 +160,16 @@ void MainWindow::buildMenus()
     });
     QAction *dismiss = new QAction(tr("Dismiss message"), this);
     dismiss->setShortcut(QKeySequence(Qt::Key_Escape));
-    connect(dismiss, &QAction::triggered, m_banner, &ErrorBanner::dismiss);
+    connect(dismiss, &QAction::triggered, this, [this] { // Esc: cancel chunking where it runs, else dismiss
+        if (currentPage() == ChunkTab && m_chunkPage->isBusy())
+            m_chunkPage->cancel();
+        else
+            m_banner->dismiss();
+    });
     addAction(dismiss);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    addHelpActions(help, this);
     help->addAction(tr("&About Surfing"), this, [this] {
         const BlasInfo blas = loadedBlas();
         QString math = blas.found() ? tr("Matrix library (BLAS): %1<br><small>%2</small>").arg(blas.name.toHtmlEscaped(), blas.library.toHtmlEscaped())
@@ -230,39 +242,18 @@ void MainWindow::connectInference()
     connect(page, &PlaygroundPage::stopRequested, m_inference, &InferenceController::cancel);
     connect(m_inference, &InferenceController::runningChanged, page, &PlaygroundPage::setRunning);
     connect(m_inference, &InferenceController::progressMessage, page, &PlaygroundPage::showStats);
-    connect(m_inference, &InferenceController::tokenGenerated, page, &PlaygroundPage::appendText);
+    ChatPanel *chat = page->chatPanel();
+    connect(m_inference, &InferenceController::tokenGenerated, chat, &ChatPanel::appendToken);
+    connect(m_inference, &InferenceController::modelOpened, page, &PlaygroundPage::setModelInfo);
     connect(m_inference, &InferenceController::tokenGenerated, m_sampler, [this] { m_sampler->addTokens(1); });
     connect(m_inference, &InferenceController::layerEventsRecorded, m_timeline, &TimelineModel::addEvents);
     connect(m_inference, &InferenceController::layerEventsRecorded, m_sampler, &MetricsSampler::addLayerEvents);
     connect(m_inference, &InferenceController::clientCacheBytesChanged, m_sampler, &MetricsSampler::setClientCacheBytes);
-    connect(m_inference, &InferenceController::finished, page, [page](const InferenceResult &result) {
-        const InferenceStats &s = result.stats;
-        if (result.newIds.isEmpty() && !result.text.isEmpty() && page->outputText().isEmpty()) {
-            // One line to an encoder: its output summary, and how to get the comparison.
-            page->showOutput(result.text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))
-                             + tr("<p><i>Type two or more sentences, one per line, to compare them with the first.</i></p>"));
-        }
-        if (s.newTokens == 0 && result.newIds.isEmpty()) { // an encoder: nothing generated, no tok/s
-            page->showStats(tr("%1 tokens encoded in %2 · cache hits %3% · fetched %4 · waited %5")
-                                .arg(s.promptTokens).arg(formatMilliseconds(s.totalNs / 1e6))
-                                .arg(100.0 * s.cacheHitRate(), 0, 'f', 0)
-                                .arg(formatBytes(s.bytesFetched), formatMilliseconds(s.fetchWaitNs / 1e6)));
-            return;
-        }
-        page->showStats(tr("%1 prompt + %2 new tokens · %3 tok/s · first token %4 · cache hits %5% · fetched %6 · waited %7")
-                            .arg(s.promptTokens).arg(s.newTokens).arg(s.tokensPerSecond(), 0, 'f', 1)
-                            .arg(formatMilliseconds(s.timeToFirstTokenNs / 1e6))
-                            .arg(100.0 * s.cacheHitRate(), 0, 'f', 0)
-                            .arg(formatBytes(s.bytesFetched), formatMilliseconds(s.fetchWaitNs / 1e6)));
-    });
-    connect(m_inference, &InferenceController::similaritiesComputed, page,
-            [page](const QStringList &sentences, const QVector<double> &toFirst) {
-        QString html = tr("<p>Cosine similarity of mean-pooled <code>last_hidden_state</code> to the first line:</p><table cellpadding=4>");
-        for (int i = 0; i < sentences.size(); ++i)
-            html += QStringLiteral("<tr><td align=right><b>%1</b></td><td>%2</td></tr>")
-                        .arg(toFirst.value(i), 0, 'f', 4).arg(sentences.at(i).toHtmlEscaped());
-        page->showOutput(html + QStringLiteral("</table>"));
-    });
+    connect(m_inference, &InferenceController::finished, chat, &ChatPanel::showResult);
+    connect(m_inference, &InferenceController::similaritiesComputed, chat, &ChatPanel::showSimilarities);
+    connect(m_inference, &InferenceController::failed, chat, &ChatPanel::showFailure);
+    connect(m_inference, &InferenceController::runRefused, chat, &ChatPanel::showFailure);
+    connect(m_inference, &InferenceController::runRefused, this, &MainWindow::showError);
     connect(m_inference, &InferenceController::failed, this, [this, page](const QString &message) {
         page->showStats(tr("Failed"));
         showError(tr("Inference failed: %1").arg(message),

@@ -124,6 +124,7 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     }
     a->options.threads = int(threads);
     a->options.keepTensors = !a->dumpPath.isEmpty();
+    a->options.stopStrings = p.values(QStringLiteral("stop"));
     a->cacheChunks = int(layers);
     a->cacheBytes = qint64(mb * 1024 * 1024);
     return true;
@@ -182,10 +183,12 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
                      : QStringLiteral("surfing-cli run: the tokenizer cannot be loaded (%1); printing the generated token ids")
                            .arg(session.tokenizerError()));
     bool first = true;
+    QString streamed; // text held back as a possible stop string is printed at the end
     if (!a.json)
-        QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, printIds](qint64 id, const QString &delta) {
+        QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, &streamed, printIds](qint64 id, const QString &delta) {
             const QString out = printIds ? (first ? QString() : QStringLiteral(" ")) + QString::number(id) : delta;
             first = false;
+            streamed += delta;
             std::fputs(out.toUtf8().constData(), stdout);
             std::fflush(stdout);
         });
@@ -197,7 +200,7 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
             printOut(QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Compact)));
         } else {
             if (session.isDecoder())
-                printOut(QString());
+                printOut(!printIds && result.text.startsWith(streamed) ? result.text.mid(streamed.size()) : QString());
             else
                 printOut(result.text);
             printErr(QStringLiteral("stats: ") + result.stats.summary());
@@ -239,6 +242,8 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("top-k"), QStringLiteral("Sample from the K most likely tokens (0 = off)."), QStringLiteral("K")},
         {QStringLiteral("top-p"), QStringLiteral("Nucleus sampling mass (1 = off)."), QStringLiteral("P")},
         {QStringLiteral("seed"), QStringLiteral("Random seed for sampling (default 0)."), QStringLiteral("S")},
+        {QStringLiteral("stop"), QStringLiteral("Stop when the text contains STR (repeatable); the text ends before it. "
+                                                "Generation also stops at the model's end-of-sequence tokens."), QStringLiteral("STR")},
         {QStringLiteral("cache-layers"), QStringLiteral("Client cache budget in chunks."), QStringLiteral("K")},
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},

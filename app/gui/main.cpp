@@ -11,6 +11,7 @@
 #include <QIcon>
 #include <QLoggingCategory>
 #include <QTextStream>
+#include <QScreen>
 #include <QTimer>
 #include <optional>
 
@@ -32,7 +33,7 @@ void addOptions(QCommandLineParser &parser)
     parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, or a hub name ORG/NAME already in the "
                                                                        "local Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub; "
                                                                        "nothing is downloaded)."), QStringLiteral("[MODEL_DIR]"));
-    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run two prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run three prompts, save a PNG of every page (at the screen's size) into DIR and quit."), QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
 }
 
@@ -91,7 +92,7 @@ int main(int argc, char **argv)
             QTextStream(stderr) << "surfing: --screenshot needs a MODEL_DIR" << Qt::endl;
             return 2;
         }
-        window.resize(1360, 860);
+        window.resize(window.screen()->availableGeometry().size()); // the screen's size: xvfb-run -s "-screen 0 WxHx24"
         auto *tour = new ScreenshotTour(&window, args.constFirst(), parser.value(QStringLiteral("screenshot")), &app);
         QObject::connect(tour, &ScreenshotTour::done, &app, [](int code) { QCoreApplication::exit(code); });
         QTimer::singleShot(300, tour, &ScreenshotTour::start);

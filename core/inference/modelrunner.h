@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace surfing {
 
@@ -30,6 +31,7 @@ struct RunContext {
     std::map<QString, at::Tensor> &kept;    // tensors for dumpTensors() (options.keepTensors)
     std::function<bool(qint64)> acceptToken; // a generated token (emits it); false: stop
     qint64 startNs = 0;                     // timelineClockNs() when the run began
+    std::vector<int64_t> eosIds = {};       // every end-of-sequence id (empty: the model's own)
 };
 
 class ModelRunner
