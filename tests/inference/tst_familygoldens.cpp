@@ -11,6 +11,8 @@
 #include "format/modelconfig.h"
 #include "inference/decodermodel.h"
 #include "inference/generation.h"
+#include "inference/inferencesession.h"
+#include "inference/sentenceembedding.h"
 #include "inference/weightstream.h"
 
 #include <QDir>
@@ -50,6 +52,7 @@ private Q_SLOTS:
     void moeFetchesOnlyPickedExperts();
     void moeSmallCacheStillExact();
     void otherRopeTypesAreRefusedByName();
+    void bertSentenceEmbeddingInCore();
 };
 
 QString TestFamilyGoldens::chunks(const QString &model)
@@ -243,6 +246,33 @@ void TestFamilyGoldens::otherRopeTypesAreRefusedByName()
         }
         QVERIFY2(message.contains(QStringLiteral("rope_type '%1' is not supported").arg(QLatin1String(type))), qPrintable(message));
     }
+}
+
+// The encoder demo's arithmetic lives in core: the session's result carries the mean-pooled
+// last_hidden_state, compared by cosine similarity.
+void TestFamilyGoldens::bertSentenceEmbeddingInCore()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("bert-random"));
+    if (!QFile::exists(dir + QStringLiteral("/chunk_info.json")))
+        writeChunkDir(sharedModel(QStringLiteral("bert-random")), dir);
+    InferenceSession session(std::make_shared<LocalChunkSource>(dir), dir);
+    QVector<QVector<double>> embeddings;
+    QVector<at::Tensor> expected;
+    for (const QString &name : {QStringLiteral("01_hello"), QStringLiteral("04_oov")}) {
+        const QString golden = sharedModel(QStringLiteral("bert-random")) + QStringLiteral("/golden/") + name;
+        const InferenceResult result = session.run(readJson(golden + QStringLiteral(".json")).value(QLatin1String("text")).toString());
+        const at::Tensor mean = goldenTensor(golden + QStringLiteral(".safetensors"), QStringLiteral("last_hidden_state"))[0].mean(0);
+        QCOMPARE(result.embedding.size(), int(mean.numel()));
+        for (int i = 0; i < result.embedding.size(); ++i)
+            QVERIFY(std::abs(result.embedding[i] - mean[i].item<double>()) < 1e-4);
+        embeddings.append(result.embedding);
+        expected.append(mean);
+    }
+    const QVector<double> similarity = similaritiesToFirst(embeddings);
+    const double cosine = at::cosine_similarity(expected[0], expected[1], 0).item<double>();
+    QCOMPARE(similarity.size(), 2);
+    QVERIFY(std::abs(similarity[0] - 1.0) < 1e-9);
+    QVERIFY2(std::abs(similarity[1] - cosine) < 1e-4, qPrintable(QStringLiteral("%1 vs %2").arg(similarity[1]).arg(cosine)));
 }
 
 QTEST_GUILESS_MAIN(TestFamilyGoldens)
