@@ -78,8 +78,11 @@ InferenceController::~InferenceController()
 
 QString InferenceController::keyOf(const PlaygroundRequest &r)
 {
-    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7").arg(int(r.source)).arg(r.serverUrl.toString(), r.model, r.token, r.chunkDir)
-        .arg(r.cacheBytes).arg(r.cacheLayers);
+    QStringList replicas;
+    for (const QUrl &url : r.replicas)
+        replicas << url.toString();
+    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8").arg(int(r.source)).arg(r.serverUrl.toString(), r.model, r.token, r.chunkDir)
+        .arg(r.cacheBytes).arg(r.cacheLayers).arg(replicas.join(QLatin1Char(',')));
 }
 
 QString InferenceController::modelType() const
@@ -135,6 +138,8 @@ InferenceController::Opened InferenceController::open(const PlaygroundRequest &r
         }
         RemoteChunkSourceOptions options;
         options.client.url = r.serverUrl;
+        if (!r.replicas.isEmpty())
+            options.servers = QList<QUrl>{r.serverUrl} + r.replicas;
         options.client.model = r.model;
         options.client.token = r.token;
         options.client.clientName = QStringLiteral("surfing-gui");

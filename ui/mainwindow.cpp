@@ -93,8 +93,8 @@ MainWindow::MainWindow(QWidget *parent)
         m_playgroundPage->setLocalServer(url, models, m_serverPage->chunkDirs());
     });
     connect(m_server, &ServerController::stopped, this, [this] { m_playgroundPage->setLocalServer({}, {}, {}); });
-    connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token) {
-        m_playgroundPage->setRemoteServer(url, token);
+    connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token, const QList<QUrl> &replicas) {
+        m_playgroundPage->setRemoteServer(url, token, replicas);
         showPage(PlaygroundTab);
     });
     connect(m_server, &ServerController::stateChanged, this, &MainWindow::updateServerState);

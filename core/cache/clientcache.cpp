@@ -1,5 +1,7 @@
 #include "cache/clientcache.h"
 
+#include "cache/chunkbufferpool.h"
+
 #include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(lcClientCache, "surfing.cache")
@@ -174,6 +176,7 @@ void ClientCache::drop(const QString &name, bool eviction)
         m_stats.evictedBytes += entry.bytes->size();
         qCDebug(lcClientCache) << "evicted" << name << entry.bytes->size() << "bytes";
     }
+    ChunkBufferPool::instance().recycle(entry.bytes); // the next chunk to arrive reuses its pages
 }
 
 } // namespace surfing

@@ -27,6 +27,8 @@ public:
     ClientCache &cache() { return *m_cache; }
     // Requests that went out (a chunk in flight is never requested twice).
     qint64 fetchesStarted() const;
+    // Stored bytes of every chunk delivered (what crossed the link or was read from disk).
+    qint64 storedBytesArrived() const;
 
 protected:
     // Starts fetching `name` (known to be in the manifest); must not block.
@@ -70,6 +72,7 @@ private:
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;
     QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
+    qint64 m_storedBytesArrived = 0;
 };
 
 } // namespace surfing

@@ -10,6 +10,7 @@
 #include "inference/architectures.h"
 #include "format/safetensors.h"
 #include "inference/modelrunner.h"
+#include "inference/batchgeneration.h"
 #include "inference/weightstream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -31,13 +32,19 @@ Q_LOGGING_CATEGORY(lcInference, "surfing.inference")
 namespace surfing {
 namespace {
 
+void applyComputeThreads(int threads)
+{
+    at::set_num_threads(threads);
+    setBlasThreads(threads);
+}
+
 // One inter-op thread: the rest of the machine stays free for the network thread, decoding and
 // the GUI. Interop threads can only be set once per process; compute threads follow the options.
 void configureTorchThreads()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        at::set_num_threads(defaultComputeThreads());
+        applyComputeThreads(defaultComputeThreads());
         try {
             at::set_num_interop_threads(1);
         } catch (const std::exception &) {
@@ -129,7 +136,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
     std::lock_guard lock(d->runMutex);
     d->options = options;
     d->stream->setPrefetchDepth(options.prefetchDepth);
-    at::set_num_threads(options.threads > 0 ? options.threads : defaultComputeThreads());
+    applyComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
 
 InferenceOptions InferenceSession::options() const { return d->options; }
@@ -171,6 +178,59 @@ InferenceResult InferenceSession::run(const QString &prompt)
     const QVector<qint64> ids = d->encode(prompt);
     std::lock_guard lock(d->runMutex);
     return d->runOnce(ids, prompt);
+}
+
+QVector<qint64> InferenceSession::encode(const QString &prompt) const
+{
+    return d->encode(prompt);
+}
+
+InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<qint64>> &prompts)
+{
+    std::lock_guard lock(d->runMutex);
+    if (!d->decoder)
+        throw Error(QStringLiteral("batch mode runs decoder models (GPT-2, LLaMA family); this is a %1 model").arg(d->config.modelType));
+    at::NoGradGuard noGrad;
+    std::vector<std::vector<int64_t>> rows;
+    for (const QVector<qint64> &p : prompts)
+        rows.emplace_back(p.begin(), p.end());
+    qint64 start = 0;
+    InferenceResult all = d->beginRun({}, start);
+    const int stepsBefore = d->stream->step();
+    GenerationOptions gen;
+    gen.maxNewTokens = d->options.maxNewTokens;
+    gen.stopAtEos = d->options.stopAtEos;
+    gen.sampling = {d->options.temperature, d->options.topK, d->options.topP, d->options.seed};
+    const auto onToken = [&](int step, const std::vector<int64_t> &) {
+        if (step == 0)
+            all.stats.timeToFirstTokenNs = timelineClockNs() - start;
+        return !d->cancelled.load();
+    };
+    const GenerationResult r = d->options.maxNewTokens > 0 ? generateBatch(*d->decoder, *d->stream, rows, gen, onToken)
+                                                           : GenerationResult{};
+    BatchResult batch;
+    for (int i = 0; i < prompts.size(); ++i) {
+        InferenceResult one;
+        one.modelType = d->config.modelType;
+        one.promptIds = prompts[i];
+        if (size_t(i) < r.newIds.size())
+            one.newIds = QVector<qint64>(r.newIds[size_t(i)].begin(), r.newIds[size_t(i)].end());
+        one.text = d->tokenizer ? d->tokenizer->decode(one.newIds, true) : QString();
+        one.stats.promptTokens = one.promptIds.size();
+        one.stats.newTokens = one.newIds.size();
+        all.stats.newTokens += one.newIds.size();
+        all.promptIds += prompts[i];
+        batch.results.append(one);
+    }
+    all.stats.steps = d->stream->step() - stepsBefore;
+    all.stats.batch = prompts.size();
+    const int newTokens = all.stats.newTokens;
+    const qint64 firstToken = all.stats.timeToFirstTokenNs;
+    d->finishStats(all, start);
+    all.stats.newTokens = newTokens;
+    all.stats.timeToFirstTokenNs = firstToken;
+    batch.stats = all.stats;
+    return batch;
 }
 
 InferenceResult InferenceSession::runIds(const QVector<qint64> &promptIds)
@@ -245,6 +305,8 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
         ++s.unitLookups;
         s.cacheHits += e.cacheHit ? 1 : 0;
         s.bytesFetched += e.bytes;
+        if (e.step > timeline.first().step)
+            s.decodeBytesFetched += e.bytes;
         s.fetchWaitNs += e.waitNs;
         s.computeNs += e.computeEndNs - e.computeStartNs;
         if (unitnames::isExpert(e.unit)) {
@@ -262,7 +324,7 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
 qint64 InferenceSession::Private::arrivedBytes() const
 {
     if (auto *fetching = dynamic_cast<FetchingChunkSource *>(source.get()))
-        return fetching->cache().stats().insertedBytes;
+        return fetching->storedBytesArrived();
     return 0;
 }
 

@@ -14,13 +14,6 @@ using namespace ops;
 
 namespace {
 
-// HF's rotate_half layout: dims i and i + D/2 form a pair.
-at::Tensor rotateHalf(const at::Tensor &x)
-{
-    const int64_t half = x.size(-1) / 2;
-    return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
 QString activationOf(const QJsonObject &j)
 {
     return j.value(QLatin1String("hidden_act")).toString(QStringLiteral("silu"));
@@ -82,8 +75,8 @@ at::Tensor LlamaModel::attention(const UnitWeights &w, const at::Tensor &x, cons
         q = rmsNorm(q, w.get(QStringLiteral("self_attn.q_norm.weight")), m_eps);
     if (w.contains(QStringLiteral("self_attn.k_norm.weight")))
         k = rmsNorm(k, w.get(QStringLiteral("self_attn.k_norm.weight")), m_eps);
-    q = q * cos + rotateHalf(q) * sin;
-    k = k * cos + rotateHalf(k) * sin;
+    q = rotary(q, cos, sin);
+    k = rotary(k, cos, sin);
     if (cache)
         std::tie(k, v) = cache->append(index, k, v);
     return x + proj(mergeHeads(attend(q, k, v, allowed)), "self_attn.o_proj");

@@ -2,6 +2,8 @@
 
 #include "base/error.h"
 #include "client/chunksource.h"
+#include "format/quant.h"
+#include "format/safetensors.h"
 
 #include <QHash>
 
@@ -15,6 +17,43 @@ struct WeightStream::Private {
     QHash<QString, int> position;
     QHash<QString, LayerEvent> pending; // acquired, compute not finished yet
     std::function<void(const LayerEvent &)> sink;
+
+    // The parsed header of the chunk each unit last came in. Parsing the JSON header again at
+    // every step was a fifth of a small model's time per token. The parse depends only on the
+    // header bytes and the chunk's size, so equal ones reuse it (bytes are compared, not
+    // addresses: a freed chunk's address can come back holding another).
+    struct ParsedChunk {
+        QByteArray headerBytes;
+        qsizetype size = 0;
+        SafetensorsHeader header;
+    };
+    QHash<QString, ParsedChunk> parsed;
+
+    static QByteArrayView headerBytesOf(const QByteArray &chunk)
+    {
+        if (chunk.size() < 8)
+            return {};
+        quint64 length = 0;
+        for (int i = 7; i >= 0; --i)
+            length = (length << 8) | quint8(chunk[i]);
+        if (length > quint64(chunk.size() - 8))
+            return {};
+        return QByteArrayView(chunk.constData(), qsizetype(8 + length));
+    }
+
+    const SafetensorsHeader &headerOf(const QString &unit, const QByteArray &chunk)
+    {
+        const QByteArrayView headerBytes = headerBytesOf(chunk);
+        auto it = parsed.find(unit);
+        if (it != parsed.end() && !headerBytes.isEmpty() && it->size == chunk.size() && it->headerBytes == headerBytes)
+            return it->header;
+        // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
+        // against the manifest before it gets here.
+        SafetensorsHeader header = parseSafetensors(chunk, unit);
+        quant::checkQuantizedTensors(header, chunk, QStringLiteral("chunk '%1'").arg(unit));
+        it = parsed.insert(unit, ParsedChunk{headerBytes.toByteArray(), chunk.size(), std::move(header)});
+        return it->header;
+    }
 
     void setOrder(const QStringList &units)
     {
@@ -98,7 +137,8 @@ UnitWeights WeightStream::acquire(const QString &unit)
     event.fetchEndNs = fetch.fetchEndNs;
     event.waitNs = fetch.waitNs > 0 ? fetch.waitNs : (fetch.cacheHit ? 0 : timelineClockNs() - asked);
     d->pending.insert(unit, event);
-    return UnitWeights::fromSafetensors(std::move(bytes), unit);
+    const SafetensorsHeader &header = d->headerOf(unit, *bytes);
+    return UnitWeights::fromSafetensors(std::move(bytes), unit, header);
 }
 
 void WeightStream::setEventSink(std::function<void(const LayerEvent &)> sink)
