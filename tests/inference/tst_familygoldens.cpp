@@ -53,6 +53,7 @@ private Q_SLOTS:
     void moeSmallCacheStillExact();
     void otherRopeTypesAreRefusedByName();
     void bertSentenceEmbeddingInCore();
+    void moeBatchMatchesGoldens();
 };
 
 QString TestFamilyGoldens::chunks(const QString &model)
@@ -273,6 +274,31 @@ void TestFamilyGoldens::bertSentenceEmbeddingInCore()
     QCOMPARE(similarity.size(), 2);
     QVERIFY(std::abs(similarity[0] - 1.0) < 1e-9);
     QVERIFY2(std::abs(similarity[1] - cosine) < 1e-4, qPrintable(QStringLiteral("%1 vs %2").arg(similarity[1]).arg(cosine)));
+}
+
+// Batch mode drives the family's decoder model too: two Qwen3-MoE prompts of different lengths
+// (left-padded) generate together, and each gets its golden ids.
+void TestFamilyGoldens::moeBatchMatchesGoldens()
+{
+    const QString dir = chunks(QStringLiteral("qwen3moe-random"));
+    InferenceSession session(std::make_shared<LocalChunkSource>(dir), dir);
+    InferenceOptions options;
+    options.maxNewTokens = 20;
+    options.stopAtEos = false;
+    session.setOptions(options);
+    QVector<QVector<qint64>> prompts;
+    QVector<std::vector<int64_t>> expected;
+    for (const QString &name : {QStringLiteral("01_short"), QStringLiteral("02_chat")}) {
+        const QJsonObject j = readJson(sharedModel(QStringLiteral("qwen3moe-random")) + QStringLiteral("/golden/") + name + QStringLiteral(".json"));
+        const std::vector<int64_t> ids = toIds(j.value(QLatin1String("input_ids")).toArray().at(0));
+        prompts.append(QVector<qint64>(ids.begin(), ids.end()));
+        expected.append(toIds(j.value(QLatin1String("greedy")).toObject().value(QLatin1String("new_ids")).toArray().at(0)));
+    }
+    const InferenceSession::BatchResult batch = session.runBatch(prompts);
+    QCOMPARE(batch.results.size(), 2);
+    for (int i = 0; i < 2; ++i)
+        QCOMPARE(std::vector<int64_t>(batch.results[i].newIds.begin(), batch.results[i].newIds.end()), expected[i]);
+    QVERIFY(batch.stats.expertLookups > 0);
 }
 
 QTEST_GUILESS_MAIN(TestFamilyGoldens)
