@@ -63,11 +63,7 @@ QStringList LlamaModel::unitOrder() const
 at::Tensor LlamaModel::attention(const UnitWeights &w, const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin,
                                  const at::Tensor &allowed, KVCache *cache, int index) const
 {
-    const auto proj = [&](const at::Tensor &in, const char *name) {
-        const QString base = QLatin1String(name);
-        const QString bias = base + QLatin1String(".bias");
-        return affine(in, w.stored(base + QLatin1String(".weight")), w.contains(bias) ? w.get(bias) : at::Tensor());
-    };
+    const auto proj = [&](const at::Tensor &in, const char *name) { return linear(w, QLatin1String(name), in); };
     const at::Tensor a = rmsNorm(x, w.get(QStringLiteral("input_layernorm.weight")), m_eps);
     at::Tensor q = splitHeads(proj(a, "self_attn.q_proj"), m_heads);
     at::Tensor k = splitHeads(proj(a, "self_attn.k_proj"), m_kvHeads);
@@ -88,11 +84,9 @@ at::Tensor LlamaModel::attention(const UnitWeights &w, const at::Tensor &x, cons
 
 at::Tensor LlamaModel::denseMlp(const UnitWeights &w, const at::Tensor &x) const
 {
-    const auto proj = [&](const at::Tensor &in, const char *name) {
-        return affine(in, w.stored(QLatin1String(name)));
-    };
-    const at::Tensor gated = activation(m_activation, proj(x, "mlp.gate_proj.weight")) * proj(x, "mlp.up_proj.weight");
-    return proj(gated, "mlp.down_proj.weight");
+    const at::Tensor gated = activation(m_activation, linear(w, QStringLiteral("mlp.gate_proj"), x))
+                             * linear(w, QStringLiteral("mlp.up_proj"), x);
+    return linear(w, QStringLiteral("mlp.down_proj"), gated);
 }
 
 at::Tensor LlamaModel::layer(WeightStream &stream, const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin,

@@ -68,9 +68,9 @@ at::Tensor MoeBlock::run(WeightStream &stream, int layer, const at::Tensor &x, c
         const UnitWeights w = stream.acquire(units[int(n)]);
         auto scope = stream.computeScope(units[int(n)]);
         const at::Tensor in = flat.index_select(0, rows);
-        const at::Tensor gated = activation(m_activation, affine(in, w.stored(QStringLiteral("gate_proj.weight"))))
-                                 * affine(in, w.stored(QStringLiteral("up_proj.weight")));
-        out.index_add_(0, rows, affine(gated, w.stored(QStringLiteral("down_proj.weight"))) * weight);
+        const at::Tensor gated = activation(m_activation, linear(w, QStringLiteral("gate_proj"), in))
+                                 * linear(w, QStringLiteral("up_proj"), in);
+        out.index_add_(0, rows, linear(w, QStringLiteral("down_proj"), gated) * weight);
     }
     // The next step most likely needs what the last token picked.
     const at::Tensor last = routing.selected.view({x.size(0), x.size(1), -1}).select(1, x.size(1) - 1);

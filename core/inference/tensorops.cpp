@@ -1,6 +1,7 @@
 #include "inference/tensorops.h"
 
 #include "base/error.h"
+#include "inference/unitweights.h"
 
 #include <QJsonValue>
 #include <algorithm>
@@ -34,6 +35,12 @@ double configDouble(const QJsonObject &config, const QString &key, std::optional
     if (!v.isDouble())
         throw Error(QStringLiteral("config.json: field '%1' must be a number").arg(key));
     return v.toDouble();
+}
+
+at::Tensor linear(const UnitWeights &w, const QString &name, const at::Tensor &x)
+{
+    const QString bias = name + QLatin1String(".bias");
+    return affine(x, w.stored(name + QLatin1String(".weight")), w.contains(bias) ? w.get(bias) : at::Tensor());
 }
 
 at::Tensor layerNorm(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias, double eps)

@@ -9,11 +9,19 @@
 #include <QString>
 #include <optional>
 
+namespace surfing {
+class UnitWeights;
+}
+
 namespace surfing::ops {
 
 // config.json values, with errors naming the field ("config.json: num_attention_heads ...").
 int configInt(const QJsonObject &config, const QString &key, std::optional<int> fallback = std::nullopt);
 double configDouble(const QJsonObject &config, const QString &key, std::optional<double> fallback = std::nullopt);
+
+// affine() with NAME.weight of a unit, and NAME.bias when the unit has one (q/k/v of Qwen2,
+// mlp_bias of some LLaMAs): a bias that is there is never ignored.
+at::Tensor linear(const UnitWeights &w, const QString &name, const at::Tensor &x);
 
 at::Tensor layerNorm(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias, double eps);
 // x * rsqrt(mean(x^2) + eps) * weight, as LLaMA's RMSNorm.

@@ -11,6 +11,8 @@
 #include "format/modelconfig.h"
 #include "inference/decodermodel.h"
 #include "inference/generation.h"
+#include "inference/inferencesession.h"
+#include "inference/sentenceembedding.h"
 #include "inference/weightstream.h"
 
 #include <QDir>
@@ -50,6 +52,8 @@ private Q_SLOTS:
     void moeFetchesOnlyPickedExperts();
     void moeSmallCacheStillExact();
     void otherRopeTypesAreRefusedByName();
+    void bertSentenceEmbeddingInCore();
+    void moeBatchMatchesGoldens();
 };
 
 QString TestFamilyGoldens::chunks(const QString &model)
@@ -243,6 +247,58 @@ void TestFamilyGoldens::otherRopeTypesAreRefusedByName()
         }
         QVERIFY2(message.contains(QStringLiteral("rope_type '%1' is not supported").arg(QLatin1String(type))), qPrintable(message));
     }
+}
+
+// The encoder demo's arithmetic lives in core: the session's result carries the mean-pooled
+// last_hidden_state, compared by cosine similarity.
+void TestFamilyGoldens::bertSentenceEmbeddingInCore()
+{
+    const QString dir = m_tmp.filePath(QStringLiteral("bert-random"));
+    if (!QFile::exists(dir + QStringLiteral("/chunk_info.json")))
+        writeChunkDir(sharedModel(QStringLiteral("bert-random")), dir);
+    InferenceSession session(std::make_shared<LocalChunkSource>(dir), dir);
+    QVector<QVector<double>> embeddings;
+    QVector<at::Tensor> expected;
+    for (const QString &name : {QStringLiteral("01_hello"), QStringLiteral("04_oov")}) {
+        const QString golden = sharedModel(QStringLiteral("bert-random")) + QStringLiteral("/golden/") + name;
+        const InferenceResult result = session.run(readJson(golden + QStringLiteral(".json")).value(QLatin1String("text")).toString());
+        const at::Tensor mean = goldenTensor(golden + QStringLiteral(".safetensors"), QStringLiteral("last_hidden_state"))[0].mean(0);
+        QCOMPARE(result.embedding.size(), int(mean.numel()));
+        for (int i = 0; i < result.embedding.size(); ++i)
+            QVERIFY(std::abs(result.embedding[i] - mean[i].item<double>()) < 1e-4);
+        embeddings.append(result.embedding);
+        expected.append(mean);
+    }
+    const QVector<double> similarity = similaritiesToFirst(embeddings);
+    const double cosine = at::cosine_similarity(expected[0], expected[1], 0).item<double>();
+    QCOMPARE(similarity.size(), 2);
+    QVERIFY(std::abs(similarity[0] - 1.0) < 1e-9);
+    QVERIFY2(std::abs(similarity[1] - cosine) < 1e-4, qPrintable(QStringLiteral("%1 vs %2").arg(similarity[1]).arg(cosine)));
+}
+
+// Batch mode drives the family's decoder model too: two Qwen3-MoE prompts of different lengths
+// (left-padded) generate together, and each gets its golden ids.
+void TestFamilyGoldens::moeBatchMatchesGoldens()
+{
+    const QString dir = chunks(QStringLiteral("qwen3moe-random"));
+    InferenceSession session(std::make_shared<LocalChunkSource>(dir), dir);
+    InferenceOptions options;
+    options.maxNewTokens = 20;
+    options.stopAtEos = false;
+    session.setOptions(options);
+    QVector<QVector<qint64>> prompts;
+    QVector<std::vector<int64_t>> expected;
+    for (const QString &name : {QStringLiteral("01_short"), QStringLiteral("02_chat")}) {
+        const QJsonObject j = readJson(sharedModel(QStringLiteral("qwen3moe-random")) + QStringLiteral("/golden/") + name + QStringLiteral(".json"));
+        const std::vector<int64_t> ids = toIds(j.value(QLatin1String("input_ids")).toArray().at(0));
+        prompts.append(QVector<qint64>(ids.begin(), ids.end()));
+        expected.append(toIds(j.value(QLatin1String("greedy")).toObject().value(QLatin1String("new_ids")).toArray().at(0)));
+    }
+    const InferenceSession::BatchResult batch = session.runBatch(prompts);
+    QCOMPARE(batch.results.size(), 2);
+    for (int i = 0; i < 2; ++i)
+        QCOMPARE(std::vector<int64_t>(batch.results[i].newIds.begin(), batch.results[i].newIds.end()), expected[i]);
+    QVERIFY(batch.stats.expertLookups > 0);
 }
 
 QTEST_GUILESS_MAIN(TestFamilyGoldens)

@@ -6,6 +6,7 @@
 #include "serveprocess.h"
 #include "testsupport.h"
 
+#include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QTemporaryDir>
@@ -57,6 +58,7 @@ private Q_SLOTS:
     void serverRunsMatchGoldens_data();
     void serverRunsMatchGoldens();
     void moeThroughServerWithSmallCache();
+    void unloadableTokenizerStillRunsIds();
 };
 
 QString TestFamilyRunCli::chunks(const QString &model)
@@ -153,6 +155,32 @@ void TestFamilyRunCli::moeThroughServerWithSmallCache()
     for (const QJsonValue &e : out.value(QLatin1String("timeline")).toArray())
         expertEvents += e.toObject().value(QLatin1String("unit")).toString().contains(QLatin1String("_expert_")) ? 1 : 0;
     QCOMPARE(expertEvents, lookups);
+}
+
+// A tokenizer.json this build cannot read does not stop a run from token ids; a text prompt gets
+// an error that says why and what to do.
+void TestFamilyRunCli::unloadableTokenizerStillRunsIds()
+{
+    const QString model = m_tmp.filePath(QStringLiteral("badtokenizer"));
+    QVERIFY(QDir().mkpath(model));
+    for (const char *file : {"config.json", "model.safetensors"})
+        QVERIFY(QFile::copy(sharedModel(QStringLiteral("llama3-random")) + QLatin1Char('/') + QLatin1String(file),
+                            model + QLatin1Char('/') + QLatin1String(file)));
+    QFile tokenizer(model + QStringLiteral("/tokenizer.json"));
+    QVERIFY(tokenizer.open(QIODevice::WriteOnly));
+    tokenizer.write(R"({"version":"1.0","model":{"type":"Fancy"}})");
+    tokenizer.close();
+    const QString dir = model + QStringLiteral(".chunks");
+    QCOMPARE(runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), dir}).exitCode, 0);
+
+    const QJsonObject golden = readJson(goldenPath(QStringLiteral("llama3-random"), QStringLiteral("01_short")) + QStringLiteral(".json"));
+    const QJsonObject out = runJson({QStringLiteral("--local"), dir, QStringLiteral("--ids"), idsArgument(golden),
+                                     QStringLiteral("--max-tokens"), QStringLiteral("20")});
+    QCOMPARE(toIds(out.value(QLatin1String("ids"))), greedyIds(golden));
+    const CliResult text = runCli({QStringLiteral("run"), QStringLiteral("--local"), dir, QStringLiteral("--prompt"), QStringLiteral("hi")});
+    QCOMPARE(text.exitCode, 1);
+    QVERIFY2(text.err.contains("tokenizer") && text.err.contains("cannot be loaded") && text.err.contains("--ids"), text.err.constData());
+    QVERIFY(text.out.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(TestFamilyRunCli)
