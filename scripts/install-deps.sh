@@ -11,6 +11,7 @@ PACKAGES=(
   clang libclang-rt-14-dev          # libFuzzer targets
   xvfb xauth imagemagick            # GUI screenshots
   dpkg-dev file                     # CPack .deb
+  appstream desktop-file-utils      # tests/packaging: AppStream metadata and desktop entry are valid
   bc python3-numpy                   # benchmark scripts (python3-numpy: ../shared/peer/hf2gguf.py)
 )
 

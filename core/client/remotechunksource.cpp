@@ -48,6 +48,9 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
                          if (!name.isEmpty())
                              failed(name, message);
                      }, Qt::DirectConnection);
+    if (options.connectionStateChanged)
+        QObject::connect(m_client, &WeightClient::connectionStateChanged, m_client, options.connectionStateChanged,
+                         Qt::DirectConnection);
     m_thread.start();
     QMetaObject::invokeMethod(m_client, &WeightClient::open);
     QString error;
