@@ -1,12 +1,10 @@
 // surfing-cli run: streams a model's layers from a weight server (or a local chunk directory)
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
-#include "savefile.h"
 #include "torchcli.h"
 
 #include "base/error.h"
-#include "client/localchunksource.h"
-#include "client/remotechunksource.h"
+#include "client/modelopener.h"
 #include "inference/inferencesession.h"
 
 #include <QCoreApplication>
@@ -106,39 +104,6 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     return true;
 }
 
-// Brings config.json and the tokenizer files the manifest lists from the server into `dir`.
-void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
-{
-    WeightClient *client = source.client();
-    const QStringList wanted = source.manifest().fileNames();
-    if (!wanted.contains(QStringLiteral("config.json")))
-        throw Error(QStringLiteral("the server's manifest lists no config.json beside the chunks; re-chunk the model"));
-    QEventLoop loop;
-    QString failure;
-    QHash<quint32, QString> pending;
-    QObject::connect(client, &WeightClient::fileReceived, &loop, [&](quint32 id, const QString &name, const QByteArray &data) {
-        if (!pending.remove(id))
-            return;
-        QString error;
-        if (!saveFile(dir + QLatin1Char('/') + name, data, &error))
-            failure = error;
-        if (pending.isEmpty() || !failure.isEmpty())
-            loop.quit();
-    });
-    QObject::connect(client, &WeightClient::requestFailed, &loop, [&](quint32 id, const QString &, const QString &, const QString &message) {
-        if (pending.remove(id)) {
-            failure = message;
-            loop.quit();
-        }
-    });
-    for (const QString &name : wanted)
-        pending.insert(client->fetchFile(name), name);
-    if (!pending.isEmpty())
-        loop.exec();
-    if (!failure.isEmpty())
-        throw Error(QStringLiteral("fetching the model files from the server: %1").arg(failure));
-}
-
 void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode)
 {
     QEventLoop loop;
@@ -217,32 +182,23 @@ int runCommand(const QStringList &arguments)
     if (!readArgs(parser, &a, &error))
         return usageError(error);
 
-    std::shared_ptr<ChunkSource> source;
-    QString filesDir = a.local;
-    QTemporaryDir fetched;
-    if (!a.local.isEmpty()) {
-        source = std::make_shared<LocalChunkSource>(a.local, a.cacheBytes, a.cacheChunks);
-    } else {
-        const QUrl url(a.server);
-        if (!url.isValid() || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss")))
+    ModelOpenOptions open;
+    open.chunkDir = a.local;
+    if (!a.server.isEmpty()) {
+        try {
+            open.serverUrl = parseServerUrl(a.server);
+        } catch (const Error &) {
             return usageError(QStringLiteral("--server must be a ws:// or wss:// URL, got '%1'").arg(a.server));
-        RemoteChunkSourceOptions o;
-        o.client.url = url;
-        o.client.token = a.token;
-        o.client.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
-        o.cacheBytes = a.cacheBytes;
-        o.cacheChunks = a.cacheChunks;
-        if (a.timeoutMs > 0) {
-            o.client.requestTimeoutMs = a.timeoutMs;
-            o.client.connectTimeoutMs = a.timeoutMs;
         }
-        auto remote = std::make_shared<RemoteChunkSource>(o);
-        if (!fetched.isValid())
-            throw Error(QStringLiteral("cannot create a temporary directory for the model files"));
-        fetchModelFiles(*remote, fetched.path());
-        filesDir = fetched.path();
-        source = remote;
     }
+    open.token = a.token;
+    open.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
+    open.cacheBytes = a.cacheBytes;
+    open.cacheChunks = a.cacheChunks;
+    open.timeoutMs = a.timeoutMs;
+    const OpenedModel opened = openModel(open);
+    std::shared_ptr<ChunkSource> source = opened.source;
+    const QString filesDir = opened.filesDir;
     InferenceSession session(source, filesDir);
     if (!a.ids && !session.hasTokenizer()) {
         printErr(QStringLiteral("surfing-cli run: error: %1 has no tokenizer files (tokenizer.json, vocab.txt or vocab.json), "
