@@ -18,6 +18,7 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QSaveFile>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -124,14 +125,16 @@ QWidget *DashboardPage::buildCharts()
     m_histogram = new LatencyHistogramChart(grid);
     // Caches get their own chart: beside a process RSS of hundreds of MB, a few MB of cached
     // layers would be a flat line at zero.
-    m_memory = new TimeSeriesChart(tr("Process memory"), tr("MB"), grid);
-    m_memory->addLine(tr("process RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
-    m_caches = new TimeSeriesChart(tr("Cache memory"), tr("MB"), grid);
+    m_memory = new TimeSeriesChart(tr("Process memory and CPU"), tr("RSS, MiB"), grid);
+    m_memory->addLine(tr("RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
+    m_memory->addLine(tr("CPU, this app"), MetricsHistoryModel::ProcessCpu, QColor(0x00897b), 1.0, tr("CPU, %"));
+    m_memory->addLine(tr("CPU, machine"), MetricsHistoryModel::MachineCpu, QColor(0x90a4ae), 1.0, tr("CPU, %"));
+    m_caches = new TimeSeriesChart(tr("Cache memory"), tr("MiB"), grid);
     m_caches->addLine(tr("client cache"), MetricsHistoryModel::ClientCache, QColor(0x43a047));
     m_caches->addLine(tr("server cache"), MetricsHistoryModel::ServerCache, QColor(0xef6c00));
-    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("MB/s · tok/s"), grid);
-    m_throughput->addLine(tr("fetched MB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
-    m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935));
+    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("fetched, MiB/s"), grid);
+    m_throughput->addLine(tr("fetched MiB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
+    m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935), 1.0, tr("tokens/s"));
     layout->addWidget(m_hitRate, 0, 0);
     layout->addWidget(m_latency, 0, 1);
     layout->addWidget(m_histogram, 0, 2);
@@ -148,7 +151,8 @@ double DashboardPage::spanSeconds() const
 
 void DashboardPage::refresh()
 {
-    if (m_paused)
+    // Hidden or paused, the charts are not redrawn: an idle app costs next to nothing.
+    if (m_paused || !isVisible())
         return;
     const QVector<MetricsSample> &samples = m_history->samples();
     const double span = spanSeconds();
@@ -156,6 +160,28 @@ void DashboardPage::refresh()
         chart->refresh(samples, span);
     m_histogram->refresh(m_sampler->fetchLatenciesMs());
     m_summary->setText(tr("%1 samples · %2 layer events ").arg(samples.size()).arg(m_timeline->rowCount()));
+}
+
+void DashboardPage::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    refresh();
+}
+
+void DashboardPage::loadSettings()
+{
+    QSettings s;
+    const int span = m_span->findData(s.value(QStringLiteral("dashboard/windowSeconds"), 120.0).toDouble());
+    if (span >= 0)
+        m_span->setCurrentIndex(span);
+    m_steps->setValue(s.value(QStringLiteral("dashboard/timelineSteps"), 3).toInt());
+}
+
+void DashboardPage::saveSettings() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("dashboard/windowSeconds"), spanSeconds());
+    s.setValue(QStringLiteral("dashboard/timelineSteps"), m_steps->value());
 }
 
 void DashboardPage::setPaused(bool paused)

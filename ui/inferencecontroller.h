@@ -5,6 +5,8 @@
 // every 100 ms.
 #pragma once
 
+#include "client/weightclient.h"
+#include "format/chunkmanifest.h"
 #include "inference/inferenceoptions.h"
 #include "metrics/layerevent.h"
 #include "playgroundrequest.h"
@@ -15,6 +17,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QVector>
+#include <atomic>
+#include <functional>
 #include <memory>
 
 namespace surfing {
@@ -33,7 +37,10 @@ public:
     ~InferenceController() override;
 
     void start(const PlaygroundRequest &request);
+    // Stops the run; while still connecting, gives up on the connection at once.
     void cancel();
+    // Forgets the open source and session (the server they talk to went away or changed).
+    void reset();
     bool isRunning() const { return m_running; }
     QString modelType() const;
     bool isDecoder() const;
@@ -46,6 +53,11 @@ Q_SIGNALS:
     void clientCacheBytesChanged(qint64 bytes);
     void finished(const surfing::InferenceResult &result);
     void failed(const QString &message);
+    void cancelled(const QString &message); // a connection attempt given up by the user
+    // While connecting to a server: the attempt under way (1, 2, ...).
+    void connectAttempted(const QUrl &url, int attempt);
+    // The model's manifest, once it is open (a server's is known only then).
+    void manifestKnown(const QString &key, const surfing::ChunkManifest &manifest);
     // Encoders, several lines: each later line's cosine similarity to the first line.
     void similaritiesComputed(const QStringList &sentences, const QVector<double> &toFirst);
 
@@ -57,7 +69,7 @@ private:
         QString error;
     };
     static QString keyOf(const PlaygroundRequest &request);
-    static Opened open(const PlaygroundRequest &request);
+    static Opened open(const PlaygroundRequest &request, std::function<void(ConnectionState)> onState);
     void onOpened();
     void runPrompt();
     void flushEvents();
@@ -73,6 +85,8 @@ private:
     std::shared_ptr<QTemporaryDir> m_tempDir;
     std::unique_ptr<InferenceSession> m_session;
     QFutureWatcher<Opened> m_opening;
+    QList<QFuture<Opened>> m_abandoned; // given-up connections, waited for on destruction
+    std::shared_ptr<std::atomic_int> m_attempts;
     QVector<LayerEvent> m_pending;
     QTimer m_flush;
     QStringList m_sentences;           // encoder demo: every line of the prompt

@@ -3,6 +3,7 @@
 // histogram. Lives on the GUI thread; feeds arrive through queued signals.
 #pragma once
 
+#include "metrics/cpuusage.h"
 #include "metrics/layerevent.h"
 
 #include <QElapsedTimer>
@@ -50,6 +51,7 @@ private:
     double m_latencySumMs = 0;
     qint64 m_clientCacheBytes = 0, m_serverCacheBytes = 0;
     QVector<double> m_latencies;
+    CpuUsage m_cpu;
 };
 
 } // namespace surfing::ui

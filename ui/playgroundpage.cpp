@@ -14,6 +14,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QShortcut>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QTextBrowser>
 #include <QTextCursor>
@@ -80,6 +81,7 @@ QWidget *PlaygroundPage::buildSetup()
 {
     auto *box = new QGroupBox(tr("Model and weights"), this);
     auto *form = new QFormLayout(box);
+    m_setupForm = form;
     m_source = new QComboBox(box);
     m_source->addItem(tr("This app's server"));
     m_source->addItem(tr("Remote server"));
@@ -110,7 +112,19 @@ QWidget *PlaygroundPage::buildSetup()
     form->addRow(tr("Prefetch depth"), m_prefetch);
     form->addRow(tr("Compute threads"), m_threads);
     connect(m_source, &QComboBox::currentIndexChanged, this, &PlaygroundPage::updateModels);
+    connect(m_model, &QComboBox::currentIndexChanged, this, [this] {
+        if (!m_model->currentText().isEmpty())
+            m_chosenModel = m_model->currentText();
+        Q_EMIT setupChanged();
+    });
+    for (QSpinBox *spin : {m_cacheLayers, m_cacheMb, m_prefetch})
+        connect(spin, &QSpinBox::valueChanged, this, &PlaygroundPage::setupChanged);
     return box;
+}
+
+void PlaygroundPage::addSetupRow(const QString &label, QWidget *widget)
+{
+    m_setupForm->addRow(label, widget);
 }
 
 QWidget *PlaygroundPage::buildSampling()
@@ -183,7 +197,8 @@ void PlaygroundPage::setCacheChunks(int chunks)
 
 void PlaygroundPage::updateModels()
 {
-    const QString current = m_model->currentText();
+    const QString current = m_model->currentText().isEmpty() ? m_chosenModel : m_model->currentText();
+    const QSignalBlocker quiet(m_model);
     m_model->clear();
     switch (m_source->currentIndex()) {
     case LocalServerIndex:
@@ -204,13 +219,16 @@ void PlaygroundPage::updateModels()
     // With a placeholder set, QComboBox does not select the first item by itself.
     const int again = m_model->findText(current);
     m_model->setCurrentIndex(again >= 0 ? again : (m_model->count() > 0 ? 0 : -1));
+    if (!m_model->currentText().isEmpty())
+        m_chosenModel = m_model->currentText();
+    Q_EMIT setupChanged();
 }
 
-PlaygroundRequest PlaygroundPage::request() const
+PlaygroundRequest PlaygroundPage::request(bool requirePrompt) const
 {
     PlaygroundRequest r;
     r.prompt = m_prompt->toPlainText().trimmed();
-    if (r.prompt.isEmpty())
+    if (r.prompt.isEmpty() && requirePrompt)
         throw Error(tr("The prompt is empty."));
     switch (m_source->currentIndex()) {
     case LocalServerIndex:
@@ -320,6 +338,10 @@ void PlaygroundPage::loadSettings()
     m_topK->setValue(s.value(QStringLiteral("playground/topK"), 0).toInt());
     m_topP->setValue(s.value(QStringLiteral("playground/topP"), 1.0).toDouble());
     m_maxTokens->setValue(s.value(QStringLiteral("playground/maxTokens"), 64).toInt());
+    m_seed->setValue(s.value(QStringLiteral("playground/seed"), 0).toInt());
+    m_chosenModel = s.value(QStringLiteral("playground/model")).toString();
+    m_source->setCurrentIndex(qBound(0, s.value(QStringLiteral("playground/source"), 0).toInt(), m_source->count() - 1));
+    updateModels();
 }
 
 void PlaygroundPage::saveSettings() const
@@ -334,6 +356,9 @@ void PlaygroundPage::saveSettings() const
     s.setValue(QStringLiteral("playground/topK"), m_topK->value());
     s.setValue(QStringLiteral("playground/topP"), m_topP->value());
     s.setValue(QStringLiteral("playground/maxTokens"), m_maxTokens->value());
+    s.setValue(QStringLiteral("playground/seed"), m_seed->value());
+    s.setValue(QStringLiteral("playground/model"), m_chosenModel);
+    s.setValue(QStringLiteral("playground/source"), m_source->currentIndex());
 }
 
 } // namespace surfing::ui

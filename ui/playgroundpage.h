@@ -12,6 +12,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -34,8 +35,11 @@ public:
     void setMaxTokens(int tokens);
     void setCacheChunks(int chunks); // 0: no limit
 
-    // The request as entered; throws surfing::Error naming what is missing.
-    PlaygroundRequest request() const;
+    // The request as entered; throws surfing::Error naming what is missing (the prompt only
+    // when `requirePrompt`).
+    PlaygroundRequest request(bool requirePrompt = true) const;
+    // Hosts a widget of the main window (the memory estimate) under the model setup.
+    void addSetupRow(const QString &label, QWidget *widget);
     QString outputText() const;
     bool isRunning() const { return m_running; }
 
@@ -51,12 +55,14 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void runRequested(const surfing::ui::PlaygroundRequest &request);
+    void setupChanged(); // source, model, cache budgets or prefetch depth
     void stopRequested();
     void errorOccurred(const QString &message, const QString &action);
     void statusMessage(const QString &message);
 
 private:
     QWidget *buildSetup();
+    QFormLayout *m_setupForm = nullptr;
     QWidget *buildSampling();
     void updateModels();
 
@@ -82,6 +88,7 @@ private:
     QUrl m_remoteUrl;
     QString m_remoteToken;
     QStringList m_folders;
+    QString m_chosenModel; // kept while the list is empty (server restarting)
     bool m_running = false;
 };
 

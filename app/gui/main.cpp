@@ -1,4 +1,6 @@
-// `surfing`: the desktop application. `surfing MODEL_DIR` opens with that model ready to chunk.
+// `surfing`: the desktop application. `surfing MODEL_DIR` opens with that model ready to chunk
+// (the desktop entry's "Open with Surfing" on a folder), `surfing --serve DIR` chunks it if it is
+// a model and serves it.
 #include "mainwindow.h"
 #include "screenshottour.h"
 
@@ -28,7 +30,8 @@ void addOptions(QCommandLineParser &parser)
                                                     "Without a display, use surfing-cli (surfing-cli --help)."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk."), QStringLiteral("[MODEL_DIR]"));
+    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, or a chunk folder."), QStringLiteral("[MODEL_DIR]"));
+    parser.addOption({QStringLiteral("serve"), QStringLiteral("Serve MODEL_DIR at once (chunking it first when it is a model) and open the Playground.")});
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run two prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
 }
@@ -67,7 +70,7 @@ int main(int argc, char **argv)
     surfing::installTorchBinReader(); // models may come as pytorch_model.bin
     describeApplication();
     QApplication::setApplicationDisplayName(QStringLiteral("Surfing"));
-    QApplication::setDesktopFileName(QStringLiteral("surfing"));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.surfing.Surfing"));
 
     QCommandLineParser parser;
     addOptions(parser);
@@ -93,7 +96,15 @@ int main(int argc, char **argv)
         QTimer::singleShot(300, tour, &ScreenshotTour::start);
         return app.exec();
     }
-    if (!args.isEmpty())
-        window.openPath(args.constFirst(), false);
+    if (parser.isSet(QStringLiteral("serve")) && args.isEmpty()) {
+        QTextStream(stderr) << "surfing: --serve needs a MODEL_DIR or a chunk folder" << Qt::endl;
+        return 2;
+    }
+    if (!args.isEmpty()) {
+        if (parser.isSet(QStringLiteral("serve")))
+            window.openAndServe(args.constFirst());
+        else
+            window.openPath(args.constFirst(), false);
+    }
     return app.exec();
 }
