@@ -1,0 +1,78 @@
+// Finding what a person sees (a button by its text, a field by its placeholder) and using it the
+// way they would: clicks and key presses, for the GUI suites of issue 14.
+#pragma once
+
+#include <QAbstractButton>
+#include <QApplication>
+#include <QComboBox>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QTest>
+#include <QTimer>
+#include <functional>
+
+namespace surfing::test {
+
+template <typename T = QAbstractButton>
+T *buttonWithText(QWidget *root, const QString &text)
+{
+    const auto buttons = root->findChildren<T *>();
+    for (T *b : buttons)
+        if (b->text().remove(QLatin1Char('&')) == text)
+            return b;
+    return nullptr;
+}
+
+inline QLineEdit *fieldWithPlaceholder(QWidget *root, const QString &placeholder)
+{
+    const auto edits = root->findChildren<QLineEdit *>();
+    for (QLineEdit *e : edits)
+        if (e->placeholderText() == placeholder)
+            return e;
+    return nullptr;
+}
+
+// The combo box that offers `item` among its entries.
+inline QComboBox *comboOffering(QWidget *root, const QString &item)
+{
+    const auto combos = root->findChildren<QComboBox *>();
+    for (QComboBox *c : combos)
+        if (c->findText(item) >= 0)
+            return c;
+    return nullptr;
+}
+
+inline void click(QAbstractButton *button)
+{
+    QVERIFY(button);
+    QVERIFY(button->isEnabled());
+    QTest::mouseClick(button, Qt::LeftButton);
+}
+
+inline void typeInto(QLineEdit *edit, const QString &text)
+{
+    QVERIFY(edit);
+    edit->setFocus();
+    edit->selectAll();
+    QTest::keyClick(edit, Qt::Key_Backspace);
+    QTest::keyClicks(edit, text);
+}
+
+// Answers the next modal message box by clicking the button with `text` (after `check` looked at it).
+inline void answerNextMessageBox(const QString &text, std::function<void(QMessageBox *)> check = {})
+{
+    QTimer::singleShot(50, [text, check] {
+        auto *box = qobject_cast<QMessageBox *>(QApplication::activeModalWidget());
+        if (!box) {
+            answerNextMessageBox(text, check);
+            return;
+        }
+        if (check)
+            check(box);
+        for (QAbstractButton *b : box->buttons())
+            if (b->text().remove(QLatin1Char('&')) == text)
+                QTest::mouseClick(b, Qt::LeftButton);
+    });
+}
+
+} // namespace surfing::test
