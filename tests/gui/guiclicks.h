@@ -42,20 +42,27 @@ inline QComboBox *comboOffering(QWidget *root, const QString &item)
     return nullptr;
 }
 
-inline void click(QAbstractButton *button)
+// False (with a warning naming what is wrong) when there is no such button or it is disabled:
+// callers write QVERIFY(click(...)).
+inline bool click(QAbstractButton *button)
 {
-    QVERIFY(button);
-    QVERIFY(button->isEnabled());
+    if (!button || !button->isEnabled()) {
+        qWarning("click: %s", button ? qPrintable(button->text() + QStringLiteral(" is disabled")) : "no such button");
+        return false;
+    }
     QTest::mouseClick(button, Qt::LeftButton);
+    return true;
 }
 
-inline void typeInto(QLineEdit *edit, const QString &text)
+inline bool typeInto(QLineEdit *edit, const QString &text)
 {
-    QVERIFY(edit);
+    if (!edit)
+        return false;
     edit->setFocus();
     edit->selectAll();
     QTest::keyClick(edit, Qt::Key_Backspace);
     QTest::keyClicks(edit, text);
+    return edit->text() == text;
 }
 
 // Answers the next modal message box by clicking the button with `text` (after `check` looked at it).

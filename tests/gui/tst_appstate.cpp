@@ -83,7 +83,7 @@ void TestAppState::openingAnotherModelClearsTheChunkPage()
     QVERIFY(window.openPath(m_model, false));
     page->setOutputDir(m_work.filePath(QStringLiteral("clear-%1").arg(m_round)));
     QSignalSpy finished(page, &ChunkPage::chunkingFinished);
-    click(buttonWithText(page, QStringLiteral("Chunk")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Chunk"))));
     QVERIFY(finished.wait(120000) || finished.count() == 1);
     QVERIFY(page->progressText().startsWith(QStringLiteral("Done")));
     QVERIFY(page->tableModel()->rowCount() > 0);
@@ -113,7 +113,7 @@ void TestAppState::serveTheseChunksServesAndADropNeverReplacesThem()
 
     // "Serve these chunks" serves them: the server starts with that folder.
     QSignalSpy started(server, &ServerController::started);
-    click(buttonWithText(page, QStringLiteral("Serve these chunks")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Serve these chunks"))));
     QVERIFY(started.wait(30000) || started.count() == 1);
     QVERIFY(server->serves(chunks));
     QVERIFY(server->modelNames().contains(QStringLiteral("stories260K")));
@@ -141,7 +141,7 @@ void TestAppState::modelsChunkedWhileServingAreServedAndTheChoiceIsKept()
     window.serverPage()->setPort(0);
     window.serverPage()->addChunkDir(stories);
     QSignalSpy started(server, &ServerController::started);
-    click(buttonWithText<QPushButton>(window.serverPage(), QStringLiteral("Start server")));
+    QVERIFY(click(buttonWithText<QPushButton>(window.serverPage(), QStringLiteral("Start server"))));
     QVERIFY(started.wait(30000) || started.count() == 1);
 
     // The user picks stories260K in the Playground.
@@ -154,22 +154,23 @@ void TestAppState::modelsChunkedWhileServingAreServedAndTheChoiceIsKept()
     window.chunkPage()->setOutputDir(m_work.filePath(QStringLiteral("bert-%1").arg(m_round)));
     started.clear();
     QVERIFY(dropPath(&window, m_bert));
-    QTRY_VERIFY_WITH_TIMEOUT(started.count() >= 1 && server->state() == ServerController::State::Running, 120000);
+    QTRY_VERIFY_WITH_TIMEOUT(started.count() >= 1 && server->state() == ServerController::State::Running, 60000);
     QTRY_VERIFY(server->modelNames().contains(QStringLiteral("bert-random")));
     QVERIFY(server->modelNames().contains(QStringLiteral("stories260K")));
     QTRY_VERIFY(comboOffering(playground, QStringLiteral("bert-random")) != nullptr);
     models = comboOffering(playground, QStringLiteral("bert-random"));
+    QVERIFY(models);
     QCOMPARE(models->currentText(), QStringLiteral("stories260K"));
 
     // Stop and Start again by hand: the choice is still there.
     QSignalSpy stopped(server, &ServerController::stopped);
-    QPushButton *startStop = buttonWithText<QPushButton>(window.serverPage(), QStringLiteral("Stop server"));
-    click(startStop);
+    QVERIFY(click(buttonWithText<QPushButton>(window.serverPage(), QStringLiteral("Stop server"))));
     QVERIFY(stopped.wait(30000) || stopped.count() == 1);
     started.clear();
-    click(buttonWithText<QPushButton>(window.serverPage(), QStringLiteral("Start server")));
+    QVERIFY(click(buttonWithText<QPushButton>(window.serverPage(), QStringLiteral("Start server"))));
     QVERIFY(started.wait(30000) || started.count() == 1);
-    QTRY_COMPARE(comboOffering(playground, QStringLiteral("bert-random"))->currentText(), QStringLiteral("stories260K"));
+    QTRY_VERIFY(comboOffering(playground, QStringLiteral("bert-random")) != nullptr);
+    QCOMPARE(comboOffering(playground, QStringLiteral("bert-random"))->currentText(), QStringLiteral("stories260K"));
 }
 
 void TestAppState::aDeadServerShowsAttemptsAndStopGivesUp()
@@ -181,14 +182,14 @@ void TestAppState::aDeadServerShowsAttemptsAndStopGivesUp()
     MainWindow window;
     window.show();
     ServerPage *server = window.serverPage();
-    typeInto(fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL")), url);
-    click(buttonWithText(server, QStringLiteral("Use in Playground")));
+    QVERIFY(typeInto(fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL")), url));
+    QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
     QCOMPARE(window.currentPage(), MainWindow::PlaygroundTab);
 
     PlaygroundPage *page = window.playgroundPage();
     page->setPrompt(QStringLiteral("Once upon a time"));
     InferenceController *inference = window.inferenceController();
-    click(buttonWithText(page, QStringLiteral("Run")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY(inference->isRunning());
     // The URL in use and the attempts so far are on the Playground while it tries.
     auto stats = [page] {
@@ -205,7 +206,7 @@ void TestAppState::aDeadServerShowsAttemptsAndStopGivesUp()
     QCOMPARE(window.currentPage(), MainWindow::PlaygroundTab);
 
     QSignalSpy cancelled(inference, &InferenceController::cancelled);
-    click(buttonWithText(page, QStringLiteral("Stop")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Stop"))));
     QCOMPARE(cancelled.count(), 1); // at once, not after the connect timeout
     QVERIFY(!inference->isRunning());
     QVERIFY(!page->isRunning());
@@ -223,13 +224,13 @@ void TestAppState::aWrongTokenIsNotAServerThatIsDown()
     window.resize(1280, 800);
     window.show();
     ServerPage *server = window.serverPage();
-    typeInto(fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL")), serve.url().toString());
+    QVERIFY(typeInto(fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL")), serve.url().toString()));
     QLineEdit *token = nullptr;
     for (QLineEdit *e : server->findChildren<QLineEdit *>())
         if (e->echoMode() == QLineEdit::PasswordEchoOnEdit && e->placeholderText().isEmpty())
             token = e;
-    typeInto(token, QStringLiteral("wrong"));
-    click(buttonWithText(server, QStringLiteral("Use in Playground")));
+    QVERIFY(typeInto(token, QStringLiteral("wrong")));
+    QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
 
     PlaygroundPage *page = window.playgroundPage();
     page->setPrompt(QStringLiteral("Once upon a time"));
@@ -238,7 +239,7 @@ void TestAppState::aWrongTokenIsNotAServerThatIsDown()
     const QRect pageBefore(shown->mapTo(&window, QPoint(0, 0)), shown->size());
     InferenceController *inference = window.inferenceController();
     QSignalSpy failed(inference, &InferenceController::failed);
-    click(buttonWithText(page, QStringLiteral("Run")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY(failed.wait(60000) || failed.count() == 1);
     ErrorBanner *banner = window.errorBanner();
     QVERIFY(banner->isShowingError());
@@ -251,10 +252,10 @@ void TestAppState::aWrongTokenIsNotAServerThatIsDown()
 
     // The right token, and the next run works: the banner goes.
     window.showPage(MainWindow::ServerTab);
-    typeInto(token, QStringLiteral("right"));
-    click(buttonWithText(server, QStringLiteral("Use in Playground")));
+    QVERIFY(typeInto(token, QStringLiteral("right")));
+    QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
     QSignalSpy finished(inference, &InferenceController::finished);
-    click(buttonWithText(page, QStringLiteral("Run")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY(finished.wait(60000) || finished.count() == 1);
     QVERIFY(!banner->isShowingError());
 }

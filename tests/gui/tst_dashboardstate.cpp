@@ -20,6 +20,7 @@
 #include "timeserieschart.h"
 
 #include <QDir>
+#include <QHeaderView>
 #include <QLineSeries>
 #include <QScrollBar>
 #include <QSignalSpy>
@@ -216,13 +217,13 @@ void TestDashboardState::memoryEstimateIsShownAndARunThatWillNotFitIsAskedAbout(
     QSignalSpy running(inference, &InferenceController::runningChanged);
     QString warning;
     answerNextMessageBox(QStringLiteral("Cancel"), [&warning](QMessageBox *box) { warning = box->text(); });
-    click(buttonWithText(page, QStringLiteral("Run")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY2(warning.contains(QStringLiteral("available")), qPrintable(warning));
     QCOMPARE(running.count(), 0); // cancelled: nothing started
 
     QSignalSpy finished(inference, &InferenceController::finished);
     answerNextMessageBox(QStringLiteral("Run anyway"));
-    click(buttonWithText(page, QStringLiteral("Run")));
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY(finished.wait(60000) || finished.count() == 1);
 }
 
@@ -247,7 +248,7 @@ void TestDashboardState::layoutHoldsAt1280x800WithLongContent()
         if (v->model() == log)
             view = v;
     QVERIFY(view);
-    QApplication::processEvents();
+    QTest::qWait(300); // the header lays its sections out on a timer
     QVERIFY(!view->horizontalScrollBar()->isVisible());
     int columns = 0;
     for (int c = 0; c < log->columnCount(); ++c)
