@@ -125,14 +125,14 @@ QWidget *DashboardPage::buildCharts()
     m_histogram = new LatencyHistogramChart(grid);
     // Caches get their own chart: beside a process RSS of hundreds of MB, a few MB of cached
     // layers would be a flat line at zero.
-    m_memory = new TimeSeriesChart(tr("Process memory and CPU"), tr("RSS, MiB"), grid);
+    m_memory = new TimeSeriesChart(tr("Process memory and CPU"), tr("MiB"), grid);
     m_memory->addLine(tr("RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
     m_memory->addLine(tr("CPU, this app"), MetricsHistoryModel::ProcessCpu, QColor(0x00897b), 1.0, tr("CPU, %"));
     m_memory->addLine(tr("CPU, machine"), MetricsHistoryModel::MachineCpu, QColor(0x90a4ae), 1.0, tr("CPU, %"));
     m_caches = new TimeSeriesChart(tr("Cache memory"), tr("MiB"), grid);
     m_caches->addLine(tr("client cache"), MetricsHistoryModel::ClientCache, QColor(0x43a047));
     m_caches->addLine(tr("server cache"), MetricsHistoryModel::ServerCache, QColor(0xef6c00));
-    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("fetched, MiB/s"), grid);
+    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("MiB/s"), grid);
     m_throughput->addLine(tr("fetched MiB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
     m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935), 1.0, tr("tokens/s"));
     layout->addWidget(m_hitRate, 0, 0);

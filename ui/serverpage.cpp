@@ -117,7 +117,7 @@ QWidget *ServerPage::buildSetup()
     m_cacheMb = new QSpinBox(box);
     m_cacheMb->setRange(0, 1 << 20);
     m_cacheMb->setValue(512);
-    m_cacheMb->setSuffix(tr(" MB"));
+    m_cacheMb->setSuffix(tr(" MiB"));
     form->addRow(tr("Host"), m_host);
     form->addRow(tr("Port"), m_port);
     form->addRow(tr("Token"), m_token);

@@ -80,9 +80,11 @@ TimelineWidget::Frame TimelineWidget::frame() const
         f.t0 = qMin(f.t0, TimelineModel::startNs(e));
         f.t1 = qMax(f.t1, qMax(e.computeEndNs, e.fetchEndNs));
     }
-    // A stable scale: the span only grows, and then to a round value (1, 2 or 5 x 10^k ns).
+    // A stable scale: the span grows to a round value (1, 2 or 5 x 10^k ns) when the steps shown
+    // outgrow it, and shrinks only when they would use less than a quarter of it (the long first
+    // step, prompt and cold fetches, has left the window).
     const qint64 needed = f.t1 - f.t0;
-    if (needed > m_spanNs) {
+    if (needed > m_spanNs || needed * 4 < m_spanNs) {
         qint64 round = 1;
         while (round * 10 <= needed)
             round *= 10;

@@ -33,6 +33,7 @@ void addOptions(QCommandLineParser &parser)
     parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, or a chunk folder."), QStringLiteral("[MODEL_DIR]"));
     parser.addOption({QStringLiteral("serve"), QStringLiteral("Serve MODEL_DIR at once (chunking it first when it is a model) and open the Playground.")});
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run two prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("size"), QStringLiteral("With --screenshot: the window size (default 1280x800)."), QStringLiteral("WxH")});
     parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
 }
 
@@ -90,7 +91,9 @@ int main(int argc, char **argv)
             QTextStream(stderr) << "surfing: --screenshot needs a MODEL_DIR" << Qt::endl;
             return 2;
         }
-        window.resize(1360, 860);
+        const QStringList size = parser.value(QStringLiteral("size")).split(QLatin1Char('x'));
+        const int width = size.value(0).toInt(), height = size.value(1).toInt();
+        window.resize(width >= 640 ? width : 1280, height >= 480 ? height : 800);
         auto *tour = new ScreenshotTour(&window, args.constFirst(), parser.value(QStringLiteral("screenshot")), &app);
         QObject::connect(tour, &ScreenshotTour::done, &app, [](int code) { QCoreApplication::exit(code); });
         QTimer::singleShot(300, tour, &ScreenshotTour::start);

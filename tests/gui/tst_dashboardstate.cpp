@@ -132,6 +132,14 @@ void TestDashboardState::timelineShowsOneRunInDistinctColoursOnAStableScale()
     QCOMPARE(model.events().constFirst().step, 0);
     view.grab();
     QVERIFY(view.spanNs() < grown);
+    // Within a run the scale shrinks only when the steps shown use under a quarter of it.
+    view.setVisibleSteps(1);
+    model.addEvents({layerEvent(12, QStringLiteral("layer_0"), 104, 2, true)});
+    view.grab();
+    const qint64 oneStep = view.spanNs();
+    model.addEvents({layerEvent(13, QStringLiteral("layer_0"), 107, 1, true)});
+    view.grab();
+    QCOMPARE(view.spanNs(), oneStep);
 }
 
 void TestDashboardState::chartsBreakAtGapsAndGiveTokensTheirOwnAxis()
