@@ -13,6 +13,7 @@ PACKAGES=(
   dpkg-dev file                     # CPack .deb
   appstream desktop-file-utils      # tests/packaging: AppStream metadata and desktop entry are valid
   bc python3-numpy                   # benchmark scripts (python3-numpy: ../shared/peer/hf2gguf.py)
+  haproxy                           # the load balancer of packaging/haproxy (tests/scaleout, bench/run-scaleout.sh)
 )
 
 missing=()
@@ -29,6 +30,16 @@ if ((${#missing[@]})); then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  # The package starts a system haproxy with Debian's sample configuration; tests and benchmarks
+  # run their own haproxy with their own configuration, so the system one is stopped and disabled.
+  if [[ " ${missing[*]} " == *" haproxy "* ]]; then
+    if [ -d /run/systemd/system ]; then
+      $SUDO systemctl disable --now haproxy >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/haproxy ]; then
+      $SUDO /etc/init.d/haproxy stop >/dev/null 2>&1 || true
+      $SUDO update-rc.d haproxy disable >/dev/null 2>&1 || true
+    fi
+  fi
 fi
 
 # Node packages used by tests (s3rver). Installed into tests/s3/node_modules from the lock file.

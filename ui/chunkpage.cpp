@@ -4,6 +4,7 @@
 #include "chunkjob.h"
 #include "chunktablemodel.h"
 #include "droppedpath.h"
+#include "format/hubcache.h"
 #include "format/modelconfig.h"
 #include "formatting.h"
 
@@ -178,7 +179,7 @@ void ChunkPage::setModelPath(const QString &modelDir)
     const ModelConfig config = ModelConfig::load(modelDir);
     m_modelDir = QDir(modelDir).absolutePath();
     m_modelLabel->setText(QStringLiteral("<b>%1</b><br><small>%2</small>")
-                              .arg(QDir(m_modelDir).dirName().toHtmlEscaped(),
+                              .arg(modelNameOfDir(m_modelDir).toHtmlEscaped(),
                                    QDir::toNativeSeparators(m_modelDir).toHtmlEscaped()));
     QString info = tr("%1 (%2), %3 layers, %4 of weights")
                        .arg(config.modelType, familyName(config.family))
@@ -189,13 +190,13 @@ void ChunkPage::setModelPath(const QString &modelDir)
     m_modelInfo->setText(info);
     const QString current = m_output->text().trimmed();
     const QString root = current.isEmpty() ? defaultOutputRoot() : QFileInfo(current).absolutePath();
-    m_output->setText(QDir(root).filePath(QDir(m_modelDir).dirName()));
+    m_output->setText(QDir(root).filePath(modelNameOfDir(m_modelDir)));
     // Nothing of the previous model stays on the page: its table, its "Done" line, its folder.
     m_table->clear();
     m_chunkDir.clear();
     m_progress->setValue(0);
     m_progressText->setText(tr("Ready to chunk"));
-    m_summary->setText(tr("<b>%1</b> is not chunked yet: press Chunk (Ctrl+Return).").arg(QDir(m_modelDir).dirName().toHtmlEscaped()));
+    m_summary->setText(tr("<b>%1</b> is not chunked yet: press Chunk (Ctrl+Return).").arg(modelNameOfDir(m_modelDir).toHtmlEscaped()));
     setBusy(false);
     Q_EMIT modelChosen(m_modelDir);
 }
@@ -270,11 +271,11 @@ void ChunkPage::startChunking()
     m_table->clear();
     m_chunkDir.clear();
     m_progress->setValue(0);
-    m_progressText->setText(tr("Reading %1…").arg(QDir(m_modelDir).dirName()));
+    m_progressText->setText(tr("Reading %1…").arg(modelNameOfDir(m_modelDir)));
     setBusy(true);
     m_job->start(m_modelDir, outputDir(), options());
     Q_EMIT chunkingStarted();
-    Q_EMIT statusMessage(tr("Chunking %1…").arg(QDir(m_modelDir).dirName()));
+    Q_EMIT statusMessage(tr("Chunking %1…").arg(modelNameOfDir(m_modelDir)));
 }
 
 void ChunkPage::cancel()
@@ -371,7 +372,7 @@ void ChunkPage::browseOutput()
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Choose where the chunks go"),
                                                           QFileInfo(outputDir()).absolutePath());
     if (!dir.isEmpty())
-        m_output->setText(QDir(dir).filePath(QDir(m_modelDir.isEmpty() ? QStringLiteral("chunks") : m_modelDir).dirName()));
+        m_output->setText(QDir(dir).filePath(m_modelDir.isEmpty() ? QStringLiteral("chunks") : modelNameOfDir(m_modelDir)));
 }
 
 void ChunkPage::updateSummary()

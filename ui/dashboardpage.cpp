@@ -102,9 +102,15 @@ QWidget *DashboardPage::buildToolbar()
     m_steps->setToolTip(tr("How many of the latest forward passes the timeline shows"));
     bar->addWidget(m_steps);
     m_summary = new QLabel(bar);
+    m_bound = new QLabel(bar);
+    m_bound->setObjectName(QStringLiteral("boundSummary"));
+    m_bound->setToolTip(tr("Chunk bytes fetched per generated token, and the rate they arrived at, over the window "
+                           "shown. With a cache smaller than the model, tokens/s can be at most the link's rate "
+                           "divided by the bytes per token."));
     auto *spacer = new QWidget(bar);
     spacer->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Preferred);
     bar->addWidget(spacer);
+    bar->addWidget(m_bound);
     bar->addWidget(m_summary);
     connect(m_steps, &QSpinBox::valueChanged, this, [this](int v) { m_timelineView->setVisibleSteps(v); });
     connect(m_span, &QComboBox::currentIndexChanged, this, &DashboardPage::refresh);
@@ -162,6 +168,37 @@ void DashboardPage::refresh()
         chart->refresh(samples, span);
     m_histogram->refresh(m_sampler->fetchLatenciesMs());
     m_summary->setText(tr("%1 samples · %2 layer events ").arg(samples.size()).arg(m_timeline->rowCount()));
+    m_bound->setText(boundText(samples, span));
+}
+
+QString DashboardPage::boundText() const
+{
+    return m_bound->text();
+}
+
+QString DashboardPage::boundText(const QVector<MetricsSample> &samples, double spanSeconds)
+{
+    if (samples.isEmpty())
+        return {};
+    const double newest = samples.constLast().seconds;
+    const double from = spanSeconds > 0 ? newest - spanSeconds : -1.0;
+    // Each sample holds the rates of the interval since the one before it.
+    double mb = 0, tokens = 0, seconds = 0, previous = 0;
+    for (const MetricsSample &s : samples) {
+        const double dt = qMax(0.0, s.seconds - previous);
+        previous = s.seconds;
+        if (s.seconds < from)
+            continue;
+        mb += s.throughputMbps * dt;
+        tokens += s.tokensPerSecond * dt;
+        seconds += dt;
+    }
+    if (mb <= 0 || seconds <= 0)
+        return tr("fetched nothing ");
+    const QString rate = tr("at %1 MB/s ").arg(mb / seconds, 0, 'f', 1);
+    if (tokens < 0.5)
+        return tr("fetched %1 MB ").arg(mb, 0, 'f', 1) + rate;
+    return tr("fetched %1 MB per token ").arg(mb / tokens, 0, 'f', 2) + rate + QStringLiteral("· ");
 }
 
 void DashboardPage::showEvent(QShowEvent *event)

@@ -14,6 +14,7 @@ class QTableView;
 
 namespace surfing::ui {
 
+struct MetricsSample;
 class LatencyHistogramChart;
 class MetricsHistoryModel;
 class MetricsSampler;
@@ -36,6 +37,10 @@ public:
     TimeSeriesChart *throughputChart() const { return m_throughput; }
     LatencyHistogramChart *histogram() const { return m_histogram; }
     TimelineWidget *timelineWidget() const { return m_timelineView; }
+    // "fetched 12.3 MB per token at 456 MB/s": what the transfer bound (tokens/s <= link rate /
+    // bytes per token) is made of, over the window shown.
+    QString boundText() const;
+    static QString boundText(const QVector<MetricsSample> &samples, double spanSeconds);
 
     // Writes FILE (the time series) and FILE's sibling "<base>-timeline.csv"; throws surfing::Error.
     void exportCsv(const QString &file) const;
@@ -80,6 +85,7 @@ private:
     QSpinBox *m_steps;
     QAction *m_pause;
     QLabel *m_summary;
+    QLabel *m_bound;
     QTimer m_redraw;
     bool m_paused = false;
 };

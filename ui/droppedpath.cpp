@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "format/chunkmanifest.h"
+#include "format/hubcache.h"
 #include "format/modelconfig.h"
 
 #include <QDir>
@@ -32,8 +33,10 @@ const QString kAccepted = QStringLiteral(
 
 } // namespace
 
-DroppedPath classifyPath(const QString &path)
+DroppedPath classifyPath(const QString &pathOrHubName)
 {
+    // A cached hub name (command line) or a dropped models--ORG--NAME folder means its snapshot.
+    const QString path = resolveModelLocation(pathOrHubName);
     const QFileInfo info(path);
     if (!info.exists())
         throw Error(QStringLiteral("%1 does not exist.").arg(path));

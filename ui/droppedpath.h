@@ -14,8 +14,9 @@ struct DroppedPath {
     QString dir; // the model directory or the chunk directory
 };
 
-// Throws surfing::Error saying what the path is and what would be accepted.
-DroppedPath classifyPath(const QString &path);
+// Throws surfing::Error saying what the path is and what would be accepted. A hub name ORG/NAME
+// that is not a local path is looked up in the local Hugging Face cache (format/hubcache.h).
+DroppedPath classifyPath(const QString &pathOrHubName);
 
 // The first local file or folder the mime data carries; empty when none.
 QString localPathFromMime(const QMimeData *mime);

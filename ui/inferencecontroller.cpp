@@ -3,7 +3,7 @@
 #include "base/error.h"
 #include "client/modelopener.h"
 #include "inference/inferencesession.h"
-#include "sentenceembedding.h"
+#include "inference/sentenceembedding.h"
 
 #include <QDir>
 #include <QFile>
@@ -37,8 +37,11 @@ InferenceController::~InferenceController()
 
 QString InferenceController::keyOf(const PlaygroundRequest &r)
 {
-    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7").arg(int(r.source)).arg(r.serverUrl.toString(), r.model, r.token, r.chunkDir)
-        .arg(r.cacheBytes).arg(r.cacheLayers);
+    QStringList replicas;
+    for (const QUrl &url : r.replicas)
+        replicas << url.toString();
+    return QStringLiteral("%1|%2|%3|%4|%5|%6|%7|%8").arg(int(r.source)).arg(r.serverUrl.toString(), r.model, r.token, r.chunkDir)
+        .arg(r.cacheBytes).arg(r.cacheLayers).arg(replicas.join(QLatin1Char(',')));
 }
 
 QString InferenceController::modelType() const
@@ -107,6 +110,7 @@ InferenceController::Opened InferenceController::open(const PlaygroundRequest &r
             options.model = r.model;
             options.token = r.token;
         }
+        options.replicas = r.replicas;
         options.clientName = QStringLiteral("surfing-gui");
         options.cacheBytes = r.cacheBytes;
         options.cacheChunks = r.cacheLayers;
@@ -162,29 +166,22 @@ void InferenceController::runPrompt()
             if (!line.trimmed().isEmpty())
                 m_sentences.append(line.trimmed());
         }
-        options.keepTensors = m_sentences.size() > 1;
     }
     m_session->setOptions(options);
     Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
     m_session->start(m_sentences.size() > 1 ? m_sentences.first() : m_request.prompt);
 }
 
-bool InferenceController::continueEncoderDemo()
+bool InferenceController::continueEncoderDemo(const surfing::InferenceResult &result)
 {
     if (m_sentences.size() < 2)
         return false;
-    QTemporaryDir dir;
-    const QString file = dir.filePath(QStringLiteral("hidden.safetensors"));
-    m_session->dumpTensors(file);
-    m_embeddings.append(meanPooledEmbedding(file));
+    m_embeddings.append(result.embedding);
     if (m_embeddings.size() < m_sentences.size()) {
         m_session->start(m_sentences.at(m_embeddings.size()));
         return true;
     }
-    QVector<double> toFirst;
-    for (const QVector<double> &e : std::as_const(m_embeddings))
-        toFirst.append(cosineSimilarity(m_embeddings.first(), e));
-    Q_EMIT similaritiesComputed(m_sentences, toFirst);
+    Q_EMIT similaritiesComputed(m_sentences, similaritiesToFirst(m_embeddings));
     return false;
 }
 
@@ -230,7 +227,7 @@ void InferenceController::flushEvents()
 void InferenceController::onSessionFinished(const InferenceResult &result)
 {
     try {
-        if (continueEncoderDemo())
+        if (continueEncoderDemo(result))
             return;
     } catch (const std::exception &e) {
         onSessionFailed(QString::fromUtf8(e.what()));

@@ -77,7 +77,7 @@ private:
     void setRunning(bool running);
     void onSessionFinished(const surfing::InferenceResult &result);
     void onSessionFailed(const QString &message);
-    bool continueEncoderDemo(); // true while more sentences are queued
+    bool continueEncoderDemo(const surfing::InferenceResult &result); // true while more sentences are queued
 
     PlaygroundRequest m_request;
     QString m_key;

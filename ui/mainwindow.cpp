@@ -94,8 +94,8 @@ MainWindow::MainWindow(QWidget *parent)
         serveChunkDir(dir);
         showPage(ServerTab);
     });
-    connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token) {
-        m_playgroundPage->setRemoteServer(url, token);
+    connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token, const QList<QUrl> &replicas) {
+        m_playgroundPage->setRemoteServer(url, token, replicas);
         showPage(PlaygroundTab);
     });
     connectServer();

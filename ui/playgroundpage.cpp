@@ -165,9 +165,10 @@ void PlaygroundPage::setLocalServer(const QUrl &url, const QStringList &models, 
     updateModels();
 }
 
-void PlaygroundPage::setRemoteServer(const QUrl &url, const QString &token)
+void PlaygroundPage::setRemoteServer(const QUrl &url, const QString &token, const QList<QUrl> &replicas)
 {
     m_remoteUrl = url;
+    m_remoteReplicas = replicas;
     m_remoteToken = token;
     m_source->setCurrentIndex(RemoteServerIndex);
     updateModels();
@@ -250,6 +251,7 @@ PlaygroundRequest PlaygroundPage::request(bool requirePrompt) const
             throw Error(tr("No remote server URL."));
         r.source = PlaygroundRequest::Source::RemoteServer;
         r.serverUrl = m_remoteUrl;
+        r.replicas = m_remoteReplicas;
         r.token = m_remoteToken;
         break;
     default:

@@ -29,7 +29,7 @@ public:
 
     // The in-process server's address and models (empty url: stopped), with each model's folder.
     void setLocalServer(const QUrl &url, const QStringList &models, const QStringList &chunkDirs);
-    void setRemoteServer(const QUrl &url, const QString &token);
+    void setRemoteServer(const QUrl &url, const QString &token, const QList<QUrl> &replicas = {});
     void addChunkFolder(const QString &dir);
     void setPrompt(const QString &prompt);
     void setMaxTokens(int tokens);
@@ -87,6 +87,7 @@ private:
     QStringList m_localDirs;
     QUrl m_remoteUrl;
     QString m_remoteToken;
+    QList<QUrl> m_remoteReplicas;
     QStringList m_folders;
     QString m_chosenModel; // kept while the list is empty (server restarting)
     bool m_running = false;

@@ -13,6 +13,7 @@ struct PlaygroundRequest {
     enum class Source { LocalServer, RemoteServer, ChunkFolder };
     Source source = Source::LocalServer;
     QUrl serverUrl;          // ws://host:port (servers)
+    QList<QUrl> replicas;    // further servers of the same model: client-side failover
     QString model;           // model name on the server (empty: its default)
     QString token;
     QString chunkDir;        // ChunkFolder; for the in-process server the folder of `model` (config, tokenizer)

@@ -1,6 +1,7 @@
 #include "serverpage.h"
 
 #include "base/error.h"
+#include "client/serverpool.h"
 #include "elidedlabel.h"
 #include "formatting.h"
 #include "requestlogmodel.h"
@@ -150,7 +151,7 @@ QWidget *ServerPage::buildRemote()
     auto *box = new QGroupBox(tr("Or use a remote server"), this);
     auto *form = new QFormLayout(box);
     m_remoteUrl = new QLineEdit(box);
-    m_remoteUrl->setPlaceholderText(QStringLiteral("ws://127.0.0.1:8765/MODEL"));
+    m_remoteUrl->setPlaceholderText(QStringLiteral("ws://127.0.0.1:8765/MODEL (replicas: ws://a:8765,ws://b:8765)"));
     m_remoteToken = new QLineEdit(box);
     m_remoteToken->setEchoMode(QLineEdit::PasswordEchoOnEdit);
     auto *use = new QPushButton(tr("Use in Playground"), box);
@@ -353,13 +354,16 @@ QString ServerPage::statsText() const
 
 void ServerPage::useRemote()
 {
-    const QUrl url = QUrl::fromUserInput(m_remoteUrl->text().trimmed());
-    if (!url.isValid() || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss"))) {
+    QString error;
+    QList<QUrl> urls = parseServerList({m_remoteUrl->text()}, &error);
+    if (urls.isEmpty()) {
         Q_EMIT errorOccurred(tr("'%1' is not a server URL.").arg(m_remoteUrl->text()),
-                             tr("Type ws://HOST:PORT or wss://HOST:PORT, optionally followed by /MODEL."));
+                             tr("Type ws://HOST:PORT or wss://HOST:PORT, optionally followed by /MODEL; "
+                                "several replicas of one model separated by commas."));
         return;
     }
-    Q_EMIT remoteServerChosen(url, m_remoteToken->text());
+    const QUrl url = urls.takeFirst();
+    Q_EMIT remoteServerChosen(url, m_remoteToken->text(), urls);
     Q_EMIT statusMessage(tr("The Playground will use %1").arg(url.toString()));
 }
 

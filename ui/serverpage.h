@@ -53,7 +53,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     void errorOccurred(const QString &message, const QString &action);
     void statusMessage(const QString &message);
-    void remoteServerChosen(const QUrl &url, const QString &token);
+    // `replicas`: further servers of the same model (the field takes a comma-separated list).
+    void remoteServerChosen(const QUrl &url, const QString &token, const QList<QUrl> &replicas);
 
 private:
     QWidget *buildSetup();

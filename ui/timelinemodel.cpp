@@ -3,6 +3,7 @@
 #include "formatting.h"
 
 #include <QColor>
+#include <QRegularExpression>
 
 namespace surfing::ui {
 
@@ -11,6 +12,24 @@ TimelineModel::TimelineModel(QObject *parent)
 {
     qRegisterMetaType<surfing::LayerEvent>();
     qRegisterMetaType<QVector<surfing::LayerEvent>>();
+}
+
+// Mixture-of-experts units (layer_3_expert_5) show up when the router first picks them, often
+// steps later: they go with their layer, by expert index, so the rows stay in execution order.
+int TimelineModel::unitRow(const QString &unit) const
+{
+    static const QRegularExpression expert(QStringLiteral("^(layer_\\d+)_expert_(\\d+)$"));
+    const QRegularExpressionMatch m = expert.match(unit);
+    const int layerRow = m.hasMatch() ? int(m_units.indexOf(m.captured(1))) : -1;
+    if (layerRow < 0)
+        return int(m_units.size());
+    int row = layerRow + 1;
+    for (; row < m_units.size(); ++row) {
+        const QRegularExpressionMatch other = expert.match(m_units.at(row));
+        if (!other.hasMatch() || other.captured(1) != m.captured(1) || other.captured(2).toInt() > m.captured(2).toInt())
+            break;
+    }
+    return row;
 }
 
 void TimelineModel::startRun(const QString &title)
@@ -43,7 +62,7 @@ void TimelineModel::addEvents(const QVector<LayerEvent> &incoming)
     }
     for (const LayerEvent &e : events) {
         if (!m_units.contains(e.unit))
-            m_units.append(e.unit);
+            m_units.insert(unitRow(e.unit), e.unit);
         m_originNs = qMin(m_originNs, startNs(e));
     }
     const int first = int(m_events.size());

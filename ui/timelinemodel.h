@@ -29,7 +29,8 @@ public:
     void setCapacity(int events); // oldest events are dropped beyond it
 
     const QVector<LayerEvent> &events() const { return m_events; }
-    // Units in the order they were first seen (the model's execution order).
+    // Units in the order they were first seen (the model's execution order); an expert unit
+    // seen later joins its layer.
     const QStringList &units() const { return m_units; }
     int lastStep() const { return m_events.isEmpty() ? -1 : m_events.constLast().step; }
     qint64 originNs() const { return m_originNs; } // time zero of the FetchStart/ComputeStart columns
@@ -43,6 +44,7 @@ public:
     static qint64 startNs(const LayerEvent &e) { return e.fetchStartNs > 0 ? e.fetchStartNs : e.computeStartNs - e.waitNs; }
 
 private:
+    int unitRow(const QString &unit) const; // where a newly seen unit goes in units()
     double relMs(qint64 ns) const { return ns > 0 ? double(ns - m_originNs) / 1e6 : 0.0; }
 
     QVector<LayerEvent> m_events;

@@ -1,7 +1,8 @@
 // surfing-cli fetch --server URL (NAME...|--all) -o DIR: mirror a model's chunk directory from a
 // weight server. Every chunk is checked against the manifest's SHA-256 before it is written;
 // the directory appears (by rename) only when everything arrived; on any failure, SIGINT or
-// SIGTERM the hidden staging directory is removed.
+// SIGTERM the hidden staging directory is removed. --verify-only fetches and checks everything
+// without writing (load tests); --stats-json writes per-chunk latencies.
 #include "command.h"
 #include "progressbar.h"
 #include "savefile.h"
@@ -13,11 +14,13 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <optional>
 
 namespace surfing::cli {
 namespace {
@@ -30,7 +33,22 @@ struct FetchJob {
     QHash<QString, QString> chunkFiles; // chunk name -> file name, of those asked for
     qint64 doneBytes = 0;
     qint64 totalBytes = 0;
+    QJsonArray latenciesMs; // per chunk: request sent to bytes verified
 };
+
+struct FetchOutput {
+    QString dir;       // empty: verify only, write nothing
+    QString statsJson; // empty: none
+};
+
+void writeStats(const FetchJob &job, const QString &path, double seconds)
+{
+    const QJsonObject stats{{"chunks", job.latenciesMs.size()}, {"bytes", double(job.doneBytes)},
+                            {"seconds", seconds}, {"chunk_latency_ms", job.latenciesMs}};
+    QString error;
+    if (!saveFile(path, QJsonDocument(stats).toJson(QJsonDocument::Compact), &error))
+        throw Error(error);
+}
 
 bool writeFile(const QString &path, const QByteArray &data, QString *error)
 {
@@ -82,8 +100,10 @@ bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all
     return true;
 }
 
-int fetchInto(const WeightClientOptions &options, const QStringList &names, bool all, const QString &outDir)
+int fetchInto(const WeightClientOptions &options, const QStringList &names, bool all, const FetchOutput &output)
 {
+    QElapsedTimer elapsed;
+    elapsed.start();
     FetchJob job;
     auto stop = [&job](const QString &error) {
         if (job.error.isEmpty())
@@ -94,7 +114,9 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     const SignalWatch interrupted([&](int signal) {
         stop(QStringLiteral("interrupted by %1; the partial copy was removed").arg(SignalWatch::name(signal)));
     });
-    StagingDir staging(outDir);
+    std::optional<StagingDir> staging;
+    if (!output.dir.isEmpty())
+        staging.emplace(output.dir);
     WeightClient client(options);
     ProgressBar bar(QStringLiteral("fetching"));
     auto settle = [&job](quint32 id) {
@@ -109,17 +131,18 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
             job.loop.quit();
     }, Qt::QueuedConnection);
     QObject::connect(&client, &WeightClient::chunkReceived, &client,
-                     [&](quint32 id, const QString &name, const QByteArray &data, qint64, qint64, qint64) {
+                     [&](quint32 id, const QString &name, const QByteArray &data, qint64, qint64 startNs, qint64 endNs) {
         QString error;
-        if (!writeFile(staging.filePath(job.chunkFiles.value(name)), data, &error))
+        if (staging && !writeFile(staging->filePath(job.chunkFiles.value(name)), data, &error))
             return stop(error);
+        job.latenciesMs.append(double(endNs - startNs) / 1e6);
         job.doneBytes += data.size();
         bar.update(job.doneBytes, job.totalBytes, name);
         settle(id);
     }, Qt::QueuedConnection);
     QObject::connect(&client, &WeightClient::fileReceived, &client, [&](quint32 id, const QString &name, const QByteArray &data) {
         QString error;
-        if (!writeFile(staging.filePath(name), data, &error))
+        if (staging && !writeFile(staging->filePath(name), data, &error))
             return stop(error);
         settle(id);
     }, Qt::QueuedConnection);
@@ -143,11 +166,17 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     if (interrupted.caught()) // it arrived after the loop ended
         throw Error(QStringLiteral("interrupted by %1; the partial copy was removed").arg(SignalWatch::name(interrupted.caught())));
 
+    if (!output.statsJson.isEmpty())
+        writeStats(job, output.statsJson, double(elapsed.nsecsElapsed()) / 1e9);
+    if (!staging) {
+        printOut(QStringLiteral("fetched and verified %1 of model '%2'").arg(formatBytes(job.doneBytes), client.modelName()));
+        return ExitSuccess;
+    }
     QString error;
-    if (!writeFile(staging.filePath(QLatin1String(kManifestFileName)), manifestToWrite(client.manifestJson(), job.missingFiles), &error))
+    if (!writeFile(staging->filePath(QLatin1String(kManifestFileName)), manifestToWrite(client.manifestJson(), job.missingFiles), &error))
         throw Error(error);
-    staging.commit(false, false);
-    printOut(QStringLiteral("fetched %1 of model '%2' into %3").arg(formatBytes(job.doneBytes), client.modelName(), outDir));
+    staging->commit(false, false);
+    printOut(QStringLiteral("fetched %1 of model '%2' into %3").arg(formatBytes(job.doneBytes), client.modelName(), output.dir));
     return ExitSuccess;
 }
 
@@ -162,6 +191,9 @@ int runFetch(const QStringList &arguments)
         {QStringLiteral("ca-cert"), QStringLiteral("wss: also trust the certificate(s) in this PEM file."), QStringLiteral("FILE")},
         {QStringLiteral("all"), QStringLiteral("Fetch every chunk (a complete mirror that 'surfing-cli verify' passes).")},
         {{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Directory to create (must not exist)."), QStringLiteral("DIR")},
+        {QStringLiteral("verify-only"), QStringLiteral("Fetch and verify every chunk's SHA-256, write nothing (no -o; load tests).")},
+        {QStringLiteral("stats-json"), QStringLiteral("Write {chunks, bytes, seconds, chunk_latency_ms: [...]} to this file at the end."),
+         QStringLiteral("FILE")},
         {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30), "
                                                    "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
          QStringLiteral("SECONDS")},
@@ -177,10 +209,11 @@ int runFetch(const QStringList &arguments)
     const QStringList names = parser.positionalArguments();
     if (all == !names.isEmpty())
         return usageError(QStringLiteral("fetch needs chunk NAMEs or --all (not both)"));
+    const bool verifyOnly = parser.isSet(QStringLiteral("verify-only"));
     const QString out = QDir::cleanPath(QDir::current().absoluteFilePath(parser.value(QStringLiteral("output"))));
-    if (!parser.isSet(QStringLiteral("output")))
-        return usageError(QStringLiteral("fetch needs -o DIR"));
-    if (QFileInfo::exists(out))
+    if (verifyOnly == parser.isSet(QStringLiteral("output")))
+        return usageError(QStringLiteral("fetch needs -o DIR, or --verify-only (not both)"));
+    if (!verifyOnly && QFileInfo::exists(out))
         return usageError(QStringLiteral("%1 already exists; remove it or choose another -o").arg(out));
     bool ok = true;
     const bool timeoutSet = parser.isSet(QStringLiteral("timeout"));
@@ -197,7 +230,10 @@ int runFetch(const QStringList &arguments)
     options.requestTimeoutMs = timeout * 1000;
     if (timeoutSet)
         options.connectTimeoutMs = timeout * 1000;
-    return fetchInto(options, names, all, out);
+    FetchOutput output;
+    output.dir = verifyOnly ? QString() : out;
+    output.statsJson = parser.value(QStringLiteral("stats-json"));
+    return fetchInto(options, names, all, output);
 }
 
 } // namespace

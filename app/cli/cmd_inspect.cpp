@@ -5,8 +5,10 @@
 #include "chunking/chunkplanner.h"
 #include "format/checkpoint.h"
 #include "format/chunkmanifest.h"
+#include "format/hubcache.h"
 
 #include <QFileInfo>
+#include <QMap>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -30,11 +32,24 @@ struct Overview {
     QVector<Row> rows;
 };
 
+// "Q4_0 x36, F32 x11": how many tensors of each dtype (quantized chunks keep norms and odd shapes).
+QString tensorDtypes(const ChunkManifest &m)
+{
+    QMap<QString, int> counts;
+    for (const ManifestChunk &c : m.chunks)
+        for (const ManifestTensor &t : c.tensors)
+            ++counts[dtypeName(t.dtype)];
+    QStringList parts;
+    for (auto it = counts.begin(); it != counts.end(); ++it)
+        parts << QStringLiteral("%1 x%2").arg(it.key()).arg(it.value());
+    return parts.join(QLatin1String(", "));
+}
+
 Overview inspectChunks(const QString &path)
 {
     const ChunkManifest m = ChunkManifest::load(path);
     Overview o{QStringLiteral("chunk directory"), m.modelName, m.modelType,
-               QStringLiteral("codec %1%2, dtype %3").arg(codecName(m.codec), m.level ? QStringLiteral(" level %1").arg(m.level) : QString(), m.dtype),
+               QStringLiteral("codec %1%2, dtype %3 (tensors: %4)").arg(codecName(m.codec), m.level ? QStringLiteral(" level %1").arg(m.level) : QString(), m.dtype, tensorDtypes(m)),
                m.numLayers, {}};
     for (const ManifestChunk &c : m.chunks)
         o.rows.append({c.name, int(c.tensors.size()), c.storedBytes, c.rawBytes, codecName(c.codec), QString::fromLatin1(c.sha256)});
@@ -48,7 +63,7 @@ Overview inspectModel(const QString &path)
     const ModelConfig config = ModelConfig::load(dir);
     const auto checkpoint = Checkpoint::open(path);
     const ChunkPlan plan = planChunks(config, *checkpoint);
-    Overview o{QStringLiteral("model directory"), QFileInfo(dir).fileName(), config.modelType,
+    Overview o{QStringLiteral("model directory"), modelNameOfDir(dir), config.modelType,
                QStringLiteral("%1, %2 tensors, %3 tied copies").arg(checkpoint->layout()).arg(checkpoint->tensorNames().size()).arg(plan.tiedAliases.size()),
                config.numLayers, {}};
     for (const PlannedChunk &c : plan.chunks) {
@@ -97,7 +112,8 @@ QJsonObject overviewJson(const Overview &o)
 int runInspect(const QStringList &arguments)
 {
     QCommandLineParser parser;
-    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("A chunk directory, or a Hugging Face model directory."));
+    parser.addPositionalArgument(QStringLiteral("PATH"), QStringLiteral("A chunk directory, a Hugging Face model directory, or a hub name ORG/NAME[@REVISION] "
+                                                                  "in the local Hugging Face cache (a local path wins)."));
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print the result as one JSON document.")});
     const int parsed = parseArguments(parser, arguments,
         QStringLiteral("Show a model or chunk directory: type, layers, and a table of chunks with sizes and ratios.\n"
@@ -106,7 +122,7 @@ int runInspect(const QStringList &arguments)
         return parsed;
     if (parser.positionalArguments().size() != 1)
         return usageError(QStringLiteral("inspect needs exactly one PATH"));
-    const QString path = parser.positionalArguments().first();
+    const QString path = resolveModelLocation(parser.positionalArguments().first());
     const bool isChunkDir = QFileInfo::exists(path + QLatin1Char('/') + QLatin1String(kManifestFileName));
     const Overview overview = isChunkDir ? inspectChunks(path) : inspectModel(path);
     if (parser.isSet(QStringLiteral("json")))

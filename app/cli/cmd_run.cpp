@@ -1,10 +1,14 @@
 // surfing-cli run: streams a model's layers from a weight server (or a local chunk directory)
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
+#include "runbatch.h"
 #include "torchcli.h"
 
 #include "base/error.h"
 #include "client/modelopener.h"
+#include "client/remotechunksource.h"
+#include "client/serverpool.h"
+#include "inference/blasinfo.h"
 #include "inference/inferencesession.h"
 
 #include <QCoreApplication>
@@ -24,6 +28,8 @@ namespace {
 struct RunArgs {
     QString server, local, prompt, token, dumpPath;
     std::optional<QVector<qint64>> ids;
+    QString promptsFile; // batch mode: --prompts-file FILE --batch N
+    int batch = 1;
     InferenceOptions options;
     qint64 cacheBytes = 0;
     int cacheChunks = 0;
@@ -48,7 +54,7 @@ bool number(const QCommandLineParser &p, const char *name, double min, double ma
 
 bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
 {
-    a->server = p.value(QStringLiteral("server"));
+    a->server = p.values(QStringLiteral("server")).join(QLatin1Char(','));
     a->local = p.value(QStringLiteral("local"));
     a->prompt = p.value(QStringLiteral("prompt"));
     a->token = p.value(QStringLiteral("token"));
@@ -59,7 +65,26 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         *error = QStringLiteral("give exactly one of --server ws://HOST:PORT[/MODEL] or --local CHUNKS_DIR");
         return false;
     }
-    if (p.isSet(QStringLiteral("ids"))) {
+    a->promptsFile = p.value(QStringLiteral("prompts-file"));
+    if (!a->promptsFile.isEmpty() && (p.isSet(QStringLiteral("ids")) || p.isSet(QStringLiteral("prompt")) || !a->dumpPath.isEmpty())) {
+        *error = QStringLiteral("--prompts-file takes the place of --prompt and --ids, and cannot --dump-tensors");
+        return false;
+    }
+    if (p.isSet(QStringLiteral("batch")) && a->promptsFile.isEmpty()) {
+        *error = QStringLiteral("--batch N needs --prompts-file FILE (one prompt per line)");
+        return false;
+    }
+    if (p.isSet(QStringLiteral("batch"))) {
+        bool ok = false;
+        a->batch = p.value(QStringLiteral("batch")).toInt(&ok);
+        if (!ok || a->batch < 1 || a->batch > 1024) {
+            *error = QStringLiteral("--batch must be a whole number in [1, 1024], got '%1'").arg(p.value(QStringLiteral("batch")));
+            return false;
+        }
+    }
+    if (!a->promptsFile.isEmpty()) {
+        // prompts come from the file
+    } else if (p.isSet(QStringLiteral("ids"))) {
         QVector<qint64> ids;
         for (const QString &s : p.value(QStringLiteral("ids")).split(QLatin1Char(','), Qt::SkipEmptyParts)) {
             bool ok = false;
@@ -71,7 +96,7 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         }
         a->ids = ids;
     } else if (!p.isSet(QStringLiteral("prompt"))) {
-        *error = QStringLiteral("--prompt TEXT (or --ids 1,2,3) is required");
+        *error = QStringLiteral("--prompt TEXT (or --ids 1,2,3, or --prompts-file FILE) is required");
         return false;
     }
     if (p.isSet(QStringLiteral("cache-layers")) && p.isSet(QStringLiteral("cache-mb"))) {
@@ -104,14 +129,24 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     return true;
 }
 
-void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode)
+// Retries and failovers of a remote run (they are the network's, not the session's stats).
+QJsonObject networkStats(const RemoteChunkSource &remote)
+{
+    return QJsonObject{{"servers", remote.serverCount()}, {"retries", double(remote.retries())},
+                       {"failovers", double(remote.failovers())}};
+}
+
+void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const RemoteChunkSource *remote)
 {
     QEventLoop loop;
     // Without a tokenizer the ids are the only output there is: print them as they come.
     const bool printIds = session.isDecoder() && !session.hasTokenizer();
     if (printIds && !a.json)
-        printErr(QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
-                                "vocab.json); printing the generated token ids"));
+        printErr(session.tokenizerError().isEmpty()
+                     ? QStringLiteral("surfing-cli run: the model has no tokenizer files (tokenizer.json, vocab.txt or "
+                                      "vocab.json); printing the generated token ids")
+                     : QStringLiteral("surfing-cli run: the tokenizer cannot be loaded (%1); printing the generated token ids")
+                           .arg(session.tokenizerError()));
     bool first = true;
     if (!a.json)
         QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, printIds](qint64 id, const QString &delta) {
@@ -122,13 +157,19 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
         });
     QObject::connect(&session, &InferenceSession::finished, &loop, [&](const InferenceResult &result) {
         if (a.json) {
-            printOut(QString::fromUtf8(QJsonDocument(result.toJson()).toJson(QJsonDocument::Compact)));
+            QJsonObject doc = result.toJson();
+            if (remote)
+                doc.insert(QLatin1String("network"), networkStats(*remote));
+            printOut(QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Compact)));
         } else {
             if (session.isDecoder())
                 printOut(QString());
             else
                 printOut(result.text);
             printErr(QStringLiteral("stats: ") + result.stats.summary());
+            if (remote && (remote->retries() > 0 || remote->failovers() > 0))
+                printErr(QStringLiteral("network: %1 requests sent again, %2 moved to another server")
+                             .arg(remote->retries()).arg(remote->failovers()));
         }
         if (!a.dumpPath.isEmpty())
             session.dumpTensors(a.dumpPath);
@@ -149,9 +190,12 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
 
 int runCommand(const QStringList &arguments)
 {
+    restartForFastBlasKernels(originalArguments());
     QCommandLineParser parser;
     parser.addOptions({
-        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL]."), QStringLiteral("URL")},
+        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL]. Several replicas of one model: "
+                                                  "comma-separated or repeated; chunks are spread over them and a failing one's "
+                                                  "requests go to the others."), QStringLiteral("URL")},
         {QStringLiteral("local"), QStringLiteral("Run from a chunk directory on this machine instead of a server."), QStringLiteral("CHUNKS_DIR")},
         {QStringLiteral("prompt"), QStringLiteral("The text to continue (BERT: to encode)."), QStringLiteral("TEXT")},
         {QStringLiteral("ids"), QStringLiteral("Token ids instead of --prompt (models without a tokenizer)."), QStringLiteral("1,2,3")},
@@ -164,6 +208,10 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
+        {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
+                                                        "one line of output per prompt."), QStringLiteral("FILE")},
+        {QStringLiteral("batch"), QStringLiteral("With --prompts-file: prompts generated together, each layer fetched once per step "
+                                                 "for all of them (default 1). Greedy ids are those of each prompt alone."), QStringLiteral("N")},
         {QStringLiteral("json"), QStringLiteral("Print one JSON document with ids, text, stats and the timeline.")},
         {QStringLiteral("dump-tensors"), QStringLiteral("Write final hidden states (and logits) as safetensors."), QStringLiteral("FILE")},
         {QStringLiteral("token"), QStringLiteral("Access token the server was started with."), QStringLiteral("T")},
@@ -182,14 +230,23 @@ int runCommand(const QStringList &arguments)
     if (!readArgs(parser, &a, &error))
         return usageError(error);
 
+    QVector<BatchPrompt> prompts;
+    if (!a.promptsFile.isEmpty()) {
+        try {
+            prompts = readPromptsFile(a.promptsFile);
+        } catch (const Error &e) {
+            return usageError(e.message());
+        }
+    }
+
     ModelOpenOptions open;
     open.chunkDir = a.local;
     if (!a.server.isEmpty()) {
-        try {
-            open.serverUrl = parseServerUrl(a.server);
-        } catch (const Error &) {
-            return usageError(QStringLiteral("--server must be a ws:// or wss:// URL, got '%1'").arg(a.server));
-        }
+        const QList<QUrl> urls = parseServerList({a.server}, &error);
+        if (urls.isEmpty())
+            return usageError(QStringLiteral("--server: %1").arg(error));
+        open.serverUrl = urls.constFirst();
+        open.replicas = urls.mid(1);
     }
     open.token = a.token;
     open.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
@@ -199,8 +256,15 @@ int runCommand(const QStringList &arguments)
     const OpenedModel opened = openModel(open);
     std::shared_ptr<ChunkSource> source = opened.source;
     const QString filesDir = opened.filesDir;
+    const RemoteChunkSource *remoteSource = dynamic_cast<const RemoteChunkSource *>(opened.source.get());
     InferenceSession session(source, filesDir);
-    if (!a.ids && !session.hasTokenizer()) {
+    if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
+        printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "
+                                "cannot be encoded; give token ids with --ids 1,2,3")
+                     .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local, session.tokenizerError()));
+        return ExitFailure;
+    }
+    if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer()) {
         printErr(QStringLiteral("surfing-cli run: error: %1 has no tokenizer files (tokenizer.json, vocab.txt or vocab.json), "
                                 "so a text prompt cannot be encoded; give token ids with --ids 1,2,3")
                      .arg(a.local.isEmpty() ? QStringLiteral("the model on ") + a.server : a.local));
@@ -209,8 +273,10 @@ int runCommand(const QStringList &arguments)
     session.setOptions(a.options);
     if (a.warmup)
         session.warmup();
+    if (!prompts.isEmpty())
+        return runPromptBatches(session, prompts, a.batch, a.json);
     int exitCode = ExitFailure;
-    printTokensAndFinish(session, a, &exitCode);
+    printTokensAndFinish(session, a, &exitCode, remoteSource);
     return exitCode;
 }
 

@@ -93,6 +93,10 @@ void addOptions(QCommandLineParser &parser)
                                                           "takes no more of its requests until it drains (default 64)."), QStringLiteral("MB"), QStringLiteral("64")},
         {QStringLiteral("total-send-buffer-mb"), QStringLiteral("The same over all connections; gets beyond it wait (default: the larger of --cache-mb "
                                                                 "and twice --send-buffer-mb)."), QStringLiteral("MB")},
+        {QStringLiteral("storage-check-interval"), QStringLiteral("Probe the storage this often, in seconds (default 0.5). While a probe fails, "
+                                                                  "/healthz answers 503 and new sessions are refused."), QStringLiteral("SECONDS")},
+        {QStringLiteral("storage-check-timeout"), QStringLiteral("A storage probe unanswered after this many seconds counts as failed (default 1.5)."),
+         QStringLiteral("SECONDS")},
         {QStringLiteral("limit-mbps"), QStringLiteral("Pace the whole server's sending to this many megabits per second (default: no limit)."), QStringLiteral("MBPS")},
         {QStringLiteral("s3-endpoint"), QStringLiteral("For s3:// locations: the S3 endpoint, http(s)://HOST[:PORT] (default AWS_ENDPOINT_URL, else AWS)."), QStringLiteral("URL")},
         {QStringLiteral("s3-region"), QStringLiteral("For s3:// locations: the region (default AWS_REGION, else us-east-1)."), QStringLiteral("REGION")},
@@ -128,7 +132,7 @@ bool readOptions(const QCommandLineParser &parser, WeightServerOptions &o, QStri
     }
     double port = o.port, cacheMb = double(o.cacheBytes >> 20), maxConnections = o.maxConnections,
            idle = o.idleTimeoutSeconds, handshake = o.handshakeTimeoutSeconds, sendMb = double(o.connectionSendBytes >> 20),
-           totalSendMb = 0;
+           totalSendMb = 0, checkInterval = o.storageCheckIntervalMs / 1000.0, checkTimeout = o.storageCheckTimeoutMs / 1000.0;
     const bool ok = readNumber(parser, {"port", 0, 65535}, &port, error)
                     && readNumber(parser, {"cache-mb", 0, 1 << 24}, &cacheMb, error)
                     && readNumber(parser, {"max-connections", 1, 100000}, &maxConnections, error)
@@ -138,7 +142,9 @@ bool readOptions(const QCommandLineParser &parser, WeightServerOptions &o, QStri
                     && readNumber(parser, {"limit-mbps", 0.001, 1e9}, &o.limitMbps, error)
                     && readNumber(parser, {"handshake-timeout", 0, 1e6}, &handshake, error)
                     && readNumber(parser, {"send-buffer-mb", 1, 1 << 24}, &sendMb, error)
-                    && readNumber(parser, {"total-send-buffer-mb", 1, 1 << 24}, &totalSendMb, error);
+                    && readNumber(parser, {"total-send-buffer-mb", 1, 1 << 24}, &totalSendMb, error)
+                    && readNumber(parser, {"storage-check-interval", 0.05, 3600}, &checkInterval, error)
+                    && readNumber(parser, {"storage-check-timeout", 0.05, 3600}, &checkTimeout, error);
     if (!ok)
         return false;
     o.port = quint16(port);
@@ -148,6 +154,8 @@ bool readOptions(const QCommandLineParser &parser, WeightServerOptions &o, QStri
     o.handshakeTimeoutSeconds = int(handshake);
     o.connectionSendBytes = qint64(sendMb * 1024 * 1024);
     o.serverSendBytes = qint64(totalSendMb * 1024 * 1024);
+    o.storageCheckIntervalMs = int(checkInterval * 1000);
+    o.storageCheckTimeoutMs = int(checkTimeout * 1000);
     o.token = parser.value(QStringLiteral("token"));
     o.tlsCertFile = parser.value(QStringLiteral("tls-cert"));
     o.tlsKeyFile = parser.value(QStringLiteral("tls-key"));

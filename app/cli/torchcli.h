@@ -11,6 +11,7 @@ inline constexpr const char *kRunSummary = "Run a model streamed from a weight s
 
 // Remembers main()'s argv so the command line can be handed on unchanged.
 void rememberArguments(int argc, char *argv[]);
+char **originalArguments();
 
 // Replaces this process by surfing-cli-torch with the same command line (looked for beside
 // this executable, then in ../lib/surfing/). Returns only on failure, with the exit code.

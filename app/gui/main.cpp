@@ -5,6 +5,7 @@
 #include "screenshottour.h"
 
 #include "format/checkpoint.h"
+#include "inference/blasinfo.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -30,7 +31,9 @@ void addOptions(QCommandLineParser &parser)
                                                     "Without a display, use surfing-cli (surfing-cli --help)."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, or a chunk folder."), QStringLiteral("[MODEL_DIR]"));
+    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, a chunk folder, or a hub name ORG/NAME "
+                                                                       "already in the local Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or "
+                                                                       "~/.cache/huggingface/hub; nothing is downloaded)."), QStringLiteral("[MODEL_DIR]"));
     parser.addOption({QStringLiteral("serve"), QStringLiteral("Serve MODEL_DIR at once (chunking it first when it is a model) and open the Playground.")});
     parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run two prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
     parser.addOption({QStringLiteral("size"), QStringLiteral("With --screenshot: the window size (default 1280x800)."), QStringLiteral("WxH")});
@@ -67,6 +70,7 @@ int main(int argc, char **argv)
 {
     if (const std::optional<int> answered = answerWithoutDisplay(argc, argv))
         return *answered;
+    surfing::restartForFastBlasKernels(argv);
     QApplication app(argc, argv);
     surfing::installTorchBinReader(); // models may come as pytorch_model.bin
     describeApplication();

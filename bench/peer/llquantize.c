@@ -1,7 +1,9 @@
 // llquantize: re-types an f32 GGUF with llama.cpp's own llama_model_quantize, so the peer
 // benchmark compares Surfing's bf16 (and later q8_0 / q4_0) chunks with llama.cpp running the
 // same format. Built by bench/run-peer.sh against the libllama that ../shared/peer/setup.sh brings.
-//   llquantize IN.gguf OUT.gguf f16|bf16|q8_0|q4_0
+//   llquantize IN.gguf OUT.gguf f16|bf16|q8_0|q4_0 [pure]
+// `pure` quantizes every tensor to the type asked for (llama.cpp's --pure); by default llama.cpp's
+// Q4_0 mix keeps the output (or a tied token embedding) in Q6_K, falling back to Q8_0.
 #include <stdio.h>
 #include <string.h>
 
@@ -9,8 +11,8 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s IN.gguf OUT.gguf f16|bf16|q8_0|q4_0\n", argv[0]);
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "pure"))) {
+        fprintf(stderr, "usage: %s IN.gguf OUT.gguf f16|bf16|q8_0|q4_0 [pure]\n", argv[0]);
         return 2;
     }
     struct { const char *name; enum llama_ftype type; } types[] = {
@@ -29,6 +31,7 @@ int main(int argc, char **argv)
         return 2;
     }
     params.nthread = 2;
+    params.pure = argc == 5;
     llama_backend_init();
     const uint32_t failed = llama_model_quantize(argv[1], argv[2], &params);
     llama_backend_free();

@@ -1,5 +1,7 @@
 #include "cache/clientcache.h"
 
+#include "cache/chunkbufferpool.h"
+
 #include <QLoggingCategory>
 
 Q_LOGGING_CATEGORY(lcClientCache, "surfing.cache")
@@ -85,6 +87,16 @@ void ClientCache::remove(const QString &name)
         drop(name, false);
 }
 
+void ClientCache::releasePrefetch(const QString &name)
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_entries.find(name);
+    if (it == m_entries.end() || !it->prefetchPinned)
+        return;
+    unpinPrefetched(*it);
+    evictUntilFits(0, 0);
+}
+
 void ClientCache::clear()
 {
     QMutexLocker lock(&m_mutex);
@@ -164,6 +176,7 @@ void ClientCache::drop(const QString &name, bool eviction)
         m_stats.evictedBytes += entry.bytes->size();
         qCDebug(lcClientCache) << "evicted" << name << entry.bytes->size() << "bytes";
     }
+    ChunkBufferPool::instance().recycle(entry.bytes); // the next chunk to arrive reuses its pages
 }
 
 } // namespace surfing

@@ -53,6 +53,9 @@ public:
     // budget until entries are released (see trim()).
     void insert(const QString &name, Bytes bytes, bool prefetched = false);
     void remove(const QString &name);
+    // A prefetched entry that will not be used soon after all: unpinned and brought under the
+    // budget (which may evict it at once). Nothing for other entries.
+    void releasePrefetch(const QString &name);
     void clear();
     // Evicts what became evictable; call after releasing bytes obtained from lookup().
     void trim();

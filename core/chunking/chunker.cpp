@@ -8,6 +8,7 @@
 #include "chunking/stagingdir.h"
 #include "format/checkpoint.h"
 #include "format/dtypeconvert.h"
+#include "format/hubcache.h"
 #include "format/safetensors.h"
 
 #include <QDir>
@@ -16,6 +17,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -41,6 +43,7 @@ struct RunState {
     std::mutex mutex;
     ChunkProgress progress;
     std::exception_ptr firstError;
+    QString outputMatrix; // "unit/key" of the LM head's matrix (quantizedType() says why)
 
     void checkCancelled() const
     {
@@ -68,6 +71,31 @@ struct ChunkTensors {
     QVector<ManifestTensor> manifest;
 };
 
+// The LM head's matrix of a decoder: `lm_head`, or the token embedding it is tied to. Empty for
+// encoders (BERT has no LM head here).
+QString outputMatrix(ModelFamily family, const ChunkPlan &plan)
+{
+    const bool untied = std::any_of(plan.chunks.begin(), plan.chunks.end(),
+                                    [](const PlannedChunk &c) { return c.name == QLatin1String("lm_head"); });
+    if (untied)
+        return QStringLiteral("lm_head/weight");
+    switch (family) {
+    case ModelFamily::Llama: return QStringLiteral("embed_tokens/weight");
+    case ModelFamily::T5: return QStringLiteral("shared_embeddings/weight");
+    default: return {};
+    }
+}
+
+// --quantize q4_0 stores the LM head's matrix in Q8_0, as llama.cpp's Q4_0 does (it picks Q6_K,
+// or Q8_0 when rows are not whole 256-value super-blocks; Surfing has no Q6_K): every logit
+// comes from it, and on stories260K pure Q4_0 raised the held-out perplexity by 10.9 % where
+// this mix raised it by 8 % (docs/benchmarks-quant.md).
+quant::QuantType quantizedType(const RunState &run, const PlannedChunk &plan, const PlannedTensor &t)
+{
+    const bool output = plan.name + QLatin1Char('/') + t.key == run.outputMatrix;
+    return output && *run.options.quantize == quant::QuantType::Q4_0 ? quant::QuantType::Q8_0 : *run.options.quantize;
+}
+
 ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
 {
     ChunkTensors out;
@@ -75,7 +103,13 @@ ChunkTensors collectTensors(const PlannedChunk &plan, RunState &run)
         const TensorInfo &info = run.checkpoint.info(t.source);
         TensorView view{t.key, info.dtype, info.shape, run.checkpoint.data(t.source)};
         Checkpoint::FileSpan span = run.checkpoint.fileSpan(t.source);
-        if (run.options.convertTo && info.dtype == Dtype::F32) {
+        if (run.options.quantize && quant::isQuantizable(info.dtype, info.shape)) {
+            const quant::QuantType type = quantizedType(run, plan, t);
+            out.converted.push_back(quant::quantizeTensor(type, info.dtype, view.data));
+            view.dtype = quant::dtypeOf(type);
+            view.data = out.converted.back();
+            span.offset = -1;
+        } else if (run.options.convertTo && info.dtype == Dtype::F32) {
             out.converted.push_back(convertFloat32(view.data, *run.options.convertTo));
             view.dtype = *run.options.convertTo;
             view.data = out.converted.back();
@@ -257,6 +291,16 @@ void refuseUnsafeOutput(const QString &outputDir, const QStringList &inputs, boo
                                    "mean to, or choose another output").arg(outputDir));
 }
 
+// "original", "f16", "bf16", "q8_0", "q4_0"; "q4_0+f16" when the tensors left unquantized were converted.
+QString manifestDtype(const ChunkOptions &options)
+{
+    const QString converted = options.convertTo ? dtypeName(*options.convertTo).toLower() : QString();
+    if (!options.quantize)
+        return converted.isEmpty() ? QStringLiteral("original") : converted;
+    const QString quantized = quant::quantTypeName(*options.quantize);
+    return converted.isEmpty() ? quantized : quantized + QLatin1Char('+') + converted;
+}
+
 } // namespace
 
 const QStringList &companionFileNames()
@@ -278,6 +322,9 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     const QString modelDir = pathInfo.isDir() ? pathInfo.absoluteFilePath() : pathInfo.absolutePath();
     const ModelConfig config = ModelConfig::load(modelDir);
     const auto checkpoint = Checkpoint::open(modelPath);
+    if (m_options.quantize && config.family == ModelFamily::Gpt2)
+        throw Error(QStringLiteral("%1: --quantize does not support gpt2 models yet: their Conv1D weights are stored "
+                                   "[in, out], and blocks run along the rows of [out, in] matrices").arg(modelDir));
     const ChunkPlan plan = planChunks(config, *checkpoint);
     QStringList inputs = QStringList{modelDir} + checkpoint->sourceFiles();
     for (const QString &name : presentCompanionFiles(modelDir))
@@ -285,17 +332,17 @@ ChunkManifest Chunker::run(const QString &modelPath, const QString &outputDir)
     refuseUnsafeOutput(outputDir, inputs, m_options.replaceExisting);
 
     StagingDir staging(outputDir);
-    RunState run{*checkpoint, m_options, staging, m_cancelled, m_progress, {}, {}, {}};
+    RunState run{*checkpoint, m_options, staging, m_cancelled, m_progress, {}, {}, {}, outputMatrix(config.family, plan)};
     run.progress.bytesTotal = checkpoint->totalBytes();
     run.progress.chunksTotal = plan.chunks.size();
 
     ChunkManifest manifest;
-    manifest.modelName = m_options.modelName.isEmpty() ? QFileInfo(modelDir).fileName() : m_options.modelName;
+    manifest.modelName = m_options.modelName.isEmpty() ? modelNameOfDir(modelDir) : m_options.modelName;
     manifest.modelType = config.modelType;
     manifest.family = config.family;
     manifest.numLayers = config.numLayers;
     manifest.numDecoderLayers = config.numDecoderLayers;
-    manifest.dtype = m_options.convertTo ? dtypeName(*m_options.convertTo).toLower() : QStringLiteral("original");
+    manifest.dtype = manifestDtype(m_options);
     manifest.codec = m_options.compress ? ChunkCodec::ZstdByteGroup : ChunkCodec::None;
     manifest.level = m_options.compress ? m_options.level : 0;
     manifest.createdBy = QStringLiteral("surfing %1").arg(QLatin1String(SURFING_VERSION));

@@ -7,6 +7,7 @@
 
 #include "format/chunkmanifest.h"
 #include "format/dtype.h"
+#include "format/quant.h"
 
 #include <QString>
 #include <atomic>
@@ -19,6 +20,7 @@ struct ChunkOptions {
     bool compress = false;               // zstd with byte grouping
     int level = 3;                       // zstd level 1..19
     std::optional<Dtype> convertTo;      // F16 or BF16: explicit, lossy
+    std::optional<quant::QuantType> quantize; // Q8_0 / Q4_0 for 2-D matrices: explicit, lossy
     bool replaceExisting = false;        // replace an existing output directory (atomically)
     int threads = 2;                     // chunks written in parallel
     bool sync = false;                   // fsync files and directories before the output appears

@@ -1,6 +1,7 @@
-// Decides which streaming unit (chunk) every tensor of a checkpoint belongs to, using the unit
-// names of the original Surfing Weights tool (BERT embeddings/layer_N/pooler, GPT-2 wte/wpe/
-// block_N/ln_f, LLaMA embed_tokens/layer_N/norm/lm_head, T5 shared_embeddings/encoder_block_N/...).
+// Decides which streaming unit (chunk) every tensor of a checkpoint belongs to, by the rules of
+// the architecture table (inference/architectures.h): the unit names of the original Surfing
+// Weights tool (BERT embeddings/layer_N/pooler, GPT-2 wte/wpe/block_N/ln_f, LLaMA embed_tokens/
+// layer_N[/layer_N_expert_E]/norm/lm_head, T5 shared_embeddings/encoder_block_N/...).
 #pragma once
 
 #include "format/modelconfig.h"

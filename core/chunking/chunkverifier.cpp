@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "client/chunkverifier.h"
+#include "format/quant.h"
 #include "format/safetensors.h"
 
 #include <QDir>
@@ -78,7 +79,10 @@ int VerifyReport::failures() const
 QByteArray checkChunkBytes(const ManifestChunk &chunk, const QByteArray &stored, const QString &origin)
 {
     const QByteArray raw = verifyAndDecodeChunk(stored, chunk, origin);
-    compareTensors(chunk, parseSafetensors(raw, QStringLiteral("chunk '%1'").arg(chunk.name)));
+    const QString source = QStringLiteral("chunk '%1'").arg(chunk.name);
+    const SafetensorsHeader header = parseSafetensors(raw, source);
+    compareTensors(chunk, header);
+    quant::checkQuantizedTensors(header, raw, source);
     return raw;
 }
 

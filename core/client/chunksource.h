@@ -32,6 +32,10 @@ public:
     // Returns at once; thread-safe.
     virtual void prefetch(const QString &name) = 0;
 
+    // A prefetch that turned out not to be needed (a mixture-of-experts guess the router did not
+    // confirm): its chunk no longer needs to stay pinned outside the cache budget. Thread-safe.
+    virtual void releasePrefetch(const QString &name) { Q_UNUSED(name); }
+
     // Blocks the calling (compute) thread until the chunk is available, and returns its decoded
     // safetensors bytes. Throws surfing::Error naming the chunk when it cannot be had (network,
     // hash mismatch, not in the manifest): a layer is never silently replaced. Thread-safe; never

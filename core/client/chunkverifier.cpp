@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/sha256.h"
+#include "client/receiptverifier.h"
 
 #include <QFileInfo>
 
@@ -13,8 +14,11 @@ void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const 
     if (stored.size() != chunk.storedBytes)
         throw ChunkIntegrityError(QStringLiteral("chunk '%1' of %2: got %3 bytes, the manifest says %4; refusing to use it")
                         .arg(chunk.name, origin).arg(stored.size()).arg(chunk.storedBytes));
-    const QByteArray actual = Sha256::hashHex(stored);
-    if (actual != chunk.sha256)
+    ReceiptVerifier &verifier = ReceiptVerifier::instance();
+    if (verifier.matchesEarlierReceipt(stored, chunk.sha256))
+        return;
+    QByteArray actual;
+    if (!verifier.verify(stored, chunk.sha256, &actual))
         throw ChunkIntegrityError(QStringLiteral("chunk '%1' of %2: SHA-256 mismatch (got %3, the manifest says %4); "
                                    "the stored chunk is corrupt, re-create or re-copy it")
                         .arg(chunk.name, origin, QString::fromLatin1(actual), QString::fromLatin1(chunk.sha256)));

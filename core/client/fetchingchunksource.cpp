@@ -1,6 +1,7 @@
 #include "client/fetchingchunksource.h"
 
 #include "base/error.h"
+#include "cache/chunkbufferpool.h"
 
 #include <QLoggingCategory>
 
@@ -19,6 +20,12 @@ qint64 FetchingChunkSource::fetchesStarted() const
 {
     std::lock_guard lock(m_mutex);
     return m_fetchesStarted;
+}
+
+qint64 FetchingChunkSource::storedBytesArrived() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_storedBytesArrived;
 }
 
 void FetchingChunkSource::requireKnown(const QString &name) const
@@ -45,11 +52,21 @@ void FetchingChunkSource::prefetch(const QString &name)
     startLocked(name);
 }
 
+void FetchingChunkSource::releasePrefetch(const QString &name)
+{
+    std::lock_guard lock(m_mutex);
+    if (const auto job = m_inFlight.value(name)) {
+        job->released = true;
+        return;
+    }
+    m_cache->releasePrefetch(name);
+}
+
 std::shared_ptr<const QByteArray> FetchingChunkSource::handOut(std::shared_ptr<const QByteArray> bytes) const
 {
     const QByteArray *raw = bytes.get();
     return std::shared_ptr<const QByteArray>(raw, [held = std::move(bytes), cache = std::weak_ptr<ClientCache>(m_cache)](const QByteArray *) mutable {
-        held.reset();
+        ChunkBufferPool::instance().recycle(held); // when it was evicted while compute held it
         if (const auto alive = cache.lock())
             alive->trim();
     });
@@ -85,19 +102,22 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
 void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,
                                     qint64 startNs, qint64 endNs)
 {
-    auto bytes = std::make_shared<const QByteArray>(decoded);
     {
+        // Held only under the lock: once the waiter is woken, the cache and the waiter are the
+        // only owners, so the chunk is evictable as soon as compute lets go of it.
+        auto bytes = std::make_shared<const QByteArray>(decoded);
         std::lock_guard lock(m_mutex);
         const std::shared_ptr<InFlight> job = m_inFlight.take(name);
         if (!job)
             return;
+        m_storedBytesArrived += storedBytes;
         job->done = true;
         job->bytes = bytes;
         job->storedBytes = storedBytes;
         job->startNs = startNs;
         job->endNs = endNs;
-        // Nobody waits yet: a prefetch, pinned until its first use.
-        m_cache->insert(name, bytes, job->waiters == 0);
+        // Nobody waits yet: a prefetch, pinned until its first use (unless released meanwhile).
+        m_cache->insert(name, bytes, job->waiters == 0 && !job->released);
         if (job->waiters == 0)
             m_prefetchReceipts.insert(name, Receipt{storedBytes, startNs, endNs});
     }

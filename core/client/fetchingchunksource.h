@@ -21,11 +21,14 @@ public:
     ~FetchingChunkSource() override;
 
     void prefetch(const QString &name) override;
+    void releasePrefetch(const QString &name) override;
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
     ClientCache &cache() { return *m_cache; }
     // Requests that went out (a chunk in flight is never requested twice).
     qint64 fetchesStarted() const;
+    // Stored bytes of every chunk delivered (what crossed the link or was read from disk).
+    qint64 storedBytesArrived() const;
 
 protected:
     // Starts fetching `name` (known to be in the manifest); must not block.
@@ -42,6 +45,7 @@ private:
     struct InFlight {
         int waiters = 0;
         bool done = false;
+        bool released = false; // releasePrefetch() while in flight: arrives unpinned
         std::shared_ptr<const QByteArray> bytes;
         QString error;
         qint64 storedBytes = 0;
@@ -68,6 +72,7 @@ private:
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;
     QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
+    qint64 m_storedBytesArrived = 0;
 };
 
 } // namespace surfing

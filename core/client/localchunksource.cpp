@@ -1,6 +1,7 @@
 #include "client/localchunksource.h"
 
 #include "base/error.h"
+#include "cache/chunkbufferpool.h"
 #include "client/chunkverifier.h"
 
 #include <QDir>
@@ -39,7 +40,9 @@ void LocalChunkSource::startFetch(const QString &name)
             if (file.size() != chunk.storedBytes)
                 throw ChunkIntegrityError(QStringLiteral("chunk '%1': %2 has %3 bytes, the manifest says %4")
                                               .arg(chunk.name, path).arg(file.size()).arg(chunk.storedBytes));
-            const QByteArray stored = file.readAll();
+            QByteArray stored = ChunkBufferPool::instance().take(chunk.storedBytes);
+            if (file.read(stored.data(), stored.size()) != stored.size())
+                throw Error(QStringLiteral("chunk '%1': cannot read %2: %3").arg(chunk.name, path, file.errorString()));
             const QByteArray decoded = verifyAndDecodeChunk(stored, chunk, origin());
             delivered(chunk.name, decoded, stored.size(), startNs, timelineClockNs());
         } catch (const Error &e) {

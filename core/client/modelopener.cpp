@@ -83,6 +83,8 @@ OpenedModel openModel(const ModelOpenOptions &o)
     }
     RemoteChunkSourceOptions options;
     options.client.url = parseServerUrl(o.serverUrl.toString());
+    if (!o.replicas.isEmpty())
+        options.servers = QList<QUrl>{options.client.url} + o.replicas;
     options.client.model = o.model;
     options.client.token = o.token;
     options.client.clientName = o.clientName;

@@ -20,6 +20,7 @@ struct ModelOpenOptions {
     QString chunkDir;     // without serverUrl: run from this chunk folder. With it: where the
                           // model's files already are (an in-process server); empty: fetch them
     QUrl serverUrl;       // ws://HOST:PORT[/MODEL] or wss://...
+    QList<QUrl> replicas; // more servers of the same model: failover between them
     QString model;        // served model; empty: the URL's path, else the server's default
     QString token;
     QString clientName = QStringLiteral("surfing-client");

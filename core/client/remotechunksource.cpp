@@ -11,9 +11,10 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
 {
     cache().setBudget(options.cacheBytes, options.cacheChunks);
     m_thread.setObjectName(QStringLiteral("surfing-network"));
-    m_client = new WeightClient(options.client);
-    m_client->moveToThread(&m_thread);
-    QObject::connect(&m_thread, &QThread::finished, m_client, &QObject::deleteLater);
+    const QList<QUrl> urls = options.servers.isEmpty() ? QList<QUrl>{options.client.url} : options.servers;
+    m_pool = new ServerPool(options.client, urls);
+    m_pool->moveToThread(&m_thread);
+    QObject::connect(&m_thread, &QThread::finished, m_pool, &QObject::deleteLater);
 
     // Shared with the handshake callbacks, which may still run on the network thread after we
     // stopped waiting.
@@ -33,26 +34,26 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
         }
     };
     auto handshake = std::make_shared<Handshake>();
-    const auto c1 = QObject::connect(m_client, &WeightClient::manifestReceived, m_client,
-                                     [handshake] { handshake->finish({}); }, Qt::DirectConnection);
-    const auto c2 = QObject::connect(m_client, &WeightClient::errorOccurred, m_client,
+    const auto c1 = QObject::connect(m_pool, &ServerPool::ready, m_pool, [handshake] { handshake->finish({}); },
+                                     Qt::DirectConnection);
+    const auto c2 = QObject::connect(m_pool, &ServerPool::openFailed, m_pool,
                                      [handshake](const QString &message) { handshake->finish(message); },
                                      Qt::DirectConnection);
     // Results arrive on pool threads and are handed straight to the waiting compute thread.
-    QObject::connect(m_client, &WeightClient::chunkReceived, m_client,
-                     [this](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
+    QObject::connect(m_pool, &ServerPool::chunkDelivered, m_pool,
+                     [this](const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
                          delivered(name, data, stored, start, end);
                      }, Qt::DirectConnection);
-    QObject::connect(m_client, &WeightClient::requestFailed, m_client,
-                     [this](quint32, const QString &name, const QString &, const QString &message) {
-                         if (!name.isEmpty())
-                             failed(name, message);
-                     }, Qt::DirectConnection);
-    if (options.connectionStateChanged)
-        QObject::connect(m_client, &WeightClient::connectionStateChanged, m_client, options.connectionStateChanged,
-                         Qt::DirectConnection);
+    QObject::connect(m_pool, &ServerPool::chunkFailed, m_pool,
+                     [this](const QString &name, const QString &message) { failed(name, message); },
+                     Qt::DirectConnection);
+    if (options.connectionStateChanged) {
+        auto notify = options.connectionStateChanged;
+        QObject::connect(m_pool, &ServerPool::memberStateChanged, m_pool,
+                         [notify](const QUrl &, ConnectionState state) { notify(state); }, Qt::DirectConnection);
+    }
     m_thread.start();
-    QMetaObject::invokeMethod(m_client, &WeightClient::open);
+    QMetaObject::invokeMethod(m_pool, &ServerPool::open);
     QString error;
     {
         std::unique_lock lock(handshake->mutex);
@@ -62,17 +63,22 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
     QObject::disconnect(c1);
     QObject::disconnect(c2);
     if (!error.isEmpty()) {
+        QMetaObject::invokeMethod(m_pool, &ServerPool::close, Qt::BlockingQueuedConnection);
         m_thread.quit();
         m_thread.wait();
         throw Error(error);
     }
+    m_client = m_pool->primary();
     m_manifest = m_client->manifest();
-    m_origin = QStringLiteral("model '%1' on %2").arg(m_client->modelName(), options.client.url.toDisplayString());
+    QStringList shown;
+    for (const QUrl &url : urls)
+        shown << url.toDisplayString();
+    m_origin = QStringLiteral("model '%1' on %2").arg(m_client->modelName(), shown.join(QLatin1String(", ")));
 }
 
 RemoteChunkSource::~RemoteChunkSource()
 {
-    QMetaObject::invokeMethod(m_client, &WeightClient::close, Qt::BlockingQueuedConnection);
+    QMetaObject::invokeMethod(m_pool, &ServerPool::close, Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
     failAll(QStringLiteral("the source was closed"));
@@ -80,7 +86,7 @@ RemoteChunkSource::~RemoteChunkSource()
 
 void RemoteChunkSource::startFetch(const QString &name)
 {
-    m_client->fetchChunk(name);
+    m_pool->fetchChunk(name);
 }
 
 } // namespace surfing

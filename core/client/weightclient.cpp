@@ -220,8 +220,18 @@ void WeightClient::handleWelcome(const QByteArray &text)
     const ServerMessage m = parseServerMessage(text);
     if (m.type == ServerMessageType::Error) {
         const QString code = errorCodeName(m.error.code);
-        failEverything(code, QStringLiteral("server %1 refused the connection (%2): %3")
-                                 .arg(m_options.url.toDisplayString(), code, m.error.message));
+        const QString message = QStringLiteral("server %1 refused the connection (%2): %3")
+                                    .arg(m_options.url.toDisplayString(), code, m.error.message);
+        if (m_everWelcomed && m.error.code == ErrorCode::Internal) {
+            // It served this client before and cannot read its storage now: try again later,
+            // as after a dropped connection, rather than failing what is pending.
+            m_attemptError = message;
+            m_socketEnded = true;
+            m_socket->abort();
+            QMetaObject::invokeMethod(this, &WeightClient::onDisconnected, Qt::QueuedConnection);
+            return;
+        }
+        failEverything(code, message);
         return;
     }
     if (m.type != ServerMessageType::Welcome)
@@ -325,6 +335,7 @@ void WeightClient::requeueInFlight()
         }
     }
     std::sort(resend.begin(), resend.end());
+    m_retries.fetchAndAddRelaxed(qint64(resend.size()));
     m_queue.insert(m_queue.begin(), resend.begin(), resend.end());
     m_inFlight = 0;
 }

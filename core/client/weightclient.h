@@ -45,7 +45,9 @@ struct WeightClientOptions {
     int initialBackoffMs = 100;
     int maxBackoffMs = 5000;
     int maxReconnectAttempts = 12; // consecutive failed attempts before pending requests fail
-    int maxInternalRetries = 3;    // "internal" server errors retried per request
+    // "internal" server errors (its storage failed) retried per request, with backoff doubling
+    // from initialBackoffMs up to maxBackoffMs: 6 ride over about 10 s of storage outage.
+    int maxInternalRetries = 6;
 };
 
 enum class ConnectionState { Disconnected, Connecting, Ready, Reconnecting };
@@ -72,6 +74,9 @@ public:
     QString modelName() const;
     ConnectionState state() const;
     int pendingRequests() const;
+    // Requests sent again: after an "internal" or "rate_limited" answer, or on a new connection
+    // after the last one dropped. Thread-safe.
+    qint64 retries() const { return m_retries.loadRelaxed(); }
 
 public Q_SLOTS:
     void open();
@@ -162,6 +167,7 @@ private:
     QHash<quint32, Pending *> m_pending;
     std::deque<quint32> m_queue; // waiting to be sent, in order
     QAtomicInteger<quint32> m_nextId{0};
+    QAtomicInteger<qint64> m_retries{0};
 
     mutable QMutex m_mutex; // guards what the thread-safe getters read
     ChunkManifest m_manifest;

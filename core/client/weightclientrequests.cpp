@@ -3,6 +3,7 @@
 
 #include "base/error.h"
 #include "base/sha256.h"
+#include "cache/chunkbufferpool.h"
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
 #include "client/memorylimit.h"
@@ -221,7 +222,9 @@ void WeightClient::handleServerError(quint32 id, const QString &code, const QStr
         fail(id, code, QStringLiteral("%1: server says %2: %3").arg(describe(*p), code, message));
         return;
     }
-    const qint64 wait = retryAfterMs >= 0 ? retryAfterMs : qint64(m_options.initialBackoffMs) << p->internalRetries;
+    const qint64 wait = retryAfterMs >= 0 ? retryAfterMs
+                                          : qMin<qint64>(m_options.maxBackoffMs, qint64(m_options.initialBackoffMs) << qMin(p->internalRetries, 20));
+    m_retries.fetchAndAddRelaxed(1);
     qCDebug(lcClient) << "retrying" << describe(*p) << "after" << code << "in" << wait << "ms";
     p->unsend();
     p->notBeforeMs = WeightClient::nowMs() + wait;
@@ -337,7 +340,7 @@ void WeightClient::handleChunkHeader(Pending &p, const ServerMessage &m)
         throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("%1: %2 pieces announced for %3 bytes")
                                                        .arg(describe(p)).arg(m.chunk.pieces).arg(m.chunk.size), id);
     try {
-        p.data.resize(m.chunk.size); // the pieces are written into place
+        p.data = ChunkBufferPool::instance().take(m.chunk.size); // the pieces are written into place
     } catch (const std::bad_alloc &) {
         p.data = QByteArray();
         return abandon(id, QStringLiteral("memory"), QStringLiteral("%1: out of memory for its %2")

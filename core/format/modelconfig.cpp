@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "base/files.h"
+#include "inference/architectures.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -9,18 +10,6 @@
 
 namespace surfing {
 namespace {
-
-struct KnownType {
-    const char *modelType;
-    ModelFamily family;
-};
-
-// llama-style variants share RMSNorm, RoPE, SwiGLU and GQA with identical tensor names.
-constexpr KnownType kKnownTypes[] = {
-    {"bert", ModelFamily::Bert},   {"gpt2", ModelFamily::Gpt2},
-    {"llama", ModelFamily::Llama}, {"mistral", ModelFamily::Llama},
-    {"t5", ModelFamily::T5},
-};
 
 int requireInt(const QJsonObject &json, const QStringList &keys, const QString &source)
 {
@@ -38,28 +27,23 @@ int requireInt(const QJsonObject &json, const QStringList &keys, const QString &
 
 QString familyName(ModelFamily family)
 {
-    switch (family) {
-    case ModelFamily::Bert: return QStringLiteral("bert");
-    case ModelFamily::Gpt2: return QStringLiteral("gpt2");
-    case ModelFamily::Llama: return QStringLiteral("llama");
-    case ModelFamily::T5: return QStringLiteral("t5");
-    }
-    return {};
+    return architectureOf(family).name;
 }
 
 QString supportedModelTypes()
 {
     QStringList names;
-    for (const KnownType &t : kKnownTypes)
-        names << QLatin1String(t.modelType);
+    for (const Architecture &a : architectures())
+        names << a.modelTypes;
+    names.sort();
     return names.join(QLatin1String(", "));
 }
 
 std::optional<ModelFamily> familyOfModelType(const QString &modelType)
 {
-    for (const KnownType &t : kKnownTypes) {
-        if (modelType == QLatin1String(t.modelType))
-            return t.family;
+    for (const Architecture &a : architectures()) {
+        if (a.modelTypes.contains(modelType))
+            return a.family;
     }
     return std::nullopt;
 }
@@ -78,22 +62,13 @@ ModelConfig ModelConfig::fromJson(const QJsonObject &json, const QString &source
                         .arg(source, config.modelType, supportedModelTypes()));
     config.family = *family;
 
-    switch (config.family) {
-    case ModelFamily::Gpt2:
-        config.numLayers = requireInt(json, {QStringLiteral("n_layer"), QStringLiteral("num_hidden_layers")}, source);
-        break;
-    case ModelFamily::T5:
-        config.numLayers = requireInt(json, {QStringLiteral("num_layers")}, source);
+    const Architecture &architecture = architectureOf(config.family);
+    config.numLayers = requireInt(json, architecture.layerKeys, source);
+    if (config.family == ModelFamily::T5)
         config.numDecoderLayers = json.contains(QLatin1String("num_decoder_layers"))
                                       ? requireInt(json, {QStringLiteral("num_decoder_layers")}, source)
                                       : config.numLayers;
-        break;
-    default:
-        config.numLayers = requireInt(json, {QStringLiteral("num_hidden_layers")}, source);
-    }
-    // Hugging Face defaults: tied for BERT, GPT-2 and T5; untied for LLaMA.
-    const bool tiedByDefault = config.family != ModelFamily::Llama;
-    config.tieWordEmbeddings = json.value(QLatin1String("tie_word_embeddings")).toBool(tiedByDefault);
+    config.tieWordEmbeddings = json.value(QLatin1String("tie_word_embeddings")).toBool(architecture.tiedByDefault);
     return config;
 }
 

@@ -64,9 +64,23 @@ TensorInfo parseTensorEntry(const QString &name, const QJsonValue &value, const 
         fail(source, where + QStringLiteral(": data_offsets end %1 is before begin %2")
                                  .arg(info.end).arg(info.begin));
 
-    qint64 expected = 0;
-    if (__builtin_mul_overflow(elements, qint64(dtypeSize(info.dtype)), &expected)
-        || expected != info.byteSize())
+    const int block = dtypeBlockValues(info.dtype);
+    const qint64 lastDim = info.shape.isEmpty() ? 1 : info.shape.last();
+    const qint64 expected = dtypeByteCount(info.dtype, elements, lastDim);
+    if (block > 1 && expected < 0)
+        fail(source, QStringLiteral("%1: %2 needs a last dimension that is a whole number of %3-value blocks, "
+                                    "but the shape's last dimension is %4")
+                         .arg(where, dtypeName(info.dtype)).arg(block).arg(lastDim));
+    if (block > 1 && expected != info.byteSize())
+        fail(source, QStringLiteral("%1: wrong block count: %2 data of %3 bytes holds %4 blocks of %5 bytes%6, "
+                                    "but the shape needs %7 blocks")
+                         .arg(where, dtypeName(info.dtype)).arg(info.byteSize())
+                         .arg(info.byteSize() / dtypeSize(info.dtype)).arg(dtypeSize(info.dtype))
+                         .arg(info.byteSize() % dtypeSize(info.dtype)
+                                  ? QStringLiteral(" and a truncated block of %1 bytes").arg(info.byteSize() % dtypeSize(info.dtype))
+                                  : QString())
+                         .arg(expected / dtypeSize(info.dtype)));
+    if (expected < 0 || expected != info.byteSize())
         fail(source, QStringLiteral("%1: shape x dtype size is %2 bytes but data_offsets span %3")
                          .arg(where).arg(expected).arg(info.byteSize()));
     return info;

@@ -1,11 +1,17 @@
 #include "inference/blasinfo.h"
 
+#include "base/blastuning.h"
+
 #include <QFile>
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <dlfcn.h>
 #include <link.h>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcBlas, "surfing.blas")
 
@@ -88,6 +94,42 @@ void warnIfReferenceBlas()
         else if (blas.found())
             qCDebug(lcBlas).noquote() << "BLAS:" << blas.name << "from" << blas.library;
     });
+}
+
+void restartForFastBlasKernels(char *argv[])
+{
+    if (std::getenv("OPENBLAS_CORETYPE"))
+        return;
+    using GetCoreName = char *(*)();
+    const auto coreName = reinterpret_cast<GetCoreName>(::dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    const QByteArray preferred = preferredOpenBlasCoreType();
+    if (!coreName || preferred.isEmpty() || qstricmp(coreName(), preferred.constData()) == 0)
+        return;
+    qCDebug(lcBlas) << "OpenBLAS chose" << coreName() << "kernels; restarting with OPENBLAS_CORETYPE=" << preferred;
+    preferFastOpenBlasKernels();
+    ::execv("/proc/self/exe", argv);
+    qCWarning(lcBlas) << "could not restart with OPENBLAS_CORETYPE set:" << std::strerror(errno);
+}
+
+void setBlasThreads(int threads)
+{
+    using SetOpenBlasThreads = void (*)(int);
+    if (const auto set = reinterpret_cast<SetOpenBlasThreads>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(threads);
+    using SetBlisThreads = void (*)(long);
+    if (const auto set = reinterpret_cast<SetBlisThreads>(::dlsym(RTLD_DEFAULT, "bli_thread_set_num_threads")))
+        set(threads);
+}
+
+int blasThreads()
+{
+    using GetOpenBlasThreads = int (*)();
+    if (const auto get = reinterpret_cast<GetOpenBlasThreads>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads")))
+        return get();
+    using GetBlisThreads = long (*)();
+    if (const auto get = reinterpret_cast<GetBlisThreads>(::dlsym(RTLD_DEFAULT, "bli_thread_get_num_threads")))
+        return int(get());
+    return 0;
 }
 
 } // namespace surfing

@@ -21,4 +21,16 @@ BlasInfo loadedBlas();
 // Logs a warning, once per process, when the loaded BLAS is the reference one, saying how to fix it.
 void warnIfReferenceBlas();
 
+// When OpenBLAS was loaded with slower kernels than this CPU runs (see preferredOpenBlasCoreType())
+// and OPENBLAS_CORETYPE is unset, replaces this process by itself (same argv) with it set:
+// OpenBLAS reads it only when loaded. Call first in main(), before any thread or file is opened.
+// Returns when nothing needs doing, or when the exec failed (then logs why).
+void restartForFastBlasKernels(char *argv[]);
+
+// How many threads the BLAS may use for one call (OpenBLAS, BLIS); at::set_num_threads does not
+// reach them, so `--threads 1` would otherwise still run prompts on every core.
+void setBlasThreads(int threads);
+// The BLAS's thread count now, or 0 when the BLAS does not say (the reference BLAS has none).
+int blasThreads();
+
 } // namespace surfing

@@ -1,8 +1,6 @@
 #include "inference/decodermodel.h"
 
 #include "base/error.h"
-#include "inference/gpt2model.h"
-#include "inference/llamamodel.h"
 
 #include <QJsonArray>
 #include <QJsonValue>
@@ -41,17 +39,6 @@ DecoderInput DecoderModel::inputFor(const at::Tensor &ids, const KVCache *cache)
     input.positions = at::arange(past, past + t, at::kLong).unsqueeze(0).expand({b, t});
     input.keyMask = at::ones({b, past + t}, at::kBool);
     return input;
-}
-
-std::unique_ptr<DecoderModel> makeDecoderModel(const ModelConfig &config)
-{
-    switch (config.family) {
-    case ModelFamily::Gpt2: return std::make_unique<Gpt2Model>(config);
-    case ModelFamily::Llama: return std::make_unique<LlamaModel>(config);
-    default:
-        throw Error(QStringLiteral("model type '%1' is not a decoder-only model (gpt2 or llama family)")
-                        .arg(config.modelType));
-    }
 }
 
 } // namespace surfing

@@ -57,7 +57,8 @@ protected:
     ModelConfig m_config;
 };
 
-// GPT-2 or LLaMA family from config.json; throws surfing::Error for other families.
+// The decoder-only model of config.json's family (the table in modelrunner.cpp); throws
+// surfing::Error for other families.
 std::unique_ptr<DecoderModel> makeDecoderModel(const ModelConfig &config);
 
 } // namespace surfing

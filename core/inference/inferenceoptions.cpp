@@ -9,7 +9,23 @@ namespace surfing {
 double InferenceStats::decodeTokensPerSecond() const
 {
     const qint64 decodeNs = totalNs - timeToFirstTokenNs;
-    return newTokens > 1 && decodeNs > 0 ? (newTokens - 1) / (decodeNs / 1e9) : 0.0;
+    return newTokens > batch && decodeNs > 0 ? (newTokens - batch) / (decodeNs / 1e9) : 0.0;
+}
+
+double InferenceStats::bytesPerToken() const
+{
+    // The first pass gives each prompt of a batch its first token.
+    if (newTokens > batch && totalNs - timeToFirstTokenNs > 0)
+        return double(decodeBytesFetched) / (newTokens - batch);
+    return newTokens > 0 ? double(bytesFetched) / newTokens : 0.0;
+}
+
+double InferenceStats::fetchBytesPerSecond() const
+{
+    const qint64 decodeNs = totalNs - timeToFirstTokenNs;
+    if (newTokens > batch && decodeNs > 0)
+        return decodeBytesFetched / (decodeNs / 1e9);
+    return totalNs > 0 ? bytesFetched / (totalNs / 1e9) : 0.0;
 }
 
 int defaultComputeThreads()
@@ -23,7 +39,7 @@ int defaultComputeThreads()
 
 QJsonObject InferenceStats::toJson() const
 {
-    return QJsonObject{
+    QJsonObject o{
         {"cache_hit_rate", cacheHitRate()},
         {"avg_inference_time", avgInferenceTime()},
         {"steps", steps},
@@ -32,6 +48,9 @@ QJsonObject InferenceStats::toJson() const
         {"unit_lookups", unitLookups},
         {"cache_hits", cacheHits},
         {"bytes_fetched", double(bytesFetched)},
+        {"decode_bytes_fetched", double(decodeBytesFetched)},
+        {"bytes_per_token", bytesPerToken()},
+        {"fetch_bytes_per_second", fetchBytesPerSecond()},
         {"fetch_wait_ms", fetchWaitNs / 1e6},
         {"compute_ms", computeNs / 1e6},
         {"total_ms", totalNs / 1e6},
@@ -39,18 +58,32 @@ QJsonObject InferenceStats::toJson() const
         {"tokens_per_second", tokensPerSecond()},
         {"decode_tokens_per_second", decodeTokensPerSecond()},
         {"threads", threads},
+        {"batch", batch},
     };
+    if (expertLookups > 0) {
+        o.insert(QStringLiteral("expert_lookups"), expertLookups);
+        o.insert(QStringLiteral("experts_per_token"), steps ? double(expertLookups) / steps : 0.0);
+        o.insert(QStringLiteral("experts_fetched"), expertsFetched);
+        o.insert(QStringLiteral("experts_fetched_per_token"), expertsFetchedPerToken());
+        o.insert(QStringLiteral("expert_bytes_fetched"), double(expertBytesFetched));
+    }
+    return o;
 }
 
 QString InferenceStats::summary() const
 {
     return QStringLiteral("%1 prompt + %2 new tokens in %3 ms (%4 tokens/s, first token after %5 ms); "
                           "%6 forward passes, avg_inference_time %7 s; cache_hit_rate %8 (%9/%10); "
-                          "fetched %11 MB, waited %12 ms for weights, computed %13 ms")
+                          "fetched %11 MB (%14 MB per token at %15 MB/s), waited %12 ms for weights, computed %13 ms")
         .arg(promptTokens).arg(newTokens).arg(totalNs / 1e6, 0, 'f', 1).arg(tokensPerSecond(), 0, 'f', 2)
         .arg(timeToFirstTokenNs / 1e6, 0, 'f', 1).arg(steps).arg(avgInferenceTime(), 0, 'f', 4)
         .arg(cacheHitRate(), 0, 'f', 3).arg(cacheHits).arg(unitLookups)
-        .arg(bytesFetched / 1e6, 0, 'f', 2).arg(fetchWaitNs / 1e6, 0, 'f', 1).arg(computeNs / 1e6, 0, 'f', 1);
+        .arg(bytesFetched / 1e6, 0, 'f', 2).arg(fetchWaitNs / 1e6, 0, 'f', 1).arg(computeNs / 1e6, 0, 'f', 1)
+        .arg(bytesPerToken() / 1e6, 0, 'f', 2).arg(fetchBytesPerSecond() / 1e6, 0, 'f', 1)
+        + (expertLookups > 0 ? QStringLiteral("; experts: %1 run, %2 fetched (%3 per token, %4 MB)")
+                                   .arg(expertLookups).arg(expertsFetched).arg(expertsFetchedPerToken(), 0, 'f', 2)
+                                   .arg(expertBytesFetched / 1e6, 0, 'f', 2)
+                             : QString());
 }
 
 static QJsonArray idsJson(const QVector<qint64> &ids)

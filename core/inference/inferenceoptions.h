@@ -33,11 +33,18 @@ struct InferenceStats {
     int unitLookups = 0;         // acquire() calls
     int cacheHits = 0;
     qint64 bytesFetched = 0;     // stored bytes moved
+    qint64 decodeBytesFetched = 0; // of which in the steps after the first (one token each)
     qint64 fetchWaitNs = 0;      // compute blocked waiting for weights
     qint64 computeNs = 0;
     qint64 totalNs = 0;          // the whole run
     qint64 timeToFirstTokenNs = 0;
     int threads = 0;             // compute threads used
+    int batch = 1;               // prompts generated together (run --batch)
+    // Mixture-of-experts models: expert units run, how many of them moved bytes (not already
+    // in the client cache), and those bytes. All 0 for dense models.
+    int expertLookups = 0;
+    int expertsFetched = 0;
+    qint64 expertBytesFetched = 0;
 
     double cacheHitRate() const { return unitLookups ? double(cacheHits) / unitLookups : 0.0; }
     // Mean wall time of one forward pass, seconds (the original tool's avg_inference_time).
@@ -45,6 +52,13 @@ struct InferenceStats {
     double tokensPerSecond() const { return totalNs > 0 ? newTokens / (totalNs / 1e9) : 0.0; }
     // Generation speed after the first token (decode steps only).
     double decodeTokensPerSecond() const;
+    // Stored bytes moved per generated token: over the decode steps (the first pass fetches the
+    // prompt's layers once, not per token), or over the whole run when there was one step.
+    double bytesPerToken() const;
+    // The achieved fetch rate, bytes per second of wall time, over the same span. Divided by
+    // what the link can move, it is the fraction of the transfer bound the run reached.
+    double fetchBytesPerSecond() const;
+    double expertsFetchedPerToken() const { return steps ? double(expertsFetched) / steps : 0.0; }
 
     QJsonObject toJson() const;
     QString summary() const; // one human-readable paragraph for stderr
@@ -56,6 +70,7 @@ struct InferenceResult {
     QVector<qint64> newIds;       // decoders
     QString text;                 // decoders: the continuation; BERT: a summary
     QJsonObject outputs;          // BERT: pooled/hidden summary (norms, first values)
+    QVector<double> embedding;    // encoders: mean of the last hidden states (sentenceembedding.h)
     InferenceStats stats;
     QVector<LayerEvent> timeline;
 

@@ -7,11 +7,10 @@
 #include "inference/matvec.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
+#include "inference/architectures.h"
 #include "format/safetensors.h"
-#include "inference/bertmodel.h"
-#include "inference/decodermodel.h"
-#include "inference/generation.h"
-#include "inference/t5session.h"
+#include "inference/modelrunner.h"
+#include "inference/batchgeneration.h"
 #include "inference/weightstream.h"
 #include "tokenizer/tokenizer.h"
 
@@ -33,13 +32,19 @@ Q_LOGGING_CATEGORY(lcInference, "surfing.inference")
 namespace surfing {
 namespace {
 
+void applyComputeThreads(int threads)
+{
+    at::set_num_threads(threads);
+    setBlasThreads(threads);
+}
+
 // One inter-op thread: the rest of the machine stays free for the network thread, decoding and
 // the GUI. Interop threads can only be set once per process; compute threads follow the options.
 void configureTorchThreads()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        at::set_num_threads(defaultComputeThreads());
+        applyComputeThreads(defaultComputeThreads());
         try {
             at::set_num_interop_threads(1);
         } catch (const std::exception &) {
@@ -53,15 +58,6 @@ TensorView viewOf(const QString &name, const at::Tensor &t)
             QByteArrayView(static_cast<const char *>(t.data_ptr()), qsizetype(t.nbytes()))};
 }
 
-QJsonArray firstValues(const at::Tensor &t, int n)
-{
-    QJsonArray a;
-    const at::Tensor flat = t.flatten();
-    for (int64_t i = 0; i < std::min<int64_t>(n, flat.numel()); ++i)
-        a.append(flat[i].item<double>());
-    return a;
-}
-
 } // namespace
 
 struct InferenceSession::Private {
@@ -69,10 +65,9 @@ struct InferenceSession::Private {
     std::shared_ptr<ChunkSource> source;
     ModelConfig config;
     std::unique_ptr<Tokenizer> tokenizer;
-    std::unique_ptr<DecoderModel> decoder;
-    std::unique_ptr<T5Model> t5; // encoder-decoder: its own run (t5session.h)
-    std::unique_ptr<BertModel> bert;
+    QString tokenizerError; // tokenizer files there but not loadable: ids still work
     std::unique_ptr<WeightStream> stream;
+    std::unique_ptr<ModelRunner> runner; // the family's (modelrunner.h)
     InferenceOptions options;
     QVector<LayerEvent> timeline;
     bool recording = true;
@@ -83,10 +78,9 @@ struct InferenceSession::Private {
     std::mutex runMutex; // one run at a time
 
     QVector<qint64> encode(const QString &prompt) const;
-    InferenceResult runDecoder(const QVector<qint64> &ids);
-    InferenceResult runT5(const QVector<qint64> &ids);
-    InferenceResult runBert(const QVector<qint64> &ids, const QString &prompt);
-    // Shared by the runs: reset per-run state; take one generated token (emits its text delta,
+    // `prompt` is null when the caller gave ids.
+    InferenceResult runOnce(const QVector<qint64> &ids, const QString &prompt);
+    // Around the runner: reset per-run state; take one generated token (emits its text delta,
     // false once cancelled); fill the result's text and counts at the end.
     InferenceResult beginRun(const QVector<qint64> &promptIds, qint64 &start);
     bool acceptToken(qint64 id, InferenceResult &result, QString &printed, qint64 start);
@@ -111,15 +105,16 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     d->source = std::move(source);
     verifyModelFilesIn(modelFilesDir, d->source->manifest());
     d->config = ModelConfig::load(modelFilesDir);
-    if (d->config.family == ModelFamily::Bert) {
-        d->bert = std::make_unique<BertModel>(d->config);
-        d->bert->setPooler(d->source->manifest().find(QStringLiteral("pooler")) != nullptr);
-    } else if (d->config.family != ModelFamily::T5) {
-        d->decoder = makeDecoderModel(d->config);
-    }
     const QDir dir(modelFilesDir);
-    if (dir.exists(QStringLiteral("tokenizer.json")) || dir.exists(QStringLiteral("vocab.txt")) || dir.exists(QStringLiteral("vocab.json")))
-        d->tokenizer = Tokenizer::load(modelFilesDir);
+    if (dir.exists(QStringLiteral("tokenizer.json")) || dir.exists(QStringLiteral("vocab.txt")) || dir.exists(QStringLiteral("vocab.json"))) {
+        try {
+            d->tokenizer = Tokenizer::load(modelFilesDir);
+        } catch (const Error &e) {
+            // The weights do not need it: runs from token ids go on, text prompts get this error.
+            d->tokenizerError = QString::fromUtf8(e.what());
+            qCWarning(lcInference).noquote() << "tokenizer not loaded:" << d->tokenizerError;
+        }
+    }
     d->stream = std::make_unique<WeightStream>(*d->source, d->options.prefetchDepth);
     d->stream->setEventSink([this](const LayerEvent &event) {
         if (!d->recording)
@@ -127,9 +122,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
         d->timeline.append(event);
         Q_EMIT layerEventRecorded(event);
     });
-    if (d->config.family == ModelFamily::T5)
-        d->t5 = std::make_unique<T5Model>(T5Config::fromJson(d->config.json, modelFilesDir + QStringLiteral("/config.json")),
-                                          *d->stream);
+    d->runner = makeModelRunner({d->config, d->source->manifest(), *d->stream, modelFilesDir});
 }
 
 InferenceSession::~InferenceSession()
@@ -143,18 +136,21 @@ void InferenceSession::setOptions(const InferenceOptions &options)
     std::lock_guard lock(d->runMutex);
     d->options = options;
     d->stream->setPrefetchDepth(options.prefetchDepth);
-    at::set_num_threads(options.threads > 0 ? options.threads : defaultComputeThreads());
+    applyComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
 
 InferenceOptions InferenceSession::options() const { return d->options; }
 QString InferenceSession::modelType() const { return d->config.modelType; }
-bool InferenceSession::isDecoder() const { return d->decoder != nullptr || d->t5 != nullptr; }
+bool InferenceSession::isDecoder() const { return d->runner->generates(); }
 bool InferenceSession::hasTokenizer() const { return d->tokenizer != nullptr; }
+QString InferenceSession::tokenizerError() const { return d->tokenizerError; }
 bool InferenceSession::isRunning() const { return d->running; }
 void InferenceSession::cancel() { d->cancelled = true; }
 
 QVector<qint64> InferenceSession::Private::encode(const QString &prompt) const
 {
+    if (!tokenizer && !tokenizerError.isEmpty())
+        throw Error(QStringLiteral("the tokenizer cannot be loaded (%1); give token ids instead of text").arg(tokenizerError));
     if (!tokenizer)
         throw Error(QStringLiteral("the model has no tokenizer files (tokenizer.json, vocab.txt or vocab.json); "
                                    "give token ids instead of text"));
@@ -169,13 +165,7 @@ void InferenceSession::warmup()
     try {
         for (const ManifestChunk &chunk : d->source->manifest().chunks)
             d->source->acquire(chunk.name);
-        const at::Tensor one = at::zeros({1, 1}, at::kLong);
-        if (d->decoder)
-            d->decoder->forward(*d->stream, DecoderModel::inputFor(one, nullptr), nullptr, {});
-        else if (d->t5)
-            d->t5->decode(one, d->t5->encode(one, {}));
-        else
-            d->bert->forward(*d->stream, one, {}, {});
+        d->runner->warmup(*d->stream);
     } catch (...) {
         d->recording = true;
         throw;
@@ -187,17 +177,83 @@ InferenceResult InferenceSession::run(const QString &prompt)
 {
     const QVector<qint64> ids = d->encode(prompt);
     std::lock_guard lock(d->runMutex);
-    if (d->t5)
-        return d->runT5(ids);
-    return d->decoder ? d->runDecoder(ids) : d->runBert(ids, prompt);
+    return d->runOnce(ids, prompt);
+}
+
+QVector<qint64> InferenceSession::encode(const QString &prompt) const
+{
+    return d->encode(prompt);
+}
+
+InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<qint64>> &prompts)
+{
+    std::lock_guard lock(d->runMutex);
+    if (!d->decoder)
+        throw Error(QStringLiteral("batch mode runs decoder models (GPT-2, LLaMA family); this is a %1 model").arg(d->config.modelType));
+    at::NoGradGuard noGrad;
+    std::vector<std::vector<int64_t>> rows;
+    for (const QVector<qint64> &p : prompts)
+        rows.emplace_back(p.begin(), p.end());
+    qint64 start = 0;
+    InferenceResult all = d->beginRun({}, start);
+    const int stepsBefore = d->stream->step();
+    GenerationOptions gen;
+    gen.maxNewTokens = d->options.maxNewTokens;
+    gen.stopAtEos = d->options.stopAtEos;
+    gen.sampling = {d->options.temperature, d->options.topK, d->options.topP, d->options.seed};
+    const auto onToken = [&](int step, const std::vector<int64_t> &) {
+        if (step == 0)
+            all.stats.timeToFirstTokenNs = timelineClockNs() - start;
+        return !d->cancelled.load();
+    };
+    const GenerationResult r = d->options.maxNewTokens > 0 ? generateBatch(*d->decoder, *d->stream, rows, gen, onToken)
+                                                           : GenerationResult{};
+    BatchResult batch;
+    for (int i = 0; i < prompts.size(); ++i) {
+        InferenceResult one;
+        one.modelType = d->config.modelType;
+        one.promptIds = prompts[i];
+        if (size_t(i) < r.newIds.size())
+            one.newIds = QVector<qint64>(r.newIds[size_t(i)].begin(), r.newIds[size_t(i)].end());
+        one.text = d->tokenizer ? d->tokenizer->decode(one.newIds, true) : QString();
+        one.stats.promptTokens = one.promptIds.size();
+        one.stats.newTokens = one.newIds.size();
+        all.stats.newTokens += one.newIds.size();
+        all.promptIds += prompts[i];
+        batch.results.append(one);
+    }
+    all.stats.steps = d->stream->step() - stepsBefore;
+    all.stats.batch = prompts.size();
+    const int newTokens = all.stats.newTokens;
+    const qint64 firstToken = all.stats.timeToFirstTokenNs;
+    d->finishStats(all, start);
+    all.stats.newTokens = newTokens;
+    all.stats.timeToFirstTokenNs = firstToken;
+    batch.stats = all.stats;
+    return batch;
 }
 
 InferenceResult InferenceSession::runIds(const QVector<qint64> &promptIds)
 {
     std::lock_guard lock(d->runMutex);
-    if (d->t5)
-        return d->runT5(promptIds);
-    return d->decoder ? d->runDecoder(promptIds) : d->runBert(promptIds, QString());
+    return d->runOnce(promptIds, QString());
+}
+
+InferenceResult InferenceSession::Private::runOnce(const QVector<qint64> &ids, const QString &prompt)
+{
+    at::NoGradGuard noGrad;
+    qint64 start = 0;
+    InferenceResult result = beginRun(ids, start);
+    const int stepsBefore = stream->step();
+    QString printed;
+    RunContext context{*stream, options, tokenizer.get(), result, kept,
+                       [&](qint64 id) { return acceptToken(id, result, printed, start); }, start};
+    runner->run(context, ids, prompt);
+    if (runner->generates())
+        endGeneration(result, stepsBefore, start);
+    else
+        finishStats(result, start);
+    return result;
 }
 
 InferenceResult InferenceSession::Private::beginRun(const QVector<qint64> &promptIds, qint64 &start)
@@ -239,101 +295,6 @@ void InferenceSession::Private::endGeneration(InferenceResult &result, int steps
     finishStats(result, start);
 }
 
-InferenceResult InferenceSession::Private::runDecoder(const QVector<qint64> &promptIds)
-{
-    if (promptIds.isEmpty())
-        throw Error(QStringLiteral("the prompt encodes to no tokens; give some text (or ids)"));
-    at::NoGradGuard noGrad;
-    qint64 start = 0;
-    InferenceResult result = beginRun(promptIds, start);
-    const int stepsBefore = stream->step();
-
-    GenerationOptions gen;
-    gen.maxNewTokens = options.maxNewTokens;
-    gen.stopAtEos = options.stopAtEos;
-    gen.sampling = {options.temperature, options.topK, options.topP, options.seed};
-    QString printed;
-    const auto onToken = [&](int, const std::vector<int64_t> &tokens) {
-        return acceptToken(tokens[0], result, printed, start);
-    };
-    const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
-    if (options.maxNewTokens > 0) {
-        const GenerationResult r = generate(*decoder, *stream, at::tensor(ids, at::kLong).view({1, -1}), {},
-                                            gen, onToken, options.keepTensors);
-        if (options.keepTensors) {
-            kept[QStringLiteral("hidden_states")] = r.promptHidden.contiguous();
-            kept[QStringLiteral("logits")] = r.promptLogits.contiguous();
-        }
-    } else {
-        ForwardOptions forward;
-        forward.lastLogitsOnly = !options.keepTensors;
-        const DecoderOutput out = decoder->forward(*stream, DecoderModel::inputFor(at::tensor(ids, at::kLong).view({1, -1}), nullptr), nullptr, forward);
-        if (options.keepTensors) {
-            kept[QStringLiteral("hidden_states")] = out.hidden.contiguous();
-            kept[QStringLiteral("logits")] = out.logits.contiguous();
-        }
-    }
-    endGeneration(result, stepsBefore, start);
-    return result;
-}
-
-InferenceResult InferenceSession::Private::runT5(const QVector<qint64> &promptIds)
-{
-    at::NoGradGuard noGrad;
-    qint64 start = 0;
-    InferenceResult result = beginRun(promptIds, start);
-    const int stepsBefore = stream->step();
-    QString printed;
-    const T5SessionRun run = runT5Session(*t5, promptIds, options, [&](qint64 id) {
-        return acceptToken(id, result, printed, start);
-    });
-    kept = run.tensors;
-    endGeneration(result, stepsBefore, start);
-    return result;
-}
-
-InferenceResult InferenceSession::Private::runBert(const QVector<qint64> &promptIds, const QString &prompt)
-{
-    at::NoGradGuard noGrad;
-    qint64 start = 0;
-    InferenceResult result = beginRun(promptIds, start);
-    Encoding enc;
-    if (tokenizer && !prompt.isNull())
-        enc = tokenizer->encode(prompt, true);
-    const std::vector<int64_t> ids(promptIds.begin(), promptIds.end());
-    const at::Tensor input = at::tensor(ids, at::kLong).view({1, -1});
-    at::Tensor types;
-    if (enc.tokenTypeIds.size() == enc.ids.size() && !enc.ids.isEmpty())
-        types = at::tensor(std::vector<int64_t>(enc.tokenTypeIds.begin(), enc.tokenTypeIds.end()), at::kLong).view({1, -1});
-    const BertOutput out = bert->forward(*stream, input, types, {});
-    result.stats.steps = 1;
-    result.stats.timeToFirstTokenNs = timelineClockNs() - start;
-    QJsonObject outputs{{"hidden_shape", QJsonArray{double(out.lastHidden.size(0)), double(out.lastHidden.size(1)), double(out.lastHidden.size(2))}},
-                        {"hidden_first", firstValues(out.lastHidden[0][0], 8)},
-                        {"hidden_norm", out.lastHidden.norm().item<double>()}};
-    QString text = QStringLiteral("last_hidden_state [%1, %2, %3], norm %4")
-                       .arg(out.lastHidden.size(0)).arg(out.lastHidden.size(1)).arg(out.lastHidden.size(2))
-                       .arg(out.lastHidden.norm().item<double>(), 0, 'f', 4);
-    if (out.pooled.defined()) {
-        outputs.insert(QStringLiteral("pooled_first"), firstValues(out.pooled, 8));
-        outputs.insert(QStringLiteral("pooled_norm"), out.pooled.norm().item<double>());
-        QStringList head;
-        for (const QJsonValue &v : firstValues(out.pooled, 8))
-            head << QString::number(v.toDouble(), 'f', 4);
-        text += QStringLiteral("; pooler_output norm %1, first values [%2]")
-                    .arg(out.pooled.norm().item<double>(), 0, 'f', 4).arg(head.join(QStringLiteral(", ")));
-    }
-    result.outputs = outputs;
-    result.text = text;
-    if (options.keepTensors) {
-        kept[QStringLiteral("last_hidden_state")] = out.lastHidden.contiguous();
-        if (out.pooled.defined())
-            kept[QStringLiteral("pooler_output")] = out.pooled.contiguous();
-    }
-    finishStats(result, start);
-    return result;
-}
-
 void InferenceSession::Private::finishStats(InferenceResult &result, qint64 startNs) const
 {
     InferenceStats &s = result.stats;
@@ -344,8 +305,15 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
         ++s.unitLookups;
         s.cacheHits += e.cacheHit ? 1 : 0;
         s.bytesFetched += e.bytes;
+        if (e.step > timeline.first().step)
+            s.decodeBytesFetched += e.bytes;
         s.fetchWaitNs += e.waitNs;
         s.computeNs += e.computeEndNs - e.computeStartNs;
+        if (unitnames::isExpert(e.unit)) {
+            ++s.expertLookups;
+            s.expertsFetched += e.bytes > 0 ? 1 : 0;
+            s.expertBytesFetched += e.bytes;
+        }
     }
     if (dynamic_cast<FetchingChunkSource *>(source.get()))
         s.bytesFetched = arrivedBytes() - arrivedAtStart;
@@ -356,7 +324,7 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
 qint64 InferenceSession::Private::arrivedBytes() const
 {
     if (auto *fetching = dynamic_cast<FetchingChunkSource *>(source.get()))
-        return fetching->cache().stats().insertedBytes;
+        return fetching->storedBytesArrived();
     return 0;
 }
 

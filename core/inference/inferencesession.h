@@ -31,6 +31,9 @@ public:
     QString modelType() const;
     bool isDecoder() const;
     bool hasTokenizer() const;
+    // Why the tokenizer files beside the model could not be loaded (empty when they loaded or
+    // there are none): such a model still runs from token ids.
+    QString tokenizerError() const;
 
     // Blocking, on the calling thread (not the network thread). Throw surfing::Error.
     // warmup(): every unit fetched once and one token computed, so the first real run does not
@@ -38,6 +41,14 @@ public:
     void warmup();
     InferenceResult run(const QString &prompt);
     InferenceResult runIds(const QVector<qint64> &promptIds);
+    // Batch mode (decoders): the prompts generate together, each layer fetched once per step
+    // for all of them; each result holds its prompt's ids and text, `stats` the whole batch.
+    struct BatchResult {
+        QVector<InferenceResult> results;
+        InferenceStats stats;
+    };
+    BatchResult runBatch(const QVector<QVector<qint64>> &prompts);
+    QVector<qint64> encode(const QString &prompt) const; // throws without a usable tokenizer
     // Writes the last run's final hidden states (and logits for decoders) as safetensors
     // (needs options().keepTensors).
     void dumpTensors(const QString &path) const;

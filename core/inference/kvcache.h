@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <algorithm>
 #include <vector>
 
 namespace surfing {
@@ -10,40 +11,62 @@ namespace surfing {
 class KVCache
 {
 public:
-    explicit KVCache(int layers = 0) : m_keys(layers), m_values(layers) {}
+    explicit KVCache(int layers = 0) : m_slots(size_t(layers)) {}
 
-    int layers() const { return int(m_keys.size()); }
+    int layers() const { return int(m_slots.size()); }
     // Tokens cached so far (0 before the first step).
-    int64_t length() const { return m_keys.empty() || !m_keys[0].defined() ? 0 : m_keys[0].size(2); }
+    int64_t length() const { return m_slots.empty() ? 0 : m_slots[0].length; }
 
-    // Appends this step's k, v [B, Hkv, T, D] for `layer`; returns the whole history.
+    // Appends this step's k, v [B, Hkv, T, D] for `layer`; returns the whole history as views
+    // (valid until the next append). Storage grows by doubling, so a step copies only its own
+    // keys and values instead of the whole history.
     std::pair<at::Tensor, at::Tensor> append(int layer, const at::Tensor &k, const at::Tensor &v)
     {
-        at::Tensor &ks = m_keys.at(size_t(layer));
-        at::Tensor &vs = m_values.at(size_t(layer));
-        ks = ks.defined() ? at::cat({ks, k}, 2) : k.contiguous();
-        vs = vs.defined() ? at::cat({vs, v}, 2) : v.contiguous();
-        return {ks, vs};
+        Slot &slot = m_slots.at(size_t(layer));
+        const int64_t needed = slot.length + k.size(2);
+        if (!slot.keys.defined() || needed > slot.keys.size(2))
+            grow(slot, k, v, std::max<int64_t>(2 * needed, 16));
+        slot.keys.narrow(2, slot.length, k.size(2)).copy_(k);
+        slot.values.narrow(2, slot.length, v.size(2)).copy_(v);
+        slot.length = needed;
+        return {slot.keys.narrow(2, 0, needed), slot.values.narrow(2, 0, needed)};
     }
 
     void clear()
     {
-        for (auto &t : m_keys) t = at::Tensor();
-        for (auto &t : m_values) t = at::Tensor();
+        for (Slot &slot : m_slots)
+            slot = Slot();
     }
 
+    // Bytes held, including room reserved for the next tokens.
     int64_t bytes() const
     {
         int64_t n = 0;
-        for (size_t i = 0; i < m_keys.size(); ++i)
-            if (m_keys[i].defined())
-                n += m_keys[i].nbytes() + m_values[i].nbytes();
+        for (const Slot &slot : m_slots)
+            if (slot.keys.defined())
+                n += slot.keys.nbytes() + slot.values.nbytes();
         return n;
     }
 
 private:
-    std::vector<at::Tensor> m_keys;
-    std::vector<at::Tensor> m_values;
+    struct Slot {
+        at::Tensor keys, values; // [B, Hkv, capacity, D]
+        int64_t length = 0;
+    };
+
+    static void grow(Slot &slot, const at::Tensor &k, const at::Tensor &v, int64_t capacity)
+    {
+        at::Tensor keys = at::empty({k.size(0), k.size(1), capacity, k.size(3)}, k.options());
+        at::Tensor values = at::empty({v.size(0), v.size(1), capacity, v.size(3)}, v.options());
+        if (slot.length > 0) {
+            keys.narrow(2, 0, slot.length).copy_(slot.keys.narrow(2, 0, slot.length));
+            values.narrow(2, 0, slot.length).copy_(slot.values.narrow(2, 0, slot.length));
+        }
+        slot.keys = keys;
+        slot.values = values;
+    }
+
+    std::vector<Slot> m_slots;
 };
 
 } // namespace surfing

@@ -1,6 +1,7 @@
 #include "inference/linearops.h"
 
 #include "inference/matvec.h"
+#include "inference/quantops.h"
 
 #include <algorithm>
 #include <optional>
@@ -134,6 +135,8 @@ at::Tensor affineWidened(const at::Tensor &x, const at::Tensor &w, const at::Ten
 
 at::Tensor affine(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
 {
+    if (quantTypeOf(weight))
+        return affineQuantized(x, weight, bias);
     if (kernelFits(x, weight, 1, bias)) {
         if (oneRow(x))
             return affineOneRow(x, weight, bias);
@@ -147,6 +150,8 @@ at::Tensor affine(const at::Tensor &x, const at::Tensor &weight, const at::Tenso
 
 at::Tensor affineInOut(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias)
 {
+    if (quantTypeOf(weight)) // the chunker never quantizes [in, out] (Conv1D) weights
+        return affine(x, dequantized(weight).t(), bias);
     if (kernelFits(x, weight, 0, bias)) {
         if (oneRow(x))
             return oneRowInOut(x, weight, bias);
@@ -160,6 +165,8 @@ at::Tensor affineInOut(const at::Tensor &x, const at::Tensor &weight, const at::
 
 at::Tensor embedding(const at::Tensor &table, const at::Tensor &ids)
 {
+    if (quantTypeOf(table))
+        return embeddingQuantized(table, ids);
     const at::Tensor rows = at::embedding(table, ids);
     return rows.scalar_type() == at::kFloat ? rows : rows.to(at::kFloat);
 }

@@ -1,4 +1,5 @@
-// Linear layers and embedding lookups on weights kept in their stored dtype (f32, f16, bf16).
+// Linear layers and embedding lookups on weights kept in their stored dtype (f32, f16, bf16, and
+// Q8_0 / Q4_0 blocks, which quantops.h handles).
 // Internal to core/inference (includes libtorch). Activations are float32 throughout.
 //
 // One input row (a single-token step): the matvec kernels (matvec.h) read each weight once from

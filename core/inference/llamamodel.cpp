@@ -1,6 +1,8 @@
 #include "inference/llamamodel.h"
 
 #include "base/error.h"
+#include "inference/architectures.h"
+#include "inference/rope.h"
 #include "inference/tensorops.h"
 #include "inference/weightstream.h"
 
@@ -12,17 +14,16 @@ using namespace ops;
 
 namespace {
 
-// HF's rotate_half layout: dims i and i + D/2 form a pair.
-at::Tensor rotateHalf(const at::Tensor &x)
+QString activationOf(const QJsonObject &j)
 {
-    const int64_t half = x.size(-1) / 2;
-    return at::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+    return j.value(QLatin1String("hidden_act")).toString(QStringLiteral("silu"));
 }
 
 } // namespace
 
 LlamaModel::LlamaModel(const ModelConfig &config)
-    : DecoderModel(config)
+    : DecoderModel(config),
+      m_moe(config.json, configInt(config.json, QStringLiteral("num_hidden_layers")), activationOf(config.json))
 {
     const QJsonObject &j = config.json;
     const int hidden = configInt(j, QStringLiteral("hidden_size"));
@@ -31,34 +32,36 @@ LlamaModel::LlamaModel(const ModelConfig &config)
     m_kvHeads = configInt(j, QStringLiteral("num_key_value_heads"), m_heads);
     m_vocab = configInt(j, QStringLiteral("vocab_size"));
     m_eps = configDouble(j, QStringLiteral("rms_norm_eps"), 1e-6);
-    m_ropeTheta = configDouble(j, QStringLiteral("rope_theta"), 10000.0);
     m_tied = config.tieWordEmbeddings;
-    m_bias = j.value(QLatin1String("attention_bias")).toBool(false);
-    m_activation = j.value(QLatin1String("hidden_act")).toString(QStringLiteral("silu"));
-    if (m_heads == 0 || m_kvHeads == 0 || hidden % m_heads != 0 || m_heads % m_kvHeads != 0)
-        throw Error(QStringLiteral("config.json: hidden_size must be a multiple of num_attention_heads, "
-                                   "and num_attention_heads a multiple of num_key_value_heads"));
+    m_activation = activationOf(j);
+    const bool explicitHeadDim = j.value(QLatin1String("head_dim")).isDouble();
+    if (m_heads == 0 || m_kvHeads == 0 || (!explicitHeadDim && hidden % m_heads != 0) || m_heads % m_kvHeads != 0)
+        throw Error(QStringLiteral("config.json: hidden_size must be a multiple of num_attention_heads (unless head_dim "
+                                   "is given), and num_attention_heads a multiple of num_key_value_heads"));
     m_headDim = configInt(j, QStringLiteral("head_dim"), hidden / m_heads);
-    if (m_headDim % 2 != 0)
+    if (m_headDim == 0 || m_headDim % 2 != 0)
         throw Error(QStringLiteral("config.json: head_dim %1 must be even for rotary embeddings").arg(m_headDim));
-    const QJsonValue scaling = j.value(QLatin1String("rope_scaling"));
-    if (!scaling.isNull() && !scaling.isUndefined())
-        throw Error(QStringLiteral("config.json: rope_scaling is not supported yet; remove it or use a model without it"));
+    if (j.value(QLatin1String("use_sliding_window")).toBool(false))
+        throw Error(QStringLiteral("config.json: use_sliding_window true is not supported yet"));
+    m_invFreq = ropeInverseFrequencies(j, m_headDim);
 }
 
 QStringList LlamaModel::unitOrder() const
 {
     QStringList order{QStringLiteral("embed_tokens")};
-    for (int i = 0; i < m_layers; ++i)
-        order << QStringLiteral("layer_%1").arg(i);
+    for (int i = 0; i < m_layers; ++i) {
+        order << unitnames::layer(i);
+        if (m_moe.isSparse(i))
+            order << m_moe.predictedUnits(i);
+    }
     order << QStringLiteral("norm");
     if (!m_tied)
         order << QStringLiteral("lm_head");
     return order;
 }
 
-at::Tensor LlamaModel::layer(const UnitWeights &w, const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin,
-                             const at::Tensor &allowed, KVCache *cache, int index) const
+at::Tensor LlamaModel::attention(const UnitWeights &w, const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin,
+                                 const at::Tensor &allowed, KVCache *cache, int index) const
 {
     const auto proj = [&](const at::Tensor &in, const char *name) {
         const QString base = QLatin1String(name);
@@ -69,14 +72,46 @@ at::Tensor LlamaModel::layer(const UnitWeights &w, const at::Tensor &x, const at
     at::Tensor q = splitHeads(proj(a, "self_attn.q_proj"), m_heads);
     at::Tensor k = splitHeads(proj(a, "self_attn.k_proj"), m_kvHeads);
     at::Tensor v = splitHeads(proj(a, "self_attn.v_proj"), m_kvHeads);
-    q = q * cos + rotateHalf(q) * sin;
-    k = k * cos + rotateHalf(k) * sin;
+    if (q.size(-1) != m_headDim || k.size(-1) != m_headDim)
+        throw Error(QStringLiteral("chunk '%1': q_proj/k_proj do not give heads of head_dim %2").arg(w.unit()).arg(m_headDim));
+    // Qwen3: an RMSNorm over each head of q and k, before the rotation.
+    if (w.contains(QStringLiteral("self_attn.q_norm.weight")))
+        q = rmsNorm(q, w.get(QStringLiteral("self_attn.q_norm.weight")), m_eps);
+    if (w.contains(QStringLiteral("self_attn.k_norm.weight")))
+        k = rmsNorm(k, w.get(QStringLiteral("self_attn.k_norm.weight")), m_eps);
+    q = rotary(q, cos, sin);
+    k = rotary(k, cos, sin);
     if (cache)
         std::tie(k, v) = cache->append(index, k, v);
-    const at::Tensor h = x + proj(mergeHeads(attend(q, k, v, allowed)), "self_attn.o_proj");
-    const at::Tensor m = rmsNorm(h, w.get(QStringLiteral("post_attention_layernorm.weight")), m_eps);
-    const at::Tensor gated = activation(m_activation, proj(m, "mlp.gate_proj")) * proj(m, "mlp.up_proj");
-    return h + proj(gated, "mlp.down_proj");
+    return x + proj(mergeHeads(attend(q, k, v, allowed)), "self_attn.o_proj");
+}
+
+at::Tensor LlamaModel::denseMlp(const UnitWeights &w, const at::Tensor &x) const
+{
+    const auto proj = [&](const at::Tensor &in, const char *name) {
+        return affine(in, w.stored(QLatin1String(name)));
+    };
+    const at::Tensor gated = activation(m_activation, proj(x, "mlp.gate_proj.weight")) * proj(x, "mlp.up_proj.weight");
+    return proj(gated, "mlp.down_proj.weight");
+}
+
+at::Tensor LlamaModel::layer(WeightStream &stream, const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin,
+                             const at::Tensor &allowed, KVCache *cache, int index)
+{
+    const QString unit = unitnames::layer(index);
+    at::Tensor h, m;
+    Routing routing;
+    {
+        const UnitWeights w = stream.acquire(unit);
+        auto scope = stream.computeScope(unit);
+        h = attention(w, x, cos, sin, allowed, cache, index);
+        m = rmsNorm(h, w.get(QStringLiteral("post_attention_layernorm.weight")), m_eps);
+        if (!m_moe.isSparse(index))
+            return h + denseMlp(w, m);
+        routing = m_moe.route(w, m);
+    }
+    // The layer's weights are let go before its experts arrive.
+    return h + m_moe.run(stream, index, m, routing);
 }
 
 DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &input, KVCache *cache,
@@ -86,11 +121,7 @@ DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &inpu
     stream.beginStep(unitOrder());
     DecoderOutput out;
 
-    // cos/sin [B, 1, T, D]: inv_freq in float32 as HF computes it, repeated for both halves.
-    const at::Tensor invFreq = 1.0 / at::pow(m_ropeTheta, at::arange(0, m_headDim, 2, at::kLong).to(at::kFloat) / float(m_headDim));
-    const at::Tensor freqs = input.positions.to(at::kFloat).unsqueeze(-1) * invFreq;
-    const at::Tensor emb = at::cat({freqs, freqs}, -1).unsqueeze(1);
-    const at::Tensor cos = emb.cos(), sin = emb.sin();
+    const auto [cos, sin] = ropeCosSin(m_invFreq, input.positions);
     const at::Tensor allowed = causalMask(input.keyMask, t);
 
     UnitWeights embed = stream.acquire(QStringLiteral("embed_tokens"));
@@ -104,10 +135,7 @@ DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &inpu
     for (int i = 0; i < m_layers; ++i) {
         if (options.collectHidden)
             out.hiddenStates.push_back(h);
-        const QString unit = QStringLiteral("layer_%1").arg(i);
-        const UnitWeights w = stream.acquire(unit);
-        auto scope = stream.computeScope(unit);
-        h = layer(w, h, cos, sin, allowed, cache, i);
+        h = layer(stream, h, cos, sin, allowed, cache, i);
     }
     if (options.collectHidden)
         out.hiddenStates.push_back(h);

@@ -29,13 +29,18 @@ at::Tensor activation(const QString &name, const at::Tensor &x);
 at::Tensor splitHeads(const at::Tensor &x, int64_t heads);
 at::Tensor mergeHeads(const at::Tensor &x);
 
+// Rotary position embedding in HF's rotate_half layout: x * cos + rotate_half(x) * sin, with
+// x [B, H, T, D] and cos, sin [B, 1, T, D].
+at::Tensor rotary(const at::Tensor &x, const at::Tensor &cos, const at::Tensor &sin);
+
 // Scaled dot-product attention. q [B, H, Tq, D]; k, v [B, Hkv, Tk, D] with H a multiple of Hkv
 // (query head h reads kv head h / (H / Hkv)); `allowed` bool, broadcastable to [B, H, Tq, Tk],
 // true where a query may attend a key, or undefined for full attention.
 at::Tensor attend(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &allowed);
 
 // Which keys each query may see in a causal decoder: `keyMask` [B, past + Tq] (true = real token,
-// false = padding) and the causal rule key <= past + query. Result [B, 1, Tq, past + Tq].
+// false = padding) and the causal rule key <= past + query. Result [B, 1, Tq, past + Tq], or
+// undefined when every key is allowed (one query over unpadded keys).
 at::Tensor causalMask(const at::Tensor &keyMask, int64_t queryLength);
 
 } // namespace surfing::ops

@@ -1,12 +1,14 @@
 #include "inference/unitweights.h"
 
 #include "base/error.h"
+#include "format/quant.h"
 #include "format/safetensors.h"
+#include "inference/quantops.h"
 
 namespace surfing {
 namespace {
 
-at::ScalarType scalarTypeOf(Dtype dtype, const QString &where)
+at::ScalarType scalarTypeOf(Dtype dtype, const QString &unit, const QString &name)
 {
     switch (dtype) {
     case Dtype::F64: return at::kDouble;
@@ -19,7 +21,8 @@ at::ScalarType scalarTypeOf(Dtype dtype, const QString &where)
     case Dtype::I8: return at::kChar;
     case Dtype::U8: return at::kByte;
     case Dtype::Bool: return at::kBool;
-    default: throw Error(QStringLiteral("%1: dtype %2 cannot be used for compute").arg(where, dtypeName(dtype)));
+    default:
+        throw Error(QStringLiteral("%1/%2: dtype %3 cannot be used for compute").arg(unit, name, dtypeName(dtype)));
     }
 }
 
@@ -27,17 +30,28 @@ at::ScalarType scalarTypeOf(Dtype dtype, const QString &where)
 
 UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes, const QString &unit)
 {
+    const SafetensorsHeader header = parseSafetensors(*bytes, unit);
+    quant::checkQuantizedTensors(header, *bytes, QStringLiteral("chunk '%1'").arg(unit));
+    return fromSafetensors(std::move(bytes), unit, header);
+}
+
+UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes, const QString &unit,
+                                         const SafetensorsHeader &header)
+{
     UnitWeights weights;
     weights.m_unit = unit;
-    const SafetensorsHeader header = parseSafetensors(*bytes, unit);
     for (const TensorInfo &t : header.tensors) {
-        const QString where = unit + QLatin1Char('/') + t.name;
         std::vector<int64_t> sizes(t.shape.begin(), t.shape.end());
         void *data = const_cast<char *>(bytes->constData() + header.dataOffset + t.begin);
+        if (const auto type = quant::quantTypeOf(t.dtype)) {
+            const int64_t cols = sizes.back(), rows = cols ? t.elementCount() / cols : 0;
+            weights.m_tensors.insert(t.name, ops::quantizedMatrix(data, *type, rows, cols, bytes));
+            continue;
+        }
         // The tensor co-owns the bytes; safetensors data is only 8-byte aligned at its start,
         // so unaligned tensors are copied.
         const bool aligned = reinterpret_cast<quintptr>(data) % dtypeSize(t.dtype) == 0;
-        at::Tensor tensor = at::from_blob(data, sizes, [bytes](void *) {}, at::TensorOptions().dtype(scalarTypeOf(t.dtype, where)));
+        at::Tensor tensor = at::from_blob(data, sizes, [bytes](void *) {}, at::TensorOptions().dtype(scalarTypeOf(t.dtype, unit, t.name)));
         if (!aligned)
             tensor = tensor.clone();
         weights.m_tensors.insert(t.name, tensor);
@@ -48,6 +62,8 @@ UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes
 at::Tensor UnitWeights::get(const QString &key) const
 {
     const at::Tensor t = stored(key);
+    if (ops::quantTypeOf(t))
+        return ops::dequantized(t);
     if (t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16)
         return t.to(at::kFloat);
     return t;

@@ -2,6 +2,8 @@
 
 #include "base/error.h"
 #include "client/chunksource.h"
+#include "format/quant.h"
+#include "format/safetensors.h"
 
 #include <QHash>
 
@@ -15,6 +17,51 @@ struct WeightStream::Private {
     QHash<QString, int> position;
     QHash<QString, LayerEvent> pending; // acquired, compute not finished yet
     std::function<void(const LayerEvent &)> sink;
+
+    // The parsed header of the chunk each unit last came in. Parsing the JSON header again at
+    // every step was a fifth of a small model's time per token. The parse depends only on the
+    // header bytes and the chunk's size, so equal ones reuse it (bytes are compared, not
+    // addresses: a freed chunk's address can come back holding another).
+    struct ParsedChunk {
+        QByteArray headerBytes;
+        qsizetype size = 0;
+        SafetensorsHeader header;
+    };
+    QHash<QString, ParsedChunk> parsed;
+
+    static QByteArrayView headerBytesOf(const QByteArray &chunk)
+    {
+        if (chunk.size() < 8)
+            return {};
+        quint64 length = 0;
+        for (int i = 7; i >= 0; --i)
+            length = (length << 8) | quint8(chunk[i]);
+        if (length > quint64(chunk.size() - 8))
+            return {};
+        return QByteArrayView(chunk.constData(), qsizetype(8 + length));
+    }
+
+    const SafetensorsHeader &headerOf(const QString &unit, const QByteArray &chunk)
+    {
+        const QByteArrayView headerBytes = headerBytesOf(chunk);
+        auto it = parsed.find(unit);
+        if (it != parsed.end() && !headerBytes.isEmpty() && it->size == chunk.size() && it->headerBytes == headerBytes)
+            return it->header;
+        // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
+        // against the manifest before it gets here.
+        SafetensorsHeader header = parseSafetensors(chunk, unit);
+        quant::checkQuantizedTensors(header, chunk, QStringLiteral("chunk '%1'").arg(unit));
+        it = parsed.insert(unit, ParsedChunk{headerBytes.toByteArray(), chunk.size(), std::move(header)});
+        return it->header;
+    }
+
+    void setOrder(const QStringList &units)
+    {
+        order = units;
+        position.clear();
+        for (int i = 0; i < units.size(); ++i)
+            position.insert(units[i], i);
+    }
 
     // Units [from, from + depth) of the order, wrapping to the head: a decoder walks the same
     // order every step, so the last layers of one step prefetch the first units of the next.
@@ -47,13 +94,25 @@ void WeightStream::beginStep(const QStringList &unitOrder)
 {
     ++d->step;
     d->pending.clear();
-    if (unitOrder != d->order) {
-        d->order = unitOrder;
-        d->position.clear();
-        for (int i = 0; i < unitOrder.size(); ++i)
-            d->position.insert(unitOrder[i], i);
-    }
+    if (unitOrder != d->order)
+        d->setOrder(unitOrder);
     d->prefetchFrom(0);
+}
+
+void WeightStream::replan(const QString &after, const QString &prefix, const QStringList &units)
+{
+    const auto pos = d->position.constFind(after);
+    if (pos == d->position.constEnd())
+        throw Error(QStringLiteral("unit '%1' was not announced for step %2 (beginStep)").arg(after).arg(d->step));
+    const int from = *pos + 1;
+    int end = from;
+    while (end < d->order.size() && d->order[end].startsWith(prefix)) {
+        if (!units.contains(d->order[end]))
+            d->source->releasePrefetch(d->order[end]);
+        ++end;
+    }
+    d->setOrder(d->order.mid(0, from) + units + d->order.mid(end));
+    d->prefetchFrom(from);
 }
 
 UnitWeights WeightStream::acquire(const QString &unit)
@@ -78,7 +137,8 @@ UnitWeights WeightStream::acquire(const QString &unit)
     event.fetchEndNs = fetch.fetchEndNs;
     event.waitNs = fetch.waitNs > 0 ? fetch.waitNs : (fetch.cacheHit ? 0 : timelineClockNs() - asked);
     d->pending.insert(unit, event);
-    return UnitWeights::fromSafetensors(std::move(bytes), unit);
+    const SafetensorsHeader &header = d->headerOf(unit, *bytes);
+    return UnitWeights::fromSafetensors(std::move(bytes), unit, header);
 }
 
 void WeightStream::setEventSink(std::function<void(const LayerEvent &)> sink)

@@ -27,6 +27,11 @@ public:
 
     // Starts a forward pass that will ask for `unitOrder` in this order; prefetches its head.
     void beginStep(const QStringList &unitOrder);
+    // Replaces the units planned right after `after` whose names start with `prefix` (a guess,
+    // e.g. the experts the previous token used) by `units` (what the step turned out to need,
+    // e.g. the experts the router picked), and prefetches from there. Guessed units that are
+    // not needed are released at the source, so a wrong guess holds no memory.
+    void replan(const QString &after, const QString &prefix, const QStringList &units);
     // Blocks until the unit's weights are available; throws surfing::Error if they cannot be had.
     UnitWeights acquire(const QString &unit);
 

@@ -1,7 +1,7 @@
 // The HTTP side of monitoring: GET /healthz (JSON; 200 when healthy, 503 otherwise) and
 // GET /metrics (Prometheus text format), on their own port, served by HttpResponder (GET only,
 // no bodies, bounded heads and connections). /healthz answers with the latest check, refreshed
-// every two seconds, so a request never waits for storage.
+// every 250 ms, so a request never waits for storage (the health function must be cheap).
 #pragma once
 
 #include "base/callback.h"

@@ -30,8 +30,18 @@ QVector<Spec> llamaTensors(const RandomModelSpec &s)
               {p + "self_attn.q_proj.weight", {h, h}},
               {p + "self_attn.k_proj.weight", {kv, h}},
               {p + "self_attn.v_proj.weight", {kv, h}},
-              {p + "self_attn.o_proj.weight", {h, h}},
-              {p + "mlp.gate_proj.weight", {s.intermediate, h}},
+              {p + "self_attn.o_proj.weight", {h, h}}};
+        if (s.experts > 0) {
+            t += {p + "mlp.gate.weight", {s.experts, h}};
+            for (int e = 0; e < s.experts; ++e) {
+                const QString x = p + QStringLiteral("mlp.experts.%1.").arg(e);
+                t += {{x + "gate_proj.weight", {s.moeIntermediate, h}},
+                      {x + "up_proj.weight", {s.moeIntermediate, h}},
+                      {x + "down_proj.weight", {h, s.moeIntermediate}}};
+            }
+            continue;
+        }
+        t += {{p + "mlp.gate_proj.weight", {s.intermediate, h}},
               {p + "mlp.up_proj.weight", {s.intermediate, h}},
               {p + "mlp.down_proj.weight", {h, s.intermediate}}};
     }
@@ -78,11 +88,22 @@ QJsonObject configOf(const RandomModelSpec &s)
                 {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads}, {"intermediate_size", s.intermediate},
                 {"vocab_size", s.vocab}, {"max_position_embeddings", s.maxPositions}, {"type_vocab_size", 2},
                 {"hidden_act", "gelu"}, {"layer_norm_eps", 1e-12}, {"pad_token_id", 0}, {"torch_dtype", "float32"}};
-    return {{"model_type", "llama"}, {"architectures", QJsonArray{"LlamaForCausalLM"}}, {"hidden_size", s.hidden},
-            {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kvHeads},
-            {"intermediate_size", s.intermediate}, {"vocab_size", s.vocab}, {"max_position_embeddings", s.maxPositions},
-            {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"hidden_act", "silu"}, {"bos_token_id", 1},
-            {"eos_token_id", 2}, {"tie_word_embeddings", s.tiedEmbeddings}, {"torch_dtype", "float32"}};
+    QJsonObject llama{{"model_type", "llama"}, {"architectures", QJsonArray{"LlamaForCausalLM"}}, {"hidden_size", s.hidden},
+                      {"num_hidden_layers", s.layers}, {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kvHeads},
+                      {"intermediate_size", s.intermediate}, {"vocab_size", s.vocab}, {"max_position_embeddings", s.maxPositions},
+                      {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"hidden_act", "silu"}, {"bos_token_id", 1},
+                      {"eos_token_id", 2}, {"tie_word_embeddings", s.tiedEmbeddings}, {"torch_dtype", "float32"}};
+    if (s.experts > 0) {
+        llama.insert(QStringLiteral("model_type"), QStringLiteral("qwen3_moe"));
+        llama.insert(QStringLiteral("architectures"), QJsonArray{QStringLiteral("Qwen3MoeForCausalLM")});
+        llama.insert(QStringLiteral("num_experts"), s.experts);
+        llama.insert(QStringLiteral("num_experts_per_tok"), s.expertsPerToken);
+        llama.insert(QStringLiteral("moe_intermediate_size"), s.moeIntermediate);
+        llama.insert(QStringLiteral("norm_topk_prob"), true);
+        llama.insert(QStringLiteral("decoder_sparse_step"), 1);
+        llama.insert(QStringLiteral("mlp_only_layers"), QJsonArray());
+    }
+    return llama;
 }
 
 // splitmix64: fast, seedable, good enough for weights nobody will train.

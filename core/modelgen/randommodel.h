@@ -18,6 +18,11 @@ struct RandomModelSpec {
     int vocab = 512;
     int maxPositions = 512;
     bool tiedEmbeddings = true; // llama only
+    // llama only: experts > 0 makes a Qwen3-MoE model (model_type qwen3_moe): every layer's MLP
+    // is `experts` SwiGLU experts of `moeIntermediate`, `expertsPerToken` of them per token.
+    int experts = 0;
+    int expertsPerToken = 2;
+    int moeIntermediate = 64;
     quint64 seed = 1;
 };
 

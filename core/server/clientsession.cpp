@@ -202,6 +202,14 @@ void ClientSession::handleHello(const Hello &hello)
         closeWith(QWebSocketProtocol::CloseCodeProtocolError, QStringLiteral("unsupported protocol version"));
         return;
     }
+    if (!m_server->storageHealthy()) {
+        // Refused at once, so that a client (or the balancer's next attempt) goes elsewhere
+        // instead of waiting on gets that cannot be served.
+        sendError(ErrorCode::Internal, QStringLiteral("this server cannot read its storage (%1); try another server or again later")
+                                           .arg(m_server->storageProblem()), 0, m_server->storageCheckIntervalMs());
+        closeWith(kCloseTryAgainLater, QStringLiteral("storage unavailable"));
+        return;
+    }
     if (!checkToken(hello))
         return;
     const QString wanted = !hello.model.isEmpty() ? hello.model : m_pathModel;
@@ -331,7 +339,11 @@ void ClientSession::handleGet(const Request &request, const ServedModel &model)
     const std::optional<QByteArray> hit = m_server->cache().fetch(
         model.name + QLatin1Char('/') + file,
         [storage, file](ReadCallback done) { storage->read(file, {}, std::move(done)); },
-        ReadCallback(this, [this, id, chunkCopy](const ReadResult &result) { onChunkRead(id, chunkCopy, result); }));
+        ReadCallback(this, [this, id, chunkCopy, name = model.name](const ReadResult &result) {
+            if (result.ok())
+                m_server->noteStorageAnswered(name);
+            onChunkRead(id, chunkCopy, result);
+        }));
     get.cacheHit = hit.has_value();
     if (hit) // sent now rather than one event-loop turn later (a scheduling slice on a busy machine)
         onChunkRead(id, chunkCopy, ReadResult{*hit, {}});
@@ -348,6 +360,7 @@ void ClientSession::onChunkRead(quint32 id, const ManifestChunk &chunk, const Re
             return;
         const QString why = QString::fromUtf8(e.what());
         qCWarning(lcSession) << "storage failed for" << chunk.name << why;
+        m_server->noteStorageFailure();
         sendError(ErrorCode::Internal, QStringLiteral("cannot read chunk '%1': %2").arg(chunk.name, why), id);
     }
 }

@@ -31,8 +31,6 @@ namespace surfing {
 
 namespace {
 
-// "Try again later" in the private range: Qt clients reject the registered 1013 as a protocol error.
-constexpr int kCloseTryAgainLater = 4013;
 // Connections over --max-connections that are still upgraded, to be told so with 4013; past
 // these they are closed as soon as accepted.
 constexpr int kMaxRefusing = 16;
@@ -100,6 +98,7 @@ WeightServer::WeightServer(const WeightServerOptions &options, QObject *parent)
             m_acceptWatch->setEnabled(true);
         }
     });
+    m_storageMonitor.setTiming(options.storageCheckIntervalMs, options.storageCheckTimeoutMs);
     m_statsTimer.setSingleShot(true);
     m_statsTimer.setInterval(250);
     connect(&m_statsTimer, &QTimer::timeout, this, &WeightServer::statsChanged);
@@ -135,6 +134,7 @@ void WeightServer::addModel(std::shared_ptr<ChunkStorage> storage)
     if (m_defaultModel.isEmpty())
         m_defaultModel = model.name;
     qCInfo(lcServer) << "serving" << model.name << "from" << model.storage->location() << model.manifest.chunks.size() << "chunks";
+    m_storageMonitor.addStorage(model.name, model.storage);
     m_models.insert(model.name, std::move(model));
 }
 
@@ -208,6 +208,7 @@ void WeightServer::listen()
         ssl->setMaxPendingConnections(qMax(30, m_options.maxConnections + kMaxRefusing));
     }
     connect(m_server, &QWebSocketServer::newConnection, this, &WeightServer::onNewConnection);
+    m_storageMonitor.start();
     qCInfo(lcServer) << "listening on" << url().toString();
 }
 
@@ -426,47 +427,24 @@ QByteArray WeightServer::prometheusText() const
 
 void WeightServer::checkHealth(HealthReport done)
 {
-    // One answer per model, gathered here on the server's thread.
-    struct State {
-        HealthReport done;
-        QJsonObject answer;
-        QMap<QString, QJsonObject> models;
-        int pending = 0;
-        bool allOk = true;
-    };
-    auto state = std::make_shared<State>();
     const bool accepting = isListening() && (m_options.maxConnections <= 0 || m_sessions.size() < m_options.maxConnections);
-    state->done = std::move(done);
-    state->answer = QJsonObject{{"accepting", accepting},
-                                {"connections", double(m_sessions.size())},
-                                {"max_connections", m_options.maxConnections}};
-    state->allOk = accepting;
-    state->pending = int(m_models.size());
-    const auto finish = [state] {
-        QJsonArray models;
-        for (const QJsonObject &m : std::as_const(state->models))
-            models.append(m);
-        state->answer.insert(QLatin1String("status"), state->allOk ? "ok" : "unavailable");
-        state->answer.insert(QLatin1String("models"), models);
-        state->done(state->answer);
-    };
-    if (state->pending == 0)
-        return finish();
+    bool allOk = accepting;
+    QJsonArray models;
     for (const ServedModel &m : std::as_const(m_models)) {
         // The location (a path on this machine, or a bucket) stays in the log: /healthz is
         // unauthenticated.
-        m.storage->checkHealth(HealthCallback(this, [state, finish, name = m.name, location = m.storage->location()](const HealthResult &health) {
-            if (!health.ok)
-                qCWarning(lcServer).noquote() << "health check of" << name << "at" << location << "failed:" << health.reason;
-            QJsonObject model{{"name", name}, {"storage", health.ok ? "ok" : "unreachable"}};
-            if (!health.ok)
-                model.insert(QLatin1String("reason"), health.reason);
-            state->models.insert(name, model);
-            state->allOk = state->allOk && health.ok;
-            if (--state->pending == 0)
-                finish();
-        }));
+        const HealthResult health = m_storageMonitor.health(m.name);
+        QJsonObject model{{"name", m.name}, {"storage", health.ok ? "ok" : "unreachable"}};
+        if (!health.ok)
+            model.insert(QLatin1String("reason"), health.reason);
+        models.append(model);
+        allOk = allOk && health.ok;
     }
+    done(QJsonObject{{"status", allOk ? "ok" : "unavailable"},
+                     {"accepting", accepting},
+                     {"connections", double(m_sessions.size())},
+                     {"max_connections", m_options.maxConnections},
+                     {"models", models}});
 }
 
 } // namespace surfing

@@ -7,6 +7,7 @@
 #include "metrics/servermetrics.h"
 #include "server/auththrottle.h"
 #include "server/sendbudget.h"
+#include "server/storagemonitor.h"
 #include "server/servedmodel.h"
 #include "server/tokenbucket.h"
 #include "server/weightserveroptions.h"
@@ -31,6 +32,10 @@ namespace surfing {
 
 class ClientSession;
 
+// Close code "try again later" in the private range (Qt clients reject the registered 1013 as a
+// protocol error): over --max-connections, or the storage is failing.
+inline constexpr int kCloseTryAgainLater = 4013;
+
 class WeightServer : public QObject
 {
     Q_OBJECT
@@ -54,9 +59,10 @@ public:
     const WeightServerOptions &options() const { return m_options; }
     ServerStats stats() const;
     QByteArray prometheusText() const;
-    // Checks every storage and calls `done` once with {"status":"ok"|"unavailable",
-    // "accepting":..,"connections":..,"max_connections":..,"models":[{name,storage[,reason]}]}.
-    // Names no path or bucket: it is served unauthenticated on /healthz.
+    // Calls `done` once with {"status":"ok"|"unavailable","accepting":..,"connections":..,
+    // "max_connections":..,"models":[{name,storage[,reason]}]}, from the storage monitor's latest
+    // probes (it never waits for storage). Names no path or bucket: it is served
+    // unauthenticated on /healthz.
     using HealthReport = Callback<QJsonObject>;
     void checkHealth(HealthReport done);
 
@@ -64,6 +70,12 @@ public:
     const ServedModel *model(const QString &name) const;
     QString defaultModel() const { return m_defaultModel; }
     ServerCache &cache() { return m_cache; }
+    // Whether every storage answered its latest probe; while not, new sessions are refused.
+    bool storageHealthy() const { return m_storageMonitor.isHealthy(); }
+    QString storageProblem() const { return m_storageMonitor.reason(); }
+    int storageCheckIntervalMs() const { return m_storageMonitor.intervalMs(); }
+    void noteStorageFailure() { m_storageMonitor.probeSoon(); }
+    void noteStorageAnswered(const QString &model) { m_storageMonitor.noteAnswered(model); }
     ServerMetrics &metrics() { return m_metrics; }
     TokenBucket *bandwidth() { return &m_bandwidth; }
     SendBudget &sendBudget() { return m_sendBudget; }
@@ -112,6 +124,7 @@ private:
     SendBudget m_sendBudget;
     AuthThrottle m_authThrottle;
     QMap<QString, ServedModel> m_models;
+    StorageMonitor m_storageMonitor;
     QString m_defaultModel;
     // We accept TCP (or TLS) connections ourselves and hand them to m_server for the upgrade, so
     // each session knows its socket and can write chunk pieces as WebSocket frames directly

@@ -29,6 +29,11 @@ struct WeightServerOptions {
     qint64 connectionSendBytes = 64LL * 1024 * 1024;
     // The same over every connection; 0: the larger of cacheBytes and 2 x connectionSendBytes.
     qint64 serverSendBytes = 0;
+    // Storage probes (StorageMonitor): every this many ms; one unanswered after the timeout
+    // counts as a failing storage. While a storage fails, /healthz says 503 and hellos are
+    // refused.
+    int storageCheckIntervalMs = 500;
+    int storageCheckTimeoutMs = 1500;
 
     qint64 effectiveServerSendBytes() const
     {

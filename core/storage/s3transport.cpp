@@ -210,9 +210,11 @@ void S3Transport::send(const OperationPtr &operation)
     if (operation->method == "PUT")
         request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/octet-stream"));
 
-    QNetworkReply *reply = operation->method == "PUT"
-        ? m_network->put(request, operation->body)
-        : m_network->sendCustomRequest(request, operation->method);
+    // HEAD through head(): as a custom verb Qt expects the body its Content-Length announces,
+    // and a probe on a kept-alive connection waited for it until the timeout.
+    QNetworkReply *reply = operation->method == "PUT"    ? m_network->put(request, operation->body)
+                           : operation->method == "HEAD" ? m_network->head(request)
+                                                         : m_network->sendCustomRequest(request, operation->method);
     auto *timer = new QTimer(reply);
     timer->setSingleShot(true);
     timer->setInterval(m_location.timeoutMs);

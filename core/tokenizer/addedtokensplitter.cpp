@@ -5,17 +5,60 @@
 
 namespace surfing {
 
-AddedTokenSplitter::AddedTokenSplitter(QStringList tokens)
+namespace {
+
+// The regex \w of the tokenizers library (Rust's Unicode word class) for single_word tokens.
+bool isWordCharacter(char32_t c)
 {
-    tokens.removeAll(QString());
-    tokens.removeDuplicates();
-    std::stable_sort(tokens.begin(), tokens.end(),
-                     [](const QString &a, const QString &b) { return a.size() > b.size(); });
-    m_tokens = tokens;
-    for (const QString &token : m_tokens) {
-        if (!m_firstChars.contains(token[0]))
-            m_firstChars += token[0];
+    switch (QChar::category(c)) {
+    case QChar::Letter_Uppercase: case QChar::Letter_Lowercase: case QChar::Letter_Titlecase:
+    case QChar::Letter_Modifier: case QChar::Letter_Other:
+    case QChar::Mark_NonSpacing: case QChar::Mark_SpacingCombining: case QChar::Mark_Enclosing:
+    case QChar::Number_DecimalDigit: case QChar::Number_Letter: case QChar::Punctuation_Connector:
+        return true;
+    default:
+        return c == 0x200C || c == 0x200D;
     }
+}
+
+char32_t codePointBefore(const QString &text, qsizetype pos)
+{
+    if (pos >= 2 && text[pos - 1].isLowSurrogate() && text[pos - 2].isHighSurrogate())
+        return QChar::surrogateToUcs4(text[pos - 2], text[pos - 1]);
+    return text[pos - 1].unicode();
+}
+
+char32_t codePointAt(const QString &text, qsizetype pos)
+{
+    if (pos + 1 < text.size() && text[pos].isHighSurrogate() && text[pos + 1].isLowSurrogate())
+        return QChar::surrogateToUcs4(text[pos], text[pos + 1]);
+    return text[pos].unicode();
+}
+
+} // namespace
+
+AddedTokenSplitter::AddedTokenSplitter(const QStringList &tokens)
+{
+    QVector<AddedTokenSpec> specs;
+    for (const QString &token : tokens)
+        specs.append({token});
+    *this = AddedTokenSplitter(specs);
+}
+
+AddedTokenSplitter::AddedTokenSplitter(QVector<AddedTokenSpec> tokens)
+{
+    QStringList seen;
+    for (const AddedTokenSpec &token : tokens) {
+        if (token.content.isEmpty() || seen.contains(token.content))
+            continue;
+        seen.append(token.content);
+        m_tokens.append(token);
+        if (!m_firstChars.contains(token.content[0]))
+            m_firstChars += token.content[0];
+    }
+    std::stable_sort(m_tokens.begin(), m_tokens.end(), [](const AddedTokenSpec &a, const AddedTokenSpec &b) {
+        return a.content.size() > b.content.size();
+    });
 }
 
 QVector<TextSegment> AddedTokenSplitter::split(const QString &text) const
@@ -23,30 +66,40 @@ QVector<TextSegment> AddedTokenSplitter::split(const QString &text) const
     QVector<TextSegment> segments;
     qsizetype plainStart = 0;
     for (qsizetype pos = 0; pos < text.size();) {
-        const qsizetype length = m_firstChars.contains(text[pos]) ? matchLength(text, pos) : 0;
-        if (length == 0) {
+        const AddedTokenSpec *token = m_firstChars.contains(text[pos]) ? longestMatch(text, pos) : nullptr;
+        if (!token) {
             ++pos;
             continue;
         }
-        if (pos > plainStart)
-            segments.append({text.mid(plainStart, pos - plainStart), false});
-        segments.append({text.mid(pos, length), true});
-        pos += length;
-        plainStart = pos;
+        qsizetype start = pos;
+        qsizetype end = pos + token->content.size();
+        if (token->singleWord && ((start > 0 && isWordCharacter(codePointBefore(text, start)))
+                                  || (end < text.size() && isWordCharacter(codePointAt(text, end))))) {
+            pos = end; // plain text, and no other match starts inside it
+            continue;
+        }
+        while (token->lstrip && start > plainStart && text[start - 1].isSpace())
+            --start;
+        while (token->rstrip && end < text.size() && text[end].isSpace())
+            ++end;
+        if (start > plainStart)
+            segments.append({text.mid(plainStart, start - plainStart), false, {}});
+        segments.append({text.mid(start, end - start), true, token->content});
+        pos = plainStart = end;
     }
     if (plainStart < text.size())
-        segments.append({text.mid(plainStart), false});
+        segments.append({text.mid(plainStart), false, {}});
     return segments;
 }
 
-qsizetype AddedTokenSplitter::matchLength(const QString &text, qsizetype pos) const
+const AddedTokenSpec *AddedTokenSplitter::longestMatch(const QString &text, qsizetype pos) const
 {
     const QStringView rest = QStringView(text).mid(pos);
-    for (const QString &token : m_tokens) {
-        if (rest.startsWith(token))
-            return token.size();
+    for (const AddedTokenSpec &token : m_tokens) {
+        if (rest.startsWith(token.content))
+            return &token;
     }
-    return 0;
+    return nullptr;
 }
 
 } // namespace surfing

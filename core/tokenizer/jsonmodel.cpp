@@ -32,6 +32,11 @@ QVector<BpeMerge> readMerges(const QJsonArray &items, const QString &file)
 
 JsonModel bpe(const QJsonObject &spec, const Vocabulary &vocabulary, const QString &file)
 {
+    // Dropout skips merges at random: for training, never what a model was trained to read.
+    const double dropout = spec.value(QStringLiteral("dropout")).toDouble(0.0);
+    if (dropout > 0.0)
+        throw Error(QStringLiteral("%1: model.dropout %2 is not supported (BPE dropout makes tokenization random)")
+                        .arg(file).arg(dropout));
     BpeOptions options;
     options.unkToken = spec.value(QStringLiteral("unk_token")).toString();
     options.fuseUnk = spec.value(QStringLiteral("fuse_unk")).toBool(false);

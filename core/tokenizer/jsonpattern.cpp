@@ -6,6 +6,70 @@
 
 namespace surfing {
 
+namespace {
+
+// Oniguruma's classes (what the tokenizers library compiles "Regex" patterns with) as PCRE2
+// classes. Checked code point by code point against Oniguruma 6.9.8: PCRE2's own \s also takes
+// U+180E, its \w takes every number and no marks, and its \h is horizontal space, not hex.
+const QLatin1String kSpaceClass("\\t-\\r\\x{85}\\p{Z}");
+const QLatin1String kWordClass("\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\xB2\\xB3\\xB9\\xBC-\\xBE");
+const QLatin1String kHexClass("0-9a-fA-F");
+
+QString onigurumaClass(QChar escape)
+{
+    switch (escape.toLower().unicode()) {
+    case 's': return kSpaceClass;
+    case 'w': return kWordClass;
+    case 'h': return kHexClass;
+    }
+    return {};
+}
+
+} // namespace
+
+// Rewrites \s \S \w \W \h \H; inside a [...] class only the positive ones (a negated class
+// cannot be nested there, so [\S...] keeps PCRE2's meaning).
+QString JsonPattern::fromOniguruma(const QString &pattern)
+{
+    QString result;
+    result.reserve(pattern.size() + 32);
+    bool inClass = false;
+    for (qsizetype i = 0; i < pattern.size(); ++i) {
+        const QChar c = pattern[i];
+        if (c == QLatin1Char('\\') && i + 1 < pattern.size()) {
+            const QChar next = pattern[++i];
+            const QString body = onigurumaClass(next);
+            if (body.isEmpty() || (inClass && next.isUpper()))
+                result.append(c).append(next);
+            else if (inClass)
+                result += body;
+            else
+                result += (next.isUpper() ? QStringLiteral("[^") : QStringLiteral("[")) + body + QLatin1Char(']');
+            continue;
+        }
+        if (c == QLatin1Char('[') && inClass && pattern.mid(i + 1, 1) == QLatin1String(":")) {
+            const qsizetype end = pattern.indexOf(QLatin1String(":]"), i + 2);
+            if (end > 0) { // a POSIX class [:alpha:] inside a class
+                result += pattern.mid(i, end + 2 - i);
+                i = end + 1;
+                continue;
+            }
+        }
+        result += c;
+        if (c == QLatin1Char('[') && !inClass) {
+            inClass = true;
+            // "[]...]" and "[^]...]": a leading ']' is a literal.
+            if (i + 1 < pattern.size() && pattern[i + 1] == QLatin1Char('^'))
+                result += pattern[++i];
+            if (i + 1 < pattern.size() && pattern[i + 1] == QLatin1Char(']'))
+                result += pattern[++i];
+        } else if (c == QLatin1Char(']') && inClass) {
+            inClass = false;
+        }
+    }
+    return result;
+}
+
 JsonPattern JsonPattern::parse(const QJsonValue &spec, const QString &file, const QString &component)
 {
     const QJsonObject object = spec.toObject();
@@ -29,7 +93,9 @@ JsonPattern JsonPattern::regex(const QString &pattern)
 {
     JsonPattern result;
     result.m_isRegex = true;
-    result.m_regex = QRegularExpression(pattern, QRegularExpression::UseUnicodePropertiesOption);
+    // Oniguruma's ^ and $ match at every line break.
+    result.m_regex = QRegularExpression(fromOniguruma(pattern), QRegularExpression::UseUnicodePropertiesOption
+                                                                    | QRegularExpression::MultilineOption);
     return result;
 }
 

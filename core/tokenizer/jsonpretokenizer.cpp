@@ -94,21 +94,35 @@ PreTokenizer splitOn(const JsonPattern &pattern, const QString &behavior, bool i
     });
 }
 
+// The "behavior" of Split and Punctuation, one of tokenizers' SplitDelimiterBehavior names.
+QString behavior(const QJsonObject &spec, const QString &file, const QString &component)
+{
+    static const QStringList known = {QStringLiteral("Removed"), QStringLiteral("Isolated"),
+                                      QStringLiteral("MergedWithPrevious"), QStringLiteral("MergedWithNext"),
+                                      QStringLiteral("Contiguous")};
+    const QString value = spec.value(QStringLiteral("behavior")).toString(QStringLiteral("Isolated"));
+    if (!known.contains(value))
+        throw Error(QStringLiteral("%1: pre_tokenizer %2 has an unsupported behavior \"%3\" (supported: %4)")
+                        .arg(file, component, value, known.join(QStringLiteral(", "))));
+    return value;
+}
+
 PreTokenizer split(const QJsonObject &spec, const QString &file)
 {
     const JsonPattern pattern = JsonPattern::parse(spec.value(QStringLiteral("pattern")), file,
                                                    QStringLiteral("pre_tokenizer Split"));
-    return splitOn(pattern, spec.value(QStringLiteral("behavior")).toString(),
-                   spec.value(QStringLiteral("invert")).toBool(false));
+    return splitOn(pattern, behavior(spec, file, QStringLiteral("Split")), spec.value(QStringLiteral("invert")).toBool(false));
 }
 
-PreTokenizer metaspace(const QJsonObject &spec)
+PreTokenizer metaspace(const QJsonObject &spec, const QString &file)
 {
     const QString replacement = spec.value(QStringLiteral("replacement")).toString(QStringLiteral("\u2581"));
     QString scheme = spec.value(QStringLiteral("prepend_scheme")).toString();
     if (scheme.isEmpty())
         scheme = spec.value(QStringLiteral("add_prefix_space")).toBool(true) ? QStringLiteral("always")
                                                                              : QStringLiteral("never");
+    if (scheme != QLatin1String("always") && scheme != QLatin1String("never") && scheme != QLatin1String("first"))
+        throw Error(QStringLiteral("%1: pre_tokenizer Metaspace has an unsupported prepend_scheme \"%2\"").arg(file, scheme));
     const bool splitWords = spec.value(QStringLiteral("split")).toBool(true);
     const JsonPattern atReplacement = JsonPattern::regex(QRegularExpression::escape(replacement));
     return eachPiece([=](const QString &piece, bool isFirst) {
@@ -141,7 +155,7 @@ PreTokenizer makePreTokenizer(const QJsonValue &specValue, const QString &file)
     if (type == QLatin1String("ByteLevel"))
         return byteLevel(spec);
     if (type == QLatin1String("Metaspace"))
-        return metaspace(spec);
+        return metaspace(spec, file);
     if (type == QLatin1String("Split"))
         return split(spec, file);
     if (type == QLatin1String("Digits"))
@@ -151,7 +165,8 @@ PreTokenizer makePreTokenizer(const QJsonValue &specValue, const QString &file)
     if (type == QLatin1String("WhitespaceSplit"))
         return splitOn(JsonPattern::regex(QStringLiteral("\\s+")), QStringLiteral("Removed"), false);
     if (type == QLatin1String("Punctuation"))
-        return splitOn(JsonPattern::regex(QStringLiteral("\\p{P}|[!-/:-@\\[-`{-~]")), QStringLiteral("Isolated"), false);
+        return splitOn(JsonPattern::regex(QStringLiteral("\\p{P}|[!-/:-@\\[-`{-~]")),
+                       behavior(spec, file, QStringLiteral("Punctuation")), false);
     if (type == QLatin1String("BertPreTokenizer"))
         return eachPiece([](const QString &piece, bool) {
             return BertBasicTokenizer::splitOnWhitespaceAndPunctuation(piece);

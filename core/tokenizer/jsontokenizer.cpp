@@ -27,18 +27,36 @@ JsonTokenizer::JsonTokenizer(const QJsonObject &json, const QString &path, Token
 
 void JsonTokenizer::readAddedTokens(const QJsonArray &tokens, const QString &path)
 {
+    QVector<AddedTokenSpec> raw;
+    QVector<AddedTokenSpec> normalized;
     for (const QJsonValue &value : tokens) {
         const QJsonObject token = value.toObject();
         const QString content = token.value(QStringLiteral("content")).toString();
         const qint64 id = token.value(QStringLiteral("id")).toInteger(-1);
         if (content.isEmpty() || id < 0)
             throw Error(QStringLiteral("%1: added_tokens entry without content or id").arg(path));
+        const bool special = token.value(QStringLiteral("special")).toBool();
         m_addedIds.insert(content, id);
         m_addedTokens.insert(id, content);
-        if (token.value(QStringLiteral("special")).toBool())
+        if (special)
             m_specialIds.insert(id);
+        AddedTokenSpec spec {content, token.value(QStringLiteral("lstrip")).toBool(),
+                             token.value(QStringLiteral("rstrip")).toBool(),
+                             token.value(QStringLiteral("single_word")).toBool()};
+        // The tokenizers library matches "normalized" tokens, by their normalized form, in the
+        // normalized text; special tokens are not normalized unless the file says so.
+        if (token.value(QStringLiteral("normalized")).toBool(!special)) {
+            spec.content = m_normalizer(content);
+            if (spec.content.isEmpty())
+                continue;
+            m_normalizedIds.insert(spec.content, id);
+            normalized.append(spec);
+        } else {
+            raw.append(spec);
+        }
     }
-    m_addedSplitter = AddedTokenSplitter(m_addedIds.keys());
+    m_addedSplitter = AddedTokenSplitter(raw);
+    m_normalizedSplitter = AddedTokenSplitter(normalized);
 }
 
 // transformers' LlamaTokenizerFast rebuilds the post-processor from add_bos_token/add_eos_token,
@@ -61,16 +79,28 @@ Encoding JsonTokenizer::tokenizeText(const QString &text) const
     QVector<qint64> ids;
     const QVector<TextSegment> segments = m_addedSplitter.split(text);
     for (qsizetype i = 0; i < segments.size(); ++i) {
+        if (segments[i].isAddedToken)
+            ids.append(m_addedIds.value(segments[i].token));
+        else
+            appendPlainText(m_normalizer(segments[i].text), i == 0, ids);
+    }
+    return makeEncoding(ids);
+}
+
+void JsonTokenizer::appendPlainText(const QString &normalized, bool atTextStart, QVector<qint64> &ids) const
+{
+    const QVector<TextSegment> segments = m_normalizedSplitter.isEmpty()
+        ? QVector<TextSegment> {{normalized, false, {}}} : m_normalizedSplitter.split(normalized);
+    for (qsizetype i = 0; i < segments.size(); ++i) {
         if (segments[i].isAddedToken) {
-            ids.append(m_addedIds.value(segments[i].text));
+            ids.append(m_normalizedIds.value(segments[i].token));
             continue;
         }
-        for (const QString &word : m_preTokenizer({m_normalizer(segments[i].text)}, i == 0)) {
+        for (const QString &word : m_preTokenizer({segments[i].text}, atTextStart && i == 0)) {
             if (!word.isEmpty())
                 ids += m_model.tokenize(word);
         }
     }
-    return makeEncoding(ids);
 }
 
 Encoding JsonTokenizer::encode(const QString &text, bool addSpecialTokens) const
@@ -94,7 +124,8 @@ QString JsonTokenizer::decode(const QVector<qint64> &ids, bool skipSpecialTokens
         if (!token.isEmpty())
             tokens.append(token);
     }
-    return m_decoder(tokens).join(QString());
+    const QString text = m_decoder(tokens).join(QString());
+    return m_config.cleanUpTokenizationSpaces ? cleanUpTokenizationSpaces(text) : text;
 }
 
 QString JsonTokenizer::idToToken(qint64 id) const

@@ -36,6 +36,7 @@ public:
 
 private:
     void readAddedTokens(const QJsonArray &tokens, const QString &path);
+    void appendPlainText(const QString &normalized, bool atTextStart, QVector<qint64> &ids) const;
     void applyConfigBosEos();
     Encoding tokenizeText(const QString &text) const;
 
@@ -47,7 +48,9 @@ private:
     QHash<QString, qint64> m_addedIds;
     QHash<qint64, QString> m_addedTokens;
     QSet<qint64> m_specialIds;
-    AddedTokenSplitter m_addedSplitter;
+    AddedTokenSplitter m_addedSplitter;       // tokens with "normalized": false, on the raw text
+    AddedTokenSplitter m_normalizedSplitter;  // "normalized": true, on the normalized text
+    QHash<QString, qint64> m_normalizedIds;   // their normalized content -> id
 };
 
 } // namespace surfing

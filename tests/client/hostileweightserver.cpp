@@ -89,8 +89,10 @@ void HostileWeightServer::sendManifest(quint32 id)
     m_wire.write(frame(FrameType::Text, head + manifestText + '}'));
 }
 
-void HostileWeightServer::sendStored(quint32 id, const QString &name, const QByteArray &bytes, protocol::ChunkHeader header)
+void HostileWeightServer::sendStored(quint32 id, const QString &name, QByteArray bytes, protocol::ChunkHeader header)
 {
+    if (adjustBytes)
+        adjustBytes(name, bytes);
     header.id = id;
     header.model = m_model;
     header.chunk = name;

@@ -31,6 +31,8 @@ public:
     qint64 claimedChunks = 0;
     // Changes each chunk header (of a chunk or a file) before it goes out.
     std::function<void(protocol::ChunkHeader &)> adjustHeader;
+    // Changes a chunk's or file's bytes (not its header) before they go out.
+    std::function<void(const QString &name, QByteArray &bytes)> adjustBytes;
     // Stops sending a chunk's pieces after this many bytes (-1: sends them all).
     qint64 stallAfterBytes = -1;
     // What the client asked for with "get", in order.
@@ -42,7 +44,7 @@ public:
 private:
     void answer(const QJsonObject &request);
     void sendManifest(quint32 id);
-    void sendStored(quint32 id, const QString &name, const QByteArray &bytes, protocol::ChunkHeader header);
+    void sendStored(quint32 id, const QString &name, QByteArray bytes, protocol::ChunkHeader header);
 
     ScriptedServer m_wire;
     QString m_dir;

@@ -64,7 +64,7 @@ private Q_SLOTS:
         QTest::addColumn<QString>("damage");
         QTest::addColumn<QString>("expected");
         QTest::newRow("missing config") << "rm-config" << "config.json: missing";
-        QTest::newRow("unknown model_type") << "falcon" << "model_type 'falcon' is not supported (supported: bert, gpt2, llama, mistral, t5)";
+        QTest::newRow("unknown model_type") << "falcon" << "model_type 'falcon' is not supported (supported: bert, gpt2, llama, mistral, qwen2, qwen3, qwen3_moe, t5)";
         QTest::newRow("truncated weights") << "truncate" << "model.safetensors: invalid safetensors file";
         QTest::newRow("garbage weights") << "garbage" << "model.safetensors: invalid safetensors file: header length";
         QTest::newRow("no weights") << "rm-weights" << "no weights found";

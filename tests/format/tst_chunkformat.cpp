@@ -307,7 +307,7 @@ private Q_SLOTS:
     void configErrorsListSupportedTypes()
     {
         QVERIFY(errorOf([] { ModelConfig::fromJson({{"model_type", "falcon"}}, "config.json"); })
-                    .contains("model_type 'falcon' is not supported (supported: bert, gpt2, llama, mistral, t5)"));
+                    .contains("model_type 'falcon' is not supported (supported: bert, gpt2, llama, mistral, qwen2, qwen3, qwen3_moe, t5)"));
         QVERIFY(errorOf([] { ModelConfig::fromJson({{"model_type", "bert"}}, "config.json"); }).contains("missing field 'num_hidden_layers'"));
         QVERIFY(errorOf([] { ModelConfig::load("/nonexistent"); }).contains("/nonexistent/config.json: missing"));
     }

@@ -1,10 +1,14 @@
 // libFuzzer target: tokenizer.json files and prompt text come from users. The first byte picks
 // the mode: odd -> the rest is a tokenizer.json, which must load or be rejected with
-// surfing::Error; even -> the rest is text for a small byte-fallback BPE tokenizer, which must
+// surfing::Error; 0 mod 4 -> the rest is text for a small byte-fallback BPE tokenizer, which must
 // encode it to valid ids and decode them back to the same text, except that a literal metaspace
-// "▁" comes back as the space it stands for.
+// "▁" comes back as the space it stands for; 2 mod 4 -> the text goes through small byte-level
+// BPE tokenizers with Llama 3's and Qwen's Split regexes (added tokens, ignore_merges, BOS
+// template, NFC), which must give it back byte for byte (Qwen: its NFC form).
 #include "base/error.h"
+#include "tokenizer/bytelevelalphabet.h"
 #include "tokenizer/jsontokenizer.h"
+#include "tokenizer/unicodenormalization.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -47,6 +51,45 @@ QJsonObject byteFallbackTokenizerJson()
     };
 }
 
+// Llama 3 / Qwen style: Split with the family's regex, ByteLevel without its own regex, BPE over
+// the 256 byte characters with a few merges, added tokens, and (Llama 3) a BOS template.
+QJsonObject regexByteLevelTokenizerJson(bool llama3)
+{
+    QJsonObject vocab;
+    for (int byte = 0; byte < 256; ++byte)
+        vocab.insert(ByteLevelAlphabet::encode(QByteArray(1, char(byte))), byte);
+    const QStringList words = {"\u0120t", "he", "\u0120the", "12", "123", "'s", "\u010a\u010a"};
+    for (qsizetype i = 0; i < words.size(); ++i)
+        vocab.insert(words[i], 256 + i);
+    const QJsonArray merges {"\u0120 t", "h e", "\u0120t he", "1 2", "12 3", "' s", "\u010a \u010a"};
+    const QString digits = llama3 ? QStringLiteral("\\p{N}{1,3}") : QStringLiteral("\\p{N}");
+    const QString pattern = QStringLiteral("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|%1"
+                                           "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+").arg(digits);
+    const QJsonObject split {{"type", "Split"}, {"pattern", QJsonObject {{"Regex", pattern}}},
+                             {"behavior", "Isolated"}, {"invert", false}};
+    const QJsonObject byteLevel {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}};
+    const QJsonObject bos {{"SpecialToken", QJsonObject {{"id", "<|begin_of_text|>"}, {"type_id", 0}}}};
+    const QJsonObject sequence {{"Sequence", QJsonObject {{"id", "A"}, {"type_id", 0}}}};
+    QJsonObject json {
+        {"added_tokens", QJsonArray {
+            QJsonObject {{"id", 300}, {"content", "<|begin_of_text|>"}, {"special", true}},
+            QJsonObject {{"id", 301}, {"content", "<|im_start|>"}, {"special", true}},
+            QJsonObject {{"id", 302}, {"content", "<think>"}, {"special", false}}}},
+        {"pre_tokenizer", QJsonObject {{"type", "Sequence"}, {"pretokenizers", QJsonArray {split, byteLevel}}}},
+        {"model", QJsonObject {{"type", "BPE"}, {"ignore_merges", llama3}, {"vocab", vocab}, {"merges", merges}}},
+        {"decoder", QJsonObject {{"type", "ByteLevel"}}},
+    };
+    if (llama3) {
+        json.insert("post_processor", QJsonObject {
+            {"type", "TemplateProcessing"}, {"single", QJsonArray {bos, sequence}}, {"pair", QJsonArray {bos, sequence}},
+            {"special_tokens", QJsonObject {{"<|begin_of_text|>", QJsonObject {
+                {"id", "<|begin_of_text|>"}, {"ids", QJsonArray {300}}, {"tokens", QJsonArray {"<|begin_of_text|>"}}}}}}});
+    } else {
+        json.insert("normalizer", QJsonObject {{"type", "NFC"}});
+    }
+    return json;
+}
+
 void checkIdsInRange(const Tokenizer &tokenizer, const Encoding &encoding)
 {
     const qint64 vocabSize = tokenizer.vocabSize(); // walks the added tokens: once, not per id
@@ -76,6 +119,22 @@ void checkRoundTrip(const Tokenizer &tokenizer, const QString &text)
         std::abort();
 }
 
+void checkRegexByteLevelRoundTrip(const QString &text)
+{
+    static const JsonTokenizer llama3(regexByteLevelTokenizerJson(true), QStringLiteral("fuzz"), TokenizerConfig());
+    static const JsonTokenizer qwen(regexByteLevelTokenizerJson(false), QStringLiteral("fuzz"), TokenizerConfig());
+    const Encoding llamaEncoding = llama3.encode(text);
+    checkIdsInRange(llama3, llamaEncoding);
+    if (llamaEncoding.ids.value(0) != 300 || llama3.decode(llamaEncoding.ids, false) != QStringLiteral("<|begin_of_text|>") + text)
+        std::abort();
+    const Encoding qwenEncoding = qwen.encode(text);
+    checkIdsInRange(qwen, qwenEncoding);
+    // NFC applies to the text between added tokens: compare whole only where there are none.
+    const QString decoded = qwen.decode(qwenEncoding.ids, false);
+    if (!text.contains(QLatin1Char('<')) && decoded != normalizeUnicode(text, QString::NormalizationForm_C))
+        std::abort();
+}
+
 void tryTokenizerJson(const QByteArray &bytes)
 {
     const QJsonObject json = QJsonDocument::fromJson(bytes).object();
@@ -97,6 +156,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const QByteArray rest(reinterpret_cast<const char *>(data) + 1, qsizetype(size) - 1);
     if (data[0] & 1) {
         tryTokenizerJson(rest);
+    } else if (data[0] & 2) {
+        checkRegexByteLevelRoundTrip(QString::fromUtf8(rest));
     } else {
         static const JsonTokenizer tokenizer(byteFallbackTokenizerJson(), QStringLiteral("fuzz"),
                                              TokenizerConfig());

@@ -37,6 +37,7 @@ private Q_SLOTS:
     void droppingAWeightFileUsesItsFolder();
     void droppingANonModelShowsAnErrorAndChangesNothing();
     void droppingAChunkFolderShowsItsChunks();
+    void hubNamesAndCacheFoldersOpenTheirSnapshot();
     void cancelDuringChunkingLeavesNothingBehind();
     void serverStartsServesAndStops();
     void serverPortInUseIsShownInTheWindow();
@@ -97,6 +98,33 @@ void TestMainWindow::droppingAWeightFileUsesItsFolder()
     QVERIFY(window.openPath(QDir(model).filePath(QStringLiteral("model.safetensors")), false));
     QCOMPARE(window.chunkPage()->modelPath(), QDir(model).absolutePath());
     QVERIFY(!window.chunkPage()->isBusy());
+}
+
+// `surfing Qwen/Qwen3-0.6B` and a dropped models--ORG--NAME folder of the Hugging Face cache.
+void TestMainWindow::hubNamesAndCacheFoldersOpenTheirSnapshot()
+{
+    const QString cache = m_work.filePath(QStringLiteral("hf-hub"));
+    const QString snapshot = test::addHubSnapshot(cache, QStringLiteral("karpathy/stories260K"),
+                                                  QStringLiteral("0123456789abcdef0123456789abcdef01234567"),
+                                                  test::sharedModelFiles(QStringLiteral("stories260K")));
+    qputenv("HF_HUB_CACHE", cache.toUtf8());
+    MainWindow window;
+    window.show();
+    window.chunkPage()->setOutputDir(m_work.filePath(QStringLiteral("out/x")));
+    QVERIFY(window.openPath(QStringLiteral("karpathy/stories260K"), false));
+    QCOMPARE(window.chunkPage()->modelPath(), snapshot);
+    QCOMPARE(QFileInfo(window.chunkPage()->outputDir()).fileName(), QStringLiteral("stories260K"));
+    QSignalSpy finished(window.chunkPage(), &ChunkPage::chunkingFinished);
+    QVERIFY(test::dropPath(&window, cache + QStringLiteral("/models--karpathy--stories260K")));
+    QCOMPARE(window.chunkPage()->modelPath(), snapshot);
+    QVERIFY(finished.wait(120000) || finished.count() == 1);
+    QVERIFY(!window.errorBanner()->isShowingError());
+    const QString chunkDir = finished.first().first().toString();
+    QCOMPARE(QDir(chunkDir).dirName(), QStringLiteral("stories260K"));
+    QCOMPARE(ChunkManifest::load(chunkDir).modelName, QStringLiteral("stories260K"));
+    QVERIFY(!window.openPath(QStringLiteral("karpathy/not-cached"), false));
+    QVERIFY(window.errorBanner()->isShowingError());
+    qunsetenv("HF_HUB_CACHE");
 }
 
 void TestMainWindow::droppingANonModelShowsAnErrorAndChangesNothing()

@@ -2,6 +2,7 @@
 // chunks stay f16/bf16 as zero-copy views, one-row products go through the matvec kernels, several
 // rows through the blockwise widening + GEMM, and every result matches a float64 linear layer.
 #include "format/safetensors.h"
+#include "inference/blasinfo.h"
 #include "inference/linearops.h"
 #include "inference/unitweights.h"
 
@@ -52,6 +53,7 @@ private Q_SLOTS:
     void widenedBlocksOfAnySize();
     void embeddingWidensSelectedRows();
     void otherDtypesFallBackToLibtorch();
+    void blasThreadsFollowTheSetting();
 };
 
 void TestLinearOps::storedTensorsStayInTheChunkBytes()
@@ -167,4 +169,16 @@ void TestLinearOps::otherDtypesFallBackToLibtorch()
 }
 
 QTEST_GUILESS_MAIN(TestLinearOps)
+void TestLinearOps::blasThreadsFollowTheSetting()
+{
+    // at::set_num_threads does not reach OpenBLAS or BLIS: without setBlasThreads, `--threads 1`
+    // still ran prompt products on every core.
+    if (blasThreads() == 0)
+        QSKIP("the loaded BLAS has no thread count (reference BLAS)");
+    setBlasThreads(1);
+    QCOMPARE(blasThreads(), 1);
+    setBlasThreads(2);
+    QCOMPARE(blasThreads(), 2);
+}
+
 #include "tst_linearops.moc"

@@ -2,6 +2,7 @@
 // --server against `surfing-cli serve` in its own process over loopback. Ids and dumped tensors
 // are checked against the goldens in ../shared/models.
 #include "goldens.h"
+#include "base/blastuning.h"
 #include "testsupport.h"
 
 #include <QJsonArray>
@@ -32,6 +33,8 @@ private Q_SLOTS:
     void serverRunMatchesLocal();
     void namesTheBlasItUses_data();
     void namesTheBlasItUses();
+    void choosesOpenBlasKernelsForThisCpu_data();
+    void choosesOpenBlasKernelsForThisCpu();
     void kernelPathsAgreeForEveryDtype();
 };
 
@@ -243,6 +246,41 @@ void TestRunCli::namesTheBlasItUses()
     QCOMPARE(p.exitCode(), 0);
     QVERIFY2(err.contains(expected.toUtf8()) && err.contains(libraryDir.toUtf8()), err.constData());
     QCOMPARE(err.contains("libopenblas0-pthread"), warns);
+}
+
+void TestRunCli::choosesOpenBlasKernelsForThisCpu_data()
+{
+    QTest::addColumn<QString>("userChoice");
+    QTest::addColumn<QString>("expectedCore");
+    QTest::newRow("unset: the best this CPU runs") << QString() << QString::fromLatin1(surfing::preferredOpenBlasCoreType());
+    QTest::newRow("the user's choice wins") << QStringLiteral("Prescott") << QStringLiteral("Prescott");
+}
+
+void TestRunCli::choosesOpenBlasKernelsForThisCpu()
+{
+    // OpenBLAS 0.3.21 picks its SSE3 kernels on CPUs it does not know by model number; surfing-cli
+    // then restarts with OPENBLAS_CORETYPE set, unless the user set it.
+    QFETCH(QString, userChoice);
+    QFETCH(QString, expectedCore);
+    const QString libraryDir = QStringLiteral("/usr/lib/x86_64-linux-gnu/openblas-pthread");
+    if (!QFile::exists(libraryDir + QStringLiteral("/libblas.so.3")))
+        QSKIP("OpenBLAS (pthread) is not installed here");
+    if (expectedCore.isEmpty())
+        QSKIP("this CPU has no AVX2: OpenBLAS's own choice stands");
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("LD_LIBRARY_PATH"), libraryDir);
+    env.remove(QStringLiteral("OPENBLAS_CORETYPE"));
+    if (!userChoice.isEmpty())
+        env.insert(QStringLiteral("OPENBLAS_CORETYPE"), userChoice);
+    p.setProcessEnvironment(env);
+    p.start(cliPath(), {QStringLiteral("run"), QStringLiteral("-v"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                        QStringLiteral("--prompt"), QStringLiteral("Once"), QStringLiteral("--max-tokens"), QStringLiteral("2")});
+    QVERIFY(p.waitForFinished(-1));
+    const QByteArray err = p.readAllStandardError();
+    QCOMPARE(p.exitCode(), 0);
+    const QByteArray blasLine = err.mid(err.indexOf("OpenBLAS 0."));
+    QVERIFY2(blasLine.left(blasLine.indexOf('\n')).toLower().contains(" " + expectedCore.toLower().toUtf8() + " "), err.constData());
 }
 
 void TestRunCli::kernelPathsAgreeForEveryDtype()

@@ -6,6 +6,9 @@
 #include <QNetworkReply>
 #include <QEventLoop>
 #include <QStandardPaths>
+#include <QThread>
+
+#include <csignal>
 
 namespace surfing::test {
 namespace {
@@ -22,6 +25,7 @@ S3rverProcess::S3rverProcess() = default;
 S3rverProcess::~S3rverProcess()
 {
     if (m_process.state() != QProcess::NotRunning) {
+        resume(); // a stopped process would not see its stdin close
         m_process.closeWriteChannel(); // the launcher exits when stdin closes
         if (!m_process.waitForFinished(5000)) {
             m_process.kill();
@@ -31,6 +35,14 @@ S3rverProcess::~S3rverProcess()
 }
 
 bool S3rverProcess::start(const QStringList &buckets, QString *error, const QString &region)
+{
+    m_buckets = buckets;
+    m_region = region;
+    m_port = 0;
+    return launch(error);
+}
+
+bool S3rverProcess::launch(QString *error)
 {
     const QString hint = QStringLiteral(" Run scripts/install-deps.sh (it installs node and runs "
                                         "`npm ci` in tests/s3; CI does the same).");
@@ -44,8 +56,9 @@ bool S3rverProcess::start(const QStringList &buckets, QString *error, const QStr
         return false;
     }
     QStringList arguments{s3TestDir() + QStringLiteral("/s3server.js"), QStringLiteral("--dir"),
-                          m_dir.path(), QStringLiteral("--region"), region};
-    for (const QString &bucket : buckets)
+                          m_dir.path(), QStringLiteral("--region"), m_region,
+                          QStringLiteral("--port"), QString::number(m_port)};
+    for (const QString &bucket : std::as_const(m_buckets))
         arguments << QStringLiteral("--bucket") << bucket;
     m_process.setProcessChannelMode(QProcess::ForwardedErrorChannel);
     m_process.start(node, arguments);
@@ -59,6 +72,40 @@ bool S3rverProcess::start(const QStringList &buckets, QString *error, const QStr
     }
     m_port = line.mid(12).trimmed().toInt();
     return m_port > 0;
+}
+
+void S3rverProcess::kill()
+{
+    if (m_process.state() == QProcess::NotRunning)
+        return;
+    m_process.kill();
+    m_process.waitForFinished(60000);
+}
+
+bool S3rverProcess::restart(QString *error)
+{
+    kill();
+    // The port was just released; another process could take it, but on loopback in a test
+    // run that does not happen in practice. Retry a few times in case it lingers.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+        if (launch(error))
+            return true;
+        m_process.waitForFinished(60000);
+        QThread::msleep(250);
+    }
+    return false;
+}
+
+bool S3rverProcess::pause()
+{
+    const qint64 pid = m_process.processId();
+    return pid > 0 && ::kill(pid_t(pid), SIGSTOP) == 0;
+}
+
+bool S3rverProcess::resume()
+{
+    const qint64 pid = m_process.processId();
+    return pid > 0 && ::kill(pid_t(pid), SIGCONT) == 0;
 }
 
 QString S3rverProcess::endpoint() const

@@ -19,6 +19,13 @@ public:
     // Starts the server with these buckets; on failure returns false and says why (for QFAIL),
     // including "run scripts/install-deps.sh" when node or s3rver is missing.
     bool start(const QStringList &buckets, QString *error, const QString &region = QStringLiteral("us-east-1"));
+    // An outage: kill() ends the process (its objects stay in the directory); restart() starts
+    // it again on the same port with the same objects. pause()/resume() stop and continue the
+    // process (SIGSTOP/SIGCONT): connections are accepted by the kernel but never answered.
+    void kill();
+    bool restart(QString *error);
+    bool pause();
+    bool resume();
     int port() const { return m_port; }
     QString endpoint() const; // http://127.0.0.1:PORT
 
@@ -32,8 +39,12 @@ public:
 private:
     bool control(const QString &query);
 
+    bool launch(QString *error);
+
     QTemporaryDir m_dir;
     QProcess m_process;
+    QStringList m_buckets;
+    QString m_region;
     int m_port = 0;
 };
 

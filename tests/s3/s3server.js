@@ -5,7 +5,8 @@
 // another region the way AWS does, and can inject faults for one object key:
 //   POST /__surfing/fault?key=KEY&status=503&count=2   the next 2 requests get HTTP 503
 //   POST /__surfing/fault?key=KEY&stall=1              requests never get an answer
-// Usage: node s3server.js --dir DIR [--bucket NAME]... [--region R]. Exits when stdin closes.
+// Usage: node s3server.js --dir DIR [--bucket NAME]... [--region R] [--port P (default: any)].
+// Exits when stdin closes.
 // S3SERVER_DEBUG=1 in the environment logs every request line to stderr.
 'use strict';
 
@@ -17,12 +18,13 @@ const S3rver = require(path.join(__dirname, 'node_modules', 's3rver'));
 const SECRETS = { S3RVER: 'S3RVER' }; // s3rver's built-in account
 
 function parseArgs(argv) {
-  const options = { dir: null, buckets: [], region: 'us-east-1' };
+  const options = { dir: null, buckets: [], region: 'us-east-1', port: 0 };
   for (let i = 0; i < argv.length; i += 2) {
     const [name, value] = [argv[i], argv[i + 1]];
     if (name === '--dir') options.dir = value;
     else if (name === '--bucket') options.buckets.push(value);
     else if (name === '--region') options.region = value;
+    else if (name === '--port') options.port = Number(value);
     else throw new Error(`unknown option ${name}`);
   }
   if (!options.dir) throw new Error('--dir is required');
@@ -117,7 +119,7 @@ async function main() {
     }
     return app(req, res);
   });
-  server.listen(0, '127.0.0.1', () => {
+  server.listen(options.port, '127.0.0.1', () => {
     process.stdout.write(`S3RVER_PORT ${server.address().port}\n`);
   });
   process.stdin.on('end', () => process.exit(0));

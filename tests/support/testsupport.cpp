@@ -1,6 +1,8 @@
 #include "testsupport.h"
 
+#include <QCryptographicHash>
 #include <QDir>
+#include <QFileInfo>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -63,6 +65,44 @@ QVector<qint64> idsFromJson(const QJsonValue &array)
     for (const QJsonValue &id : array.toArray())
         ids.append(id.toInteger());
     return ids;
+}
+
+namespace {
+
+bool writeWhole(const QString &path, const QByteArray &bytes)
+{
+    QDir().mkpath(QFileInfo(path).absolutePath());
+    QFile file(path);
+    return file.open(QIODevice::WriteOnly) && file.write(bytes) == bytes.size();
+}
+
+} // namespace
+
+QString addHubSnapshot(const QString &cache, const QString &repoId, const QString &commit,
+                       const QHash<QString, QByteArray> &files, bool setMain)
+{
+    const QString repoDir = cache + QStringLiteral("/models--") + QString(repoId).replace(QLatin1Char('/'), QLatin1String("--"));
+    const QString snapshot = repoDir + QStringLiteral("/snapshots/") + commit;
+    QDir().mkpath(snapshot);
+    for (auto it = files.begin(); it != files.end(); ++it) {
+        const QString hash = QString::fromLatin1(QCryptographicHash::hash(it.value(), QCryptographicHash::Sha256).toHex());
+        writeWhole(repoDir + QStringLiteral("/blobs/") + hash, it.value());
+        const QString link = snapshot + QLatin1Char('/') + it.key();
+        QDir().mkpath(QFileInfo(link).absolutePath());
+        QFile::link(QStringLiteral("../../blobs/") + hash, link);
+    }
+    if (setMain)
+        writeWhole(repoDir + QStringLiteral("/refs/main"), commit.toLatin1());
+    return snapshot;
+}
+
+QHash<QString, QByteArray> sharedModelFiles(const QString &model)
+{
+    QHash<QString, QByteArray> files;
+    const QDir dir(sharedModel(model));
+    for (const QString &name : dir.entryList(QDir::Files))
+        files.insert(name, readFile(dir.filePath(name)));
+    return files;
 }
 
 } // namespace surfing::test

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QHash>
 #include <QJsonObject>
 #include <QJsonValue>
 #include <QProcess>
@@ -33,5 +34,13 @@ QByteArray readFile(const QString &path);
 QJsonObject readJsonObject(const QString &path);
 // A JSON array of token ids.
 QVector<qint64> idsFromJson(const QJsonValue &array);
+
+// A Hugging Face hub cache entry as huggingface_hub writes it: each of FILES (name -> bytes) in
+// CACHE/models--ORG--NAME/blobs/<sha256>, linked from snapshots/COMMIT/<name> by a relative link;
+// with setMain, refs/main names COMMIT. Returns the snapshot folder.
+QString addHubSnapshot(const QString &cache, const QString &repoId, const QString &commit,
+                       const QHash<QString, QByteArray> &files, bool setMain = true);
+// The files of a shared model, for addHubSnapshot.
+QHash<QString, QByteArray> sharedModelFiles(const QString &model);
 
 } // namespace surfing::test

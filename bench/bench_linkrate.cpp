@@ -1,0 +1,54 @@
+// The transfer bound of bench/run-bounded.sh: how fast plain TCP moves chunk-sized buffers over
+// loopback on this machine, now (the raw baseline of benchsupport.h: a server process holding
+// the bytes in memory, one blocking send() per chunk, recv() into a preallocated buffer).
+// Prints one JSON line: {"raw_tcp_bytes_per_second": median, "min": ..., "max": ..., "fetches": N}.
+// Usage: bench_linkrate [--mb 45] [--fetches 8]
+#include "benchsupport.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <algorithm>
+#include <cstdio>
+
+using namespace surfing::bench;
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && QByteArray(argv[1]) == "--raw-server") {
+        QCoreApplication app(argc, argv);
+        return runRawServer(app.arguments().mid(2));
+    }
+    QCoreApplication app(argc, argv);
+    QCommandLineParser p;
+    p.addOptions({{QStringLiteral("mb"), QStringLiteral("Chunk size in MB (default 45, a layer of the 1 GB model)."), QStringLiteral("N"), QStringLiteral("45")},
+                  {QStringLiteral("fetches"), QStringLiteral("Fetches; the median rate is printed (default 8)."), QStringLiteral("N"), QStringLiteral("8")}});
+    p.process(app);
+    const qint64 asked = p.value(QStringLiteral("mb")).toLongLong() * 1000 * 1000;
+    const int fetches = qMax(1, p.value(QStringLiteral("fetches")).toInt());
+    QTemporaryDir dir;
+    const QStringList files = makeChunkDir(dir.path(), QStringLiteral("linkrate"), {asked});
+    const qint64 bytes = QFileInfo(files.first()).size(); // what the raw server sends
+    QProcess server;
+    const quint16 port = startRawServer(server, files);
+    QByteArray into(bytes, Qt::Uninitialized);
+    QVector<double> rates;
+    {
+        RawConnection raw(port);
+        raw.fetch(0, bytes, into.data()); // warm: pages of the buffer touched, TCP window open
+        for (int i = 0; i < fetches; ++i) {
+            QElapsedTimer t;
+            t.start();
+            raw.fetch(0, bytes, into.data());
+            rates.append(bytes / (t.nsecsElapsed() / 1e9));
+        }
+    }
+    server.kill();
+    server.waitForFinished();
+    std::printf("{\"raw_tcp_bytes_per_second\": %.0f, \"min\": %.0f, \"max\": %.0f, \"fetches\": %d, \"chunk_bytes\": %lld}\n",
+                percentile(rates, 0.5), *std::min_element(rates.begin(), rates.end()),
+                *std::max_element(rates.begin(), rates.end()), fetches, bytes);
+    return 0;
+}

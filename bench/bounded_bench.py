@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Memory-bounded streaming at the speed of the wire (issue 13): run by bench/run-bounded.sh.
+
+For each row it runs `surfing-cli run --server ws://... --cache-mb B --prefetch D` (or
+`--prompts-file` with `--batch N`) on the 1 GB LLaMA against a `surfing-cli serve` over loopback
+(unpaced, or paced with `--limit-mbps`), and reports bytes per token, tokens/s, the transfer bound
+(raw TCP over loopback measured by bench_linkrate right before the row, or the pace), the fraction
+of it reached, how much of the fetch time prefetch hid, and the client's peak RSS against the
+memory bound (non-layer weights + cache budget + prefetch window + 200 MiB). llama.cpp (mmap,
+page cache warm) runs the same model beside it. Appends a markdown section to the output file.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+MIB = 1024 * 1024
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def timed(command, env=None):
+    """Runs a command under /usr/bin/time; returns (stdout, peak RSS in MiB)."""
+    result = subprocess.run(["/usr/bin/time", "-f", "MAXRSS_KB=%M"] + command, capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        sys.exit(f"bounded_bench: {' '.join(command[:4])} ... failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    rss_kb = 0
+    for line in result.stderr.splitlines():
+        if line.startswith("MAXRSS_KB="):
+            rss_kb = int(line.split("=")[1])
+    return result.stdout, rss_kb / 1024.0
+
+
+def prompt_ids(vocab, count, seed):
+    return [3 + (seed * 104729 + i * 7919) % (vocab - 3) for i in range(count)]
+
+
+class Server:
+    def __init__(self, cli, chunks, limit_mbps):
+        command = [cli, "serve", chunks, "--host", "127.0.0.1", "--port", "0", "--cache-mb", "1400"]
+        if limit_mbps:
+            command += ["--limit-mbps", str(limit_mbps)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("ws://"):
+            sys.exit(f"bounded_bench: serve printed {self.url!r}")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait()
+
+
+def manifest_sizes(chunks):
+    with open(os.path.join(chunks, "chunk_info.json")) as f:
+        m = json.load(f)["chunks"]
+    layer = max(c["raw_bytes"] for n, c in m.items() if n.startswith("layer_"))
+    other = sum(c["raw_bytes"] for n, c in m.items() if not n.startswith("layer_"))
+    return layer, other
+
+
+def fetch_hidden(doc):
+    """Fraction of the decode steps' fetch time that compute did not wait for."""
+    first = min((e["step"] for e in doc.get("timeline", [])), default=0)
+    fetch_ns = sum(e["fetch_end_ns"] - e["fetch_start_ns"] for e in doc.get("timeline", [])
+                   if e["bytes"] > 0 and e["step"] > first)
+    wait_ns = sum(e["wait_ns"] for e in doc.get("timeline", []) if e["step"] > first)
+    return 1.0 - wait_ns / fetch_ns if fetch_ns > 0 else float("nan")
+
+
+def link_rate(args):
+    out = subprocess.run([args.linkrate, "--mb", "45", "--fetches", str(args.link_fetches)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])["raw_tcp_bytes_per_second"]
+
+
+def run_row(args, row, server, tmp):
+    chunks = args.chunks[row["dtype"]]
+    base = [args.cli, "run", "--server", server.url, "--cache-mb", str(row["cache"]), "--prefetch", str(row["prefetch"]),
+            "--max-tokens", str(args.tokens), "--json", "--warmup"]
+    if row["batch"] == 1:
+        command = base + ["--ids", ",".join(map(str, prompt_ids(32000, args.prompt, 0)))]
+    else:
+        path = os.path.join(tmp, f"prompts{row['batch']}.jsonl")
+        with open(path, "w") as f:
+            for i in range(row["batch"]):
+                f.write(json.dumps({"ids": prompt_ids(32000, args.prompt, i)}) + "\n")
+        command = base + ["--prompts-file", path, "--batch", str(row["batch"])]
+    out, rss = timed(command)
+    doc = json.loads(out)
+    if row["batch"] == 1:
+        stats, hidden = doc["stats"], fetch_hidden(doc)
+    else:
+        stats, hidden = doc["stats"], float("nan")
+    layer, other = manifest_sizes(chunks)
+    bound_mib = (other + row["cache"] * MIB + row["prefetch"] * layer) / MIB + 200
+    return {"tps": stats["decode_tokens_per_second"], "bpt": stats["bytes_per_token"],
+            "rate": stats["fetch_bytes_per_second"], "hidden": hidden, "rss": rss, "bound": bound_mib}
+
+
+def llama_row(args, dtype):
+    gguf = args.gguf.get(dtype)
+    if not gguf or not os.path.exists(gguf) or not args.llbench:
+        return None
+    env = dict(os.environ, LLAMA_LIBDIR=args.llama_libdir)
+    command = [args.llbench, gguf, "--threads", "2", "--ids", ",".join(map(str, prompt_ids(32000, args.prompt, 0))),
+               "--gen", str(args.tokens), "--mmap", "1", "--kv", "f32", "--warmup", "1", "--reps", "1"]
+    out, rss = timed(command, env)
+    line = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
+    return {"tps": line["tg_tps"], "rss": rss}
+
+
+def fmt(v, digits=2):
+    return "n/a" if v != v else f"{v:.{digits}f}"
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--cli", required=True)
+    p.add_argument("--linkrate", required=True)
+    p.add_argument("--chunks-f32", required=True)
+    p.add_argument("--chunks-bf16", required=True)
+    p.add_argument("--chunks-bf16-zstd")
+    p.add_argument("--chunks-q8_0")
+    p.add_argument("--chunks-q4_0")
+    p.add_argument("--gguf-f32")
+    p.add_argument("--gguf-bf16")
+    p.add_argument("--gguf-q8_0")
+    p.add_argument("--gguf-q4_0")
+    p.add_argument("--llbench")
+    p.add_argument("--llama-libdir")
+    p.add_argument("--tokens", type=int, default=4)
+    p.add_argument("--prompt", type=int, default=8)
+    p.add_argument("--link-fetches", type=int, default=6)
+    p.add_argument("--limit-mbps", type=float, default=1000)
+    p.add_argument("--out", required=True)
+    p.add_argument("--header", default="")
+    p.add_argument("--rows", default="full", help="full | quick")
+    args = p.parse_args()
+    args.chunks = {"f32": args.chunks_f32, "bf16": args.chunks_bf16, "q8_0": args.chunks_q8_0, "q4_0": args.chunks_q4_0,
+                   "bf16-zstd": args.chunks_bf16_zstd}
+    args.gguf = {"f32": args.gguf_f32, "bf16": args.gguf_bf16, "q8_0": args.gguf_q8_0, "q4_0": args.gguf_q4_0}
+
+    # One factor at a time around f32 / 256 MiB / unpaced / prefetch 2 / batch 1 (the full
+    # product is 72 rows; at ~30 s a row on this machine it would take over half an hour).
+    rows = [dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=1)]
+    if args.rows == "full":
+        rows += [dict(dtype="f32", cache=c, paced=False, prefetch=2, batch=1) for c in (128, 512)]
+        rows += [dict(dtype="f32", cache=256, paced=False, prefetch=d, batch=1) for d in (0, 1)]
+        rows += [dict(dtype="f32", cache=256, paced=True, prefetch=d, batch=1) for d in (0, 2)]
+        rows += [dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=b) for b in (4, 16, 64)]
+        rows += [dict(dtype="f32", cache=256, paced=True, prefetch=2, batch=16)]
+        rows += [dict(dtype="bf16", cache=c, paced=False, prefetch=2, batch=1) for c in (128, 256)]
+        rows += [dict(dtype="bf16", cache=256, paced=True, prefetch=2, batch=1)]
+        rows += [dict(dtype="bf16", cache=256, paced=False, prefetch=2, batch=16)]
+        if args.chunks["bf16-zstd"]:  # chunk --compress: fewer bytes on the wire, decoded at receipt
+            rows += [dict(dtype="bf16-zstd", cache=256, paced=p, prefetch=2, batch=1) for p in (False, True)]
+        for q in ("q8_0", "q4_0"):
+            if args.chunks[q]:
+                rows += [dict(dtype=q, cache=256, paced=False, prefetch=2, batch=1),
+                         dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
+    servers = {}
+    lines = [args.header,
+             "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | fetch hidden | peak RSS MiB | RSS bound MiB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for row in rows:
+                key = (row["dtype"], row["paced"])
+                if key not in servers:
+                    servers[key] = Server(args.cli, args.chunks[row["dtype"]], args.limit_mbps if row["paced"] else 0)
+                load = load_average()
+                raw = link_rate(args)
+                link = min(raw, args.limit_mbps * 125000.0) if row["paced"] else raw
+                r = run_row(args, row, servers[key], tmp)
+                bound_tps = link / r["bpt"] if r["bpt"] > 0 else float("nan")
+                line = (f"| {row['dtype']} | {row['cache']} | {'paced ' + str(int(args.limit_mbps)) + ' Mbit/s' if row['paced'] else 'loopback'}"
+                        f" (raw TCP {raw / 1e6:.0f} MB/s) | {row['prefetch']} | {row['batch']} | {r['bpt'] / 1e6:.1f} | {fmt(r['tps'], 3)}"
+                        f" | {r['rate'] / 1e6:.0f} | {fmt(bound_tps, 3)} | {fmt(r['tps'] / bound_tps if bound_tps == bound_tps else float('nan'))}"
+                        f" | {fmt(r['hidden'])} | {r['rss']:.0f} | {r['bound']:.0f} | {load} |")
+                print(line, flush=True)
+                lines.append(line)
+        finally:
+            for s in servers.values():
+                s.stop()
+    lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
+              "| dtype | tokens/s | peak RSS MiB | load |", "|---|---|---|---|"]
+    for dtype in ("f32", "bf16", "q8_0", "q4_0"):
+        r = llama_row(args, dtype)
+        if r:
+            line = f"| {dtype} | {r['tps']:.3f} | {r['rss']:.0f} | {load_average()} |"
+            print(line, flush=True)
+            lines.append(line)
+    with open(args.out, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,413 @@
+#include "client/serverpool.h"
+
+#include <QDateTime>
+#include <QLoggingCategory>
+#include <QSet>
+
+Q_LOGGING_CATEGORY(lcPool, "surfing.client.pool")
+
+namespace surfing {
+
+namespace {
+
+// A server that gave up is tried again with a fresh client after this long.
+constexpr int kReviveMs = 2000;
+constexpr int kTickMs = 250;
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+// Failures another server may not share. "not_found", "bad_request", "unauthorized", "memory"
+// and "decode" (of bytes whose hash matched) would be the same anywhere.
+bool worthAnotherServer(const QString &code)
+{
+    static const QSet<QString> codes{QStringLiteral("connection"), QStringLiteral("timeout"), QStringLiteral("internal"),
+                                     QStringLiteral("protocol"), QStringLiteral("hash_mismatch"), QStringLiteral("rate_limited")};
+    return codes.contains(code);
+}
+
+} // namespace
+
+QList<QUrl> parseServerList(const QStringList &values, QString *error)
+{
+    QList<QUrl> urls;
+    for (const QString &value : values) {
+        for (const QString &part : value.split(QLatin1Char(','), Qt::SkipEmptyParts)) {
+            const QString text = part.trimmed();
+            if (text.isEmpty())
+                continue;
+            const QUrl url(text, QUrl::StrictMode);
+            if (!url.isValid() || url.host().isEmpty()
+                || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss"))) {
+                *error = QStringLiteral("'%1' is not a ws:// or wss:// URL (give ws://HOST:PORT[/MODEL], several separated by commas)")
+                             .arg(text.left(200));
+                return {};
+            }
+            if (!urls.contains(url))
+                urls.append(url);
+        }
+    }
+    if (urls.isEmpty())
+        *error = QStringLiteral("no server URL given (ws://HOST:PORT[/MODEL], several separated by commas)");
+    return urls;
+}
+
+ServerPool::ServerPool(const WeightClientOptions &base, const QList<QUrl> &urls, QObject *parent)
+    : QObject(parent), m_base(base), m_urls(urls), m_tick(this)
+{
+    m_members.resize(size_t(urls.size()));
+    for (qsizetype i = 0; i < urls.size(); ++i)
+        m_members[size_t(i)].url = urls.at(i);
+    connect(&m_tick, &QTimer::timeout, this, &ServerPool::checkParked);
+}
+
+ServerPool::~ServerPool() = default;
+
+void ServerPool::open()
+{
+    m_closing = false;
+    m_tick.start(kTickMs);
+    for (int i = 0; i < int(m_members.size()); ++i)
+        startMember(i);
+}
+
+void ServerPool::close()
+{
+    m_closing = true;
+    m_tick.stop();
+    for (Member &m : m_members)
+        if (m.client)
+            m.client->close();
+}
+
+ChunkManifest ServerPool::manifest() const
+{
+    return m_primary ? m_primary->manifest() : ChunkManifest();
+}
+
+qint64 ServerPool::retries() const
+{
+    QMutexLocker lock(&m_mutex);
+    qint64 total = m_retiredRetries.load();
+    for (const Member &m : m_members)
+        if (m.client)
+            total += m.client->retries();
+    return total;
+}
+
+void ServerPool::startMember(int index)
+{
+    Member &m = m_members[size_t(index)];
+    if (WeightClient *old = m.client) {
+        old->disconnect(this);
+        old->close();
+        if (old != m_primary) // the primary stays: callers hold it for files and signals
+            old->deleteLater();
+    }
+    WeightClientOptions options = m_base;
+    options.url = m.url;
+    auto *client = new WeightClient(options, this);
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m.client)
+            m_retiredRetries += m.client->retries();
+        m.client = client;
+    }
+    m.agreed = false;
+    m.gaveUp = false;
+    connect(client, &WeightClient::connectionStateChanged, this, [this, index, client](ConnectionState state) {
+        if (m_members[size_t(index)].client == client) {
+            Q_EMIT memberStateChanged(m_members[size_t(index)].url, state);
+            onStateChanged(index, state);
+        }
+    });
+    connect(client, &WeightClient::manifestReceived, this, [this, index, client] {
+        if (m_members[size_t(index)].client == client)
+            onManifest(index);
+    });
+    connect(client, &WeightClient::errorOccurred, this, [this, index, client](const QString &message) {
+        if (m_members[size_t(index)].client == client && client->state() == ConnectionState::Disconnected)
+            onGaveUp(index, message);
+    });
+    // Results come on decoding threads; the route names the client, so a replaced one's late
+    // results are recognised without touching m_members.
+    connect(client, &WeightClient::chunkReceived, this,
+            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
+                onDelivered(index, name, data, stored, start, end);
+            }, Qt::DirectConnection);
+    connect(client, &WeightClient::requestFailed, this,
+            [this, index, client](quint32, const QString &name, const QString &code, const QString &message) {
+                if (name.isEmpty())
+                    return;
+                QMetaObject::invokeMethod(this, [this, index, client, name, code, message] {
+                    QMutexLocker lock(&m_mutex);
+                    const auto it = m_routes.constFind(name);
+                    const bool current = it != m_routes.cend() && it->member == index
+                                         && m_members[size_t(index)].client == client;
+                    lock.unlock();
+                    if (current)
+                        onFailed(index, name, code, message);
+                }, Qt::QueuedConnection);
+            }, Qt::DirectConnection);
+    client->open();
+}
+
+bool ServerPool::isHealthy(int index) const
+{
+    const Member &m = m_members[size_t(index)];
+    return m.client && m.agreed && !m.excluded && !m.gaveUp && m.client->state() == ConnectionState::Ready;
+}
+
+// The healthy server with the fewest requests on it; `avoid` only when it is the only one.
+int ServerPool::pickMember(int avoid) const
+{
+    QVector<int> load(int(m_members.size()), 0);
+    {
+        QMutexLocker lock(&m_mutex);
+        for (const Route &r : m_routes)
+            if (r.member >= 0)
+                ++load[r.member];
+    }
+    int best = -1;
+    for (int i = 0; i < int(m_members.size()); ++i) {
+        if (!isHealthy(i))
+            continue;
+        if (best < 0 || (best == avoid && i != avoid) || (i != avoid && load[i] < load[best]))
+            best = i;
+    }
+    return best;
+}
+
+void ServerPool::fetchChunk(const QString &name)
+{
+    QMetaObject::invokeMethod(this, [this, name] {
+        {
+            QMutexLocker lock(&m_mutex);
+            if (m_routes.contains(name))
+                return;
+            m_routes.insert(name, Route());
+        }
+        dispatch(name);
+    }, Qt::QueuedConnection);
+}
+
+void ServerPool::dispatch(const QString &name, int avoid)
+{
+    const int pick = m_closing ? -1 : pickMember(avoid);
+    WeightClient *client = pick >= 0 ? m_members[size_t(pick)].client : nullptr;
+    quint64 serial = 0;
+    {
+        QMutexLocker lock(&m_mutex);
+        auto it = m_routes.find(name);
+        if (it == m_routes.end())
+            return;
+        it->member = pick;
+        it->id = 0;
+        serial = ++it->serial;
+        if (pick < 0) {
+            if (it->parkedSinceMs == 0)
+                it->parkedSinceMs = nowMs();
+            return;
+        }
+        it->parkedSinceMs = 0;
+    }
+    const quint32 id = client->fetchChunk(name);
+    QMutexLocker lock(&m_mutex);
+    auto it = m_routes.find(name);
+    if (it != m_routes.end() && it->serial == serial)
+        it->id = id;
+}
+
+void ServerPool::onStateChanged(int index, ConnectionState state)
+{
+    if (m_urls.size() < 2)
+        return;
+    if (state == ConnectionState::Ready) {
+        if (m_members[size_t(index)].agreed)
+            rebalance();
+        return;
+    }
+    qCInfo(lcPool).noquote() << m_members[size_t(index)].url.toDisplayString() << "is" << connectionStateName(state);
+    moveAway(index, connectionStateName(state));
+}
+
+// Moves the requests on a server that cannot answer now to the healthy ones (or parks them).
+void ServerPool::moveAway(int index, const QString &why)
+{
+    QList<QPair<QString, quint32>> moving;
+    {
+        QMutexLocker lock(&m_mutex);
+        for (auto it = m_routes.cbegin(); it != m_routes.cend(); ++it)
+            if (it->member == index)
+                moving.append({it.key(), it->id});
+    }
+    if (moving.isEmpty())
+        return;
+    bool elsewhere = false;
+    for (int i = 0; i < int(m_members.size()); ++i)
+        elsewhere = elsewhere || (i != index && isHealthy(i));
+    if (!elsewhere && m_members[size_t(index)].client && !m_members[size_t(index)].gaveUp
+        && !m_members[size_t(index)].excluded)
+        return; // nowhere better: the client's own reconnect sends them again
+    qCInfo(lcPool).noquote() << "moving" << moving.size() << "requests off" << m_members[size_t(index)].url.toDisplayString()
+                             << "(" + why + ")";
+    WeightClient *client = m_members[size_t(index)].client;
+    for (const auto &[name, id] : std::as_const(moving)) {
+        if (client && id)
+            client->cancel(id);
+        ++m_failovers;
+        dispatch(name, index);
+    }
+}
+
+void ServerPool::onManifest(int index)
+{
+    Member &m = m_members[size_t(index)];
+    const QByteArray json = m.client->manifestJson();
+    if (m_manifestJson.isEmpty()) {
+        m_manifestJson = json;
+        m_primary = m.client;
+        m.agreed = true;
+        m_ready = true;
+        Q_EMIT ready();
+    } else if (json == m_manifestJson) {
+        m.agreed = true;
+    } else {
+        m.excluded = true;
+        qCWarning(lcPool).noquote() << m.url.toDisplayString() << "serves another manifest for model" << m.client->modelName()
+                                    << "than" << m_urls.constFirst().toDisplayString() << "- not using it";
+        m.client->close();
+        return;
+    }
+    qCInfo(lcPool).noquote() << "using" << m.url.toDisplayString();
+    rebalance();
+}
+
+void ServerPool::onGaveUp(int index, const QString &message)
+{
+    Member &m = m_members[size_t(index)];
+    if (m.gaveUp)
+        return; // a failed manifest request says so a second time
+    m.lastError = message;
+    if (m_urls.size() < 2) {
+        if (!m_ready)
+            Q_EMIT openFailed(message);
+        return; // its requests fail with it
+    }
+    m.gaveUp = true;
+    if (!m_ready) {
+        bool hope = false;
+        QStringList errors;
+        for (const Member &other : m_members) {
+            hope = hope || (!other.gaveUp && !other.excluded);
+            errors << other.lastError;
+        }
+        if (!hope) {
+            Q_EMIT openFailed(QStringLiteral("no server answered: %1").arg(errors.join(QLatin1String("; "))));
+            return;
+        }
+    }
+    qCInfo(lcPool).noquote() << m.url.toDisplayString() << "gave up:" << message << "- trying it again in" << kReviveMs << "ms";
+    moveAway(index, QStringLiteral("gave up"));
+    QTimer::singleShot(kReviveMs, this, [this, index] {
+        if (!m_closing && m_members[size_t(index)].gaveUp)
+            startMember(index);
+    });
+}
+
+void ServerPool::onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs)
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        const auto it = m_routes.constFind(name);
+        // Bytes are verified against the pool's manifest whoever sent them, so a late answer
+        // from a server the request was moved off is as good as any.
+        if (it == m_routes.cend())
+            return;
+        if (it->member != index)
+            qCDebug(lcPool) << "chunk" << name << "arrived from a server it had been moved off";
+        m_routes.erase(it);
+    }
+    Q_EMIT chunkDelivered(name, data, stored, startNs, endNs);
+}
+
+void ServerPool::onFailed(int index, const QString &name, const QString &code, const QString &message)
+{
+    int attempts = 0;
+    {
+        QMutexLocker lock(&m_mutex);
+        auto it = m_routes.find(name);
+        if (it == m_routes.end())
+            return;
+        attempts = ++it->attempts;
+        it->lastError = message;
+    }
+    const int maxAttempts = 2 * int(m_members.size());
+    if (m_urls.size() < 2 || !worthAnotherServer(code) || attempts >= maxAttempts) {
+        failRoute(name, message);
+        return;
+    }
+    qCInfo(lcPool).noquote() << "asking another server for" << name << "after" << code << "from"
+                             << m_members[size_t(index)].url.toDisplayString();
+    ++m_failovers;
+    dispatch(name, index);
+}
+
+// A server became usable: parked requests go to it, and so do those waiting on a server that
+// is reconnecting.
+void ServerPool::rebalance()
+{
+    dispatchParked();
+    for (int i = 0; i < int(m_members.size()); ++i)
+        if (!isHealthy(i))
+            moveAway(i, connectionStateName(m_members[size_t(i)].client ? m_members[size_t(i)].client->state()
+                                                                        : ConnectionState::Disconnected));
+}
+
+void ServerPool::dispatchParked()
+{
+    QStringList parked;
+    {
+        QMutexLocker lock(&m_mutex);
+        for (auto it = m_routes.cbegin(); it != m_routes.cend(); ++it)
+            if (it->member < 0)
+                parked.append(it.key());
+    }
+    for (const QString &name : std::as_const(parked))
+        dispatch(name);
+}
+
+// Parked requests wait for a healthy server as long as a request may make no progress.
+void ServerPool::checkParked()
+{
+    QList<QPair<QString, QString>> expired;
+    const qint64 now = nowMs();
+    {
+        QMutexLocker lock(&m_mutex);
+        for (auto it = m_routes.cbegin(); it != m_routes.cend(); ++it)
+            if (it->member < 0 && it->parkedSinceMs > 0 && now - it->parkedSinceMs > m_base.requestTimeoutMs)
+                expired.append({it.key(), it->lastError});
+    }
+    for (const auto &[name, lastError] : std::as_const(expired)) {
+        QStringList urls;
+        for (const QUrl &u : std::as_const(m_urls))
+            urls << u.toDisplayString();
+        failRoute(name, QStringLiteral("chunk '%1': none of %2 could serve it for %3 s%4")
+                            .arg(name, urls.join(QLatin1String(", "))).arg(m_base.requestTimeoutMs / 1000.0)
+                            .arg(lastError.isEmpty() ? QString() : QStringLiteral(" (last error: %1)").arg(lastError)));
+    }
+}
+
+void ServerPool::failRoute(const QString &name, const QString &message)
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        if (!m_routes.remove(name))
+            return;
+    }
+    Q_EMIT chunkFailed(name, message);
+}
+
+} // namespace surfing

@@ -1,0 +1,175 @@
+// ReceiptVerifier: SHA-256 on a chunk's first receipt, a keyed GMAC tag on every later one, and
+// bytes that differ from the verified ones refused on either path (a re-read from a tampered
+// file, a re-fetch from a server that sends other bytes the second time).
+#include "base/error.h"
+#include "client/chunkverifier.h"
+#include "client/localchunksource.h"
+#include "client/receiptverifier.h"
+#include "client/weightclient.h"
+#include "clienttestdata.h"
+#include "hostileweightserver.h"
+#include "serveprocess.h"
+#include "testsupport.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace surfing;
+using namespace surfing::test;
+
+class TestReceiptVerifier : public QObject
+{
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void init() { ReceiptVerifier::instance().forget(); }
+    void secondReceiptIsCheckedWithTheKeyedTag();
+    void changedBytesFailTheKeyedCheck();
+    void sha256PolicyHashesEveryReceipt();
+    void keysDifferBetweenVerifiers();
+    void tamperedFileIsRefusedOnReRead();
+    void serverSendingOtherBytesOnReFetchIsRefused();
+
+private:
+    const ManifestChunk &largest() const;
+
+    QTemporaryDir m_tmp;
+    QString m_plain;
+    ChunkManifest m_manifest;
+};
+
+void TestReceiptVerifier::initTestCase()
+{
+    if (sharedModel(QStringLiteral("bert-random")).isEmpty())
+        QSKIP("../shared/models/bert-random is not available");
+    m_plain = m_tmp.filePath(QStringLiteral("plain"));
+    QVERIFY(chunkSharedModel(QStringLiteral("bert-random"), m_plain));
+    m_manifest = ChunkManifest::load(m_plain);
+}
+
+const ManifestChunk &TestReceiptVerifier::largest() const
+{
+    const ManifestChunk *big = &m_manifest.chunks.first();
+    for (const ManifestChunk &c : m_manifest.chunks)
+        if (c.storedBytes > big->storedBytes)
+            big = &c;
+    return *big;
+}
+
+void TestReceiptVerifier::secondReceiptIsCheckedWithTheKeyedTag()
+{
+    ReceiptVerifier verifier;
+    const QByteArray bytes = readFile(m_plain + QLatin1Char('/') + largest().file);
+    QVERIFY(!verifier.matchesEarlierReceipt(bytes, largest().sha256)); // nothing remembered yet
+    QVERIFY(verifier.verify(bytes, largest().sha256));
+    QCOMPARE(verifier.stats().sha256Bytes, bytes.size());
+    QVERIFY(verifier.matchesEarlierReceipt(QByteArray(bytes), largest().sha256));
+    QCOMPARE(verifier.stats().keyedBytes, bytes.size());
+    QCOMPARE(verifier.stats().sha256Bytes, bytes.size()); // no second SHA-256
+}
+
+void TestReceiptVerifier::changedBytesFailTheKeyedCheck()
+{
+    ReceiptVerifier verifier;
+    QByteArray bytes = readFile(m_plain + QLatin1Char('/') + largest().file);
+    QVERIFY(verifier.verify(bytes, largest().sha256));
+    for (const qsizetype at : {qsizetype(0), bytes.size() / 2, bytes.size() - 1}) {
+        QByteArray changed = bytes;
+        changed[at] = char(changed[at] ^ 0x80);
+        QVERIFY2(!verifier.matchesEarlierReceipt(changed, largest().sha256), qPrintable(QString::number(at)));
+    }
+    // Same bytes plus one more (a length the tag did not cover) or one fewer.
+    QVERIFY(!verifier.matchesEarlierReceipt(bytes + '\0', largest().sha256));
+    QVERIFY(!verifier.matchesEarlierReceipt(bytes.chopped(1), largest().sha256));
+    // A wrong SHA-256 claim is never remembered: those bytes never pass later either.
+    QByteArray other = bytes;
+    other[10] = char(other[10] ^ 1);
+    QVERIFY(!verifier.verify(other, largest().sha256));
+    QVERIFY(!verifier.matchesEarlierReceipt(other, largest().sha256));
+}
+
+void TestReceiptVerifier::sha256PolicyHashesEveryReceipt()
+{
+    ReceiptVerifier verifier(ReceiptVerifier::Policy::Sha256Always);
+    const QByteArray bytes = readFile(m_plain + QLatin1Char('/') + largest().file);
+    QVERIFY(verifier.verify(bytes, largest().sha256));
+    QVERIFY(!verifier.matchesEarlierReceipt(bytes, largest().sha256));
+    QVERIFY(verifier.verify(bytes, largest().sha256));
+    QCOMPARE(verifier.stats().sha256Bytes, 2 * bytes.size());
+    QCOMPARE(verifier.stats().keyedBytes, 0);
+}
+
+// Two verifiers (two processes) draw different keys: a tag says nothing about another's.
+void TestReceiptVerifier::keysDifferBetweenVerifiers()
+{
+    ReceiptVerifier a, b;
+    const QByteArray bytes = readFile(m_plain + QLatin1Char('/') + largest().file);
+    QVERIFY(a.verify(bytes, largest().sha256));
+    QVERIFY(!b.matchesEarlierReceipt(bytes, largest().sha256));
+}
+
+// Through the real local source: one chunk of cache, so the chunk is read again after another
+// pushed it out. The re-read of an unchanged file passes on the keyed tag; after the file is
+// changed on disk, the re-read is refused by name.
+void TestReceiptVerifier::tamperedFileIsRefusedOnReRead()
+{
+    QTemporaryDir dir;
+    QVERIFY(copyDir(m_plain, dir.path()));
+    const ManifestChunk &big = largest();
+    const QString other = m_manifest.chunks.first().name == big.name ? m_manifest.chunks.last().name
+                                                                     : m_manifest.chunks.first().name;
+    LocalChunkSource source(dir.path(), 0, 1, CachePolicyKind::Lru);
+    const ReceiptVerifier::Stats before = ReceiptVerifier::instance().stats();
+    QVERIFY(source.acquire(big.name));
+    QVERIFY(source.acquire(other));
+    QVERIFY(!source.cache().contains(big.name));
+    QVERIFY(source.acquire(big.name)); // read again, checked with the tag
+    const ReceiptVerifier::Stats after = ReceiptVerifier::instance().stats();
+    QCOMPARE(after.keyedBytes - before.keyedBytes, big.storedBytes);
+    QVERIFY(source.acquire(other));
+    QVERIFY(!source.cache().contains(big.name));
+    QVERIFY(corruptFile(dir.filePath(big.file)));
+    try {
+        source.acquire(big.name);
+        QFAIL("a changed chunk was accepted on its second read");
+    } catch (const Error &e) {
+        QVERIFY2(e.message().contains(big.name) && e.message().contains(QLatin1String("SHA-256")), qPrintable(e.message()));
+    }
+}
+
+// A server that sends the right bytes first and other bytes (same size, the same header) when
+// the chunk is asked for again: the second delivery is refused as a hash mismatch.
+void TestReceiptVerifier::serverSendingOtherBytesOnReFetchIsRefused()
+{
+    HostileWeightServer server(m_plain);
+    const ManifestChunk &big = largest();
+    int sent = 0;
+    server.adjustBytes = [&sent](const QString &, QByteArray &bytes) {
+        if (++sent == 2)
+            bytes[bytes.size() / 3] = char(bytes[bytes.size() / 3] ^ 0x01);
+    };
+    WeightClientOptions o;
+    o.url = server.url();
+    o.requestTimeoutMs = kWaitMs;
+    o.connectTimeoutMs = kWaitMs;
+    WeightClient client(o);
+    QStringList codes;
+    int received = 0;
+    QObject::connect(&client, &WeightClient::chunkReceived, &client, [&received] { ++received; });
+    QObject::connect(&client, &WeightClient::requestFailed, &client,
+                     [&codes](quint32, const QString &, const QString &code, const QString &) { codes << code; });
+    client.open();
+    client.fetchChunk(big.name);
+    QVERIFY(server.serveUntil([&] { return received == 1 || !codes.isEmpty(); }, kWaitMs));
+    QCOMPARE(received, 1);
+    const qint64 keyedBefore = ReceiptVerifier::instance().stats().keyedBytes;
+    client.fetchChunk(big.name);
+    QVERIFY(server.serveUntil([&] { return !codes.isEmpty() || received == 2; }, kWaitMs));
+    QCOMPARE(codes, QStringList{QStringLiteral("hash_mismatch")});
+    QCOMPARE(received, 1);
+    // The keyed tag saw the difference first; SHA-256 then named it.
+    QCOMPARE(ReceiptVerifier::instance().stats().keyedBytes - keyedBefore, big.storedBytes);
+}
+
+QTEST_GUILESS_MAIN(TestReceiptVerifier)
+#include "tst_receiptverifier.moc"

@@ -1,0 +1,150 @@
+// Client-side failover over replicas of one bucket (no balancer): `run --server a,b,c` spreads
+// its chunk requests over the replicas and rides over one being SIGKILLed mid-run with the
+// uninterrupted run's ids; a replica whose storage hangs says so on /healthz with "timed out"
+// and refuses new sessions with a clear error instead of hanging them, and recovers by itself.
+#include "cluster.h"
+#include "testsupport.h"
+
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QThread>
+#include <QtTest>
+
+using namespace surfing;
+using namespace surfing::test;
+
+class TestFailover : public QObject
+{
+    Q_OBJECT
+private:
+    Cluster m_cluster;
+    QTemporaryDir m_tmp;
+    QStringList m_runArgs;
+    QVector<qint64> m_reference;
+
+    double servedBy(int replica) { return m_cluster.metric(replica, "surfing_chunks_served_total"); }
+
+    QVector<double> servedNow()
+    {
+        QVector<double> served;
+        for (int i = 0; i < m_cluster.replicaCount(); ++i)
+            served << servedBy(i);
+        return served;
+    }
+
+    QJsonObject healthOf(int replica, int *status)
+    {
+        const HttpAnswer answer = httpGet(m_cluster.healthPort(replica), "/healthz");
+        *status = answer.status;
+        return QJsonDocument::fromJson(answer.body).object();
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        if (const QString missing = missingBalancerTools(); !missing.isEmpty() && missing.startsWith(QLatin1String("node")))
+            QSKIP(qPrintable(missing));
+        if (sharedModel(QStringLiteral("stories260K")).isEmpty())
+            QSKIP("../shared/models/stories260K is not available");
+        QString error;
+        QVERIFY2(m_cluster.startStorage(QStringLiteral("stories260K"), &error), qPrintable(error));
+        QVERIFY2(m_cluster.startReplicas(3, {QStringLiteral("--cache-mb"), QStringLiteral("0")}, &error), qPrintable(error));
+        const QJsonObject golden = storiesGolden();
+        QStringList ids;
+        for (qint64 id : jsonIds(golden.value(QLatin1String("ids"))))
+            ids << QString::number(id);
+        m_runArgs = {QStringLiteral("--ids"), ids.join(QLatin1Char(',')), QStringLiteral("--max-tokens"), QStringLiteral("64"),
+                     QStringLiteral("--cache-layers"), QStringLiteral("1")};
+        auto local = startRun(QStringList{QStringLiteral("--local"), m_cluster.chunkDir()} + m_runArgs);
+        const QJsonObject out = finishRun(*local, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        m_reference = jsonIds(out.value(QLatin1String("ids")));
+        QCOMPARE(m_reference.mid(0, 48), jsonIds(golden.value(QLatin1String("greedy_ids"))));
+    }
+
+    void spreadsChunkRequestsOverTheReplicas()
+    {
+        const QVector<double> before = servedNow();
+        // Repeated --server options and a comma-separated list mean the same.
+        auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaUrl(0).toString(),
+                                        QStringLiteral("--server"), m_cluster.replicaUrl(1).toString() + QLatin1Char(',')
+                                                                        + m_cluster.replicaUrl(2).toString()}
+                            + m_runArgs);
+        QString error;
+        const QJsonObject out = finishRun(*run, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
+        QCOMPARE(out.value(QLatin1String("network")).toObject().value(QLatin1String("servers")).toInt(), 3);
+        const QVector<double> after = servedNow();
+        for (int i = 0; i < m_cluster.replicaCount(); ++i) {
+            qInfo("replica %d served %.0f chunks", i, after[i] - before[i]);
+            QVERIFY2(after[i] - before[i] > 10, "a replica got (almost) no requests");
+        }
+    }
+
+    void replicaKilledMidRun()
+    {
+        const QVector<double> before = servedNow();
+        QElapsedTimer timer;
+        timer.start();
+        auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
+        int victim = -1;
+        while (victim < 0 && run->state() != QProcess::NotRunning) {
+            for (int i = 0; i < m_cluster.replicaCount() && victim < 0; ++i)
+                if (servedBy(i) - before[i] >= 40)
+                    victim = i;
+            run->waitForFinished(20); // also lets QProcess see the process end
+        }
+        QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
+        m_cluster.replica(victim).kill(); // SIGKILL
+        QString error;
+        const QJsonObject out = finishRun(*run, &error);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
+        const QJsonObject network = out.value(QLatin1String("network")).toObject();
+        qInfo("replica %d SIGKILLed mid-run: run took %lld ms, %d requests moved to another replica, %d sent again",
+              victim, timer.elapsed(), network.value(QLatin1String("failovers")).toInt(),
+              network.value(QLatin1String("retries")).toInt());
+        QVERIFY2(network.value(QLatin1String("failovers")).toInt() > 0, "nothing was moved off the killed replica");
+        QVERIFY(m_cluster.restartReplica(victim));
+    }
+
+    void hungStorageIsReportedAndNewSessionsRefused()
+    {
+        QElapsedTimer outage;
+        outage.start();
+        QVERIFY(m_cluster.storage().pause()); // SIGSTOP: connections accepted, never answered
+        int status = 0;
+        QJsonObject health;
+        QTRY_VERIFY_WITH_TIMEOUT((health = healthOf(0, &status), status == 503), kWaitMs);
+        qInfo("/healthz 503 %lld ms after the storage hung (probe every 0.5 s, timeout 1.5 s)", outage.elapsed());
+        const QJsonObject model = health.value(QLatin1String("models")).toArray().at(0).toObject();
+        QCOMPARE(model.value(QLatin1String("reason")).toString(), QStringLiteral("timed out"));
+        QVERIFY(!QJsonDocument(health).toJson().contains("surfing")); // names no bucket
+
+        // A new session is refused at once, with the reason, instead of waiting on the storage.
+        const CliResult refused = runCli({QStringLiteral("fetch"), QStringLiteral("layer_0"), QStringLiteral("--server"),
+                                          m_cluster.replicaUrl(0).toString(), QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("refused"))});
+        QCOMPARE(refused.exitCode, 1);
+        QVERIFY2(refused.err.contains("cannot read its storage (timed out)"), refused.err.constData());
+
+        QVERIFY(m_cluster.storage().resume());
+        QTRY_VERIFY_WITH_TIMEOUT((health = healthOf(0, &status), status == 200), kWaitMs);
+        const CliResult fetched = runCli({QStringLiteral("fetch"), QStringLiteral("layer_0"), QStringLiteral("--server"),
+                                          m_cluster.replicaUrl(0).toString(), QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("fetched"))});
+        QVERIFY2(fetched.exitCode == 0, fetched.err.constData());
+    }
+
+    void badServerListIsAUsageError()
+    {
+        const CliResult r = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--server"),
+                                               m_cluster.replicaUrl(0).toString() + QStringLiteral(",http://127.0.0.1:1")}
+                                   + m_runArgs);
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("'http://127.0.0.1:1' is not a ws:// or wss:// URL"), r.err.constData());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestFailover)
+#include "tst_failover.moc"
