@@ -15,6 +15,7 @@ public:
     explicit DecoderRunner(std::unique_ptr<DecoderModel> model) : m_model(std::move(model)) {}
 
     bool generates() const override { return true; }
+    DecoderModel *decoderModel() override { return m_model.get(); }
 
     void warmup(WeightStream &stream) override
     {

@@ -188,7 +188,8 @@ QVector<qint64> InferenceSession::encode(const QString &prompt) const
 InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<qint64>> &prompts)
 {
     std::lock_guard lock(d->runMutex);
-    if (!d->decoder)
+    DecoderModel *decoder = d->runner ? d->runner->decoderModel() : nullptr;
+    if (!decoder)
         throw Error(QStringLiteral("batch mode runs decoder models (GPT-2, LLaMA family); this is a %1 model").arg(d->config.modelType));
     at::NoGradGuard noGrad;
     std::vector<std::vector<int64_t>> rows;
@@ -206,7 +207,7 @@ InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<q
             all.stats.timeToFirstTokenNs = timelineClockNs() - start;
         return !d->cancelled.load();
     };
-    const GenerationResult r = d->options.maxNewTokens > 0 ? generateBatch(*d->decoder, *d->stream, rows, gen, onToken)
+    const GenerationResult r = d->options.maxNewTokens > 0 ? generateBatch(*decoder, *d->stream, rows, gen, onToken)
                                                            : GenerationResult{};
     BatchResult batch;
     for (int i = 0; i < prompts.size(); ++i) {

@@ -42,6 +42,8 @@ public:
     virtual void warmup(WeightStream &stream) = 0;
     // `prompt` is the text the ids came from, or null when the caller gave ids.
     virtual void run(RunContext &context, const QVector<qint64> &ids, const QString &prompt) = 0;
+    // The decoder of a decoder-only family (batch mode runs it directly); null otherwise.
+    virtual DecoderModel *decoderModel() { return nullptr; }
 };
 
 struct RunnerSetup {
