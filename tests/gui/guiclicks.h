@@ -23,11 +23,12 @@ T *buttonWithText(QWidget *root, const QString &text)
     return nullptr;
 }
 
+// The first line edit whose placeholder starts with `placeholder`.
 inline QLineEdit *fieldWithPlaceholder(QWidget *root, const QString &placeholder)
 {
     const auto edits = root->findChildren<QLineEdit *>();
     for (QLineEdit *e : edits)
-        if (e->placeholderText() == placeholder)
+        if (e->placeholderText().startsWith(placeholder))
             return e;
     return nullptr;
 }
