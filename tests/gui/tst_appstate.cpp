@@ -41,6 +41,7 @@ private Q_SLOTS:
     void modelsChunkedWhileServingAreServedAndTheChoiceIsKept();
     void aDeadServerShowsAttemptsAndStopGivesUp();
     void aWrongTokenIsNotAServerThatIsDown();
+    void serveOptionServesAChunkFolderAndOpensThePlayground();
 
 private:
     QString chunkInto(const QString &model, const QString &name);
@@ -258,6 +259,22 @@ void TestAppState::aWrongTokenIsNotAServerThatIsDown()
     QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY(finished.wait(60000) || finished.count() == 1);
     QVERIFY(!banner->isShowingError());
+}
+
+// `surfing --serve DIR` (and scripts/demo.sh --gui): served at once, the Playground shown with it.
+void TestAppState::serveOptionServesAChunkFolderAndOpensThePlayground()
+{
+    const QString chunks = chunkInto(m_model, QStringLiteral("serve-%1").arg(m_round));
+    QVERIFY(!chunks.isEmpty());
+    MainWindow window;
+    window.show();
+    window.serverPage()->setPort(0);
+    QSignalSpy started(window.serverController(), &ServerController::started);
+    QVERIFY(window.openAndServe(chunks));
+    QVERIFY(started.wait(30000) || started.count() == 1);
+    QVERIFY(window.serverController()->serves(chunks));
+    QTRY_COMPARE(window.currentPage(), MainWindow::PlaygroundTab);
+    QVERIFY(comboOffering(window.playgroundPage(), QStringLiteral("stories260K")) != nullptr);
 }
 
 QTEST_MAIN(TestAppState)
