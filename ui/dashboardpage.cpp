@@ -67,7 +67,11 @@ DashboardPage::DashboardPage(MetricsHistoryModel *history, MetricsSampler *sampl
             m_eventTable->scrollToBottom();
     });
     m_redraw.setInterval(250);
-    connect(&m_redraw, &QTimer::timeout, this, &DashboardPage::refresh);
+    // Hidden, the charts are not redrawn by the timer: an idle app costs next to nothing.
+    connect(&m_redraw, &QTimer::timeout, this, [this] {
+        if (isVisible())
+            refresh();
+    });
     m_redraw.start();
     refresh();
 }
@@ -157,8 +161,7 @@ double DashboardPage::spanSeconds() const
 
 void DashboardPage::refresh()
 {
-    // Hidden or paused, the charts are not redrawn: an idle app costs next to nothing.
-    if (m_paused || !isVisible())
+    if (m_paused)
         return;
     // While nothing happens the charts only scroll: once a second is enough (< 2% of a core).
     m_redraw.setInterval(m_sampler->isIdle() ? 1000 : 250);
