@@ -164,7 +164,7 @@ def main():
                 rows += [dict(dtype=q, cache=256, paced=False, prefetch=2, batch=1),
                          dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
     servers = {}
-    lines = [args.header,
+    lines = [args.header, "",
              "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | fetch hidden | peak RSS MiB | RSS bound MiB | load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,8 @@
 #      default mix) and Q4_0 --pure.
 #   2. the 1 GB LLaMA (make-model --layers 20 --hidden 1024 --intermediate 2816 --heads 16
 #      --kv-heads 4 --vocab 32000) chunked f32 / q8_0 / q4_0, run --local with --cache-mb 128:
-#      bytes fetched per forward pass (stats bytes_fetched / steps) and tokens/s.
+#      bytes fetched per forward pass (stats bytes_fetched / steps) and tokens/s; 3. the same
+#      served by `surfing-cli serve` over loopback to `run --server`.
 # Usage: bench/run-quant.sh BUILD_DIR [WORK_DIR]   (BUILD_DIR configured with -DSURFING_BUILD_BENCH=ON
 # and -DSURFING_BUILD_TESTS=ON; needs ~3 GB in WORK_DIR; llama.cpp from ../shared/peer/setup.sh)
 # Environment: PEER_DIR (default /var/tmp/peer, set up when missing), SKIP_BIG=1 (stories260K only),
@@ -118,4 +119,26 @@ for t in f32 q8_0 q4_0; do
     [ -n "$f32bytes" ] || { f32bytes=$per; f32stored=$stored; }
     ratio=$($python -c "print(round($per / $f32bytes, 4))"); sratio=$($python -c "print(round($stored / $f32stored, 4))")
     echo "| $t | $stored | $sratio | $(printf '%.0f' "$per") | $ratio | $tps | $(cut -d' ' -f1-3 /proc/loadavg) |" >> "$out"
+done
+
+# Part 3: the same, served by `surfing-cli serve` over loopback to `run --server`.
+{
+echo
+echo "Served over loopback (\`serve DIR\` + \`run --server URL\`, same options):"
+echo
+echo "| dtype | bytes per step | per step / f32 | decode tokens/s | load average |"
+echo "|---|---|---|---|---|"
+} >> "$out"
+f32bytes=
+for t in f32 q8_0 q4_0; do
+    "$cli" serve "$work/m1g.$t" --host 127.0.0.1 --port 0 > "$work/serve.log" 2>&1 &
+    server=$!
+    url=
+    for _ in $(seq 1 60); do url=$(grep -o 'ws://[^ "]*' "$work/serve.log" | head -1); [ -n "$url" ] && break; sleep 1; done
+    r=$("$cli" run --server "$url" --cache-mb 128 --prefetch 1 --threads 1 --warmup --ids "$ids" --max-tokens "${GEN:-8}" --json)
+    kill "$server"; wait "$server" 2>/dev/null || true
+    per=$(echo "$r" | json 'd["stats"]["bytes_fetched"] / d["stats"]["steps"]')
+    tps=$(echo "$r" | json 'round(d["stats"]["decode_tokens_per_second"], 2)')
+    [ -n "$f32bytes" ] || f32bytes=$per
+    echo "| $t | $(printf '%.0f' "$per") | $($python -c "print(round($per / $f32bytes, 4))") | $tps | $(cut -d' ' -f1-3 /proc/loadavg) |" >> "$out"
 done

@@ -9,7 +9,7 @@
 # are warmed first (one fetch from each), so the figures are for a warm cache.
 # Appends the results, with the command, machine, date and load average, to
 # docs/benchmarks-scaleout.md.
-# Usage: [CLIENTS="8 32 64"] [REPLICAS="1 2 3"] [CACHE_MB=256] bench/run-scaleout.sh BUILD_DIR
+# Usage: [CLIENTS="8 32 64"] [REPLICAS="1 2 3"] [CACHE_MB=256] [LAYERS=14] [OUT=FILE] bench/run-scaleout.sh BUILD_DIR
 set -euo pipefail
 build=${1:?usage: bench/run-scaleout.sh BUILD_DIR}
 cli=$(cd "$build" && pwd)/app/surfing-cli
@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 clients_list=${CLIENTS:-"8 32 64"}
 replicas_list=${REPLICAS:-"1 2 3"}
 cache_mb=${CACHE_MB:-256}
-out="$here/docs/benchmarks-scaleout.md"
+out=${OUT:-"$here/docs/benchmarks-scaleout.md"}
 haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
 [ -x "$haproxy" ] || { echo "run-scaleout: haproxy is not installed (scripts/install-deps.sh)" >&2; exit 2; }
 command -v node >/dev/null || { echo "run-scaleout: node is not installed (scripts/install-deps.sh)" >&2; exit 2; }
@@ -36,7 +36,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" || true; }
 
 echo "run-scaleout: making and chunking the model in $work" >&2
-"$cli" make-model -o "$work/model" --layers 14 --hidden 512 --intermediate 1536 --heads 8 --kv-heads 4 \
+"$cli" make-model -o "$work/model" --layers "${LAYERS:-14}" --hidden 512 --intermediate 1536 --heads 8 --kv-heads 4 \
     --vocab 8192 >/dev/null
 "$cli" chunk "$work/model" -o "$work/chunks" >/dev/null
 model_bytes=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(sum(c["stored_bytes"] for c in m["chunks"].values()))' \

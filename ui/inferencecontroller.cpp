@@ -7,6 +7,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QRegularExpression>
 #include <QtConcurrent>
 
 namespace surfing::ui {
@@ -147,8 +148,20 @@ void InferenceController::onOpened()
     m_tempDir = o.tempDir;
     m_attempts.reset();
     Q_EMIT manifestKnown(m_key, m_source->manifest());
-    connect(m_session.get(), &InferenceSession::tokenGenerated, this, [this](qint64, const QString &delta) {
-        Q_EMIT tokenGenerated(delta);
+    m_template.reset();
+    m_templateError.clear();
+    try {
+        const ChatModelInfo info = ChatModelInfo::load(o.filesDir);
+        m_templateError = info.templateError;
+        if (info.hasChatTemplate)
+            m_template = ChatTemplate::load(o.filesDir);
+        Q_EMIT modelOpened(info);
+    } catch (const std::exception &e) {
+        m_templateError = QString::fromUtf8(e.what());
+    }
+    connect(m_session.get(), &InferenceSession::tokenGenerated, this, [this](qint64 id, const QString &delta) {
+        // Without a tokenizer the ids are the text there is.
+        Q_EMIT tokenGenerated(m_session->hasTokenizer() ? delta : QString::number(id) + QLatin1Char(' '));
     });
     connect(m_session.get(), &InferenceSession::layerEventRecorded, this, &InferenceController::addLayerEvent);
     connect(m_session.get(), &InferenceSession::finished, this, &InferenceController::onSessionFinished);
@@ -161,15 +174,66 @@ void InferenceController::runPrompt()
     InferenceOptions options = m_request.options;
     m_sentences.clear();
     m_embeddings.clear();
-    if (!m_session->isDecoder()) {
-        for (const QString &line : m_request.prompt.split(QLatin1Char('\n'))) {
-            if (!line.trimmed().isEmpty())
-                m_sentences.append(line.trimmed());
-        }
+    m_tokenCounts.clear();
+    if (m_session->isDecoder()) {
+        startDecoder(options);
+        return;
+    }
+    for (const QString &line : m_request.prompt.split(QLatin1Char('\n'))) {
+        if (!line.trimmed().isEmpty())
+            m_sentences.append(line.trimmed());
     }
     m_session->setOptions(options);
     Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
     m_session->start(m_sentences.size() > 1 ? m_sentences.first() : m_request.prompt);
+}
+
+// Text through the chat template (unless raw), or token ids for a model without a tokenizer.
+bool InferenceController::startDecoder(InferenceOptions options)
+{
+    if (!m_session->hasTokenizer()) {
+        QVector<qint64> ids;
+        for (const QString &part : m_request.prompt.split(QRegularExpression(QStringLiteral("[\\s,]+")), Qt::SkipEmptyParts)) {
+            bool ok = false;
+            ids.append(part.toLongLong(&ok));
+            if (!ok || ids.last() < 0) {
+                refuse(tr("This model has no tokenizer, so the Playground cannot turn text into tokens: '%1' is not a token id.").arg(part),
+                       tr("Type token ids in the prompt box instead: numbers separated by spaces, e.g. 0 37 5."));
+                return false;
+            }
+        }
+        m_session->setOptions(options);
+        Q_EMIT progressMessage(tr("Running %1 on %2 token ids…").arg(m_session->modelType()).arg(ids.size()));
+        m_session->startIds(ids);
+        return true;
+    }
+    QString prompt = m_request.prompt;
+    if (!m_request.rawCompletion && !m_templateError.isEmpty()) {
+        refuse(tr("The model's chat template cannot be used: %1").arg(m_templateError),
+               tr("Tick \u201cRaw completion\u201d above the conversation to send the prompt as typed."));
+        return false;
+    }
+    if (!m_request.rawCompletion && m_template) {
+        try {
+            prompt = m_template->render(m_request.messages);
+        } catch (const std::exception &e) {
+            refuse(QString::fromUtf8(e.what()),
+                   tr("Change the conversation (Clear starts a new one; some templates want user and assistant turns "
+                      "to alternate), or tick \u201cRaw completion\u201d."));
+            return false;
+        }
+        options.addSpecialTokens = false; // the template wrote BOS where the model wants it
+    }
+    m_session->setOptions(options);
+    Q_EMIT progressMessage(tr("Running %1…").arg(m_session->modelType()));
+    m_session->start(prompt);
+    return true;
+}
+
+void InferenceController::refuse(const QString &message, const QString &action)
+{
+    setRunning(false);
+    Q_EMIT runRefused(message, action);
 }
 
 bool InferenceController::continueEncoderDemo(const surfing::InferenceResult &result)
@@ -177,11 +241,12 @@ bool InferenceController::continueEncoderDemo(const surfing::InferenceResult &re
     if (m_sentences.size() < 2)
         return false;
     m_embeddings.append(result.embedding);
+    m_tokenCounts.append(result.stats.promptTokens);
     if (m_embeddings.size() < m_sentences.size()) {
         m_session->start(m_sentences.at(m_embeddings.size()));
         return true;
     }
-    Q_EMIT similaritiesComputed(m_sentences, similaritiesToFirst(m_embeddings));
+    Q_EMIT similaritiesComputed(m_sentences, similaritiesToFirst(m_embeddings), m_tokenCounts);
     return false;
 }
 

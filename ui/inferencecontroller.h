@@ -5,6 +5,8 @@
 // every 100 ms.
 #pragma once
 
+#include "chat/chatmodelinfo.h"
+#include "chat/chattemplate.h"
 #include "client/weightclient.h"
 #include "format/chunkmanifest.h"
 #include "inference/inferenceoptions.h"
@@ -20,6 +22,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace surfing {
 class ChunkSource;
@@ -47,6 +50,8 @@ public:
 
 Q_SIGNALS:
     void runningChanged(bool running);
+    // The model is open: what it is, read from its files (chat template, tokenizer, context).
+    void modelOpened(const surfing::ChatModelInfo &info);
     void progressMessage(const QString &message);
     void tokenGenerated(const QString &textDelta);
     void layerEventsRecorded(const QVector<surfing::LayerEvent> &events);
@@ -58,8 +63,12 @@ Q_SIGNALS:
     void connectAttempted(const QUrl &url, int attempt);
     // The model's manifest, once it is open (a server's is known only then).
     void manifestKnown(const QString &key, const surfing::ChunkManifest &manifest);
-    // Encoders, several lines: each later line's cosine similarity to the first line.
-    void similaritiesComputed(const QStringList &sentences, const QVector<double> &toFirst);
+    // The request cannot run on this model as it stands (text for a model without a tokenizer,
+    // a chat template that refuses the conversation): what is wrong and what to do in the GUI.
+    void runRefused(const QString &message, const QString &action);
+    // Encoders, several lines: each later line's cosine similarity to the first line, and the
+    // number of tokens each line encoded to.
+    void similaritiesComputed(const QStringList &sentences, const QVector<double> &toFirst, const QVector<int> &tokenCounts);
 
 private:
     struct Opened {
@@ -77,6 +86,8 @@ private:
     void setRunning(bool running);
     void onSessionFinished(const surfing::InferenceResult &result);
     void onSessionFailed(const QString &message);
+    void refuse(const QString &message, const QString &action);
+    bool startDecoder(InferenceOptions options); // false: failed before running
     bool continueEncoderDemo(const surfing::InferenceResult &result); // true while more sentences are queued
 
     PlaygroundRequest m_request;
@@ -91,6 +102,9 @@ private:
     QTimer m_flush;
     QStringList m_sentences;           // encoder demo: every line of the prompt
     QVector<QVector<double>> m_embeddings;
+    QVector<int> m_tokenCounts;
+    std::optional<ChatTemplate> m_template;
+    QString m_templateError;           // the model's template is not supported: why
     bool m_running = false;
 };
 

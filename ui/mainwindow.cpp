@@ -11,6 +11,8 @@
 #include "memoryestimatelabel.h"
 #include "metricshistorymodel.h"
 #include "metricssampler.h"
+#include "chatpanel.h"
+#include "helpdialogs.h"
 #include "playgroundpage.h"
 #include "requestlogmodel.h"
 #include "servercontroller.h"
@@ -243,6 +245,10 @@ void MainWindow::buildMenus()
     file->addSeparator();
     QAction *chunk = file->addAction(tr("&Chunk model"), m_chunkPage, &ChunkPage::startChunking);
     chunk->setShortcut(QKeySequence(QStringLiteral("Ctrl+Return")));
+    // Ctrl+Return also sends the Playground's prompt: chunk only from the Chunk page, so the two
+    // never compete (an ambiguous shortcut fires neither).
+    chunk->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    m_chunkPage->addAction(chunk);
     file->addSeparator();
     QAction *serve = file->addAction(tr("Start/stop &server"), m_serverPage, &ServerPage::toggle);
     serve->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
@@ -263,10 +269,16 @@ void MainWindow::buildMenus()
     });
     QAction *dismiss = new QAction(tr("Dismiss message"), this);
     dismiss->setShortcut(QKeySequence(Qt::Key_Escape));
-    connect(dismiss, &QAction::triggered, m_banner, &ErrorBanner::dismiss);
+    connect(dismiss, &QAction::triggered, this, [this] { // Esc: cancel chunking where it runs, else dismiss
+        if (currentPage() == ChunkTab && m_chunkPage->isBusy())
+            m_chunkPage->cancel();
+        else
+            m_banner->dismiss();
+    });
     addAction(dismiss);
 
     QMenu *help = menuBar()->addMenu(tr("&Help"));
+    addHelpActions(help, this);
     help->addAction(tr("&About Surfing"), this, [this] {
         const BlasInfo blas = loadedBlas();
         QString math = blas.found() ? tr("Matrix library (BLAS): %1<br><small>%2</small>").arg(blas.name.toHtmlEscaped(), blas.library.toHtmlEscaped())

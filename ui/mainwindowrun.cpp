@@ -3,6 +3,7 @@
 #include "mainwindow.h"
 
 #include "base/error.h"
+#include "chatpanel.h"
 #include "client/memoryestimate.h"
 #include "erroradvice.h"
 #include "errorbanner.h"
@@ -37,6 +38,7 @@ void MainWindow::connectInference()
         page->showStats(tr("Connecting to %1 · attempt %2 · Stop cancels").arg(url.toString()).arg(attempt));
     });
     connect(m_inference, &InferenceController::cancelled, this, [this, page](const QString &message) {
+        page->chatPanel()->showFailure(message); // the turn that was waiting for the connection
         page->showStats(message);
         showInfo(message);
     });
@@ -45,44 +47,27 @@ void MainWindow::connectInference()
             m_manifests.insert(m_lastRequest.serverUrl.toString() + QLatin1Char('|') + m_lastRequest.model, manifest);
         updateMemoryEstimate();
     });
-    connect(m_inference, &InferenceController::tokenGenerated, page, &PlaygroundPage::appendText);
+    ChatPanel *chat = page->chatPanel();
+    connect(m_inference, &InferenceController::modelOpened, page, &PlaygroundPage::setModelInfo);
+    connect(m_inference, &InferenceController::tokenGenerated, chat, &ChatPanel::appendToken);
     connect(m_inference, &InferenceController::tokenGenerated, m_sampler, [this] { m_sampler->addTokens(1); });
     connect(m_inference, &InferenceController::layerEventsRecorded, m_timeline, &TimelineModel::addEvents);
     connect(m_inference, &InferenceController::layerEventsRecorded, m_sampler, &MetricsSampler::addLayerEvents);
     connect(m_inference, &InferenceController::clientCacheBytesChanged, m_sampler, &MetricsSampler::setClientCacheBytes);
-    connect(m_inference, &InferenceController::finished, this, [this, page](const InferenceResult &result) {
+    connect(m_inference, &InferenceController::finished, this, [this, page, chat](const InferenceResult &result) {
         if (m_bannerFromRun) // the run that failed before works now
             m_banner->dismiss();
         m_bannerFromRun = false;
-        const InferenceStats &s = result.stats;
-        const QString from = tr(" · weights from %1").arg(describeSource(m_lastRequest));
-        if (result.newIds.isEmpty() && !result.text.isEmpty() && page->outputText().isEmpty()) {
-            // One line to an encoder: its output summary, and how to get the comparison.
-            page->showOutput(result.text.toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>"))
-                             + tr("<p><i>Type two or more sentences, one per line, to compare them with the first.</i></p>"));
-        }
-        if (s.newTokens == 0 && result.newIds.isEmpty()) { // an encoder: nothing generated, no tok/s
-            page->showStats(tr("%1 tokens encoded in %2 · cache hits %3% · fetched %4 · waited %5")
-                                .arg(s.promptTokens).arg(formatMilliseconds(s.totalNs / 1e6))
-                                .arg(100.0 * s.cacheHitRate(), 0, 'f', 0)
-                                .arg(formatBytes(s.bytesFetched), formatMilliseconds(s.fetchWaitNs / 1e6)) + from);
-            return;
-        }
-        page->showStats(tr("%1 prompt + %2 new tokens · %3 tok/s · first token %4 · cache hits %5% · fetched %6 · waited %7")
-                            .arg(s.promptTokens).arg(s.newTokens).arg(s.tokensPerSecond(), 0, 'f', 1)
-                            .arg(formatMilliseconds(s.timeToFirstTokenNs / 1e6))
-                            .arg(100.0 * s.cacheHitRate(), 0, 'f', 0)
-                            .arg(formatBytes(s.bytesFetched), formatMilliseconds(s.fetchWaitNs / 1e6)) + from);
+        chat->showResult(result);
+        page->showStats(chat->statsText() + tr(" · weights from %1").arg(describeSource(m_lastRequest)));
     });
-    connect(m_inference, &InferenceController::similaritiesComputed, page,
-            [page](const QStringList &sentences, const QVector<double> &toFirst) {
-        QString html = tr("<p>Cosine similarity of mean-pooled <code>last_hidden_state</code> to the first line:</p><table cellpadding=4>");
-        for (int i = 0; i < sentences.size(); ++i)
-            html += QStringLiteral("<tr><td align=right><b>%1</b></td><td>%2</td></tr>")
-                        .arg(toFirst.value(i), 0, 'f', 4).arg(sentences.at(i).toHtmlEscaped());
-        page->showOutput(html + QStringLiteral("</table>"));
+    connect(m_inference, &InferenceController::similaritiesComputed, chat, &ChatPanel::showSimilarities);
+    connect(m_inference, &InferenceController::runRefused, this, [this, chat](const QString &message, const QString &action) {
+        chat->showFailure(message);
+        showError(message, action);
     });
-    connect(m_inference, &InferenceController::failed, this, [this, page](const QString &message) {
+    connect(m_inference, &InferenceController::failed, this, [this, page, chat](const QString &message) {
+        chat->showFailure(message);
         page->showStats(tr("Failed · %1").arg(describeSource(m_lastRequest)));
         showError(tr("Inference failed: %1").arg(message), adviceForRunError(message, m_lastRequest));
         m_bannerFromRun = true;
@@ -168,6 +153,7 @@ void MainWindow::startRun(const PlaygroundRequest &request)
         box.setDefaultButton(QMessageBox::Cancel);
         box.exec();
         if (box.clickedButton() != run) {
+            m_playgroundPage->withdrawLastTurn();
             showInfo(tr("Run not started: it would need more memory than is available"));
             return;
         }

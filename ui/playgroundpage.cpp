@@ -1,6 +1,8 @@
 #include "playgroundpage.h"
 
 #include "base/error.h"
+#include "chatpanel.h"
+#include "chatview.h"
 #include "format/chunkmanifest.h"
 
 #include <QComboBox>
@@ -16,8 +18,6 @@
 #include <QShortcut>
 #include <QSignalBlocker>
 #include <QSpinBox>
-#include <QTextBrowser>
-#include <QTextCursor>
 #include <QVBoxLayout>
 
 namespace surfing::ui {
@@ -37,36 +37,13 @@ PlaygroundPage::PlaygroundPage(QWidget *parent)
     left->addStretch(1);
     layout->addLayout(left, 1);
 
-    auto *right = new QVBoxLayout;
-    m_prompt = new QPlainTextEdit(this);
-    m_prompt->setPlaceholderText(tr("Type a prompt and press Ctrl+Return. For BERT: one sentence per line, "
-                                    "the first is compared with the others."));
-    m_prompt->setMaximumHeight(120);
-    auto *buttons = new QHBoxLayout;
-    m_run = new QPushButton(tr("Run"), this);
-    m_run->setProperty("primary", true);
-    m_run->setToolTip(tr("Generate (Ctrl+Return)"));
-    m_stop = new QPushButton(tr("Stop"), this);
-    m_stop->setToolTip(tr("Stop after the current token (Ctrl+.)"));
-    m_stats = new QLabel(this);
-    m_stats->setWordWrap(true);
-    buttons->addWidget(m_run);
-    buttons->addWidget(m_stop);
-    buttons->addWidget(m_stats, 1);
-    m_output = new QTextBrowser(this);
-    m_output->setPlaceholderText(tr("The model's output streams in here."));
-    QFont mono = m_output->font();
-    mono.setPointSizeF(mono.pointSizeF() * 1.15);
-    m_output->setFont(mono);
-    right->addWidget(new QLabel(tr("<b>Prompt</b>"), this));
-    right->addWidget(m_prompt);
-    right->addLayout(buttons);
-    right->addWidget(new QLabel(tr("<b>Output</b>"), this));
-    right->addWidget(m_output, 1);
-    layout->addLayout(right, 2);
+    m_chatPanel = new ChatPanel(this);
+    m_prompt = m_chatPanel->promptEdit();
+    layout->addWidget(m_chatPanel, 2);
 
-    connect(m_run, &QPushButton::clicked, this, &PlaygroundPage::run);
-    connect(m_stop, &QPushButton::clicked, this, &PlaygroundPage::stopRequested);
+    connect(m_chatPanel, &ChatPanel::runClicked, this, &PlaygroundPage::run);
+    connect(m_chatPanel, &ChatPanel::stopClicked, this, &PlaygroundPage::stopRequested);
+    connect(m_chatPanel->chatView(), &ChatView::regenerateRequested, this, &PlaygroundPage::regenerate);
     auto *runShortcut = new QShortcut(QKeySequence(QStringLiteral("Ctrl+Return")), m_prompt);
     runShortcut->setContext(Qt::WidgetWithChildrenShortcut);
     connect(runShortcut, &QShortcut::activated, this, &PlaygroundPage::run);
@@ -87,6 +64,8 @@ QWidget *PlaygroundPage::buildSetup()
     m_source->addItem(tr("Remote server"));
     m_source->addItem(tr("Chunk folder (no server)"));
     m_model = new QComboBox(box);
+    m_source->setObjectName(QStringLiteral("source"));
+    m_model->setObjectName(QStringLiteral("model"));
     m_model->setMinimumContentsLength(18);
     m_model->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     m_cacheLayers = new QSpinBox(box);
@@ -115,6 +94,7 @@ QWidget *PlaygroundPage::buildSetup()
     connect(m_model, &QComboBox::currentIndexChanged, this, [this] {
         if (!m_model->currentText().isEmpty())
             m_chosenModel = m_model->currentText();
+        updateModelInfo();
         Q_EMIT setupChanged();
     });
     for (QSpinBox *spin : {m_cacheLayers, m_cacheMb, m_prefetch})
@@ -130,6 +110,7 @@ void PlaygroundPage::addSetupRow(const QString &label, QWidget *widget)
 QWidget *PlaygroundPage::buildSampling()
 {
     auto *box = new QGroupBox(tr("Sampling"), this);
+    m_samplingBox = box;
     auto *form = new QFormLayout(box);
     m_temperature = new QDoubleSpinBox(box);
     m_temperature->setRange(0, 5);
@@ -143,14 +124,20 @@ QWidget *PlaygroundPage::buildSampling()
     m_topP->setSingleStep(0.05);
     m_topP->setValue(1.0);
     m_maxTokens = new QSpinBox(box);
-    m_maxTokens->setRange(1, 4096);
+    m_maxTokens->setObjectName(QStringLiteral("maxTokens"));
+    m_maxTokens->setRange(1, 1000000); // the model's limit is explained below, not clamped to
     m_maxTokens->setValue(64);
+    m_contextNote = new QLabel(box);
+    m_contextNote->setObjectName(QStringLiteral("contextNote"));
+    m_contextNote->setWordWrap(true);
+    connect(m_maxTokens, &QSpinBox::valueChanged, this, &PlaygroundPage::updateContextNote);
     m_seed = new QSpinBox(box);
     m_seed->setRange(0, INT_MAX);
     form->addRow(tr("Temperature"), m_temperature);
     form->addRow(tr("Top-k"), m_topK);
     form->addRow(tr("Top-p"), m_topP);
     form->addRow(tr("Max new tokens"), m_maxTokens);
+    form->addRow(m_contextNote);
     form->addRow(tr("Seed"), m_seed);
     return box;
 }
@@ -222,6 +209,7 @@ void PlaygroundPage::updateModels()
     m_model->setCurrentIndex(again >= 0 ? again : (m_model->count() > 0 ? 0 : -1));
     if (!m_model->currentText().isEmpty())
         m_chosenModel = m_model->currentText();
+    updateModelInfo();
     Q_EMIT setupChanged();
 }
 
@@ -275,57 +263,128 @@ PlaygroundRequest PlaygroundPage::request(bool requirePrompt) const
 
 void PlaygroundPage::run()
 {
-    if (m_running)
+    const int turn = m_chatPanel->chatView()->turnCount();
+    // Sent and not withdrawn (a run declined at once): it is echoed in the conversation.
+    if (!m_running && send(m_prompt->toPlainText().trimmed(), turn) && !m_chatPanel->isEncoder()
+        && m_chatPanel->chatView()->turnCount() > turn)
+        m_prompt->clear();
+}
+
+// Runs a reply's prompt again: that turn and the later ones make way for the new reply.
+void PlaygroundPage::regenerate(int turn)
+{
+    ChatView *chat = m_chatPanel->chatView();
+    if (m_running || turn < 0 || turn >= chat->turnCount())
         return;
+    const QString prompt = chat->promptText(turn);
+    chat->truncate(turn);
+    send(prompt, turn);
+}
+
+bool PlaygroundPage::send(const QString &prompt, int turn)
+{
     PlaygroundRequest r;
     try {
-        r = request();
+        if (prompt.isEmpty())
+            throw Error(tr("The prompt is empty."));
+        r = request(false); // the prompt is this turn's, checked above
     } catch (const Error &e) {
         QString action = tr("Start the server on the Server page, or pick another source.");
-        if (m_prompt->toPlainText().trimmed().isEmpty())
+        if (prompt.isEmpty())
             action = tr("Type a prompt first.");
         else if (m_source->currentIndex() == RemoteServerIndex)
             action = tr("Enter the server's URL on the Server page and press \u201cUse in Playground\u201d.");
         else if (m_source->currentIndex() == ChunkFolderIndex)
             action = tr("Chunk a model on the Chunk page first.");
         Q_EMIT errorOccurred(e.message(), action);
-        return;
+        return false;
     }
-    m_output->clear();
-    m_stats->clear();
+    m_chatPanel->fillRequest(r, prompt, turn);
+    m_chatPanel->beginTurn(prompt);
     Q_EMIT runRequested(r);
+    return true;
 }
 
-void PlaygroundPage::appendText(const QString &delta)
+void PlaygroundPage::withdrawLastTurn()
 {
-    QTextCursor cursor(m_output->document());
-    cursor.movePosition(QTextCursor::End);
-    cursor.insertText(delta);
-    m_output->ensureCursorVisible();
-}
-
-void PlaygroundPage::showOutput(const QString &html)
-{
-    m_output->setHtml(html);
+    ChatView *chat = m_chatPanel->chatView();
+    const int last = chat->turnCount() - 1;
+    if (last < 0)
+        return;
+    const QString prompt = chat->promptText(last);
+    chat->truncate(last);
+    if (m_prompt->toPlainText().trimmed().isEmpty())
+        m_prompt->setPlainText(prompt);
 }
 
 QString PlaygroundPage::outputText() const
 {
-    return m_output->toPlainText();
+    return m_chatPanel->chatView()->plainText();
 }
 
 void PlaygroundPage::setRunning(bool running)
 {
     m_running = running;
-    m_run->setEnabled(!running);
-    m_stop->setEnabled(running);
+    m_chatPanel->setRunning(running);
     for (QWidget *w : std::initializer_list<QWidget *>{m_source, m_model, m_cacheLayers, m_cacheMb, m_prefetch, m_threads})
         w->setEnabled(!running);
 }
 
 void PlaygroundPage::showStats(const QString &text)
 {
-    m_stats->setText(text);
+    m_chatPanel->showStats(text);
+}
+
+// A chunk folder on this disk (a folder source, or the in-process server's) tells what the
+// model is before it runs; a remote model is known once opened (setModelInfo).
+void PlaygroundPage::updateModelInfo()
+{
+    QString dir;
+    if (m_source->currentIndex() == ChunkFolderIndex) {
+        dir = m_model->currentData().toString();
+    } else if (m_source->currentIndex() == LocalServerIndex) {
+        for (const QString &d : std::as_const(m_localDirs)) {
+            try {
+                if (ChunkManifest::load(d).modelName == m_model->currentData().toString())
+                    dir = d;
+            } catch (const Error &) {
+            }
+        }
+    }
+    std::optional<ChatModelInfo> info;
+    if (!dir.isEmpty()) {
+        try {
+            info = ChatModelInfo::load(dir);
+        } catch (const Error &) {
+        }
+    }
+    m_chatPanel->setModelInfo(info);
+    updateContextNote();
+}
+
+void PlaygroundPage::setModelInfo(const ChatModelInfo &info)
+{
+    m_chatPanel->setModelInfo(info);
+    updateContextNote();
+}
+
+// Sampling means nothing to an encoder; and a reply cannot be longer than the model's positions.
+void PlaygroundPage::updateContextNote()
+{
+    const std::optional<ChatModelInfo> &info = m_chatPanel->modelInfo();
+    m_samplingBox->setEnabled(!(info && info->isEncoder));
+    m_samplingBox->setToolTip(info && info->isEncoder ? tr("An encoder (BERT) does not generate: nothing to sample") : QString());
+    const int context = info && !info->isEncoder ? info->contextLength : 0;
+    m_contextNote->setVisible(context > 0);
+    if (context <= 0)
+        return;
+    if (m_maxTokens->value() >= context) {
+        m_contextNote->setText(tr("<span style='color:#c0392b'>This model holds %1 tokens (prompt and reply together): "
+                                  "%2 new tokens do not fit, a run would be refused. Lower Max new tokens.</span>")
+                                   .arg(context).arg(m_maxTokens->value()));
+    } else {
+        m_contextNote->setText(tr("<small>The model holds %1 tokens: prompt and reply together.</small>").arg(context));
+    }
 }
 
 void PlaygroundPage::loadSettings()
@@ -344,6 +403,7 @@ void PlaygroundPage::loadSettings()
     m_chosenModel = s.value(QStringLiteral("playground/model")).toString();
     m_source->setCurrentIndex(qBound(0, s.value(QStringLiteral("playground/source"), 0).toInt(), m_source->count() - 1));
     updateModels();
+    m_chatPanel->loadSettings();
 }
 
 void PlaygroundPage::saveSettings() const
@@ -361,6 +421,7 @@ void PlaygroundPage::saveSettings() const
     s.setValue(QStringLiteral("playground/seed"), m_seed->value());
     s.setValue(QStringLiteral("playground/model"), m_chosenModel);
     s.setValue(QStringLiteral("playground/source"), m_source->currentIndex());
+    m_chatPanel->saveSettings();
 }
 
 } // namespace surfing::ui

@@ -1,8 +1,10 @@
 // The Playground: choose a model and where its weights come from, the client cache budget,
-// prefetch depth and sampling, then type a prompt and watch the text stream in. For an encoder
-// (BERT) the same prompt box compares sentences instead (one per line).
+// prefetch depth and sampling, then chat with it (ChatPanel): each prompt and reply kept, the
+// model's chat template applied. For an encoder (BERT) the prompt box compares sentences instead
+// (one per line); a model without a tokenizer takes token ids.
 #pragma once
 
+#include "chat/chatmodelinfo.h"
 #include "inference/inferenceoptions.h"
 #include "playgroundrequest.h"
 
@@ -17,9 +19,10 @@ class QLabel;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
-class QTextBrowser;
 
 namespace surfing::ui {
+
+class ChatPanel;
 
 class PlaygroundPage : public QWidget
 {
@@ -34,24 +37,31 @@ public:
     void setPrompt(const QString &prompt);
     void setMaxTokens(int tokens);
     void setCacheChunks(int chunks); // 0: no limit
+    ChatPanel *chatPanel() const { return m_chatPanel; }
+    QWidget *samplingBox() const { return m_samplingBox; }
+    QLabel *contextNote() const { return m_contextNote; }
 
-    // The request as entered; throws surfing::Error naming what is missing (the prompt only
-    // when `requirePrompt`).
+    // The request as entered; throws surfing::Error naming what is missing (the prompt box's
+    // text only when `requirePrompt`: a chat turn brings its own prompt).
     PlaygroundRequest request(bool requirePrompt = true) const;
     // Hosts a widget of the main window (the memory estimate) under the model setup.
     void addSetupRow(const QString &label, QWidget *widget);
-    QString outputText() const;
+    QString outputText() const; // the conversation as plain text
     bool isRunning() const { return m_running; }
+    // A sent turn that did not run after all (declined before it started): it leaves the
+    // conversation and its prompt goes back into the box.
+    void withdrawLastTurn();
 
     void loadSettings();
     void saveSettings() const;
 
 public Q_SLOTS:
     void run();
-    void appendText(const QString &delta);
-    void showOutput(const QString &html); // replaces the output (encoder demo)
+    void regenerate(int turn);
     void setRunning(bool running);
     void showStats(const QString &text);
+    // What the opened model is (from its files); also read from a chunk folder when one is chosen.
+    void setModelInfo(const surfing::ChatModelInfo &info);
 
 Q_SIGNALS:
     void runRequested(const surfing::ui::PlaygroundRequest &request);
@@ -65,6 +75,9 @@ private:
     QFormLayout *m_setupForm = nullptr;
     QWidget *buildSampling();
     void updateModels();
+    void updateModelInfo();
+    void updateContextNote();
+    bool send(const QString &prompt, int turn);
 
     QComboBox *m_source;
     QComboBox *m_model;
@@ -77,11 +90,10 @@ private:
     QDoubleSpinBox *m_topP;
     QSpinBox *m_maxTokens;
     QSpinBox *m_seed;
+    QWidget *m_samplingBox;
+    QLabel *m_contextNote;
+    ChatPanel *m_chatPanel;
     QPlainTextEdit *m_prompt;
-    QTextBrowser *m_output;
-    QPushButton *m_run;
-    QPushButton *m_stop;
-    QLabel *m_stats;
     QUrl m_localUrl;
     QStringList m_localModels;
     QStringList m_localDirs;

@@ -1,7 +1,8 @@
 // What the Playground asks the inference controller to run: where the weights come from, the
-// client cache and prefetch settings, sampling and the prompt.
+// client cache and prefetch settings, sampling, the prompt and the conversation it continues.
 #pragma once
 
+#include "chat/chattemplate.h"
 #include "inference/inferenceoptions.h"
 
 #include <QString>
@@ -20,7 +21,9 @@ struct PlaygroundRequest {
     qint64 cacheBytes = 0;   // client cache budget, 0: none
     int cacheLayers = 0;     // 0: none
     InferenceOptions options;
-    QString prompt;
+    QString prompt;                  // what the user typed last (token ids for models without a tokenizer)
+    QVector<ChatMessage> messages;   // the conversation ending with `prompt`, for the chat template
+    bool rawCompletion = false;      // continue `prompt` as it is, without the chat template
 };
 
 } // namespace surfing::ui

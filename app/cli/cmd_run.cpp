@@ -124,6 +124,7 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     }
     a->options.threads = int(threads);
     a->options.keepTensors = !a->dumpPath.isEmpty();
+    a->options.stopStrings = p.values(QStringLiteral("stop"));
     a->cacheChunks = int(layers);
     a->cacheBytes = qint64(mb * 1024 * 1024);
     return true;
@@ -132,7 +133,8 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
 // Retries and failovers of a remote run (they are the network's, not the session's stats).
 QJsonObject networkStats(const RemoteChunkSource &remote)
 {
-    return QJsonObject{{"servers", remote.serverCount()}, {"retries", double(remote.retries())},
+    return QJsonObject{{"servers", remote.serverCount()}, {"servers_lost", double(remote.serversLost())},
+                       {"reconnects", double(remote.reconnects())}, {"retries", double(remote.retries())},
                        {"failovers", double(remote.failovers())}};
 }
 
@@ -148,10 +150,12 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
                      : QStringLiteral("surfing-cli run: the tokenizer cannot be loaded (%1); printing the generated token ids")
                            .arg(session.tokenizerError()));
     bool first = true;
+    QString streamed; // text held back as a possible stop string is printed at the end
     if (!a.json)
-        QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, printIds](qint64 id, const QString &delta) {
+        QObject::connect(&session, &InferenceSession::tokenGenerated, &loop, [&first, &streamed, printIds](qint64 id, const QString &delta) {
             const QString out = printIds ? (first ? QString() : QStringLiteral(" ")) + QString::number(id) : delta;
             first = false;
+            streamed += delta;
             std::fputs(out.toUtf8().constData(), stdout);
             std::fflush(stdout);
         });
@@ -163,13 +167,14 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
             printOut(QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Compact)));
         } else {
             if (session.isDecoder())
-                printOut(QString());
+                printOut(!printIds && result.text.startsWith(streamed) ? result.text.mid(streamed.size()) : QString());
             else
                 printOut(result.text);
             printErr(QStringLiteral("stats: ") + result.stats.summary());
-            if (remote && (remote->retries() > 0 || remote->failovers() > 0))
-                printErr(QStringLiteral("network: %1 requests sent again, %2 moved to another server")
-                             .arg(remote->retries()).arg(remote->failovers()));
+            if (remote && (remote->retries() > 0 || remote->failovers() > 0 || remote->serversLost() > 0))
+                printErr(QStringLiteral("network: %1 server connections lost, %2 reconnects, %3 requests sent again, "
+                                        "%4 moved to another server")
+                             .arg(remote->serversLost()).arg(remote->reconnects()).arg(remote->retries()).arg(remote->failovers()));
         }
         if (!a.dumpPath.isEmpty())
             session.dumpTensors(a.dumpPath);
@@ -204,6 +209,8 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("top-k"), QStringLiteral("Sample from the K most likely tokens (0 = off)."), QStringLiteral("K")},
         {QStringLiteral("top-p"), QStringLiteral("Nucleus sampling mass (1 = off)."), QStringLiteral("P")},
         {QStringLiteral("seed"), QStringLiteral("Random seed for sampling (default 0)."), QStringLiteral("S")},
+        {QStringLiteral("stop"), QStringLiteral("Stop when the text contains STR (repeatable); the text ends before it. "
+                                                "Generation also stops at the model's end-of-sequence tokens."), QStringLiteral("STR")},
         {QStringLiteral("cache-layers"), QStringLiteral("Client cache budget in chunks."), QStringLiteral("K")},
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},

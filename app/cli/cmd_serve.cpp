@@ -95,7 +95,7 @@ void addOptions(QCommandLineParser &parser)
                                                                 "and twice --send-buffer-mb)."), QStringLiteral("MB")},
         {QStringLiteral("storage-check-interval"), QStringLiteral("Probe the storage this often, in seconds (default 0.5). While a probe fails, "
                                                                   "/healthz answers 503 and new sessions are refused."), QStringLiteral("SECONDS")},
-        {QStringLiteral("storage-check-timeout"), QStringLiteral("A storage probe unanswered after this many seconds counts as failed (default 1.5)."),
+        {QStringLiteral("storage-check-timeout"), QStringLiteral("A storage probe unanswered after this many seconds, while no read was answered either, counts as failed (default 3)."),
          QStringLiteral("SECONDS")},
         {QStringLiteral("limit-mbps"), QStringLiteral("Pace the whole server's sending to this many megabits per second (default: no limit)."), QStringLiteral("MBPS")},
         {QStringLiteral("s3-endpoint"), QStringLiteral("For s3:// locations: the S3 endpoint, http(s)://HOST[:PORT] (default AWS_ENDPOINT_URL, else AWS)."), QStringLiteral("URL")},

@@ -140,7 +140,8 @@ int runPromptBatches(InferenceSession &session, const QVector<BatchPrompt> &prom
                 results.append(QJsonObject{{"line", prompts[from + i].line}, {"prompt_ids", idsJson(one.promptIds)},
                                            {"ids", idsJson(one.newIds)}, {"text", one.text}});
             else
-                printOut(session.hasTokenizer() ? one.text
+                // One line per prompt: a newline inside a continuation is written as \n.
+                printOut(session.hasTokenizer() ? QString(one.text).replace(QLatin1Char('\n'), QLatin1String("\\n"))
                                                 : [&] {
                                                       QStringList s;
                                                       for (qint64 id : one.newIds)

@@ -13,6 +13,7 @@
 #include <QIcon>
 #include <QLoggingCategory>
 #include <QTextStream>
+#include <QScreen>
 #include <QTimer>
 #include <optional>
 
@@ -35,8 +36,8 @@ void addOptions(QCommandLineParser &parser)
                                                                        "already in the local Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or "
                                                                        "~/.cache/huggingface/hub; nothing is downloaded)."), QStringLiteral("[MODEL_DIR]"));
     parser.addOption({QStringLiteral("serve"), QStringLiteral("Serve MODEL_DIR at once (chunking it first when it is a model) and open the Playground.")});
-    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run two prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
-    parser.addOption({QStringLiteral("size"), QStringLiteral("With --screenshot: the window size (default 1280x800)."), QStringLiteral("WxH")});
+    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run three prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("size"), QStringLiteral("With --screenshot: the window size (default: the screen's available size)."), QStringLiteral("WxH")});
     parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
 }
 
@@ -97,7 +98,10 @@ int main(int argc, char **argv)
         }
         const QStringList size = parser.value(QStringLiteral("size")).split(QLatin1Char('x'));
         const int width = size.value(0).toInt(), height = size.value(1).toInt();
-        window.resize(width >= 640 ? width : 1280, height >= 480 ? height : 800);
+        if (parser.isSet(QStringLiteral("size")) && width >= 640 && height >= 480)
+            window.resize(width, height);
+        else
+            window.resize(window.screen()->availableGeometry().size()); // the screen's size: xvfb-run -s "-screen 0 WxHx24"
         auto *tour = new ScreenshotTour(&window, args.constFirst(), parser.value(QStringLiteral("screenshot")), &app);
         QObject::connect(tour, &ScreenshotTour::done, &app, [](int code) { QCoreApplication::exit(code); });
         QTimer::singleShot(300, tour, &ScreenshotTour::start);

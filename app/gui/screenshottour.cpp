@@ -82,11 +82,11 @@ void ScreenshotTour::runPrompt(const QString &prompt)
 
 void ScreenshotTour::promptFinished()
 {
-    if (++m_prompts < 2) {
+    if (++m_prompts < 3) { // a conversation of three replies
         settle(400);
         // An encoder compares sentences (one per line) instead of continuing a prompt.
-        runPrompt(isEncoder() ? QStringLiteral("Hello, world!\nHello there, world.\nIt was supercalifragilisticexpialidocious.")
-                              : QStringLiteral("The little dog"));
+        const QString encoderPrompt = QStringLiteral("Hello, world!\nHello there, world.\nIt was supercalifragilisticexpialidocious.");
+        runPrompt(isEncoder() ? encoderPrompt : m_prompts == 1 ? QStringLiteral("The little dog") : QStringLiteral("Lily and Tom went to the park."));
         return;
     }
     settle(700);

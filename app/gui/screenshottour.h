@@ -1,5 +1,5 @@
 // `surfing --screenshot DIR MODEL_DIR`: drives the real window through the researcher's day
-// (chunk the model, start the server, run two prompts) and saves a PNG of every page, for the
+// (chunk the model, start the server, run three prompts) and saves a PNG of every page, for the
 // README and for looking at the window under Xvfb. An encoder (BERT) gets the sentence
 // comparison instead of text generation.
 #pragma once

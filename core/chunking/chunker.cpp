@@ -310,7 +310,7 @@ const QStringList &companionFileNames()
         QStringLiteral("tokenizer.json"), QStringLiteral("tokenizer_config.json"),
         QStringLiteral("special_tokens_map.json"), QStringLiteral("added_tokens.json"),
         QStringLiteral("vocab.txt"), QStringLiteral("vocab.json"), QStringLiteral("merges.txt"),
-        QStringLiteral("tokenizer.model")};
+        QStringLiteral("tokenizer.model"), QStringLiteral("chat_template.jinja")};
     return names;
 }
 

@@ -39,6 +39,8 @@ public:
     // Requests sent again (reconnects, storage errors) and moved to another server.
     qint64 retries() const { return m_pool->retries(); }
     qint64 failovers() const { return m_pool->failovers(); }
+    qint64 reconnects() const { return m_pool->reconnects(); }
+    qint64 serversLost() const { return m_pool->serversLost(); }
     int serverCount() const { return int(m_pool->urls().size()); }
 
 protected:

@@ -3,6 +3,7 @@
 #include <QDateTime>
 #include <QLoggingCategory>
 #include <QSet>
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcPool, "surfing.client.pool")
 
@@ -97,6 +98,16 @@ qint64 ServerPool::retries() const
     return total;
 }
 
+qint64 ServerPool::reconnects() const
+{
+    QMutexLocker lock(&m_mutex);
+    qint64 total = m_retiredReconnects.load();
+    for (const Member &m : m_members)
+        if (m.client)
+            total += m.client->reconnects();
+    return total;
+}
+
 void ServerPool::startMember(int index)
 {
     Member &m = m_members[size_t(index)];
@@ -111,12 +122,15 @@ void ServerPool::startMember(int index)
     auto *client = new WeightClient(options, this);
     {
         QMutexLocker lock(&m_mutex);
-        if (m.client)
+        if (m.client) {
             m_retiredRetries += m.client->retries();
+            m_retiredReconnects += m.client->reconnects();
+        }
         m.client = client;
     }
     m.agreed = false;
     m.gaveUp = false;
+    m.ready = false;
     connect(client, &WeightClient::connectionStateChanged, this, [this, index, client](ConnectionState state) {
         if (m_members[size_t(index)].client == client) {
             Q_EMIT memberStateChanged(m_members[size_t(index)].url, state);
@@ -222,6 +236,10 @@ void ServerPool::dispatch(const QString &name, int avoid)
 
 void ServerPool::onStateChanged(int index, ConnectionState state)
 {
+    Member &m = m_members[size_t(index)];
+    const bool wasReady = std::exchange(m.ready, state == ConnectionState::Ready);
+    if (wasReady && !m.ready && m.agreed && !m_closing)
+        ++m_lost;
     if (m_urls.size() < 2)
         return;
     if (state == ConnectionState::Ready) {

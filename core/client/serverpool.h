@@ -44,6 +44,10 @@ public:
     // another server. Thread-safe.
     qint64 retries() const;
     qint64 failovers() const { return m_failovers.load(); }
+    // Sessions the clients opened again after a drop, and times a server in use was lost
+    // (its connection dropped or it gave up). Thread-safe.
+    qint64 reconnects() const;
+    qint64 serversLost() const { return m_lost.load(); }
 
 public Q_SLOTS:
     void open();
@@ -64,6 +68,7 @@ private:
         bool agreed = false;   // its manifest is the pool's
         bool excluded = false; // its manifest differs: never used
         bool gaveUp = false;   // waiting to be replaced by a fresh client
+        bool ready = false;    // its connection is up
         QString lastError;
     };
     struct Route {
@@ -102,6 +107,8 @@ private:
     QHash<QString, Route> m_routes;
     std::atomic<qint64> m_failovers{0};
     std::atomic<qint64> m_retiredRetries{0}; // of clients replaced since
+    std::atomic<qint64> m_retiredReconnects{0};
+    std::atomic<qint64> m_lost{0};
 };
 
 // Splits "ws://a:1,ws://b:2" (and repeated options) into URLs; an error message names the bad

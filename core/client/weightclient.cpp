@@ -19,6 +19,7 @@
 #include <QSslConfiguration>
 #include <QTimer>
 #include <QtConcurrent>
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcClient, "surfing.client")
 
@@ -168,6 +169,7 @@ void WeightClient::connectSocket()
     m_socket = new WebSocketClient(this);
     m_sinkBuffer.clear();
     m_attemptError.clear();
+    m_refusal.clear();
     m_socket->setMaxIncomingMessageBytes(kPieceHeaderBytes + 64 * 1024 * 1024);
     m_socket->setMaxIncomingTextBytes(kMaxServerTextBytes);
     m_socket->setHandshakeTimeout(m_options.connectTimeoutMs);
@@ -222,10 +224,11 @@ void WeightClient::handleWelcome(const QByteArray &text)
         const QString code = errorCodeName(m.error.code);
         const QString message = QStringLiteral("server %1 refused the connection (%2): %3")
                                     .arg(m_options.url.toDisplayString(), code, m.error.message);
-        if (m_everWelcomed && m.error.code == ErrorCode::Internal) {
-            // It served this client before and cannot read its storage now: try again later,
-            // as after a dropped connection, rather than failing what is pending.
-            m_attemptError = message;
+        if (m.error.code == ErrorCode::Internal) {
+            // The server cannot read its storage now ("try again later"): connect again, as
+            // after a dropped connection (a first connection only while connecting may last),
+            // rather than failing what is pending.
+            m_refusal = message;
             m_socketEnded = true;
             m_socket->abort();
             QMetaObject::invokeMethod(this, &WeightClient::onDisconnected, Qt::QueuedConnection);
@@ -237,7 +240,8 @@ void WeightClient::handleWelcome(const QByteArray &text)
     if (m.type != ServerMessageType::Welcome)
         throw ProtocolError(ErrorCode::BadRequest, QStringLiteral("expected 'welcome' first"));
     m_welcomed = true;
-    m_everWelcomed = true;
+    if (std::exchange(m_everWelcomed, true))
+        m_reconnects.fetchAndAddRelaxed(1);
     m_reconnectAttempt = 0;
     m_maxInFlight = qBound(1, m.welcome.maxInFlight, 4096);
     m_maxPieceBytes = qBound(1, m.welcome.maxPieceBytes, 64 * 1024 * 1024);
@@ -259,7 +263,10 @@ void WeightClient::onDisconnected()
 {
     if (m_closing || m_state == ConnectionState::Disconnected)
         return;
-    const QString why = !m_attemptError.isEmpty() ? m_attemptError : m_socket ? m_socket->errorString() : QString();
+    const QString why = !m_attemptError.isEmpty() ? m_attemptError
+                        : !m_refusal.isEmpty()   ? m_refusal
+                        : m_socket               ? m_socket->errorString()
+                                                 : QString();
     if (givesUp()) {
         // Another attempt would meet the same answer (or the time for connecting is up).
         const bool broken = m_socket && m_socket->failure() == WebSocketClient::Failure::Protocol;
@@ -292,7 +299,7 @@ void WeightClient::scheduleReconnect()
         failEverything(QStringLiteral("connection"),
                        QStringLiteral("cannot reach server %1 after %2 attempts: %3")
                            .arg(m_options.url.toDisplayString()).arg(m_options.maxReconnectAttempts)
-                           .arg(m_socket ? m_socket->errorString() : QString()));
+                           .arg(!m_refusal.isEmpty() ? m_refusal : m_socket ? m_socket->errorString() : QString()));
         return;
     }
     setState(ConnectionState::Reconnecting);
@@ -302,7 +309,7 @@ void WeightClient::scheduleReconnect()
     const qint64 delay = base / 2 + QRandomGenerator::global()->bounded(base / 2 + 1);
     if (!m_everWelcomed && nowMs() + delay - m_firstAttemptMs >= m_options.connectTimeoutMs) {
         failEverything(QStringLiteral("connection"), QStringLiteral("%1 (tried for %2 s)")
-                                                         .arg(m_socket ? m_socket->errorString() : m_options.url.toDisplayString())
+                                                         .arg(!m_refusal.isEmpty() ? m_refusal : m_socket ? m_socket->errorString() : m_options.url.toDisplayString())
                                                          .arg(m_options.connectTimeoutMs / 1000.0));
         return;
     }

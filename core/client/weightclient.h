@@ -77,6 +77,8 @@ public:
     // Requests sent again: after an "internal" or "rate_limited" answer, or on a new connection
     // after the last one dropped. Thread-safe.
     qint64 retries() const { return m_retries.loadRelaxed(); }
+    // Sessions opened again after a connection that worked had dropped. Thread-safe.
+    qint64 reconnects() const { return m_reconnects.loadRelaxed(); }
 
 public Q_SLOTS:
     void open();
@@ -156,6 +158,7 @@ private:
     bool m_everWelcomed = false;
     qint64 m_firstAttemptMs = 0;
     QString m_attemptError; // why the current attempt ended, when the client ended it
+    QString m_refusal;      // the server said "not now" to this attempt's hello (storage failing)
     bool m_socketEnded = false;
     bool m_manifestRequested = false;
     int m_reconnectAttempt = 0;
@@ -168,6 +171,7 @@ private:
     std::deque<quint32> m_queue; // waiting to be sent, in order
     QAtomicInteger<quint32> m_nextId{0};
     QAtomicInteger<qint64> m_retries{0};
+    QAtomicInteger<qint64> m_reconnects{0};
 
     mutable QMutex m_mutex; // guards what the thread-safe getters read
     ChunkManifest m_manifest;

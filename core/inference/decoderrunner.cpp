@@ -15,7 +15,7 @@ public:
     explicit DecoderRunner(std::unique_ptr<DecoderModel> model) : m_model(std::move(model)) {}
 
     bool generates() const override { return true; }
-    DecoderModel *decoderModel() override { return m_model.get(); }
+    DecoderModel *decoder() override { return m_model.get(); }
 
     void warmup(WeightStream &stream) override
     {
@@ -32,6 +32,7 @@ public:
             GenerationOptions gen;
             gen.maxNewTokens = c.options.maxNewTokens;
             gen.stopAtEos = c.options.stopAtEos;
+            gen.eosIds = c.eosIds;
             gen.sampling = {c.options.temperature, c.options.topK, c.options.topP, c.options.seed};
             const auto onToken = [&c](int, const std::vector<int64_t> &tokens) { return c.acceptToken(tokens[0]); };
             const GenerationResult r = generate(*m_model, c.stream, input, {}, gen, onToken, c.options.keepTensors);

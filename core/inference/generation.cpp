@@ -2,6 +2,8 @@
 
 #include "base/error.h"
 
+#include <algorithm>
+
 namespace surfing {
 namespace {
 
@@ -20,8 +22,11 @@ GenerationResult generate(DecoderModel &model, WeightStream &stream, const at::T
     if (ids.dim() != 2 || ids.size(1) == 0)
         throw Error(QStringLiteral("generation needs at least one prompt token"));
     const int64_t batch = ids.size(0);
-    const std::optional<int64_t> eos = model.eosId();
-    const int64_t pad = options.padId.value_or(eos.value_or(0));
+    const std::optional<int64_t> modelEos = model.eosId();
+    const int64_t pad = options.padId.value_or(modelEos.value_or(0));
+    std::vector<int64_t> eos = options.eosIds;
+    if (eos.empty() && modelEos)
+        eos.push_back(*modelEos);
     Sampler sampler(options.sampling);
     KVCache cache(model.numLayers());
     KVCache *kv = options.useKvCache ? &cache : nullptr;
@@ -57,7 +62,7 @@ GenerationResult generate(DecoderModel &model, WeightStream &stream, const at::T
             const int64_t id = next[b].item<int64_t>();
             tokens[size_t(b)] = id;
             result.newIds[size_t(b)].push_back(id);
-            if (options.stopAtEos && eos && id == *eos)
+            if (options.stopAtEos && std::find(eos.begin(), eos.end(), id) != eos.end())
                 finished[size_t(b)] = true;
             allDone = allDone && finished[size_t(b)];
         }

@@ -1,5 +1,6 @@
 // Autoregressive generation with a decoder model: prompt pass, then one token per step through
-// the KV cache (kept across steps while layer weights stream), stop at EOS or max tokens.
+// the KV cache (kept across steps while layer weights stream), stop at EOS (any of several ids)
+// or max tokens.
 #pragma once
 
 #include "inference/decodermodel.h"
@@ -14,6 +15,7 @@ struct GenerationOptions {
     int maxNewTokens = 64;
     SamplingOptions sampling;
     bool stopAtEos = true;
+    std::vector<int64_t> eosIds; // tokens that end a row; empty: the model's eos_token_id
     bool useKvCache = true;  // false recomputes the whole sequence every step (for checks)
     std::optional<int64_t> padId; // written after a row finished early (default: EOS, else 0)
 };

@@ -108,6 +108,8 @@ QJsonObject InferenceResult::toJson() const
                   {"text", text}, {"stats", stats.toJson()}, {"timeline", events}};
     if (!outputs.isEmpty())
         o.insert(QStringLiteral("outputs"), outputs);
+    if (!stopReason.isEmpty())
+        o.insert(QStringLiteral("stop_reason"), stopReason);
     return o;
 }
 

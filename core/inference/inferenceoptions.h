@@ -6,6 +6,7 @@
 
 #include <QJsonObject>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 namespace surfing {
@@ -20,6 +21,8 @@ struct InferenceOptions {
     int prefetchDepth = 2;     // units fetched ahead of the one computing; 0 = off
     bool keepTensors = false;  // keep final hidden states / logits for dumpTensors()
     int threads = 0;           // compute threads; 0 = defaultComputeThreads()
+    QStringList stopStrings;   // decoders: stop once the text contains one; the text ends before it
+    bool addSpecialTokens = true; // false: the prompt is formatted already (a chat template wrote BOS)
 };
 
 // Compute threads when none are asked for: SURFING_TORCH_THREADS if set, else the cores of this
@@ -72,6 +75,7 @@ struct InferenceResult {
     QJsonObject outputs;          // BERT: pooled/hidden summary (norms, first values)
     QVector<double> embedding;    // encoders: mean of the last hidden states (sentenceembedding.h)
     InferenceStats stats;
+    QString stopReason;           // decoders: "eos", "stop_string", "max_tokens" or "cancelled"
     QVector<LayerEvent> timeline;
 
     QJsonObject toJson() const;   // ids, text, stats, timeline

@@ -1,6 +1,7 @@
 #include "inference/inferencesession.h"
 
 #include "base/error.h"
+#include "chat/stopconditions.h"
 #include "client/chunksource.h"
 #include "client/chunkverifier.h"
 #include "inference/blasinfo.h"
@@ -76,10 +77,15 @@ struct InferenceSession::Private {
     std::atomic_bool cancelled{false};
     std::atomic_bool running{false};
     std::mutex runMutex; // one run at a time
+    std::vector<int64_t> eosIds;  // config.json, generation_config.json and the tokenizer's EOS
+    std::optional<int> context;   // positions the model holds
+    StopStrings stops;
+    bool stoppedByString = false;
 
     QVector<qint64> encode(const QString &prompt) const;
     // `prompt` is null when the caller gave ids.
     InferenceResult runOnce(const QVector<qint64> &ids, const QString &prompt);
+    void checkContext(qsizetype promptTokens) const;
     // Around the runner: reset per-run state; take one generated token (emits its text delta,
     // false once cancelled); fill the result's text and counts at the end.
     InferenceResult beginRun(const QVector<qint64> &promptIds, qint64 &start);
@@ -115,6 +121,9 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
             qCWarning(lcInference).noquote() << "tokenizer not loaded:" << d->tokenizerError;
         }
     }
+    for (qint64 id : eosTokenIds(modelFilesDir, d->tokenizer ? d->tokenizer->eosId() : std::nullopt))
+        d->eosIds.push_back(id);
+    d->context = surfing::contextLength(d->config.json);
     d->stream = std::make_unique<WeightStream>(*d->source, d->options.prefetchDepth);
     d->stream->setEventSink([this](const LayerEvent &event) {
         if (!d->recording)
@@ -135,6 +144,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
 {
     std::lock_guard lock(d->runMutex);
     d->options = options;
+    d->stops = StopStrings(options.stopStrings);
     d->stream->setPrefetchDepth(options.prefetchDepth);
     applyComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
@@ -143,6 +153,7 @@ InferenceOptions InferenceSession::options() const { return d->options; }
 QString InferenceSession::modelType() const { return d->config.modelType; }
 bool InferenceSession::isDecoder() const { return d->runner->generates(); }
 bool InferenceSession::hasTokenizer() const { return d->tokenizer != nullptr; }
+int InferenceSession::contextLength() const { return d->context.value_or(0); }
 QString InferenceSession::tokenizerError() const { return d->tokenizerError; }
 bool InferenceSession::isRunning() const { return d->running; }
 void InferenceSession::cancel() { d->cancelled = true; }
@@ -154,7 +165,7 @@ QVector<qint64> InferenceSession::Private::encode(const QString &prompt) const
     if (!tokenizer)
         throw Error(QStringLiteral("the model has no tokenizer files (tokenizer.json, vocab.txt or vocab.json); "
                                    "give token ids instead of text"));
-    return tokenizer->encode(prompt, true).ids;
+    return tokenizer->encode(prompt, options.addSpecialTokens).ids;
 }
 
 void InferenceSession::warmup()
@@ -188,7 +199,7 @@ QVector<qint64> InferenceSession::encode(const QString &prompt) const
 InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<qint64>> &prompts)
 {
     std::lock_guard lock(d->runMutex);
-    DecoderModel *decoder = d->runner ? d->runner->decoderModel() : nullptr;
+    DecoderModel *decoder = d->runner ? d->runner->decoder() : nullptr;
     if (!decoder)
         throw Error(QStringLiteral("batch mode runs decoder models (GPT-2, LLaMA family); this is a %1 model").arg(d->config.modelType));
     at::NoGradGuard noGrad;
@@ -201,6 +212,7 @@ InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<q
     GenerationOptions gen;
     gen.maxNewTokens = d->options.maxNewTokens;
     gen.stopAtEos = d->options.stopAtEos;
+    gen.eosIds = d->eosIds;
     gen.sampling = {d->options.temperature, d->options.topK, d->options.topP, d->options.seed};
     const auto onToken = [&](int step, const std::vector<int64_t> &) {
         if (step == 0)
@@ -249,6 +261,9 @@ InferenceResult InferenceSession::Private::runOnce(const QVector<qint64> &ids, c
     QString printed;
     RunContext context{*stream, options, tokenizer.get(), result, kept,
                        [&](qint64 id) { return acceptToken(id, result, printed, start); }, start};
+    context.eosIds = eosIds;
+    if (runner->decoder())
+        checkContext(ids.size());
     runner->run(context, ids, prompt);
     if (runner->generates())
         endGeneration(result, stepsBefore, start);
@@ -260,6 +275,7 @@ InferenceResult InferenceSession::Private::runOnce(const QVector<qint64> &ids, c
 InferenceResult InferenceSession::Private::beginRun(const QVector<qint64> &promptIds, qint64 &start)
 {
     cancelled = false;
+    stoppedByString = false;
     timeline.clear();
     kept.clear();
     arrivedAtStart = arrivedBytes();
@@ -280,20 +296,48 @@ bool InferenceSession::Private::acceptToken(qint64 id, InferenceResult &result, 
         QString full = tokenizer->decode(result.newIds, true);
         while (full.endsWith(QChar(0xFFFD))) // an incomplete UTF-8 sequence: wait for its bytes
             full.chop(1);
+        // Text that is, or may become, a stop string is not shown.
+        const qsizetype stopAt = stops.find(full);
+        stoppedByString = stopAt >= 0;
+        full.truncate(stoppedByString ? stopAt : full.size() - stops.heldBack(full));
         if (full.startsWith(printed))
             delta = full.mid(printed.size());
         printed = full;
     }
     Q_EMIT q->tokenGenerated(id, delta);
-    return !cancelled.load();
+    return !cancelled.load() && !stoppedByString;
 }
 
 void InferenceSession::Private::endGeneration(InferenceResult &result, int stepsBefore, qint64 start)
 {
     result.text = tokenizer ? tokenizer->decode(result.newIds, true) : QString();
+    const qsizetype stopAt = stops.find(result.text);
+    if (stopAt >= 0)
+        result.text.truncate(stopAt);
+    const bool endedByEos = !result.newIds.isEmpty() && options.stopAtEos
+        && std::find(eosIds.begin(), eosIds.end(), result.newIds.last()) != eosIds.end();
+    result.stopReason = stoppedByString ? QStringLiteral("stop_string")
+        : endedByEos                    ? QStringLiteral("eos")
+        : cancelled                     ? QStringLiteral("cancelled")
+                                        : QStringLiteral("max_tokens");
     result.stats.steps = stream->step() - stepsBefore;
     result.stats.newTokens = result.newIds.size();
     finishStats(result, start);
+}
+
+// A prompt and reply longer than the model's positions is refused up front, with the numbers,
+// rather than failing midway (GPT-2) or running past what the model was trained for (RoPE).
+void InferenceSession::Private::checkContext(qsizetype promptTokens) const
+{
+    if (!context)
+        return;
+    if (promptTokens >= *context)
+        throw Error(QStringLiteral("the prompt is %1 tokens, but this model holds %2 positions (config.json); "
+                                   "shorten the prompt or start a new conversation").arg(promptTokens).arg(*context));
+    if (promptTokens + options.maxNewTokens > *context)
+        throw Error(QStringLiteral("the prompt (%1 tokens) plus max new tokens (%2) is more than the %3 positions this "
+                                   "model holds (config.json); ask for at most %4 new tokens")
+                        .arg(promptTokens).arg(options.maxNewTokens).arg(*context).arg(*context - promptTokens));
 }
 
 void InferenceSession::Private::finishStats(InferenceResult &result, qint64 startNs) const

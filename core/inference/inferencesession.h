@@ -31,6 +31,7 @@ public:
     QString modelType() const;
     bool isDecoder() const;
     bool hasTokenizer() const;
+    int contextLength() const; // positions a prompt and its reply must fit in; 0: no fixed limit
     // Why the tokenizer files beside the model could not be loaded (empty when they loaded or
     // there are none): such a model still runs from token ids.
     QString tokenizerError() const;

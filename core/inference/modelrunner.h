@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace surfing {
 
@@ -30,6 +31,7 @@ struct RunContext {
     std::map<QString, at::Tensor> &kept;    // tensors for dumpTensors() (options.keepTensors)
     std::function<bool(qint64)> acceptToken; // a generated token (emits it); false: stop
     qint64 startNs = 0;                     // timelineClockNs() when the run began
+    std::vector<int64_t> eosIds = {};       // every end-of-sequence id (empty: the model's own)
 };
 
 class ModelRunner
@@ -42,8 +44,8 @@ public:
     virtual void warmup(WeightStream &stream) = 0;
     // `prompt` is the text the ids came from, or null when the caller gave ids.
     virtual void run(RunContext &context, const QVector<qint64> &ids, const QString &prompt) = 0;
-    // The decoder of a decoder-only family (batch mode runs it directly); null otherwise.
-    virtual DecoderModel *decoderModel() { return nullptr; }
+    // The decoder, for families that batch prompts (generateBatch); null for the others.
+    virtual DecoderModel *decoder() { return nullptr; }
 };
 
 struct RunnerSetup {

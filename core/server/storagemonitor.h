@@ -64,7 +64,7 @@ private:
     QHash<QString, Probe> m_probes;
     QTimer m_timer;
     int m_intervalMs = 500;
-    int m_timeoutMs = 1500;
+    int m_timeoutMs = 3000;
     bool m_healthy = true;
     bool m_probeSoonQueued = false;
 };

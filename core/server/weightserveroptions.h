@@ -33,7 +33,7 @@ struct WeightServerOptions {
     // counts as a failing storage. While a storage fails, /healthz says 503 and hellos are
     // refused.
     int storageCheckIntervalMs = 500;
-    int storageCheckTimeoutMs = 1500;
+    int storageCheckTimeoutMs = 3000;
 
     qint64 effectiveServerSendBytes() const
     {

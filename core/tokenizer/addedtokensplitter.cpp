@@ -1,5 +1,6 @@
 #include "addedtokensplitter.h"
 
+#include <QSet>
 #include <QStringView>
 #include <algorithm>
 
@@ -47,11 +48,11 @@ AddedTokenSplitter::AddedTokenSplitter(const QStringList &tokens)
 
 AddedTokenSplitter::AddedTokenSplitter(QVector<AddedTokenSpec> tokens)
 {
-    QStringList seen;
+    QSet<QString> seen;
     for (const AddedTokenSpec &token : tokens) {
         if (token.content.isEmpty() || seen.contains(token.content))
             continue;
-        seen.append(token.content);
+        seen.insert(token.content);
         m_tokens.append(token);
         if (!m_firstChars.contains(token.content[0]))
             m_firstChars += token.content[0];

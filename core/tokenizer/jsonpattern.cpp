@@ -12,14 +12,16 @@ namespace {
 // classes. Checked code point by code point against Oniguruma 6.9.8: PCRE2's own \s also takes
 // U+180E, its \w takes every number and no marks, and its \h is horizontal space, not hex.
 const QLatin1String kSpaceClass("\\t-\\r\\x{85}\\p{Z}");
+// Oniguruma's \w takes Latin-1's superscripts and fractions too, but not inside a [...] class.
+const QLatin1String kWordClassInside("\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}");
 const QLatin1String kWordClass("\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\xB2\\xB3\\xB9\\xBC-\\xBE");
 const QLatin1String kHexClass("0-9a-fA-F");
 
-QString onigurumaClass(QChar escape)
+QString onigurumaClass(QChar escape, bool inClass)
 {
     switch (escape.toLower().unicode()) {
     case 's': return kSpaceClass;
-    case 'w': return kWordClass;
+    case 'w': return inClass ? kWordClassInside : kWordClass;
     case 'h': return kHexClass;
     }
     return {};
@@ -38,7 +40,7 @@ QString JsonPattern::fromOniguruma(const QString &pattern)
         const QChar c = pattern[i];
         if (c == QLatin1Char('\\') && i + 1 < pattern.size()) {
             const QChar next = pattern[++i];
-            const QString body = onigurumaClass(next);
+            const QString body = onigurumaClass(next, inClass);
             if (body.isEmpty() || (inClass && next.isUpper()))
                 result.append(c).append(next);
             else if (inClass)

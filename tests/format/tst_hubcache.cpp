@@ -257,6 +257,7 @@ void TestHubCache::chunkByHubName_data()
     QTest::addColumn<QString>("repoId");
     QTest::newRow("single file") << "stories260K" << "karpathy/stories260K";
     QTest::newRow("sharded") << "bert-random-sharded" << "org/bert-random-sharded";
+    QTest::newRow("bf16 qwen3") << "qwen3-random" << "Qwen/qwen3-random";
 }
 
 void TestHubCache::chunkByHubName()

@@ -324,6 +324,25 @@ private Q_SLOTS:
         }
     }
 
+    // With --dtype too, the tensors left unquantized are converted and the manifest says both.
+    void quantizeWithDtype()
+    {
+        const QString model = test::sharedModel(QStringLiteral("llama-random"));
+        if (model.isEmpty())
+            QSKIP("../shared/models/llama-random not found");
+        QTemporaryDir tmp;
+        const QString out = tmp.filePath(QStringLiteral("q8bf16"));
+        const test::CliResult chunked = test::runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), out, QStringLiteral("--quantize"),
+                                                      QStringLiteral("q8_0"), QStringLiteral("--dtype"), QStringLiteral("bf16")});
+        QVERIFY2(chunked.exitCode == 0, chunked.err.constData());
+        const ChunkManifest m = ChunkManifest::load(out);
+        QCOMPARE(m.dtype, QStringLiteral("q8_0+bf16"));
+        for (const ManifestChunk &c : m.chunks)
+            for (const ManifestTensor &t : c.tensors)
+                QCOMPARE(t.dtype, t.shape.size() == 2 ? Dtype::Q8_0 : Dtype::BF16);
+        QCOMPARE(test::runCli({QStringLiteral("verify"), out}).exitCode, 0);
+    }
+
     void chunkQuantizeRefusesWhatItCannotDo()
     {
         const QString gpt2 = test::sharedModel(QStringLiteral("gpt2-random"));

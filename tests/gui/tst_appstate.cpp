@@ -256,6 +256,7 @@ void TestAppState::aWrongTokenIsNotAServerThatIsDown()
     QVERIFY(typeInto(token, QStringLiteral("right")));
     QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
     QSignalSpy finished(inference, &InferenceController::finished);
+    page->setPrompt(QStringLiteral("Once upon a time")); // a chat: the sent prompt left the box
     QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
     QVERIFY(finished.wait(60000) || finished.count() == 1);
     QVERIFY(!banner->isShowingError());

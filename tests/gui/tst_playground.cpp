@@ -20,6 +20,7 @@
 
 #include <QFile>
 #include <QImage>
+#include <QLabel>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -137,6 +138,7 @@ void TestPlayground::promptStreamsTextAndFillsTheDashboard()
 
     // A second prompt through the same client cache: now the layers are hits.
     QSignalSpy finishedAgain(window.inferenceController(), &InferenceController::finished);
+    page->setPrompt(golden.value(QStringLiteral("prompt")).toString()); // a sent prompt leaves the box
     page->run();
     QTRY_VERIFY_WITH_TIMEOUT(finishedAgain.count() + failed.count() > 0, 120000);
     QCOMPARE(failed.count(), 0);
@@ -204,6 +206,8 @@ void TestPlayground::remoteServerWorksTheSameWay()
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
     QCOMPARE(finished.first().first().value<InferenceResult>().newIds, expectedIds);
     QVERIFY(!page->outputText().isEmpty());
+    // What the remote model is, learnt when it opened: its context under Max new tokens.
+    QVERIFY2(page->contextNote()->text().contains(QStringLiteral("512 tokens")), qPrintable(page->contextNote()->text()));
     QVERIFY(window.timelineModel()->rowCount() > 0);
     server.terminate();
     QVERIFY(server.waitForFinished(30000));
@@ -275,14 +279,21 @@ void TestPlayground::bertComparesSentences()
     for (int i = 0; i < 3; ++i)
         QVERIFY2(std::abs(toFirst[i] - expected[i]) < 1e-4, qPrintable(QStringLiteral("line %1: %2 vs %3").arg(i).arg(toFirst[i]).arg(expected[i])));
 
-    // What the window shows: every sentence beside its figure, four decimals.
+    // What the window shows: every sentence beside its figure, four decimals, and its token count
+    // (the goldens' lengths: [CLS] ... [SEP]).
     const QString shown = page->outputText();
+    QVector<int> tokens;
+    for (const char *golden : {"01_hello", "02_accents", "04_oov"})
+        tokens << int(test::readJsonObject(bert + QStringLiteral("/golden/%1.json").arg(QLatin1String(golden)))
+                          .value(QStringLiteral("input_ids")).toArray().first().toArray().size());
+    QCOMPARE(computed.first().at(2).value<QVector<int>>(), tokens);
     for (int i = 0; i < 3; ++i) {
         QVERIFY2(shown.contains(sentences[i]), qPrintable(shown));
-        const QRegularExpression row(QStringLiteral("(-?\\d\\.\\d{4})\\s*") + QRegularExpression::escape(sentences[i]));
+        const QRegularExpression row(QStringLiteral("(-?\\d\\.\\d{4})\\s*(\\d+)\\s*") + QRegularExpression::escape(sentences[i]));
         const QRegularExpressionMatch m = row.match(shown);
         QVERIFY2(m.hasMatch(), qPrintable(shown));
         QVERIFY(std::abs(m.captured(1).toDouble() - expected[i]) < 1e-3);
+        QCOMPARE(m.captured(2).toInt(), tokens[i]);
     }
     QVERIFY(!page->isRunning());
     QVERIFY(window.timelineModel()->units().contains(QStringLiteral("layer_1")));

@@ -24,6 +24,7 @@ private Q_SLOTS:
     void llamaPaddedBatchMatchesGoldens();
     void eachUnitFetchedOncePerStep();
     void textPromptsMatchSingleRuns();
+    void plainOutputIsOneLinePerPrompt();
     void badPromptsFilesAreRefused_data();
     void badPromptsFilesAreRefused();
 
@@ -187,6 +188,26 @@ void TestBatchRun::textPromptsMatchSingleRuns()
         QCOMPARE(r.value(QLatin1String("ids")).toArray(), single.value(QLatin1String("ids")).toArray());
         QCOMPARE(r.value(QLatin1String("text")).toString(), single.value(QLatin1String("text")).toString());
     }
+}
+
+// Without --json every prompt's continuation is one line of stdout, in order; the first golden
+// continuation holds a newline, written as \n.
+void TestBatchRun::plainOutputIsOneLinePerPrompt()
+{
+    const QJsonArray prompts = readJsonObject(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                                   .value(QLatin1String("prompts")).toArray();
+    const QJsonObject first = prompts[0].toObject();
+    QVERIFY(first.value(QLatin1String("greedy_text")).toString().contains(QLatin1Char('\n')));
+    const QString path = writePrompts(QStringLiteral("plain.jsonl"), idsLine(first.value(QLatin1String("ids")))
+                                                                        + idsLine(prompts[1].toObject().value(QLatin1String("ids"))));
+    const CliResult r = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")), QStringLiteral("--prompts-file"),
+                                path, QStringLiteral("--batch"), QStringLiteral("2"), QStringLiteral("--max-tokens"), QStringLiteral("48")});
+    QCOMPARE(r.exitCode, 0);
+    const QStringList lines = QString::fromUtf8(r.out).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.size(), 2);
+    QVERIFY2(lines[0].contains(QLatin1String("\\n")), qPrintable(lines[0]));
+    QVERIFY2(lines[0].startsWith(QLatin1String("She loved to play")), qPrintable(lines[0]));
+    QVERIFY2(r.err.contains("batch of 2"), r.err.constData());
 }
 
 void TestBatchRun::badPromptsFilesAreRefused_data()

@@ -5,6 +5,7 @@
 // teacher-forced pass (the largest logit difference from f32 over all 8 x up to 64 positions),
 // and generates 48 ids greedily through the KV cache (how many lead with the golden ids).
 #include "goldens.h"
+#include "serveprocess.h"
 #include "testsupport.h"
 
 #include "base/sha256.h"
@@ -111,6 +112,34 @@ private Q_SLOTS:
         QCOMPARE(ids.size(), 24);
         for (int i = 0; i < 24; ++i)
             QCOMPARE(qint64(ids.at(i).toInteger()), golden[size_t(i)]);
+    }
+
+    // Quantized chunks served by `surfing-cli serve` over loopback to `run --server` with a
+    // cache of 2 chunks (every step refetches): the same ids as --local, and the bytes fetched
+    // are whole quantized chunks.
+    void servedWithSmallCache()
+    {
+        ServeProcess serve;
+        QVERIFY2(serve.start({chunks(QStringLiteral("q8_0"))}), serve.stderrText().constData());
+        const QJsonObject p = readJson(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                                  .value(QLatin1String("prompts")).toArray().at(2).toObject();
+        const std::vector<int64_t> golden = toIds(p.value(QLatin1String("greedy_ids")));
+        QStringList ids;
+        for (const QJsonValue &v : p.value(QLatin1String("ids")).toArray())
+            ids << QString::number(v.toInteger());
+        const CliResult run = runCli({QStringLiteral("run"), QStringLiteral("--server"), serve.url().toString(), QStringLiteral("--cache-layers"),
+                                      QStringLiteral("2"), QStringLiteral("--ids"), ids.join(QLatin1Char(',')), QStringLiteral("--max-tokens"),
+                                      QStringLiteral("16"), QStringLiteral("--json")});
+        QVERIFY2(run.exitCode == 0, run.err.constData());
+        const QJsonObject out = QJsonDocument::fromJson(run.out).object();
+        const QJsonArray got = out.value(QLatin1String("ids")).toArray();
+        QCOMPARE(got.size(), 16);
+        for (int i = 0; i < 16; ++i)
+            QCOMPARE(qint64(got.at(i).toInteger()), golden[size_t(i)]); // q8_0 keeps prompt 3 whole
+        const QJsonObject stats = out.value(QLatin1String("stats")).toObject();
+        const double perStep = stats.value(QLatin1String("bytes_fetched")).toDouble() / stats.value(QLatin1String("steps")).toDouble();
+        const qint64 model = ChunkManifest::load(chunks(QStringLiteral("q8_0"))).totalStoredBytes();
+        QVERIFY2(perStep > model / 2 && perStep <= model, qPrintable(QStringLiteral("%1 of %2").arg(perStep).arg(model)));
     }
 
     // `run` refuses a chunk with a NaN scale even when the manifest's hash matches it.

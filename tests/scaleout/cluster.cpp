@@ -34,7 +34,9 @@ HttpAnswer httpGet(int port, const QByteArray &path, const QByteArray &method, c
     socket.connectToHost(QStringLiteral("127.0.0.1"), quint16(port));
     if (!socket.waitForConnected(5000))
         return {};
-    socket.write(method + ' ' + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n" + extraHeaders + "\r\n");
+    // HTTP/1.1: HAProxy upgrades to WebSocket only from it.
+    const QByteArray connection = extraHeaders.contains("Connection:") ? QByteArray() : QByteArray("Connection: close\r\n");
+    socket.write(method + ' ' + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + connection + extraHeaders + "\r\n");
     QByteArray reply;
     QDeadlineTimer deadline(10000);
     while (socket.state() == QAbstractSocket::ConnectedState && !deadline.hasExpired()) {
@@ -244,6 +246,32 @@ QString Cluster::replicaList() const
 QUrl Cluster::balancerUrl() const
 {
     return QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(m_balancerPort));
+}
+
+QPair<double, double> Cluster::servedAndInFlight(int replica) const
+{
+    const HttpAnswer answer = httpGet(healthPort(replica), "/metrics");
+    if (answer.status != 200)
+        return {-1, -1};
+    double served = 0, gets = 0;
+    for (const QByteArray &line : answer.body.split('\n')) {
+        const double value = line.mid(line.lastIndexOf(' ') + 1).toDouble();
+        if (line.startsWith("surfing_chunks_served_total "))
+            served = value;
+        else if (line.startsWith("surfing_requests_total{type=\"get\"} "))
+            gets = value;
+    }
+    return {served, gets - served - m_inFlightBase.value(replica)};
+}
+
+void Cluster::markInFlightBaseline()
+{
+    m_inFlightBase.clear();
+    for (int i = 0; i < replicaCount(); ++i) {
+        m_inFlightBase.append(0);
+        const auto [served, inFlight] = servedAndInFlight(i);
+        m_inFlightBase[i] = qMax(0.0, inFlight);
+    }
 }
 
 double Cluster::metric(int replica, const QByteArray &name) const

@@ -62,6 +62,11 @@ public:
 
     // A replica's /metrics value (the sum over its label sets), -1 when it does not answer.
     double metric(int replica, const QByteArray &name) const;
+    // Chunks served so far and gets received but not yet served (from one /metrics answer),
+    // counted from markInFlightBaseline() (gets of files are not chunks served); -1, -1 when the
+    // replica does not answer.
+    QPair<double, double> servedAndInFlight(int replica) const;
+    void markInFlightBaseline();
     // Waits until HAProxy sees every replica up (its /healthz through the balancer answers and
     // each replica's does).
     bool waitForAllUp();
@@ -81,6 +86,7 @@ private:
     QStringList m_replicaArgs;
     QProcess m_haproxy;
     int m_balancerPort = 0;
+    QVector<double> m_inFlightBase;
 };
 
 } // namespace surfing::test

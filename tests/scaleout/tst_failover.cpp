@@ -8,6 +8,7 @@
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QStandardPaths>
 #include <QThread>
 #include <QtTest>
 
@@ -22,6 +23,7 @@ private:
     QTemporaryDir m_tmp;
     QStringList m_runArgs;
     QVector<qint64> m_reference;
+    qint64 m_uninterruptedMs = 0;
 
     double servedBy(int replica) { return m_cluster.metric(replica, "surfing_chunks_served_total"); }
 
@@ -43,8 +45,8 @@ private:
 private Q_SLOTS:
     void initTestCase()
     {
-        if (const QString missing = missingBalancerTools(); !missing.isEmpty() && missing.startsWith(QLatin1String("node")))
-            QSKIP(qPrintable(missing));
+        if (QStandardPaths::findExecutable(QStringLiteral("node")).isEmpty())
+            QSKIP("node is not installed (scripts/install-deps.sh installs it; CI runs it)");
         if (sharedModel(QStringLiteral("stories260K")).isEmpty())
             QSKIP("../shared/models/stories260K is not available");
         QString error;
@@ -63,9 +65,19 @@ private Q_SLOTS:
         QCOMPARE(m_reference.mid(0, 48), jsonIds(golden.value(QLatin1String("greedy_ids"))));
     }
 
+    // A test that failed half-way must not leave the next one a replica short.
+    void init()
+    {
+        for (int i = 0; i < m_cluster.replicaCount(); ++i)
+            if (!m_cluster.replica(i).isRunning())
+                QVERIFY(m_cluster.restartReplica(i));
+    }
+
     void spreadsChunkRequestsOverTheReplicas()
     {
         const QVector<double> before = servedNow();
+        QElapsedTimer timer;
+        timer.start();
         // Repeated --server options and a comma-separated list mean the same.
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaUrl(0).toString(),
                                         QStringLiteral("--server"), m_cluster.replicaUrl(1).toString() + QLatin1Char(',')
@@ -74,6 +86,7 @@ private Q_SLOTS:
         QString error;
         const QJsonObject out = finishRun(*run, &error);
         QVERIFY2(error.isEmpty(), qPrintable(error));
+        m_uninterruptedMs = timer.elapsed();
         QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
         QCOMPARE(out.value(QLatin1String("network")).toObject().value(QLatin1String("servers")).toInt(), 3);
         const QVector<double> after = servedNow();
@@ -86,14 +99,18 @@ private Q_SLOTS:
     void replicaKilledMidRun()
     {
         const QVector<double> before = servedNow();
+        m_cluster.markInFlightBaseline();
         QElapsedTimer timer;
         timer.start();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
         int victim = -1;
         while (victim < 0 && run->state() != QProcess::NotRunning) {
-            for (int i = 0; i < m_cluster.replicaCount() && victim < 0; ++i)
-                if (servedBy(i) - before[i] >= 40)
+            // Killed while a get is in flight on it, when that can be caught.
+            for (int i = 0; i < m_cluster.replicaCount() && victim < 0; ++i) {
+                const auto [served, inFlight] = m_cluster.servedAndInFlight(i);
+                if (served - before[i] >= 40 && inFlight > 0)
                     victim = i;
+            }
             run->waitForFinished(20); // also lets QProcess see the process end
         }
         QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
@@ -103,10 +120,12 @@ private Q_SLOTS:
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
         const QJsonObject network = out.value(QLatin1String("network")).toObject();
-        qInfo("replica %d SIGKILLed mid-run: run took %lld ms, %d requests moved to another replica, %d sent again",
-              victim, timer.elapsed(), network.value(QLatin1String("failovers")).toInt(),
+        qInfo("replica %d SIGKILLed mid-run: run took %lld ms (uninterrupted %lld ms), %d requests moved to another replica, %d sent again",
+              victim, timer.elapsed(), m_uninterruptedMs, network.value(QLatin1String("failovers")).toInt(),
               network.value(QLatin1String("retries")).toInt());
-        QVERIFY2(network.value(QLatin1String("failovers")).toInt() > 0, "nothing was moved off the killed replica");
+        // Whether a request was on the killed replica at that instant is up to timing; that the
+        // run saw the server go is not.
+        QCOMPARE(network.value(QLatin1String("servers_lost")).toInt(), 1);
         QVERIFY(m_cluster.restartReplica(victim));
     }
 
@@ -118,14 +137,16 @@ private Q_SLOTS:
         int status = 0;
         QJsonObject health;
         QTRY_VERIFY_WITH_TIMEOUT((health = healthOf(0, &status), status == 503), kWaitMs);
-        qInfo("/healthz 503 %lld ms after the storage hung (probe every 0.5 s, timeout 1.5 s)", outage.elapsed());
+        qInfo("/healthz 503 %lld ms after the storage hung (probe every 0.5 s, timeout 3 s)", outage.elapsed());
         const QJsonObject model = health.value(QLatin1String("models")).toArray().at(0).toObject();
         QCOMPARE(model.value(QLatin1String("reason")).toString(), QStringLiteral("timed out"));
         QVERIFY(!QJsonDocument(health).toJson().contains("surfing")); // names no bucket
 
-        // A new session is refused at once, with the reason, instead of waiting on the storage.
+        // A new session is refused, with the reason, instead of waiting on the storage; the
+        // client tries again for as long as connecting may take (--timeout), then says why.
         const CliResult refused = runCli({QStringLiteral("fetch"), QStringLiteral("layer_0"), QStringLiteral("--server"),
-                                          m_cluster.replicaUrl(0).toString(), QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("refused"))});
+                                          m_cluster.replicaUrl(0).toString(), QStringLiteral("--timeout"), QStringLiteral("3"),
+                                          QStringLiteral("-o"), m_tmp.filePath(QStringLiteral("refused"))});
         QCOMPARE(refused.exitCode, 1);
         QVERIFY2(refused.err.contains("cannot read its storage (timed out)"), refused.err.constData());
 

@@ -73,6 +73,10 @@ void TestTokenizerMatching::onigurumaMeaning_data()
     QTest::newRow("word class") << QStringLiteral("\\w+|[^\\w\\s]+")
         << QStringLiteral("d\u00B2t\U00010400\u00DF e\u0301x-\u2460\u2460 a_b\u203Fc")
         << QStringList {"d\u00B2t\U00010400\u00DF", "e\u0301x", "-\u2460\u2460", "a_b\u203Fc"};
+    QTest::newRow("word class inside a class") << QStringLiteral("[^\\w\\s]+") << QStringLiteral(",\u00B2x \u00BD!")
+                                               << QStringList {",\u00B2", "\u00BD!"};
+    QTest::newRow("word class both ways") << QStringLiteral("\\w+|[^\\w\\s]+") << QStringLiteral("a\u00B2, \u00B2!")
+                                          << QStringList {"a\u00B2", ",", "\u00B2", "!"};
     QTest::newRow("hex digit") << QStringLiteral("\\h+") << QStringLiteral("cafe babe zz") << QStringList {"cafe", "babe"};
     QTest::newRow("$ at line ends") << QStringLiteral("a$") << QStringLiteral("a\nba") << QStringList {"a", "a"};
     QTest::newRow("^ at line starts") << QStringLiteral("^b") << QStringLiteral("a\nb\nbb") << QStringList {"b", "b"};

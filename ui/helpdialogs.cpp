@@ -1,0 +1,61 @@
+#include "helpdialogs.h"
+
+#include <QAction>
+#include <QCoreApplication>
+#include <QDesktopServices>
+#include <QDir>
+#include <QMenu>
+#include <QMessageBox>
+
+namespace surfing::ui {
+
+QString shortcutsHtml()
+{
+    const QList<QPair<QString, QString>> rows = {
+        {QStringLiteral("Ctrl+1 … Ctrl+4"), QCoreApplication::translate("Help", "Chunk, Server, Playground, Dashboard page")},
+        {QStringLiteral("Ctrl+O"), QCoreApplication::translate("Help", "Open a model folder")},
+        {QStringLiteral("Ctrl+Shift+O"), QCoreApplication::translate("Help", "Open a model file")},
+        {QStringLiteral("Ctrl+Return"), QCoreApplication::translate("Help", "Chunk page: chunk the model · Playground: send the prompt")},
+        {QStringLiteral("Esc"), QCoreApplication::translate("Help", "Chunk page: cancel chunking · elsewhere: dismiss the message")},
+        {QStringLiteral("Ctrl+."), QCoreApplication::translate("Help", "Playground: stop generating")},
+        {QStringLiteral("Tab"), QCoreApplication::translate("Help", "Playground: leave the prompt for the next field")},
+        {QStringLiteral("Ctrl+R"), QCoreApplication::translate("Help", "Start or stop the server")},
+        {QStringLiteral("Ctrl+P"), QCoreApplication::translate("Help", "Dashboard: pause or resume")},
+        {QStringLiteral("F1"), QCoreApplication::translate("Help", "This list")},
+        {QStringLiteral("Ctrl+Q"), QCoreApplication::translate("Help", "Quit")},
+    };
+    QString html = QStringLiteral("<table cellpadding=3>");
+    for (const auto &row : rows)
+        html += QStringLiteral("<tr><td><b>%1</b></td><td>%2</td></tr>").arg(row.first.toHtmlEscaped(), row.second.toHtmlEscaped());
+    html += QStringLiteral("</table><p>%1 <a href=\"%2\">%2</a></p>")
+                .arg(QCoreApplication::translate("Help", "Documentation:"), documentationUrl().toString().toHtmlEscaped());
+    return html;
+}
+
+QUrl documentationUrl()
+{
+    const QDir app(QCoreApplication::applicationDirPath());
+    for (const QString &candidate : {QStringLiteral("../../docs"), QStringLiteral("../share/doc/surfing")}) {
+        if (app.exists(candidate))
+            return QUrl::fromLocalFile(QDir::cleanPath(app.filePath(candidate)));
+    }
+    return QUrl::fromLocalFile(QStringLiteral("/usr/share/doc/surfing"));
+}
+
+void addHelpActions(QMenu *help, QWidget *parent)
+{
+    QAction *keys = help->addAction(QCoreApplication::translate("Help", "&Keyboard shortcuts"), parent, [parent] {
+        QMessageBox box(QMessageBox::Information, QCoreApplication::translate("Help", "Keyboard shortcuts"), shortcutsHtml(),
+                        QMessageBox::Close, parent);
+        box.setTextFormat(Qt::RichText);
+        box.setTextInteractionFlags(Qt::TextBrowserInteraction);
+        box.exec();
+    });
+    keys->setObjectName(QStringLiteral("shortcutsAction"));
+    keys->setShortcut(QKeySequence(Qt::Key_F1));
+    QAction *docs = help->addAction(QCoreApplication::translate("Help", "&Documentation"), parent,
+                                    [] { QDesktopServices::openUrl(documentationUrl()); });
+    docs->setObjectName(QStringLiteral("documentationAction"));
+}
+
+} // namespace surfing::ui
