@@ -10,7 +10,7 @@
 //   m  (not in the default set) peak client-cache bytes and RSS per unit under --cache-mb
 #include "base/error.h"
 #include "client/localchunksource.h"
-#include "client/remotechunksource.h"
+#include "client/modelopener.h"
 #include "inference/inferencesession.h"
 
 #include <ATen/Parallel.h>
@@ -96,13 +96,21 @@ private:
     QProcess m_process;
 };
 
+// Through the same entry the app and `surfing-cli run` use (the files are fetched, as theirs).
+std::shared_ptr<FetchingChunkSource> openSource(const QString &dir, const QUrl &url, int cacheChunks, qint64 cacheBytes = 0)
+{
+    ModelOpenOptions o;
+    o.chunkDir = url.isEmpty() ? dir : QString();
+    o.serverUrl = url;
+    o.clientName = QStringLiteral("bench_inference");
+    o.cacheChunks = cacheChunks;
+    o.cacheBytes = cacheBytes;
+    return openModel(o).source;
+}
+
 std::shared_ptr<ChunkSource> remoteSource(const QUrl &url, int cacheChunks)
 {
-    RemoteChunkSourceOptions o;
-    o.client.url = url;
-    o.client.clientName = QStringLiteral("bench_inference");
-    o.cacheChunks = cacheChunks;
-    return std::make_shared<RemoteChunkSource>(o);
+    return openSource(QString(), url, cacheChunks);
 }
 
 // One configuration: a session, what to set before each run, and the stats of every rep.
@@ -196,7 +204,7 @@ void scenarioWarm(const Args &a, const Server &server)
     for (int threads : {2, 1}) { // one thread count at a time: switching costs the next run
         QVector<Config> configs;
         configs.append(makeConfig(QStringLiteral("in memory (baseline)"), std::make_shared<MemoryChunkSource>(a.dir), a.dir, 0, a.tokens, threads));
-        configs.append(makeConfig(QStringLiteral("--local, unlimited cache"), std::make_shared<LocalChunkSource>(a.dir), a.dir, 2, a.tokens, threads));
+        configs.append(makeConfig(QStringLiteral("--local, unlimited cache"), openSource(a.dir, QUrl(), 0), a.dir, 2, a.tokens, threads));
         configs.append(makeConfig(QStringLiteral("streamed from serve, unlimited cache"), remoteSource(server.url, 0), a.dir, 2, a.tokens, threads));
         measure(configs, a.ids, a.reps, true);
         for (Config &c : configs)
@@ -260,10 +268,7 @@ qint64 residentSetBytes()
 void scenarioMemory(const Args &a, const Server &server)
 {
     for (int depth : {0, 1, 2}) {
-        RemoteChunkSourceOptions o;
-        o.client.url = server.url;
-        o.cacheBytes = qint64(a.cacheMb) * 1024 * 1024;
-        auto remote = std::make_shared<RemoteChunkSource>(o);
+        auto remote = openSource(QString(), server.url, 0, qint64(a.cacheMb) * 1024 * 1024);
         Config c = makeConfig(QStringLiteral("m"), remote, a.dir, depth, a.tokens, 2);
         qint64 peakCache = 0, peakRss = 0, rssAtPeakCache = 0;
         QObject::connect(c.session.get(), &InferenceSession::layerEventRecorded, c.session.get(), [&](const LayerEvent &) {

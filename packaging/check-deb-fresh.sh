@@ -89,11 +89,12 @@ rc=0; QT_QPA_PLATFORM=offscreen timeout 10 surfing /tmp/model || rc=$?
 if [ "$rc" -ne 124 ]; then echo "FAIL: surfing exited with $rc instead of running"; exit 1; fi
 echo "still running after 10 s: ok"
 step "desktop entry and icon"
-desktop=/usr/share/applications/surfing.desktop
-grep -qx "Exec=surfing %F" "$desktop" && grep -qx "Icon=surfing" "$desktop"
+desktop=/usr/share/applications/io.github.surfing.Surfing.desktop
+grep -qx "Exec=surfing %f" "$desktop" && grep -qx "Icon=surfing" "$desktop"
 test -s /usr/share/icons/hicolor/256x256/apps/surfing.png
 test -s /usr/share/icons/hicolor/scalable/apps/surfing.svg
-test -s /usr/share/metainfo/surfing.metainfo.xml
+test -s /usr/share/metainfo/io.github.surfing.Surfing.metainfo.xml
+test -s /usr/share/doc/surfing/copyright
 desktop-file-validate "$desktop"
 echo ok
 '

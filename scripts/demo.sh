@@ -4,8 +4,20 @@
 # generated with `surfing-cli make-model` (random weights, so its "text" is token ids).
 # On a fresh machine it first installs what is missing and builds (both skip what is done).
 #   scripts/demo.sh ["PROMPT"]        (SURFING_CLI=path/to/surfing-cli to use a build as it is)
+#   scripts/demo.sh --gui             the desktop app with the demo model chunked and served,
+#                                     the Playground open (needs a display; chunks are kept in
+#                                     ~/.local/share/surfing/demo-chunks)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+gui=""
+if [ "${1:-}" = "--gui" ]; then
+  gui=1
+  shift
+  if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
+    echo "demo --gui: no display (DISPLAY and WAYLAND_DISPLAY are not set); run scripts/demo.sh without --gui over SSH" >&2
+    exit 1
+  fi
+fi
 if [ -z "${SURFING_CLI:-}" ]; then
   "$here/scripts/install-deps.sh"
   "$here/scripts/build.sh"
@@ -13,6 +25,23 @@ fi
 cli=${SURFING_CLI:-${SURFING_BUILD_DIR:-$here/build}/app/surfing-cli}
 [ -x "$cli" ] || { echo "demo: $cli not found; build with scripts/build.sh or set SURFING_CLI" >&2; exit 1; }
 prompt=${1:-"Once upon a time, there was a little girl named Lily."}
+
+if [ -n "$gui" ]; then
+  app=${SURFING_GUI:-$(dirname "$cli")/surfing}
+  [ -x "$app" ] || { echo "demo --gui: $app not found; build with the GUI (scripts/build.sh)" >&2; exit 1; }
+  model="$here/../shared/models/stories260K"
+  chunks="${XDG_DATA_HOME:-$HOME/.local/share}/surfing/demo-chunks"
+  if [ ! -f "$model/config.json" ]; then
+    echo "== stories260K not found; generating a small random LLaMA-shaped model (no tokenizer: token ids only)"
+    model="${XDG_DATA_HOME:-$HOME/.local/share}/surfing/demo-model"
+    [ -f "$model/config.json" ] || "$cli" make-model --layers 4 --hidden 128 --intermediate 344 --heads 8 --kv-heads 4 --vocab 512 -o "$model"
+  fi
+  mkdir -p "$(dirname "$chunks")"
+  echo "== chunking $model into $chunks"
+  "$cli" chunk "$model" -o "$chunks" --compress --force
+  echo "== opening the app: it serves $chunks and shows the Playground"
+  exec "$app" --serve "$chunks"
+fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/surfing-demo.XXXXXX")
 server_pid=""
 cleanup() {

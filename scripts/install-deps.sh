@@ -11,6 +11,7 @@ PACKAGES=(
   clang libclang-rt-14-dev          # libFuzzer targets
   xvfb xauth imagemagick            # GUI screenshots
   dpkg-dev file                     # CPack .deb
+  appstream desktop-file-utils      # tests/packaging: AppStream metadata and desktop entry are valid
   bc python3-numpy                   # benchmark scripts (python3-numpy: ../shared/peer/hf2gguf.py)
   python3-jinja2                     # tests/chat/make_expected.py (expected chat template renders)
   haproxy                           # the load balancer of packaging/haproxy (tests/scaleout, bench/run-scaleout.sh)

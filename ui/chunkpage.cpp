@@ -191,6 +191,12 @@ void ChunkPage::setModelPath(const QString &modelDir)
     const QString current = m_output->text().trimmed();
     const QString root = current.isEmpty() ? defaultOutputRoot() : QFileInfo(current).absolutePath();
     m_output->setText(QDir(root).filePath(modelNameOfDir(m_modelDir)));
+    // Nothing of the previous model stays on the page: its table, its "Done" line, its folder.
+    m_table->clear();
+    m_chunkDir.clear();
+    m_progress->setValue(0);
+    m_progressText->setText(tr("Ready to chunk"));
+    m_summary->setText(tr("<b>%1</b> is not chunked yet: press Chunk (Ctrl+Return).").arg(modelNameOfDir(m_modelDir).toHtmlEscaped()));
     setBusy(false);
     Q_EMIT modelChosen(m_modelDir);
 }
@@ -221,7 +227,19 @@ void ChunkPage::showChunkDir(const QString &chunkDir)
 {
     m_table->setManifest(ChunkManifest::load(chunkDir));
     m_chunkDir = chunkDir;
+    m_progress->setValue(0);
+    m_progressText->setText(tr("Opened chunk folder"));
     updateSummary();
+}
+
+QString ChunkPage::progressText() const
+{
+    return m_progressText->text();
+}
+
+QString ChunkPage::summaryText() const
+{
+    return m_summary->text();
 }
 
 bool ChunkPage::isBusy() const
@@ -240,6 +258,15 @@ void ChunkPage::startChunking()
     if (outputDir().isEmpty()) {
         Q_EMIT errorOccurred(tr("No output folder."), tr("Type or choose where the chunks should go."));
         return;
+    }
+    const QString output = QDir::cleanPath(QFileInfo(outputDir()).absoluteFilePath());
+    for (const QString &dir : std::as_const(m_protected)) {
+        if (QDir::cleanPath(QFileInfo(dir).absoluteFilePath()) == output) {
+            Q_EMIT errorOccurred(tr("%1 is the folder the running server serves; chunking into it would replace the chunks under it.")
+                                     .arg(QDir::toNativeSeparators(output)),
+                                 tr("Choose another Output folder on this page, or stop the server on the Server page (Ctrl+R), then press Chunk."));
+            return;
+        }
     }
     m_table->clear();
     m_chunkDir.clear();

@@ -39,6 +39,10 @@ public:
     QString chunkDir() const { return m_chunkDir; }
 
     bool isBusy() const;
+    // Folders chunking must not write into (those the running server serves).
+    void setProtectedDirs(const QStringList &dirs) { m_protected = dirs; }
+    QString progressText() const;
+    QString summaryText() const;
     ChunkTableModel *tableModel() const { return m_table; }
     QProgressBar *progressBar() const { return m_progress; }
 
@@ -89,6 +93,7 @@ private:
     QLabel *m_summary;
     QPushButton *m_serve;
     QTableView *m_view;
+    QStringList m_protected;
 };
 
 } // namespace surfing::ui

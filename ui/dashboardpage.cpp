@@ -18,6 +18,7 @@
 #include <QLabel>
 #include <QLineSeries>
 #include <QSaveFile>
+#include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -66,7 +67,11 @@ DashboardPage::DashboardPage(MetricsHistoryModel *history, MetricsSampler *sampl
             m_eventTable->scrollToBottom();
     });
     m_redraw.setInterval(250);
-    connect(&m_redraw, &QTimer::timeout, this, &DashboardPage::refresh);
+    // Hidden, the charts are not redrawn by the timer: an idle app costs next to nothing.
+    connect(&m_redraw, &QTimer::timeout, this, [this] {
+        if (isVisible())
+            refresh();
+    });
     m_redraw.start();
     refresh();
 }
@@ -130,14 +135,16 @@ QWidget *DashboardPage::buildCharts()
     m_histogram = new LatencyHistogramChart(grid);
     // Caches get their own chart: beside a process RSS of hundreds of MB, a few MB of cached
     // layers would be a flat line at zero.
-    m_memory = new TimeSeriesChart(tr("Process memory"), tr("MB"), grid);
-    m_memory->addLine(tr("process RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
-    m_caches = new TimeSeriesChart(tr("Cache memory"), tr("MB"), grid);
+    m_memory = new TimeSeriesChart(tr("Process memory and CPU"), tr("MiB"), grid);
+    m_memory->addLine(tr("RSS"), MetricsHistoryModel::Rss, QColor(0x6a1b9a));
+    m_memory->addLine(tr("CPU, this app"), MetricsHistoryModel::ProcessCpu, QColor(0x00897b), 1.0, tr("CPU, %"));
+    m_memory->addLine(tr("CPU, machine"), MetricsHistoryModel::MachineCpu, QColor(0x90a4ae), 1.0, tr("CPU, %"));
+    m_caches = new TimeSeriesChart(tr("Cache memory"), tr("MiB"), grid);
     m_caches->addLine(tr("client cache"), MetricsHistoryModel::ClientCache, QColor(0x43a047));
     m_caches->addLine(tr("server cache"), MetricsHistoryModel::ServerCache, QColor(0xef6c00));
-    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("MB/s · tok/s"), grid);
-    m_throughput->addLine(tr("fetched MB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
-    m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935));
+    m_throughput = new TimeSeriesChart(tr("Throughput"), tr("MiB/s"), grid);
+    m_throughput->addLine(tr("fetched MiB/s"), MetricsHistoryModel::Throughput, QColor(0x0f4c81));
+    m_throughput->addLine(tr("tokens/s"), MetricsHistoryModel::TokensPerSecond, QColor(0xe53935), 1.0, tr("tokens/s"));
     layout->addWidget(m_hitRate, 0, 0);
     layout->addWidget(m_latency, 0, 1);
     layout->addWidget(m_histogram, 0, 2);
@@ -156,6 +163,8 @@ void DashboardPage::refresh()
 {
     if (m_paused)
         return;
+    // While nothing happens the charts only scroll: once a second is enough (< 2% of a core).
+    m_redraw.setInterval(m_sampler->isIdle() ? 1000 : 250);
     const QVector<MetricsSample> &samples = m_history->samples();
     const double span = spanSeconds();
     for (TimeSeriesChart *chart : {m_hitRate, m_latency, m_memory, m_caches, m_throughput})
@@ -193,6 +202,28 @@ QString DashboardPage::boundText(const QVector<MetricsSample> &samples, double s
     if (tokens < 0.5)
         return tr("fetched %1 MB ").arg(mb, 0, 'f', 1) + rate;
     return tr("fetched %1 MB per token ").arg(mb / tokens, 0, 'f', 2) + rate + QStringLiteral("· ");
+}
+
+void DashboardPage::showEvent(QShowEvent *event)
+{
+    QWidget::showEvent(event);
+    refresh();
+}
+
+void DashboardPage::loadSettings()
+{
+    QSettings s;
+    const int span = m_span->findData(s.value(QStringLiteral("dashboard/windowSeconds"), 120.0).toDouble());
+    if (span >= 0)
+        m_span->setCurrentIndex(span);
+    m_steps->setValue(s.value(QStringLiteral("dashboard/timelineSteps"), 3).toInt());
+}
+
+void DashboardPage::saveSettings() const
+{
+    QSettings s;
+    s.setValue(QStringLiteral("dashboard/windowSeconds"), spanSeconds());
+    s.setValue(QStringLiteral("dashboard/timelineSteps"), m_steps->value());
 }
 
 void DashboardPage::setPaused(bool paused)

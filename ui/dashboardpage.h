@@ -45,6 +45,11 @@ public:
     // Writes FILE (the time series) and FILE's sibling "<base>-timeline.csv"; throws surfing::Error.
     void exportCsv(const QString &file) const;
     void exportPng(const QString &file);
+    QComboBox *windowBox() const { return m_span; }
+    QSpinBox *stepsBox() const { return m_steps; }
+
+    void loadSettings();
+    void saveSettings() const;
 
 public Q_SLOTS:
     void setPaused(bool paused);
@@ -54,6 +59,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     void errorOccurred(const QString &message, const QString &action);
     void statusMessage(const QString &message);
+
+protected:
+    void showEvent(QShowEvent *event) override;
 
 private:
     QWidget *buildToolbar();

@@ -1,19 +1,15 @@
 #include "formatting.h"
 
+#include "base/bytesize.h"
+
 #include <cmath>
 
 namespace surfing::ui {
 
 QString formatBytes(qint64 bytes)
 {
-    const double b = double(bytes);
-    if (std::abs(b) < 1024)
-        return QStringLiteral("%1 B").arg(bytes);
-    if (std::abs(b) < 1024.0 * 1024)
-        return QStringLiteral("%1 KB").arg(b / 1024, 0, 'f', 1);
-    if (std::abs(b) < 1024.0 * 1024 * 1024)
-        return QStringLiteral("%1 MB").arg(b / (1024 * 1024), 0, 'f', 1);
-    return QStringLiteral("%1 GB").arg(b / (1024.0 * 1024 * 1024), 0, 'f', 2);
+    // A no-break space: a label that wraps never leaves the unit alone on the next line.
+    return formatByteSize(bytes).replace(QLatin1Char(' '), QChar(0x00A0));
 }
 
 QString formatRate(double bytesPerSecond)
@@ -38,8 +34,8 @@ QString formatDuration(double seconds)
 QString formatMilliseconds(double ms)
 {
     if (ms < 10)
-        return QStringLiteral("%1 ms").arg(ms, 0, 'f', 2);
-    return QStringLiteral("%1 ms").arg(ms, 0, 'f', 0);
+        return QStringLiteral("%1\u00a0ms").arg(ms, 0, 'f', 2);
+    return QStringLiteral("%1\u00a0ms").arg(ms, 0, 'f', 0);
 }
 
 } // namespace surfing::ui

@@ -5,8 +5,8 @@
 
 namespace surfing::ui {
 
-QString formatBytes(qint64 bytes);            // "1.4 MB"
-QString formatRate(double bytesPerSecond);     // "12.3 MB/s"
+QString formatBytes(qint64 bytes);            // "1.4 MiB": core's formatByteSize(), as the CLI writes it
+QString formatRate(double bytesPerSecond);     // "12.3 MiB/s"
 QString formatDuration(double seconds);        // "3 s", "2 min 05 s"
 QString formatMilliseconds(double ms);         // "0.42 ms", "12 ms"
 

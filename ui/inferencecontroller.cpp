@@ -1,8 +1,7 @@
 #include "inferencecontroller.h"
 
 #include "base/error.h"
-#include "client/localchunksource.h"
-#include "client/remotechunksource.h"
+#include "client/modelopener.h"
 #include "inference/inferencesession.h"
 #include "inference/sentenceembedding.h"
 
@@ -10,54 +9,8 @@
 #include <QFile>
 #include <QRegularExpression>
 #include <QtConcurrent>
-#include <atomic>
-#include <future>
 
 namespace surfing::ui {
-
-namespace {
-
-// Fetches config.json and the tokenizer files the manifest lists into `dir` (blocking; called
-// on a pool thread, the client answers on its network thread).
-void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
-{
-    WeightClient *client = source.client();
-    for (const QString &name : source.manifest().fileNames()) {
-        struct Outcome {
-            std::promise<QString> promise;
-            std::atomic_bool set{false};
-            void finish(const QString &error)
-            {
-                if (!set.exchange(true))
-                    promise.set_value(error);
-            }
-        };
-        auto outcome = std::make_shared<Outcome>();
-        std::future<QString> done = outcome->promise.get_future();
-        const QString path = QDir(dir).filePath(name);
-        auto received = QObject::connect(client, &WeightClient::fileReceived, client,
-            [outcome, name, path](quint32, const QString &file, const QByteArray &data) {
-                if (file != name)
-                    return;
-                QFile out(path);
-                const bool ok = out.open(QIODevice::WriteOnly) && out.write(data) == data.size();
-                outcome->finish(ok ? QString() : QStringLiteral("cannot write %1: %2").arg(path, out.errorString()));
-            }, Qt::DirectConnection);
-        auto failedConn = QObject::connect(client, &WeightClient::requestFailed, client,
-            [outcome, name](quint32, const QString &file, const QString &, const QString &message) {
-                if (file == name)
-                    outcome->finish(message);
-            }, Qt::DirectConnection);
-        client->fetchFile(name);
-        const QString error = done.get();
-        QObject::disconnect(received);
-        QObject::disconnect(failedConn);
-        if (!error.isEmpty())
-            throw Error(error);
-    }
-}
-
-} // namespace
 
 InferenceController::InferenceController(QObject *parent)
     : QObject(parent)
@@ -75,6 +28,12 @@ InferenceController::~InferenceController()
         m_session->cancel();
     m_session.reset(); // joins the worker
     m_opening.waitForFinished();
+    for (QFuture<Opened> &f : m_abandoned)
+        f.waitForFinished();
+    // Sources (and their network threads, which call back into this object) go before it does.
+    m_abandoned.clear();
+    m_opening.setFuture(QFuture<Opened>());
+    m_source.reset();
 }
 
 QString InferenceController::keyOf(const PlaygroundRequest &r)
@@ -125,39 +84,42 @@ void InferenceController::start(const PlaygroundRequest &request)
     Q_EMIT progressMessage(request.source == PlaygroundRequest::Source::ChunkFolder
                                ? tr("Opening %1…").arg(request.chunkDir)
                                : tr("Connecting to %1…").arg(request.serverUrl.toString()));
-    m_opening.setFuture(QtConcurrent::run(&InferenceController::open, request));
+    // Attempts are counted on the network thread and shown on this one.
+    auto attempts = std::make_shared<std::atomic_int>(0);
+    m_attempts = attempts;
+    const QUrl url = request.serverUrl;
+    auto onState = [this, attempts, url](ConnectionState state) {
+        if (state != ConnectionState::Connecting && state != ConnectionState::Reconnecting)
+            return;
+        const int attempt = ++*attempts;
+        QMetaObject::invokeMethod(this, [this, attempts, url, attempt] {
+            if (m_attempts == attempts && m_running)
+                Q_EMIT connectAttempted(url, attempt);
+        }, Qt::QueuedConnection);
+    };
+    m_opening.setFuture(QtConcurrent::run(&InferenceController::open, request, onState));
 }
 
-InferenceController::Opened InferenceController::open(const PlaygroundRequest &r)
+InferenceController::Opened InferenceController::open(const PlaygroundRequest &r, std::function<void(ConnectionState)> onState)
 {
     Opened o;
     try {
-        if (r.source == PlaygroundRequest::Source::ChunkFolder) {
-            o.source = std::make_shared<LocalChunkSource>(r.chunkDir, r.cacheBytes, r.cacheLayers);
-            o.filesDir = r.chunkDir;
-            return o;
+        ModelOpenOptions options;
+        options.chunkDir = r.chunkDir;
+        if (r.source != PlaygroundRequest::Source::ChunkFolder) {
+            options.serverUrl = r.serverUrl;
+            options.model = r.model;
+            options.token = r.token;
         }
-        RemoteChunkSourceOptions options;
-        options.client.url = r.serverUrl;
-        if (!r.replicas.isEmpty())
-            options.servers = QList<QUrl>{r.serverUrl} + r.replicas;
-        options.client.model = r.model;
-        options.client.token = r.token;
-        options.client.clientName = QStringLiteral("surfing-gui");
+        options.replicas = r.replicas;
+        options.clientName = QStringLiteral("surfing-gui");
         options.cacheBytes = r.cacheBytes;
         options.cacheChunks = r.cacheLayers;
-        auto remote = std::make_shared<RemoteChunkSource>(options);
-        if (!r.chunkDir.isEmpty()) { // the in-process server: its files are on this disk
-            o.filesDir = r.chunkDir;
-            o.source = remote;
-            return o;
-        }
-        o.tempDir = std::make_shared<QTemporaryDir>();
-        if (!o.tempDir->isValid())
-            throw Error(QStringLiteral("cannot create a temporary folder for the model's config and tokenizer"));
-        fetchModelFiles(*remote, o.tempDir->path());
-        o.filesDir = o.tempDir->path();
-        o.source = remote;
+        options.connectionStateChanged = std::move(onState);
+        const OpenedModel opened = openModel(options);
+        o.source = opened.source;
+        o.filesDir = opened.filesDir;
+        o.tempDir = opened.staging;
     } catch (const std::exception &e) {
         o.source.reset();
         o.error = QString::fromUtf8(e.what());
@@ -184,6 +146,8 @@ void InferenceController::onOpened()
     }
     m_source = o.source;
     m_tempDir = o.tempDir;
+    m_attempts.reset();
+    Q_EMIT manifestKnown(m_key, m_source->manifest());
     m_template.reset();
     m_templateError.clear();
     try {
@@ -293,8 +257,28 @@ void InferenceController::addLayerEvent(const LayerEvent &event)
 
 void InferenceController::cancel()
 {
+    if (m_opening.isRunning()) {
+        // The connection may take its full timeout to give up: leave it behind, unwatched.
+        m_abandoned.append(m_opening.future());
+        m_opening.setFuture(QFuture<Opened>());
+        m_attempts.reset();
+        m_key.clear();
+        setRunning(false);
+        Q_EMIT cancelled(tr("Stopped connecting to %1.").arg(m_request.serverUrl.toString()));
+        return;
+    }
     if (m_session && m_session->isRunning())
         m_session->cancel();
+}
+
+void InferenceController::reset()
+{
+    if (m_running)
+        return;
+    m_session.reset();
+    m_source.reset();
+    m_tempDir.reset();
+    m_key.clear();
 }
 
 void InferenceController::flushEvents()

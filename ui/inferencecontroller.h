@@ -7,6 +7,8 @@
 
 #include "chat/chatmodelinfo.h"
 #include "chat/chattemplate.h"
+#include "client/weightclient.h"
+#include "format/chunkmanifest.h"
 #include "inference/inferenceoptions.h"
 #include "metrics/layerevent.h"
 #include "playgroundrequest.h"
@@ -17,6 +19,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QVector>
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -36,7 +40,10 @@ public:
     ~InferenceController() override;
 
     void start(const PlaygroundRequest &request);
+    // Stops the run; while still connecting, gives up on the connection at once.
     void cancel();
+    // Forgets the open source and session (the server they talk to went away or changed).
+    void reset();
     bool isRunning() const { return m_running; }
     QString modelType() const;
     bool isDecoder() const;
@@ -51,6 +58,11 @@ Q_SIGNALS:
     void clientCacheBytesChanged(qint64 bytes);
     void finished(const surfing::InferenceResult &result);
     void failed(const QString &message);
+    void cancelled(const QString &message); // a connection attempt given up by the user
+    // While connecting to a server: the attempt under way (1, 2, ...).
+    void connectAttempted(const QUrl &url, int attempt);
+    // The model's manifest, once it is open (a server's is known only then).
+    void manifestKnown(const QString &key, const surfing::ChunkManifest &manifest);
     // The request cannot run on this model as it stands (text for a model without a tokenizer,
     // a chat template that refuses the conversation): what is wrong and what to do in the GUI.
     void runRefused(const QString &message, const QString &action);
@@ -66,7 +78,7 @@ private:
         QString error;
     };
     static QString keyOf(const PlaygroundRequest &request);
-    static Opened open(const PlaygroundRequest &request);
+    static Opened open(const PlaygroundRequest &request, std::function<void(ConnectionState)> onState);
     void onOpened();
     void runPrompt();
     void flushEvents();
@@ -84,6 +96,8 @@ private:
     std::shared_ptr<QTemporaryDir> m_tempDir;
     std::unique_ptr<InferenceSession> m_session;
     QFutureWatcher<Opened> m_opening;
+    QList<QFuture<Opened>> m_abandoned; // given-up connections, waited for on destruction
+    std::shared_ptr<std::atomic_int> m_attempts;
     QVector<LayerEvent> m_pending;
     QTimer m_flush;
     QStringList m_sentences;           // encoder demo: every line of the prompt

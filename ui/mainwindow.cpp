@@ -8,6 +8,7 @@
 #include "errorbanner.h"
 #include "formatting.h"
 #include "inferencecontroller.h"
+#include "memoryestimatelabel.h"
 #include "metricshistorymodel.h"
 #include "metricssampler.h"
 #include "chatpanel.h"
@@ -32,6 +33,7 @@
 #include <QMimeData>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTabBar>
 #include <QTabWidget>
 #include <QVBoxLayout>
 
@@ -63,6 +65,7 @@ MainWindow::MainWindow(QWidget *parent)
     , m_serverPage(new ServerPage(m_server, m_requestLog, this))
     , m_playgroundPage(new PlaygroundPage(this))
     , m_dashboardPage(new DashboardPage(m_history, m_sampler, m_timeline, this))
+    , m_memoryEstimate(new MemoryEstimateLabel(this))
     , m_serverState(new QLabel(this))
 {
     initSurfingResources();
@@ -73,9 +76,12 @@ MainWindow::MainWindow(QWidget *parent)
     auto *central = new QWidget(this);
     auto *layout = new QVBoxLayout(central);
     layout->setContentsMargins(8, 8, 8, 4);
-    layout->addWidget(m_banner);
     layout->addWidget(m_tabs, 1);
     setCentralWidget(central);
+    // The banner floats over the top of the page: showing or hiding it moves nothing.
+    m_banner->setParent(central);
+    central->installEventFilter(this);
+    m_playgroundPage->addSetupRow(tr("Memory"), m_memoryEstimate);
 
     m_tabs->setDocumentMode(true);
     m_tabs->addTab(m_chunkPage, tr("&Chunk"));
@@ -85,29 +91,16 @@ MainWindow::MainWindow(QWidget *parent)
     for (int i = 0; i < m_tabs->count(); ++i)
         connectPage(m_tabs->widget(i));
     connect(m_chunkPage, &ChunkPage::modelChosen, this, &MainWindow::addRecentModel);
-    connect(m_chunkPage, &ChunkPage::chunkingFinished, m_serverPage, &ServerPage::addChunkDir);
+    connect(m_chunkPage, &ChunkPage::chunkingFinished, this, &MainWindow::onChunked);
     connect(m_chunkPage, &ChunkPage::serveRequested, this, [this](const QString &dir) {
-        m_serverPage->addChunkDir(dir);
+        serveChunkDir(dir);
         showPage(ServerTab);
     });
-    connect(m_chunkPage, &ChunkPage::chunkingFinished, m_playgroundPage, &PlaygroundPage::addChunkFolder);
-    connect(m_server, &ServerController::started, this, [this](const QUrl &url, const QStringList &models) {
-        m_playgroundPage->setLocalServer(url, models, m_serverPage->chunkDirs());
-    });
-    connect(m_server, &ServerController::stopped, this, [this] { m_playgroundPage->setLocalServer({}, {}, {}); });
     connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token, const QList<QUrl> &replicas) {
         m_playgroundPage->setRemoteServer(url, token, replicas);
         showPage(PlaygroundTab);
     });
-    connect(m_server, &ServerController::stateChanged, this, &MainWindow::updateServerState);
-    connect(m_server, &ServerController::clientConnected, this, [this] { ++m_clientCount; updateServerState(); });
-    connect(m_server, &ServerController::clientDisconnected, this, [this] { --m_clientCount; updateServerState(); });
-    connect(m_server, &ServerController::stopped, this, [this] { m_clientCount = 0; updateServerState(); });
-    connect(m_server, &ServerController::statsUpdated, this, [this](const ServerStats &stats) {
-        m_sampler->setServerCacheBytes(stats.cache.bytesCached);
-    });
-    connect(m_server, &ServerController::stopped, this, [this] { m_sampler->setServerCacheBytes(0); });
-
+    connectServer();
     connectInference();
     statusBar()->addPermanentWidget(m_serverState);
     updateServerState();
@@ -117,6 +110,122 @@ MainWindow::MainWindow(QWidget *parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::connectServer()
+{
+    connect(m_server, &ServerController::started, this, [this](const QUrl &url, const QStringList &models) {
+        m_playgroundPage->setLocalServer(url, models, m_server->chunkDirs());
+        m_chunkPage->setProtectedDirs(m_server->chunkDirs());
+        if (m_restartPending && !m_inference->isRunning()) // a folder came while it started
+            m_server->stop();
+    });
+    connect(m_server, &ServerController::stopped, this, [this] {
+        m_chunkPage->setProtectedDirs({});
+        m_inference->reset(); // its connection went with the server
+        m_playgroundPage->setLocalServer({}, {}, {});
+        m_clientCount = 0;
+        m_sampler->setServerCacheBytes(0);
+        updateServerState();
+        if (std::exchange(m_restartPending, false))
+            m_serverPage->start();
+    });
+    connect(m_server, &ServerController::failed, this, [this] { m_restartPending = false; });
+    connect(m_server, &ServerController::stateChanged, this, &MainWindow::updateServerState);
+    connect(m_server, &ServerController::clientConnected, this, [this] { ++m_clientCount; updateServerState(); });
+    connect(m_server, &ServerController::clientDisconnected, this, [this] { --m_clientCount; updateServerState(); });
+    connect(m_server, &ServerController::statsUpdated, this, [this](const ServerStats &stats) {
+        m_sampler->setServerCacheBytes(stats.cache.bytesCached);
+    });
+}
+
+void MainWindow::onChunked(const QString &dir)
+{
+    m_manifests.remove(dir); // chunked afresh
+    m_playgroundPage->addChunkFolder(dir);
+    const bool serveNow = !m_serveWhenChunked.isEmpty();
+    m_serveWhenChunked.clear();
+    if (serveNow || m_server->state() != ServerController::State::Stopped) {
+        serveChunkDir(dir); // a running server takes it in (restarting), as --serve asked
+        return;
+    }
+    m_serverPage->addChunkDir(dir);
+}
+
+void MainWindow::serveChunkDir(const QString &dir)
+{
+    m_serverPage->addChunkDir(dir);
+    switch (m_server->state()) {
+    case ServerController::State::Stopped:
+        m_serverPage->start();
+        break;
+    case ServerController::State::Running:
+        if (!m_server->serves(dir)) {
+            showInfo(tr("Restarting the server to serve %1 as well").arg(QDir(dir).dirName()));
+            restartServer();
+        }
+        break;
+    default: // starting or stopping: take it in once that is done
+        m_restartPending = true;
+        break;
+    }
+}
+
+void MainWindow::restartServer()
+{
+    if (m_inference->isRunning()) { // never cut a run off: restart when it ends
+        m_restartPending = true;
+        showInfo(tr("The server restarts to serve the new chunks when this run ends"));
+        return;
+    }
+    m_restartPending = true;
+    m_server->stop();
+}
+
+bool MainWindow::openAndServe(const QString &path)
+{
+    DroppedPath dropped;
+    try {
+        dropped = classifyPath(path);
+    } catch (const Error &) {
+        return openPath(path, false); // shows why
+    }
+    if (dropped.kind == DroppedPath::Kind::ChunkDir) {
+        if (!openPath(path, false))
+            return false;
+        serveChunkDir(dropped.dir);
+    } else {
+        m_serveWhenChunked = dropped.dir;
+        if (!openPath(path, true)) {
+            m_serveWhenChunked.clear();
+            return false;
+        }
+    }
+    auto toPlayground = std::make_shared<QMetaObject::Connection>();
+    *toPlayground = connect(m_server, &ServerController::started, this, [this, toPlayground] {
+        disconnect(*toPlayground);
+        showPage(PlaygroundTab);
+    });
+    return true;
+}
+
+bool MainWindow::eventFilter(QObject *watched, QEvent *event)
+{
+    if (watched == centralWidget() && event->type() == QEvent::Resize)
+        placeBanner();
+    return QMainWindow::eventFilter(watched, event);
+}
+
+void MainWindow::placeBanner()
+{
+    if (!centralWidget())
+        return;
+    const int margin = 8;
+    const int width = centralWidget()->width() - 2 * margin;
+    const int top = m_tabs->geometry().top() + m_tabs->tabBar()->sizeHint().height() + 2;
+    const int height = m_banner->hasHeightForWidth() ? m_banner->heightForWidth(width) : m_banner->sizeHint().height();
+    m_banner->setGeometry(margin, top, width, height);
+    m_banner->raise();
+}
 
 void MainWindow::connectPage(QWidget *page)
 {
@@ -193,11 +302,14 @@ bool MainWindow::openPath(const QString &path, bool chunkNow)
         showError(e.message(), tr("Nothing was changed. Drop a model folder (config.json + weights) or a chunk folder."));
         return false;
     }
+    // A drop while a reply streams in leaves the Playground where it is.
+    const bool stay = m_inference->isRunning() && currentPage() == PlaygroundTab;
     if (dropped.kind == DroppedPath::Kind::ChunkDir) {
         m_chunkPage->showChunkDir(dropped.dir);
         m_serverPage->addChunkDir(dropped.dir);
         m_playgroundPage->addChunkFolder(dropped.dir);
-        showPage(ChunkTab);
+        if (!stay)
+            showPage(ChunkTab);
         showInfo(tr("Opened chunk folder %1").arg(QDir::toNativeSeparators(dropped.dir)));
         return true;
     }
@@ -213,7 +325,10 @@ bool MainWindow::openPath(const QString &path, bool chunkNow)
         return false;
     }
     m_banner->dismiss();
-    showPage(ChunkTab);
+    if (!stay)
+        showPage(ChunkTab);
+    else
+        showInfo(tr("%1 is on the Chunk page; the run goes on").arg(QDir(dropped.dir).dirName()));
     if (chunkNow)
         m_chunkPage->startChunking();
     return true;
@@ -233,32 +348,6 @@ MainWindow::Page MainWindow::currentPage() const
 QWidget *MainWindow::page(Page page) const
 {
     return m_tabs->widget(int(page));
-}
-
-void MainWindow::connectInference()
-{
-    PlaygroundPage *page = m_playgroundPage;
-    connect(page, &PlaygroundPage::runRequested, m_inference, &InferenceController::start);
-    connect(page, &PlaygroundPage::stopRequested, m_inference, &InferenceController::cancel);
-    connect(m_inference, &InferenceController::runningChanged, page, &PlaygroundPage::setRunning);
-    connect(m_inference, &InferenceController::progressMessage, page, &PlaygroundPage::showStats);
-    ChatPanel *chat = page->chatPanel();
-    connect(m_inference, &InferenceController::tokenGenerated, chat, &ChatPanel::appendToken);
-    connect(m_inference, &InferenceController::modelOpened, page, &PlaygroundPage::setModelInfo);
-    connect(m_inference, &InferenceController::tokenGenerated, m_sampler, [this] { m_sampler->addTokens(1); });
-    connect(m_inference, &InferenceController::layerEventsRecorded, m_timeline, &TimelineModel::addEvents);
-    connect(m_inference, &InferenceController::layerEventsRecorded, m_sampler, &MetricsSampler::addLayerEvents);
-    connect(m_inference, &InferenceController::clientCacheBytesChanged, m_sampler, &MetricsSampler::setClientCacheBytes);
-    connect(m_inference, &InferenceController::finished, chat, &ChatPanel::showResult);
-    connect(m_inference, &InferenceController::similaritiesComputed, chat, &ChatPanel::showSimilarities);
-    connect(m_inference, &InferenceController::failed, chat, &ChatPanel::showFailure);
-    connect(m_inference, &InferenceController::runRefused, chat, &ChatPanel::showFailure);
-    connect(m_inference, &InferenceController::runRefused, this, &MainWindow::showError);
-    connect(m_inference, &InferenceController::failed, this, [this, page](const QString &message) {
-        page->showStats(tr("Failed"));
-        showError(tr("Inference failed: %1").arg(message),
-                  tr("Check that the server is running and reachable, then press Run again."));
-    });
 }
 
 QString MainWindow::serverStateText() const
@@ -283,7 +372,9 @@ void MainWindow::updateServerState()
 void MainWindow::showError(const QString &message, const QString &action)
 {
     qCWarning(lcUi).noquote() << message << action;
+    m_bannerFromRun = false;
     m_banner->showMessage(message, action, ErrorBanner::Level::Error);
+    placeBanner();
     statusBar()->showMessage(message, 8000);
 }
 
@@ -350,9 +441,10 @@ void MainWindow::loadSettings()
     restoreState(s.value(QStringLiteral("window/state")).toByteArray());
     m_chunkPage->loadSettings();
     m_serverPage->loadSettings();
-    m_playgroundPage->loadSettings();
     for (const QString &dir : m_serverPage->chunkDirs())
         m_playgroundPage->addChunkFolder(dir);
+    m_playgroundPage->loadSettings(); // after the folders, so the chosen one is there to select
+    m_dashboardPage->loadSettings();
     showPage(Page(s.value(QStringLiteral("window/page"), 0).toInt()));
 }
 
@@ -365,6 +457,7 @@ void MainWindow::saveSettings() const
     m_chunkPage->saveSettings();
     m_serverPage->saveSettings();
     m_playgroundPage->saveSettings();
+    m_dashboardPage->saveSettings();
 }
 
 void MainWindow::closeEvent(QCloseEvent *event)

@@ -42,13 +42,15 @@ double MetricsHistoryModel::value(const MetricsSample &s, int column)
     case ServerCache: return s.serverCacheMb;
     case Throughput: return s.throughputMbps;
     case TokensPerSecond: return s.tokensPerSecond;
+    case ProcessCpu: return s.processCpuPercent;
+    case MachineCpu: return s.machineCpuPercent;
     }
     return std::nan("");
 }
 
 QByteArray MetricsHistoryModel::toCsv() const
 {
-    QByteArray csv = "seconds,hit_rate,fetch_latency_ms,rss_mb,client_cache_mb,server_cache_mb,throughput_mb_s,tokens_per_s\n";
+    QByteArray csv = "seconds,hit_rate,fetch_latency_ms,rss_mb,client_cache_mb,server_cache_mb,throughput_mb_s,tokens_per_s,process_cpu_percent,machine_cpu_percent\n";
     for (const MetricsSample &s : m_samples) {
         QStringList fields;
         for (int c = 0; c < ColumnCount; ++c) {
@@ -93,6 +95,8 @@ QVariant MetricsHistoryModel::headerData(int section, Qt::Orientation orientatio
     case ServerCache: return tr("Server cache (MB)");
     case Throughput: return tr("Throughput (MB/s)");
     case TokensPerSecond: return tr("Tokens/s");
+    case ProcessCpu: return tr("Process CPU (% of a core)");
+    case MachineCpu: return tr("Machine CPU (%)");
     }
     return {};
 }

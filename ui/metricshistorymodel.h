@@ -17,13 +17,15 @@ struct MetricsSample {
     double serverCacheMb = 0;
     double throughputMbps = 0;          // chunk bytes fetched per second, MB/s
     double tokensPerSecond = 0;
+    double processCpuPercent = std::nan(""); // this process, % of one core (NaN: first sample)
+    double machineCpuPercent = std::nan(""); // the whole machine, % of all cores
 };
 
 class MetricsHistoryModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Seconds, HitRate, FetchLatency, Rss, ClientCache, ServerCache, Throughput, TokensPerSecond, ColumnCount };
+    enum Column { Seconds, HitRate, FetchLatency, Rss, ClientCache, ServerCache, Throughput, TokensPerSecond, ProcessCpu, MachineCpu, ColumnCount };
 
     explicit MetricsHistoryModel(QObject *parent = nullptr);
 

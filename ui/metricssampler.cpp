@@ -103,6 +103,13 @@ void MetricsSampler::sample()
     s.serverCacheMb = m_serverCacheBytes / kMb;
     s.throughputMbps = m_bytes / kMb / dt;
     s.tokensPerSecond = m_tokens / dt;
+    const CpuUsage::Sample cpu = m_cpu.sample();
+    if (cpu.processPercent >= 0)
+        s.processCpuPercent = cpu.processPercent;
+    if (cpu.machinePercent >= 0)
+        s.machineCpuPercent = cpu.machinePercent;
+    const bool active = m_hits + m_misses + m_bytes + m_tokens > 0;
+    m_idleSamples = active ? 0 : m_idleSamples + 1;
     m_hits = m_misses = m_bytes = m_tokens = m_fetches = 0;
     m_latencySumMs = 0;
     m_lastSampleSeconds = now;

@@ -3,6 +3,7 @@
 // histogram. Lives on the GUI thread; feeds arrive through queued signals.
 #pragma once
 
+#include "metrics/cpuusage.h"
 #include "metrics/layerevent.h"
 
 #include <QElapsedTimer>
@@ -29,6 +30,8 @@ public:
     const QVector<double> &fetchLatenciesMs() const { return m_latencies; }
 
     static qint64 processRssBytes(); // from /proc/self/statm; 0 where unavailable
+    // Nothing was fetched, looked up or generated in the last few samples.
+    bool isIdle() const { return m_idleSamples >= 8; }
 
 public Q_SLOTS:
     void addLayerEvents(const QVector<surfing::LayerEvent> &events);
@@ -50,6 +53,8 @@ private:
     double m_latencySumMs = 0;
     qint64 m_clientCacheBytes = 0, m_serverCacheBytes = 0;
     QVector<double> m_latencies;
+    CpuUsage m_cpu;
+    int m_idleSamples = 0;
 };
 
 } // namespace surfing::ui

@@ -16,6 +16,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QShortcut>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -57,6 +58,7 @@ QWidget *PlaygroundPage::buildSetup()
 {
     auto *box = new QGroupBox(tr("Model and weights"), this);
     auto *form = new QFormLayout(box);
+    m_setupForm = form;
     m_source = new QComboBox(box);
     m_source->addItem(tr("This app's server"));
     m_source->addItem(tr("Remote server"));
@@ -89,8 +91,20 @@ QWidget *PlaygroundPage::buildSetup()
     form->addRow(tr("Prefetch depth"), m_prefetch);
     form->addRow(tr("Compute threads"), m_threads);
     connect(m_source, &QComboBox::currentIndexChanged, this, &PlaygroundPage::updateModels);
-    connect(m_model, &QComboBox::currentIndexChanged, this, &PlaygroundPage::updateModelInfo);
+    connect(m_model, &QComboBox::currentIndexChanged, this, [this] {
+        if (!m_model->currentText().isEmpty())
+            m_chosenModel = m_model->currentText();
+        updateModelInfo();
+        Q_EMIT setupChanged();
+    });
+    for (QSpinBox *spin : {m_cacheLayers, m_cacheMb, m_prefetch})
+        connect(spin, &QSpinBox::valueChanged, this, &PlaygroundPage::setupChanged);
     return box;
+}
+
+void PlaygroundPage::addSetupRow(const QString &label, QWidget *widget)
+{
+    m_setupForm->addRow(label, widget);
 }
 
 QWidget *PlaygroundPage::buildSampling()
@@ -171,7 +185,8 @@ void PlaygroundPage::setCacheChunks(int chunks)
 
 void PlaygroundPage::updateModels()
 {
-    const QString current = m_model->currentText();
+    const QString current = m_model->currentText().isEmpty() ? m_chosenModel : m_model->currentText();
+    const QSignalBlocker quiet(m_model);
     m_model->clear();
     switch (m_source->currentIndex()) {
     case LocalServerIndex:
@@ -192,13 +207,18 @@ void PlaygroundPage::updateModels()
     // With a placeholder set, QComboBox does not select the first item by itself.
     const int again = m_model->findText(current);
     m_model->setCurrentIndex(again >= 0 ? again : (m_model->count() > 0 ? 0 : -1));
+    if (!m_model->currentText().isEmpty())
+        m_chosenModel = m_model->currentText();
     updateModelInfo();
+    Q_EMIT setupChanged();
 }
 
-PlaygroundRequest PlaygroundPage::request() const
+PlaygroundRequest PlaygroundPage::request(bool requirePrompt) const
 {
     PlaygroundRequest r;
     r.prompt = m_prompt->toPlainText().trimmed();
+    if (r.prompt.isEmpty() && requirePrompt)
+        throw Error(tr("The prompt is empty."));
     switch (m_source->currentIndex()) {
     case LocalServerIndex:
         if (m_localUrl.isEmpty() || m_model->currentIndex() < 0)
@@ -243,8 +263,11 @@ PlaygroundRequest PlaygroundPage::request() const
 
 void PlaygroundPage::run()
 {
-    if (!m_running && send(m_prompt->toPlainText().trimmed(), m_chatPanel->chatView()->turnCount()) && !m_chatPanel->isEncoder())
-        m_prompt->clear(); // sent: it is echoed in the conversation
+    const int turn = m_chatPanel->chatView()->turnCount();
+    // Sent and not withdrawn (a run declined at once): it is echoed in the conversation.
+    if (!m_running && send(m_prompt->toPlainText().trimmed(), turn) && !m_chatPanel->isEncoder()
+        && m_chatPanel->chatView()->turnCount() > turn)
+        m_prompt->clear();
 }
 
 // Runs a reply's prompt again: that turn and the later ones make way for the new reply.
@@ -264,7 +287,7 @@ bool PlaygroundPage::send(const QString &prompt, int turn)
     try {
         if (prompt.isEmpty())
             throw Error(tr("The prompt is empty."));
-        r = request();
+        r = request(false); // the prompt is this turn's, checked above
     } catch (const Error &e) {
         QString action = tr("Start the server on the Server page, or pick another source.");
         if (prompt.isEmpty())
@@ -280,6 +303,18 @@ bool PlaygroundPage::send(const QString &prompt, int turn)
     m_chatPanel->beginTurn(prompt);
     Q_EMIT runRequested(r);
     return true;
+}
+
+void PlaygroundPage::withdrawLastTurn()
+{
+    ChatView *chat = m_chatPanel->chatView();
+    const int last = chat->turnCount() - 1;
+    if (last < 0)
+        return;
+    const QString prompt = chat->promptText(last);
+    chat->truncate(last);
+    if (m_prompt->toPlainText().trimmed().isEmpty())
+        m_prompt->setPlainText(prompt);
 }
 
 QString PlaygroundPage::outputText() const
@@ -364,6 +399,10 @@ void PlaygroundPage::loadSettings()
     m_topK->setValue(s.value(QStringLiteral("playground/topK"), 0).toInt());
     m_topP->setValue(s.value(QStringLiteral("playground/topP"), 1.0).toDouble());
     m_maxTokens->setValue(s.value(QStringLiteral("playground/maxTokens"), 64).toInt());
+    m_seed->setValue(s.value(QStringLiteral("playground/seed"), 0).toInt());
+    m_chosenModel = s.value(QStringLiteral("playground/model")).toString();
+    m_source->setCurrentIndex(qBound(0, s.value(QStringLiteral("playground/source"), 0).toInt(), m_source->count() - 1));
+    updateModels();
     m_chatPanel->loadSettings();
 }
 
@@ -379,6 +418,9 @@ void PlaygroundPage::saveSettings() const
     s.setValue(QStringLiteral("playground/topK"), m_topK->value());
     s.setValue(QStringLiteral("playground/topP"), m_topP->value());
     s.setValue(QStringLiteral("playground/maxTokens"), m_maxTokens->value());
+    s.setValue(QStringLiteral("playground/seed"), m_seed->value());
+    s.setValue(QStringLiteral("playground/model"), m_chosenModel);
+    s.setValue(QStringLiteral("playground/source"), m_source->currentIndex());
     m_chatPanel->saveSettings();
 }
 

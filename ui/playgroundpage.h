@@ -14,6 +14,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QFormLayout;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -40,10 +41,16 @@ public:
     QWidget *samplingBox() const { return m_samplingBox; }
     QLabel *contextNote() const { return m_contextNote; }
 
-    // The request as entered; throws surfing::Error naming what is missing.
-    PlaygroundRequest request() const;
+    // The request as entered; throws surfing::Error naming what is missing (the prompt box's
+    // text only when `requirePrompt`: a chat turn brings its own prompt).
+    PlaygroundRequest request(bool requirePrompt = true) const;
+    // Hosts a widget of the main window (the memory estimate) under the model setup.
+    void addSetupRow(const QString &label, QWidget *widget);
     QString outputText() const; // the conversation as plain text
     bool isRunning() const { return m_running; }
+    // A sent turn that did not run after all (declined before it started): it leaves the
+    // conversation and its prompt goes back into the box.
+    void withdrawLastTurn();
 
     void loadSettings();
     void saveSettings() const;
@@ -58,12 +65,14 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void runRequested(const surfing::ui::PlaygroundRequest &request);
+    void setupChanged(); // source, model, cache budgets or prefetch depth
     void stopRequested();
     void errorOccurred(const QString &message, const QString &action);
     void statusMessage(const QString &message);
 
 private:
     QWidget *buildSetup();
+    QFormLayout *m_setupForm = nullptr;
     QWidget *buildSampling();
     void updateModels();
     void updateModelInfo();
@@ -92,6 +101,7 @@ private:
     QString m_remoteToken;
     QList<QUrl> m_remoteReplicas;
     QStringList m_folders;
+    QString m_chosenModel; // kept while the list is empty (server restarting)
     bool m_running = false;
 };
 

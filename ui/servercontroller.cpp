@@ -4,6 +4,8 @@
 #include "server/weightserver.h"
 #include "storage/openstorage.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QThread>
 
 namespace surfing::ui {
@@ -43,6 +45,7 @@ void ServerController::start(const WeightServerOptions &options, const QStringLi
 {
     if (m_state != State::Stopped)
         return;
+    m_dirs = chunkDirs;
     setState(State::Starting);
     QMetaObject::invokeMethod(m_context, [this, options, chunkDirs] { startOnServerThread(options, chunkDirs); },
                               Qt::QueuedConnection);
@@ -76,6 +79,15 @@ void ServerController::startOnServerThread(const WeightServerOptions &options, c
         onStarted(url, models);
         Q_EMIT statsUpdated(stats);
     }, Qt::QueuedConnection);
+}
+
+bool ServerController::serves(const QString &dir) const
+{
+    const QString wanted = QDir::cleanPath(QFileInfo(dir).absoluteFilePath());
+    for (const QString &d : chunkDirs())
+        if (QDir::cleanPath(QFileInfo(d).absoluteFilePath()) == wanted)
+            return true;
+    return false;
 }
 
 void ServerController::onStarted(const QUrl &url, const QStringList &models)

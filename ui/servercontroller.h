@@ -34,6 +34,9 @@ public:
     bool isRunning() const { return m_state == State::Running; }
     QUrl url() const { return m_url; }
     QStringList modelNames() const { return m_models; }
+    // The folders of the server that runs or starts (empty when stopped).
+    QStringList chunkDirs() const { return m_state == State::Stopped ? QStringList() : m_dirs; }
+    bool serves(const QString &dir) const;
 
 Q_SIGNALS:
     void started(const QUrl &url, const QStringList &models);
@@ -58,6 +61,7 @@ private:
     State m_state = State::Stopped;
     QUrl m_url;
     QStringList m_models;
+    QStringList m_dirs;
 };
 
 } // namespace surfing::ui

@@ -2,6 +2,7 @@
 
 #include "base/error.h"
 #include "client/serverpool.h"
+#include "elidedlabel.h"
 #include "formatting.h"
 #include "requestlogmodel.h"
 #include "servercontroller.h"
@@ -117,7 +118,7 @@ QWidget *ServerPage::buildSetup()
     m_cacheMb = new QSpinBox(box);
     m_cacheMb->setRange(0, 1 << 20);
     m_cacheMb->setValue(512);
-    m_cacheMb->setSuffix(tr(" MB"));
+    m_cacheMb->setSuffix(tr(" MiB"));
     form->addRow(tr("Host"), m_host);
     form->addRow(tr("Port"), m_port);
     form->addRow(tr("Token"), m_token);
@@ -137,8 +138,7 @@ QWidget *ServerPage::buildSetup()
     m_startStop = new QPushButton(tr("Start server"), box);
     m_startStop->setProperty("primary", true);
     m_startStop->setToolTip(tr("Start or stop the local server (Ctrl+R)"));
-    m_state = new QLabel(box);
-    m_state->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_state = new ElidedLabel(box);
     run->addWidget(m_startStop);
     run->addWidget(m_state, 1);
     layout->addLayout(run);
@@ -188,8 +188,12 @@ QWidget *ServerPage::buildActivity()
     m_logView = new QTableView(logBox);
     m_logView->setModel(m_log);
     m_logView->verticalHeader()->hide();
-    m_logView->horizontalHeader()->setStretchLastSection(true);
+    // Every column fits the page: the long one (chunk or event) takes what is left, elided.
+    m_logView->horizontalHeader()->setStretchLastSection(false);
     m_logView->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_logView->horizontalHeader()->setSectionResizeMode(RequestLogModel::Chunk, QHeaderView::Stretch);
+    m_logView->setTextElideMode(Qt::ElideMiddle);
+    m_logView->setWordWrap(false);
     m_logView->setAlternatingRowColors(true);
     logLayout->addWidget(m_logView);
     connect(m_log, &QAbstractItemModel::rowsInserted, m_logView, &QTableView::scrollToBottom);
@@ -304,12 +308,12 @@ void ServerPage::onStateChanged()
                        static_cast<QWidget *>(m_tls), static_cast<QWidget *>(m_cacheMb)})
         w->setEnabled(stopped);
     switch (state) {
-    case ServerController::State::Stopped: m_state->setText(tr("Stopped")); break;
-    case ServerController::State::Starting: m_state->setText(tr("Starting…")); break;
-    case ServerController::State::Stopping: m_state->setText(tr("Stopping…")); break;
+    case ServerController::State::Stopped: m_state->setFullText(tr("Stopped")); break;
+    case ServerController::State::Starting: m_state->setFullText(tr("Starting…")); break;
+    case ServerController::State::Stopping: m_state->setFullText(tr("Stopping…")); break;
     case ServerController::State::Running:
-        m_state->setText(tr("Listening on <b>%1</b> · %2").arg(m_controller->url().toString().toHtmlEscaped(),
-                                                              m_controller->modelNames().join(QStringLiteral(", ")).toHtmlEscaped()));
+        m_state->setFullText(tr("Listening on %1 · %n model(s): %2", nullptr, int(m_controller->modelNames().size()))
+                                 .arg(m_controller->url().toString(), m_controller->modelNames().join(QStringLiteral(", "))));
         break;
     }
 }
@@ -335,7 +339,12 @@ void ServerPage::onStats(const ServerStats &s)
         .arg(s.cache.hits).arg(s.cache.misses).arg(lookups ? 100.0 * s.cache.hits / lookups : 0.0, 0, 'f', 1)
         .arg(formatBytes(s.cache.bytesCached), formatBytes(s.cache.budgetBytes)).arg(s.cache.entries)
         .arg(s.cache.evictions).arg(formatBytes(s.cache.bytesLoaded));
-    m_stats->setText(rows);
+    m_stats->setText(rows); // sizes and times carry no-break spaces: a unit never wraps alone
+}
+
+QString ServerPage::stateText() const
+{
+    return m_state->fullText();
 }
 
 QString ServerPage::statsText() const

@@ -23,6 +23,7 @@ struct ServerStats;
 
 namespace surfing::ui {
 
+class ElidedLabel;
 class RequestLogModel;
 class ServerController;
 
@@ -39,6 +40,7 @@ public:
     WeightServerOptions options() const;
     QStringListModel *clientsModel() const { return m_clients; }
     QString statsText() const;
+    QString stateText() const;
 
     void loadSettings();
     void saveSettings() const;
@@ -78,7 +80,7 @@ private:
     QLineEdit *m_key;
     QSpinBox *m_cacheMb;
     QPushButton *m_startStop;
-    QLabel *m_state;
+    ElidedLabel *m_state;
     QLabel *m_stats;
     QLineEdit *m_remoteUrl;
     QLineEdit *m_remoteToken;

@@ -32,10 +32,23 @@ int TimelineModel::unitRow(const QString &unit) const
     return row;
 }
 
-void TimelineModel::addEvents(const QVector<LayerEvent> &events)
+void TimelineModel::startRun(const QString &title)
 {
-    if (events.isEmpty())
+    clear();
+    ++m_runNumber;
+    m_runTitle = title;
+}
+
+void TimelineModel::addEvents(const QVector<LayerEvent> &incoming)
+{
+    if (incoming.isEmpty())
         return;
+    // The session counts steps over its whole life; a run shows its own from 0.
+    if (m_stepBase < 0)
+        m_stepBase = incoming.constFirst().step;
+    QVector<LayerEvent> events = incoming;
+    for (LayerEvent &e : events)
+        e.step = qMax(0, e.step - m_stepBase);
     if (m_events.isEmpty())
         m_originNs = startNs(events.constFirst());
     const int overflow = int(m_events.size() + events.size()) - m_capacity;
@@ -64,6 +77,7 @@ void TimelineModel::clear()
     m_events.clear();
     m_units.clear();
     m_originNs = 0;
+    m_stepBase = -1;
     endResetModel();
 }
 

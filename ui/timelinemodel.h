@@ -1,5 +1,7 @@
-// The per-layer fetch timeline: every LayerEvent of every step, oldest first. One model drives
-// the timeline views (the bar chart widget and the event table) and the CSV export.
+// The per-layer fetch timeline of one run of one model: every LayerEvent of every step, oldest
+// first, with steps counted and times measured from the run's start. startRun() begins the next
+// run afresh. One model drives the timeline views (the bar chart widget and the event table) and
+// the CSV export.
 #pragma once
 
 #include "metrics/layerevent.h"
@@ -18,8 +20,12 @@ public:
 
     explicit TimelineModel(QObject *parent = nullptr);
 
-    void addEvents(const QVector<LayerEvent> &events);
+    // Forgets the previous run; `title` names the new one ("stories260K from ws://...").
+    void startRun(const QString &title);
+    void addEvents(const QVector<LayerEvent> &events); // steps renumbered from 0 for the run
     void clear();
+    int runNumber() const { return m_runNumber; } // 0: no run yet
+    QString runTitle() const { return m_runTitle; }
     void setCapacity(int events); // oldest events are dropped beyond it
 
     const QVector<LayerEvent> &events() const { return m_events; }
@@ -44,6 +50,9 @@ private:
     QVector<LayerEvent> m_events;
     QStringList m_units;
     qint64 m_originNs = 0;
+    int m_stepBase = -1; // the session's step number of the run's first event
+    int m_runNumber = 0;
+    QString m_runTitle;
     int m_capacity = 50000;
 };
 

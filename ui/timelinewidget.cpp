@@ -15,7 +15,7 @@ const QColor kFetchMiss(0x3d9be0);
 const QColor kFetchPrefetched(0x9fd3f5);
 const QColor kCompute(0x43a047);
 const QColor kWait(0xe53935);
-const QColor kHit(0x2e7d32);
+const QColor kHit(0x8e24aa); // a mark, not a bar: purple, never mistaken for compute's green
 const QColor kStepBand(0xf3f6f9);
 constexpr int kTopMargin = 24;
 constexpr int kBottomMargin = 22;
@@ -31,12 +31,23 @@ TimelineWidget::TimelineWidget(TimelineModel *model, QWidget *parent)
     auto repaint = [this] { if (!m_frozen) update(); };
     connect(model, &TimelineModel::rowsInserted, this, repaint);
     connect(model, &TimelineModel::rowsRemoved, this, repaint);
-    connect(model, &TimelineModel::modelReset, this, [this] { m_frozenCount = -1; update(); });
+    connect(model, &TimelineModel::modelReset, this, [this] {
+        m_frozenCount = -1;
+        m_spanNs = 0;
+        update();
+    });
 }
+
+QColor TimelineWidget::colorOfFetchMiss() { return kFetchMiss; }
+QColor TimelineWidget::colorOfPrefetch() { return kFetchPrefetched; }
+QColor TimelineWidget::colorOfCompute() { return kCompute; }
+QColor TimelineWidget::colorOfWait() { return kWait; }
+QColor TimelineWidget::colorOfCacheHit() { return kHit; }
 
 void TimelineWidget::setVisibleSteps(int steps)
 {
     m_visibleSteps = qMax(0, steps);
+    m_spanNs = 0;
     update();
 }
 
@@ -69,6 +80,17 @@ TimelineWidget::Frame TimelineWidget::frame() const
         f.t0 = qMin(f.t0, TimelineModel::startNs(e));
         f.t1 = qMax(f.t1, qMax(e.computeEndNs, e.fetchEndNs));
     }
+    // A stable scale: the span grows to a round value (1, 2 or 5 x 10^k ns) when the steps shown
+    // outgrow it, and shrinks only when they would use less than a quarter of it (the long first
+    // step, prompt and cold fetches, has left the window).
+    const qint64 needed = f.t1 - f.t0;
+    if (needed > m_spanNs || needed * 4 < m_spanNs) {
+        qint64 round = 1;
+        while (round * 10 <= needed)
+            round *= 10;
+        m_spanNs = needed <= round ? round : needed <= 2 * round ? 2 * round : needed <= 5 * round ? 5 * round : 10 * round;
+    }
+    f.t1 = f.t0 + m_spanNs;
     return f;
 }
 
@@ -193,9 +215,15 @@ void TimelineWidget::drawLegend(QPainter &p) const
         x += 28 + p.fontMetrics().horizontalAdvance(item.text);
     }
     const int steps = m_model->lastStep() + 1;
-    if (steps > 0)
-        p.drawText(QRect(x + 10, 2, width() - x - 20, 20), Qt::AlignRight | Qt::AlignVCenter,
-                   m_visibleSteps > 0 ? tr("last %1 of %2 steps").arg(qMin(m_visibleSteps, steps)).arg(steps) : tr("all %1 steps").arg(steps));
+    if (steps > 0 || m_model->runNumber() > 0) {
+        QString text = m_model->runNumber() > 0 ? tr("run %1 · %2").arg(m_model->runNumber()).arg(m_model->runTitle()) : QString();
+        if (steps > 0)
+            text += (text.isEmpty() ? QString() : QStringLiteral(" · "))
+                    + (m_visibleSteps > 0 ? tr("steps %1–%2 of %3").arg(qMax(0, steps - m_visibleSteps)).arg(steps - 1).arg(steps)
+                                          : tr("all %1 steps").arg(steps));
+        const QRect box(x + 10, 2, width() - x - 20, 20);
+        p.drawText(box, Qt::AlignRight | Qt::AlignVCenter, p.fontMetrics().elidedText(text, Qt::ElideMiddle, box.width()));
+    }
 }
 
 int TimelineWidget::eventAt(const QPoint &pos) const

@@ -1,8 +1,11 @@
 // Draws the timeline model as a Gantt chart: one row per unit, time left to right, for each
 // event a fetch bar (network + decode) and a compute bar, hits marked, compute stalls (waiting
-// for weights) in red, so one can see whether prefetch hid the fetches behind compute.
+// for weights) in red, so one can see whether prefetch hid the fetches behind compute. One run at
+// a time (TimelineModel::startRun()); the x scale holds still while it is shown, growing only to
+// the next round span when the run outgrows it.
 #pragma once
 
+#include <QColor>
 #include <QWidget>
 
 namespace surfing {
@@ -28,6 +31,13 @@ public:
 
     // The event drawn under `pos`, or -1.
     int eventAt(const QPoint &pos) const;
+    // Legend colours, one per kind of bar or mark.
+    static QColor colorOfFetchMiss();
+    static QColor colorOfPrefetch();
+    static QColor colorOfCompute();
+    static QColor colorOfWait();
+    static QColor colorOfCacheHit();
+    qint64 spanNs() const { return m_spanNs; } // the x scale (0: nothing drawn yet)
 
 protected:
     void paintEvent(QPaintEvent *event) override;
@@ -54,6 +64,7 @@ private:
     bool m_frozen = false;
     int m_frozenCount = -1;
     int m_labelWidth = 110;
+    mutable qint64 m_spanNs = 0; // the x scale only grows (to round values) while a run is shown
 };
 
 } // namespace surfing::ui

@@ -2,6 +2,8 @@
 
 #include "metricshistorymodel.h"
 
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QToolTip>
 #include <QValueAxis>
@@ -54,24 +56,60 @@ TimeSeriesChart::TimeSeriesChart(const QString &title, const QString &unit, QWid
     setMinimumSize(260, 190);
 }
 
-QLineSeries *TimeSeriesChart::addLine(const QString &name, int column, const QColor &color, double scale)
+QLineSeries *TimeSeriesChart::newSegment(Line &line)
 {
     auto *series = new QLineSeries(this);
-    series->setName(name);
-    series->setPen(QPen(color, 2));
+    series->setName(line.name);
+    series->setPen(QPen(line.color, 2));
     series->setPointsVisible(true); // a lone sample still shows
     chart()->addSeries(series);
     series->attachAxis(m_x);
-    series->attachAxis(m_y);
-    connect(series, &QLineSeries::hovered, this, [this, name](const QPointF &p, bool state) {
+    series->attachAxis(line.axis);
+    const QString name = line.name, unit = line.axis == m_y ? m_unit : line.axis->titleText();
+    connect(series, &QLineSeries::hovered, this, [this, name, unit](const QPointF &p, bool state) {
         if (state)
-            QToolTip::showText(QCursor::pos(), tr("%1: %2 %3 at %4 s").arg(name).arg(p.y(), 0, 'f', 2).arg(m_unit).arg(p.x(), 0, 'f', 1), this);
+            QToolTip::showText(QCursor::pos(), tr("%1: %2 %3 at %4 s").arg(name).arg(p.y(), 0, 'f', 2).arg(unit).arg(p.x(), 0, 'f', 1), this);
         else
             QToolTip::hideText();
     });
-    m_lines.append({series, column, scale});
-    chart()->legend()->setVisible(m_lines.size() > 1);
+    if (!line.segments.isEmpty()) { // one legend entry per line
+        const auto markers = chart()->legend()->markers(series);
+        for (QLegendMarker *m : markers)
+            m->setVisible(false);
+    }
+    line.segments.append(series);
     return series;
+}
+
+QLineSeries *TimeSeriesChart::addLine(const QString &name, int column, const QColor &color, double scale, const QString &rightUnit)
+{
+    Line line;
+    line.name = name;
+    line.color = color;
+    line.column = column;
+    line.scale = scale;
+    line.axis = m_y;
+    if (!rightUnit.isEmpty()) {
+        if (!m_y2) {
+            m_y2 = new QValueAxis;
+            m_y2->setLabelFormat(QStringLiteral("%g"));
+            m_y2->setTitleText(rightUnit);
+            m_y2->setLinePenColor(color);
+            m_y2->setLabelsColor(color);
+            m_y2->setTitleBrush(color);
+            chart()->addAxis(m_y2, Qt::AlignRight);
+        }
+        line.axis = m_y2;
+    }
+    QLineSeries *first = newSegment(line);
+    m_lines.append(line);
+    chart()->legend()->setVisible(m_lines.size() > 1);
+    return first;
+}
+
+int TimeSeriesChart::segmentCount(int i) const
+{
+    return m_lines.value(i).used;
 }
 
 void TimeSeriesChart::setFixedRange(double minY, double maxY)
@@ -86,26 +124,39 @@ void TimeSeriesChart::refresh(const QVector<MetricsSample> &samples, double span
 {
     const double newest = samples.isEmpty() ? 0.0 : samples.constLast().seconds;
     const double from = spanSeconds > 0 ? newest - spanSeconds : (samples.isEmpty() ? 0.0 : samples.constFirst().seconds);
-    double maxY = 0;
-    for (const Line &line : std::as_const(m_lines)) {
-        QList<QPointF> points;
+    double maxLeft = 0, maxRight = 0;
+    for (Line &line : m_lines) {
+        QVector<QList<QPointF>> pieces(1);
         for (const MetricsSample &s : samples) {
             if (s.seconds < from)
                 continue;
             const double v = MetricsHistoryModel::value(s, line.column);
-            if (std::isnan(v))
+            if (std::isnan(v)) { // nothing to show here: the line breaks
+                if (!pieces.constLast().isEmpty())
+                    pieces.append(QList<QPointF>());
                 continue;
-            points.append(QPointF(s.seconds, v * line.scale));
+            }
+            pieces.last().append(QPointF(s.seconds, v * line.scale));
+            double &maxY = line.axis == m_y ? maxLeft : maxRight;
             maxY = qMax(maxY, v * line.scale);
         }
-        line.series->replace(points);
+        if (pieces.size() > 1 && pieces.constLast().isEmpty())
+            pieces.removeLast();
+        while (line.segments.size() < pieces.size())
+            newSegment(line);
+        for (int i = 0; i < line.segments.size(); ++i)
+            line.segments.at(i)->replace(i < pieces.size() ? pieces.at(i) : QList<QPointF>());
+        line.used = pieces.constFirst().isEmpty() ? 0 : int(pieces.size());
     }
     m_x->setRange(qMax(0.0, from), qMax(from + 1.0, newest));
     setRoundTicks(m_x);
-    if (!m_fixedRange)
-    {
-        m_y->setRange(0, maxY > 0 ? maxY * 1.1 : 1.0);
+    if (!m_fixedRange) {
+        m_y->setRange(0, maxLeft > 0 ? maxLeft * 1.1 : 1.0);
         setRoundTicks(m_y);
+    }
+    if (m_y2) {
+        m_y2->setRange(0, maxRight > 0 ? maxRight * 1.1 : 1.0);
+        setRoundTicks(m_y2);
     }
 }
 

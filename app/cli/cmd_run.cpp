@@ -2,12 +2,12 @@
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
 #include "runbatch.h"
-#include "savefile.h"
 #include "torchcli.h"
 
 #include "base/error.h"
-#include "client/localchunksource.h"
+#include "client/modelopener.h"
 #include "client/remotechunksource.h"
+#include "client/serverpool.h"
 #include "inference/blasinfo.h"
 #include "inference/inferencesession.h"
 
@@ -130,39 +130,6 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     return true;
 }
 
-// Brings config.json and the tokenizer files the manifest lists from the server into `dir`.
-void fetchModelFiles(RemoteChunkSource &source, const QString &dir)
-{
-    WeightClient *client = source.client();
-    const QStringList wanted = source.manifest().fileNames();
-    if (!wanted.contains(QStringLiteral("config.json")))
-        throw Error(QStringLiteral("the server's manifest lists no config.json beside the chunks; re-chunk the model"));
-    QEventLoop loop;
-    QString failure;
-    QHash<quint32, QString> pending;
-    QObject::connect(client, &WeightClient::fileReceived, &loop, [&](quint32 id, const QString &name, const QByteArray &data) {
-        if (!pending.remove(id))
-            return;
-        QString error;
-        if (!saveFile(dir + QLatin1Char('/') + name, data, &error))
-            failure = error;
-        if (pending.isEmpty() || !failure.isEmpty())
-            loop.quit();
-    });
-    QObject::connect(client, &WeightClient::requestFailed, &loop, [&](quint32 id, const QString &, const QString &, const QString &message) {
-        if (pending.remove(id)) {
-            failure = message;
-            loop.quit();
-        }
-    });
-    for (const QString &name : wanted)
-        pending.insert(client->fetchFile(name), name);
-    if (!pending.isEmpty())
-        loop.exec();
-    if (!failure.isEmpty())
-        throw Error(QStringLiteral("fetching the model files from the server: %1").arg(failure));
-}
-
 // Retries and failovers of a remote run (they are the network's, not the session's stats).
 QJsonObject networkStats(const RemoteChunkSource &remote)
 {
@@ -279,35 +246,24 @@ int runCommand(const QStringList &arguments)
         }
     }
 
-    std::shared_ptr<ChunkSource> source;
-    const RemoteChunkSource *remoteSource = nullptr;
-    QString filesDir = a.local;
-    QTemporaryDir fetched;
-    if (!a.local.isEmpty()) {
-        source = std::make_shared<LocalChunkSource>(a.local, a.cacheBytes, a.cacheChunks);
-    } else {
+    ModelOpenOptions open;
+    open.chunkDir = a.local;
+    if (!a.server.isEmpty()) {
         const QList<QUrl> urls = parseServerList({a.server}, &error);
         if (urls.isEmpty())
             return usageError(QStringLiteral("--server: %1").arg(error));
-        RemoteChunkSourceOptions o;
-        o.client.url = urls.constFirst();
-        o.servers = urls;
-        o.client.token = a.token;
-        o.client.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
-        o.cacheBytes = a.cacheBytes;
-        o.cacheChunks = a.cacheChunks;
-        if (a.timeoutMs > 0) {
-            o.client.requestTimeoutMs = a.timeoutMs;
-            o.client.connectTimeoutMs = a.timeoutMs;
-        }
-        auto remote = std::make_shared<RemoteChunkSource>(o);
-        if (!fetched.isValid())
-            throw Error(QStringLiteral("cannot create a temporary directory for the model files"));
-        fetchModelFiles(*remote, fetched.path());
-        filesDir = fetched.path();
-        source = remote;
-        remoteSource = remote.get();
+        open.serverUrl = urls.constFirst();
+        open.replicas = urls.mid(1);
     }
+    open.token = a.token;
+    open.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
+    open.cacheBytes = a.cacheBytes;
+    open.cacheChunks = a.cacheChunks;
+    open.timeoutMs = a.timeoutMs;
+    const OpenedModel opened = openModel(open);
+    std::shared_ptr<ChunkSource> source = opened.source;
+    const QString filesDir = opened.filesDir;
+    const RemoteChunkSource *remoteSource = dynamic_cast<const RemoteChunkSource *>(opened.source.get());
     InferenceSession session(source, filesDir);
     if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
         printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "

@@ -1,5 +1,7 @@
 #include "progressbar.h"
 
+#include "base/bytesize.h"
+
 #include <cstdio>
 #include <unistd.h>
 
@@ -7,14 +9,7 @@ namespace surfing::cli {
 
 QString formatBytes(qint64 bytes)
 {
-    const double b = double(bytes);
-    if (b >= 1024.0 * 1024 * 1024)
-        return QStringLiteral("%1 GiB").arg(b / (1024.0 * 1024 * 1024), 0, 'f', 2);
-    if (b >= 1024.0 * 1024)
-        return QStringLiteral("%1 MiB").arg(b / (1024.0 * 1024), 0, 'f', 1);
-    if (b >= 1024.0)
-        return QStringLiteral("%1 KiB").arg(b / 1024.0, 0, 'f', 1);
-    return QStringLiteral("%1 B").arg(bytes);
+    return formatByteSize(bytes);
 }
 
 ProgressBar::ProgressBar(QString label) : m_label(std::move(label)), m_enabled(::isatty(STDERR_FILENO))

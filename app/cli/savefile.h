@@ -1,15 +1,8 @@
-// Writing a whole file for the client commands (fetch, run): atomically (a temporary file renamed
-// into place), and, when it fails, saying why in words a user can act on ("the disk is full"),
-// naming the file. Qt's own message for a full disk is often "Unknown error".
+// The client commands (fetch, run) write files through core's saveFile (base/savefile.h).
 #pragma once
 
-#include <QByteArray>
-#include <QString>
+#include "base/savefile.h"
 
 namespace surfing::cli {
-
-// False with `error` set ("cannot write PATH: the disk is full ...") on failure; nothing is
-// left at `path` then.
-bool saveFile(const QString &path, const QByteArray &data, QString *error);
-
+using surfing::saveFile;
 } // namespace surfing::cli

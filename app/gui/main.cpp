@@ -1,4 +1,6 @@
-// `surfing`: the desktop application. `surfing MODEL_DIR` opens with that model ready to chunk.
+// `surfing`: the desktop application. `surfing MODEL_DIR` opens with that model ready to chunk
+// (the desktop entry's "Open with Surfing" on a folder), `surfing --serve DIR` chunks it if it is
+// a model and serves it.
 #include "mainwindow.h"
 #include "screenshottour.h"
 
@@ -30,10 +32,12 @@ void addOptions(QCommandLineParser &parser)
                                                     "Without a display, use surfing-cli (surfing-cli --help)."));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, or a hub name ORG/NAME already in the "
-                                                                       "local Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub; "
-                                                                       "nothing is downloaded)."), QStringLiteral("[MODEL_DIR]"));
-    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run three prompts, save a PNG of every page (at the screen's size) into DIR and quit."), QStringLiteral("DIR")});
+    parser.addPositionalArgument(QStringLiteral("MODEL_DIR"), QStringLiteral("A model folder to open, ready to chunk, a chunk folder, or a hub name ORG/NAME "
+                                                                       "already in the local Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub or "
+                                                                       "~/.cache/huggingface/hub; nothing is downloaded)."), QStringLiteral("[MODEL_DIR]"));
+    parser.addOption({QStringLiteral("serve"), QStringLiteral("Serve MODEL_DIR at once (chunking it first when it is a model) and open the Playground.")});
+    parser.addOption({QStringLiteral("screenshot"), QStringLiteral("Chunk MODEL_DIR, serve it, run three prompts, save a PNG of every page into DIR and quit."), QStringLiteral("DIR")});
+    parser.addOption({QStringLiteral("size"), QStringLiteral("With --screenshot: the window size (default: the screen's available size)."), QStringLiteral("WxH")});
     parser.addOption({QStringLiteral("verbose"), QStringLiteral("Log what happens, step by step (default: warnings and errors only).")});
 }
 
@@ -72,7 +76,7 @@ int main(int argc, char **argv)
     surfing::installTorchBinReader(); // models may come as pytorch_model.bin
     describeApplication();
     QApplication::setApplicationDisplayName(QStringLiteral("Surfing"));
-    QApplication::setDesktopFileName(QStringLiteral("surfing"));
+    QApplication::setDesktopFileName(QStringLiteral("io.github.surfing.Surfing"));
 
     QCommandLineParser parser;
     addOptions(parser);
@@ -92,13 +96,26 @@ int main(int argc, char **argv)
             QTextStream(stderr) << "surfing: --screenshot needs a MODEL_DIR" << Qt::endl;
             return 2;
         }
-        window.resize(window.screen()->availableGeometry().size()); // the screen's size: xvfb-run -s "-screen 0 WxHx24"
+        const QStringList size = parser.value(QStringLiteral("size")).split(QLatin1Char('x'));
+        const int width = size.value(0).toInt(), height = size.value(1).toInt();
+        if (parser.isSet(QStringLiteral("size")) && width >= 640 && height >= 480)
+            window.resize(width, height);
+        else
+            window.resize(window.screen()->availableGeometry().size()); // the screen's size: xvfb-run -s "-screen 0 WxHx24"
         auto *tour = new ScreenshotTour(&window, args.constFirst(), parser.value(QStringLiteral("screenshot")), &app);
         QObject::connect(tour, &ScreenshotTour::done, &app, [](int code) { QCoreApplication::exit(code); });
         QTimer::singleShot(300, tour, &ScreenshotTour::start);
         return app.exec();
     }
-    if (!args.isEmpty())
-        window.openPath(args.constFirst(), false);
+    if (parser.isSet(QStringLiteral("serve")) && args.isEmpty()) {
+        QTextStream(stderr) << "surfing: --serve needs a MODEL_DIR or a chunk folder" << Qt::endl;
+        return 2;
+    }
+    if (!args.isEmpty()) {
+        if (parser.isSet(QStringLiteral("serve")))
+            window.openAndServe(args.constFirst());
+        else
+            window.openPath(args.constFirst(), false);
+    }
     return app.exec();
 }

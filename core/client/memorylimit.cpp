@@ -1,5 +1,7 @@
 #include "client/memorylimit.h"
 
+#include "base/bytesize.h"
+
 #include <QFile>
 #include <QLocale>
 #include <sys/resource.h>
@@ -54,7 +56,7 @@ qint64 chunkMemoryBytes(const ManifestChunk &chunk, bool stored)
 
 QString memorySize(qint64 bytes)
 {
-    return QLocale::c().formattedDataSize(bytes, 1, QLocale::DataSizeIecFormat);
+    return formatByteSize(bytes);
 }
 
 } // namespace surfing

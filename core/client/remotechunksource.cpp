@@ -47,6 +47,11 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
     QObject::connect(m_pool, &ServerPool::chunkFailed, m_pool,
                      [this](const QString &name, const QString &message) { failed(name, message); },
                      Qt::DirectConnection);
+    if (options.connectionStateChanged) {
+        auto notify = options.connectionStateChanged;
+        QObject::connect(m_pool, &ServerPool::memberStateChanged, m_pool,
+                         [notify](const QUrl &, ConnectionState state) { notify(state); }, Qt::DirectConnection);
+    }
     m_thread.start();
     QMetaObject::invokeMethod(m_pool, &ServerPool::open);
     QString error;

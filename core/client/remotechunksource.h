@@ -10,6 +10,7 @@
 
 #include <QHash>
 #include <QThread>
+#include <functional>
 #include <memory>
 
 namespace surfing {
@@ -20,6 +21,8 @@ struct RemoteChunkSourceOptions {
     qint64 cacheBytes = 0; // <= 0: no byte limit
     int cacheChunks = 0;   // <= 0: no chunk limit
     CachePolicyKind policy = CachePolicyKind::ScanResistant;
+    // Called on the network thread at every connection state change (a GUI counts attempts).
+    std::function<void(ConnectionState)> connectionStateChanged;
 };
 
 class RemoteChunkSource : public FetchingChunkSource

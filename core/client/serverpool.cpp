@@ -132,8 +132,10 @@ void ServerPool::startMember(int index)
     m.gaveUp = false;
     m.ready = false;
     connect(client, &WeightClient::connectionStateChanged, this, [this, index, client](ConnectionState state) {
-        if (m_members[size_t(index)].client == client)
+        if (m_members[size_t(index)].client == client) {
+            Q_EMIT memberStateChanged(m_members[size_t(index)].url, state);
             onStateChanged(index, state);
+        }
     });
     connect(client, &WeightClient::manifestReceived, this, [this, index, client] {
         if (m_members[size_t(index)].client == client)

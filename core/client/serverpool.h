@@ -55,6 +55,7 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void ready();                            // the first manifest arrived
+    void memberStateChanged(const QUrl &url, surfing::ConnectionState state); // attempts, for a GUI
     void openFailed(const QString &message); // every server failed before any manifest did
     // From any thread (decoding runs on a pool).
     void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs);

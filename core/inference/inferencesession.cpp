@@ -199,7 +199,7 @@ QVector<qint64> InferenceSession::encode(const QString &prompt) const
 InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<qint64>> &prompts)
 {
     std::lock_guard lock(d->runMutex);
-    DecoderModel *decoder = d->runner->decoder();
+    DecoderModel *decoder = d->runner ? d->runner->decoder() : nullptr;
     if (!decoder)
         throw Error(QStringLiteral("batch mode runs decoder models (GPT-2, LLaMA family); this is a %1 model").arg(d->config.modelType));
     at::NoGradGuard noGrad;

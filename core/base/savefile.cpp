@@ -1,4 +1,4 @@
-#include "savefile.h"
+#include "base/savefile.h"
 
 #include <QFileInfo>
 #include <QSaveFile>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace surfing::cli {
+namespace surfing {
 namespace {
 
 // `error` is errno right after the call that failed: Qt's errorString() is often empty or
@@ -49,4 +49,4 @@ bool saveFile(const QString &path, const QByteArray &data, QString *error)
     return true;
 }
 
-} // namespace surfing::cli
+} // namespace surfing
