@@ -1,5 +1,6 @@
 #include "inference/linearops.h"
 
+#include "inference/linearops_internal.h"
 #include "inference/matvec.h"
 #include "inference/quantops.h"
 
@@ -8,6 +9,10 @@
 
 namespace surfing::ops {
 namespace {
+
+using detail::floatBias;
+using detail::outputSizes;
+using detail::scratch;
 
 // 4 MiB of floats per thread. bench_matvec "prompt128": 1-4 MiB cost 3-9 % over f32 GEMM on both
 // 2816x1024 and 1024x2816, 256 KiB up to 32 % (more, thinner GEMM calls); 4 MiB was the most even.
@@ -34,27 +39,6 @@ bool kernelFits(const at::Tensor &x, const at::Tensor &w, int inDim, const at::T
 bool oneRow(const at::Tensor &x)
 {
     return x.numel() == x.size(-1);
-}
-
-at::Tensor floatBias(const at::Tensor &bias)
-{
-    return bias.defined() ? bias.to(at::kFloat).contiguous() : bias;
-}
-
-std::vector<int64_t> outputSizes(const at::Tensor &x, int64_t features)
-{
-    std::vector<int64_t> sizes = x.sizes().vec();
-    sizes.back() = features;
-    return sizes;
-}
-
-// The scratch block f16/bf16 weights are widened into; one per thread, reused by every call.
-at::Tensor scratch(int64_t floats)
-{
-    thread_local at::Tensor buffer;
-    if (!buffer.defined() || buffer.numel() < floats)
-        buffer = at::empty({floats}, at::kFloat);
-    return buffer.narrow(0, 0, floats);
 }
 
 at::Tensor oneRowInOut(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
@@ -170,5 +154,29 @@ at::Tensor embedding(const at::Tensor &table, const at::Tensor &ids)
     const at::Tensor rows = at::embedding(table, ids);
     return rows.scalar_type() == at::kFloat ? rows : rows.to(at::kFloat);
 }
+
+namespace detail {
+
+at::Tensor floatBias(const at::Tensor &bias)
+{
+    return bias.defined() ? bias.to(at::kFloat).contiguous() : bias;
+}
+
+std::vector<int64_t> outputSizes(const at::Tensor &x, int64_t features)
+{
+    std::vector<int64_t> sizes = x.sizes().vec();
+    sizes.back() = features;
+    return sizes;
+}
+
+at::Tensor scratch(int64_t floats)
+{
+    thread_local at::Tensor buffer;
+    if (!buffer.defined() || buffer.numel() < floats)
+        buffer = at::empty({floats}, at::kFloat);
+    return buffer.narrow(0, 0, floats);
+}
+
+} // namespace detail
 
 } // namespace surfing::ops

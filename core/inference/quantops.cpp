@@ -1,6 +1,7 @@
 #include "inference/quantops.h"
 
 #include "base/error.h"
+#include "inference/linearops_internal.h"
 #include "inference/quantmatvec.h"
 
 #include <algorithm>
@@ -8,6 +9,9 @@
 namespace surfing::ops {
 namespace {
 
+using detail::floatBias;
+using detail::outputSizes;
+using detail::scratch;
 using quant::QuantType;
 
 const uint8_t *blocksOf(const at::Tensor &w)
@@ -18,26 +22,6 @@ const uint8_t *blocksOf(const at::Tensor &w)
 int64_t colsOf(const at::Tensor &w)
 {
     return w.size(1) * quant::kBlockValues;
-}
-
-at::Tensor floatBias(const at::Tensor &bias)
-{
-    return bias.defined() ? bias.to(at::kFloat).contiguous() : bias;
-}
-
-std::vector<int64_t> outputSizes(const at::Tensor &x, int64_t features)
-{
-    std::vector<int64_t> sizes = x.sizes().vec();
-    sizes.back() = features;
-    return sizes;
-}
-
-at::Tensor scratch(int64_t floats)
-{
-    thread_local at::Tensor buffer;
-    if (!buffer.defined() || buffer.numel() < floats)
-        buffer = at::empty({floats}, at::kFloat);
-    return buffer.narrow(0, 0, floats);
 }
 
 at::Tensor oneRow(QuantType type, const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
