@@ -21,6 +21,7 @@ private:
     QTemporaryDir m_tmp;
     QString chunks(const QString &model);
     QJsonObject runJson(const QStringList &args);
+    bool runVerboseStories(const QProcessEnvironment &env, QByteArray &err);
 
 private Q_SLOTS:
     void initTestCase();
@@ -228,6 +229,24 @@ void TestRunCli::namesTheBlasItUses_data()
     QTest::newRow("openblas") << lib + QStringLiteral("openblas-pthread") << QStringLiteral("OpenBLAS 0.") << false;
 }
 
+// `run -v` of two stories260K tokens in `env`; its stderr in `err`. False (with the stderr shown)
+// unless it exits 0.
+bool TestRunCli::runVerboseStories(const QProcessEnvironment &env, QByteArray &err)
+{
+    QProcess p;
+    p.setProcessEnvironment(env);
+    p.start(cliPath(), {QStringLiteral("run"), QStringLiteral("-v"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                        QStringLiteral("--prompt"), QStringLiteral("Once"), QStringLiteral("--max-tokens"), QStringLiteral("2")});
+    if (!p.waitForFinished(-1))
+        return false;
+    err = p.readAllStandardError();
+    if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0) {
+        qWarning().noquote() << err;
+        return false;
+    }
+    return true;
+}
+
 void TestRunCli::namesTheBlasItUses()
 {
     QFETCH(QString, libraryDir);
@@ -235,15 +254,10 @@ void TestRunCli::namesTheBlasItUses()
     QFETCH(bool, warns);
     if (!QFile::exists(libraryDir + QStringLiteral("/libblas.so.3")))
         QSKIP("this BLAS is not installed here");
-    QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("LD_LIBRARY_PATH"), libraryDir);
-    p.setProcessEnvironment(env);
-    p.start(cliPath(), {QStringLiteral("run"), QStringLiteral("-v"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
-                        QStringLiteral("--prompt"), QStringLiteral("Once"), QStringLiteral("--max-tokens"), QStringLiteral("2")});
-    QVERIFY(p.waitForFinished(-1));
-    const QByteArray err = p.readAllStandardError();
-    QCOMPARE(p.exitCode(), 0);
+    QByteArray err;
+    QVERIFY(runVerboseStories(env, err));
     QVERIFY2(err.contains(expected.toUtf8()) && err.contains(libraryDir.toUtf8()), err.constData());
     QCOMPARE(err.contains("libopenblas0-pthread"), warns);
 }
@@ -267,18 +281,13 @@ void TestRunCli::choosesOpenBlasKernelsForThisCpu()
         QSKIP("OpenBLAS (pthread) is not installed here");
     if (expectedCore.isEmpty())
         QSKIP("this CPU has no AVX2: OpenBLAS's own choice stands");
-    QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("LD_LIBRARY_PATH"), libraryDir);
     env.remove(QStringLiteral("OPENBLAS_CORETYPE"));
     if (!userChoice.isEmpty())
         env.insert(QStringLiteral("OPENBLAS_CORETYPE"), userChoice);
-    p.setProcessEnvironment(env);
-    p.start(cliPath(), {QStringLiteral("run"), QStringLiteral("-v"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
-                        QStringLiteral("--prompt"), QStringLiteral("Once"), QStringLiteral("--max-tokens"), QStringLiteral("2")});
-    QVERIFY(p.waitForFinished(-1));
-    const QByteArray err = p.readAllStandardError();
-    QCOMPARE(p.exitCode(), 0);
+    QByteArray err;
+    QVERIFY(runVerboseStories(env, err));
     const QByteArray blasLine = err.mid(err.indexOf("OpenBLAS 0."));
     QVERIFY2(blasLine.left(blasLine.indexOf('\n')).toLower().contains(" " + expectedCore.toLower().toUtf8() + " "), err.constData());
 }
