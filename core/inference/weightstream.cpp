@@ -29,29 +29,19 @@ struct WeightStream::Private {
     };
     QHash<QString, ParsedChunk> parsed;
 
-    static QByteArrayView headerBytesOf(const QByteArray &chunk)
-    {
-        if (chunk.size() < 8)
-            return {};
-        quint64 length = 0;
-        for (int i = 7; i >= 0; --i)
-            length = (length << 8) | quint8(chunk[i]);
-        if (length > quint64(chunk.size() - 8))
-            return {};
-        return QByteArrayView(chunk.constData(), qsizetype(8 + length));
-    }
-
     const SafetensorsHeader &headerOf(const QString &unit, const QByteArray &chunk)
     {
-        const QByteArrayView headerBytes = headerBytesOf(chunk);
         auto it = parsed.find(unit);
-        if (it != parsed.end() && !headerBytes.isEmpty() && it->size == chunk.size() && it->headerBytes == headerBytes)
+        // Equal sizes guarantee the chunk holds at least the remembered header's bytes.
+        if (it != parsed.end() && it->size == chunk.size()
+            && QByteArrayView(chunk).first(it->headerBytes.size()) == it->headerBytes)
             return it->header;
         // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
         // against the manifest before it gets here.
         SafetensorsHeader header = parseSafetensors(chunk, unit);
         quant::checkQuantizedTensors(header, chunk, QStringLiteral("chunk '%1'").arg(unit));
-        it = parsed.insert(unit, ParsedChunk{headerBytes.toByteArray(), chunk.size(), std::move(header)});
+        const QByteArray headerBytes = chunk.first(header.dataOffset); // length prefix + JSON
+        it = parsed.insert(unit, ParsedChunk{headerBytes, chunk.size(), std::move(header)});
         return it->header;
     }
 
