@@ -7,13 +7,7 @@
 
 #if SURFING_KERNELS_X86
 
-// GCC 12 reports its own _mm512_undefined_*() self-initialisation as uninitialised (GCC bug 105593).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
-#define SURFING_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define SURFING_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#include "inference/x86targets.h"
 
 namespace surfing::kernels::detail {
 namespace {

@@ -7,12 +7,7 @@
 
 #if SURFING_KERNELS_X86
 
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-
-#define SURFING_AVX2 __attribute__((target("avx2,fma,f16c")))
-#define SURFING_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
+#include "inference/x86targets.h"
 
 namespace surfing::kernels::detail {
 namespace {
