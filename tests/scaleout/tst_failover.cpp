@@ -1,10 +1,13 @@
 // Client-side failover over replicas of one bucket (no balancer): `run --server a,b,c` spreads
 // its chunk requests over the replicas and rides over one being SIGKILLed mid-run with the
-// uninterrupted run's ids; a replica whose storage hangs says so on /healthz with "timed out"
+// uninterrupted run's ids; `fetch --all --server a,b,c` rides over one SIGKILLed while it holds
+// a get, and every chunk is verified; a replica whose storage hangs says so on /healthz with "timed out"
 // and refuses new sessions with a clear error instead of hanging them, and recovers by itself.
 #include "cluster.h"
 #include "testsupport.h"
 
+#include <QDeadlineTimer>
+#include <QDir>
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -126,6 +129,54 @@ private Q_SLOTS:
         // Whether a request was on the killed replica at that instant is up to timing; that the
         // run saw the server go is not.
         QCOMPARE(network.value(QLatin1String("servers_lost")).toInt(), 1);
+        QVERIFY(m_cluster.restartReplica(victim));
+    }
+
+    // The bucket holds back one chunk (a stalled read), so the replica asked for it still holds
+    // the get when it is killed: the fetch can only finish by asking another replica.
+    void fetchRidesOverAReplicaKilledWhileItHoldsAGet()
+    {
+        const QString stalled = QStringLiteral("layer_3.safetensors");
+        QVERIFY(QFileInfo::exists(m_cluster.chunkDir() + QLatin1Char('/') + stalled));
+        const QStringList objects = QDir(m_cluster.chunkDir()).entryList(QDir::Files);
+        const int gets = int(objects.size()) - 1; // every chunk and file but chunk_info.json (sent as the manifest)
+        QVERIFY(m_cluster.storage().injectStall(stalled));
+        const QVector<double> before = servedNow();
+        m_cluster.markInFlightBaseline();
+        const QString out = m_tmp.filePath(QStringLiteral("fetched-over-a-kill"));
+        QProcess fetch;
+        fetch.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        fetch.start(cliPath(), {QStringLiteral("fetch"), QStringLiteral("--all"), QStringLiteral("--server"), m_cluster.replicaList(),
+                                QStringLiteral("-o"), out});
+        QVERIFY(fetch.waitForStarted(kWaitMs));
+        // Everything but the stalled chunk served; the replica holding its get is the victim.
+        int victim = -1;
+        QDeadlineTimer deadline(kWaitMs);
+        while (victim < 0 && fetch.state() != QProcess::NotRunning && !deadline.hasExpired()) {
+            double served = 0;
+            QVector<double> inFlight;
+            for (int i = 0; i < m_cluster.replicaCount(); ++i) {
+                const auto [s, f] = m_cluster.servedAndInFlight(i);
+                served += s - before[i];
+                inFlight << f;
+            }
+            for (int i = 0; i < m_cluster.replicaCount() && served >= gets - 1; ++i)
+                if (inFlight[i] > 0)
+                    victim = i;
+            fetch.waitForFinished(20);
+        }
+        QVERIFY2(victim >= 0, "no replica was left holding the stalled get");
+        QVERIFY(m_cluster.storage().injectStatus(stalled, 503, 0)); // the bucket answers again
+        m_cluster.replica(victim).kill(); // SIGKILL, its get unanswered
+        QVERIFY(fetch.waitForFinished(kWaitMs * 2));
+        QCOMPARE(fetch.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(fetch.exitCode(), 0);
+        for (const QString &name : objects) {
+            if (name != QLatin1String("chunk_info.json")) // rewritten by fetch (same content, its own formatting)
+                QCOMPARE(readFile(out + QLatin1Char('/') + name), readFile(m_cluster.chunkDir() + QLatin1Char('/') + name));
+        }
+        const CliResult verified = runCli({QStringLiteral("verify"), out});
+        QVERIFY2(verified.exitCode == 0, verified.err.constData());
         QVERIFY(m_cluster.restartReplica(victim));
     }
 
