@@ -211,6 +211,11 @@ int runFetch(const QStringList &arguments)
         {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30), "
                                                    "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
          QStringLiteral("SECONDS")},
+        {QStringLiteral("peer-timeout"), QStringLiteral("Take a server that sends nothing for this many seconds while requests wait on it, "
+                                                        "not even the answer to a ping sent halfway, for gone (a black-holed host): connect "
+                                                        "again, and with several servers move its requests to the others (default 10, 0 = off). "
+                                                        "A server that dies closes the connection, which is seen at once."),
+         QStringLiteral("SECONDS")},
     });
     const int parsed = parseArguments(parser, arguments,
         QStringLiteral("Copy a model's chunk directory from a weight server, verifying every chunk's SHA-256."));
@@ -237,6 +242,9 @@ int runFetch(const QStringList &arguments)
     const int timeout = timeoutSet ? parser.value(QStringLiteral("timeout")).toInt(&ok) : 30;
     if (!ok || timeout < 1 || timeout > 86400)
         return usageError(QStringLiteral("--timeout must be 1..86400 seconds"));
+    const double peerTimeout = parser.isSet(QStringLiteral("peer-timeout")) ? parser.value(QStringLiteral("peer-timeout")).toDouble(&ok) : 10;
+    if (!ok || peerTimeout < 0 || peerTimeout > 3600)
+        return usageError(QStringLiteral("--peer-timeout must be 0..3600 seconds"));
 
     WeightClientOptions options;
     options.url = servers.constFirst();
@@ -247,6 +255,7 @@ int runFetch(const QStringList &arguments)
     options.requestTimeoutMs = timeout * 1000;
     if (timeoutSet)
         options.connectTimeoutMs = timeout * 1000;
+    options.peerTimeoutMs = int(peerTimeout * 1000);
     FetchOutput output;
     output.dir = verifyOnly ? QString() : out;
     output.statsJson = parser.value(QStringLiteral("stats-json"));

@@ -15,6 +15,8 @@
 #include <QThread>
 #include <QtTest>
 
+#include <csignal>
+
 using namespace surfing;
 using namespace surfing::test;
 
@@ -36,6 +38,20 @@ private:
         for (int i = 0; i < m_cluster.replicaCount(); ++i)
             served << servedBy(i);
         return served;
+    }
+
+    // A replica that has served `chunks` since `before` and holds a get now (-1: the run ended).
+    int waitForServing(QProcess &run, const QVector<double> &before, double chunks)
+    {
+        while (run.state() != QProcess::NotRunning) {
+            for (int i = 0; i < m_cluster.replicaCount(); ++i) {
+                const auto [served, inFlight] = m_cluster.servedAndInFlight(i);
+                if (served - before[i] >= chunks && inFlight > 0)
+                    return i;
+            }
+            run.waitForFinished(20); // also lets QProcess see the process end
+        }
+        return -1;
     }
 
     QJsonObject healthOf(int replica, int *status)
@@ -106,16 +122,7 @@ private Q_SLOTS:
         QElapsedTimer timer;
         timer.start();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
-        int victim = -1;
-        while (victim < 0 && run->state() != QProcess::NotRunning) {
-            // Killed while a get is in flight on it, when that can be caught.
-            for (int i = 0; i < m_cluster.replicaCount() && victim < 0; ++i) {
-                const auto [served, inFlight] = m_cluster.servedAndInFlight(i);
-                if (served - before[i] >= 40 && inFlight > 0)
-                    victim = i;
-            }
-            run->waitForFinished(20); // also lets QProcess see the process end
-        }
+        const int victim = waitForServing(*run, before, 40); // killed while a get is in flight on it
         QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
         m_cluster.replica(victim).kill(); // SIGKILL
         QString error;
@@ -128,6 +135,32 @@ private Q_SLOTS:
               network.value(QLatin1String("retries")).toInt());
         // Whether a request was on the killed replica at that instant is up to timing; that the
         // run saw the server go is not.
+        QCOMPARE(network.value(QLatin1String("servers_lost")).toInt(), 1);
+        QVERIFY(m_cluster.restartReplica(victim));
+    }
+
+    // A replica frozen mid-run (SIGSTOP: its connections stay open, nothing answers, as with a
+    // black-holed host) is not waited for until the requests on it time out (30 s): after
+    // --peer-timeout (10 s by default) of silence, a ping unanswered, its connection is dropped
+    // and its requests go to the others.
+    void frozenReplicaIsLeftMidRun()
+    {
+        const QVector<double> before = servedNow();
+        m_cluster.markInFlightBaseline();
+        auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
+        const int victim = waitForServing(*run, before, 40);
+        QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
+        const pid_t pid = pid_t(m_cluster.replica(victim).processId());
+        QCOMPARE(::kill(pid, SIGSTOP), 0);
+        QString error;
+        const QJsonObject out = finishRun(*run, &error);
+        ::kill(pid, SIGCONT);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
+        const QJsonObject network = out.value(QLatin1String("network")).toObject();
+        qInfo("replica %d frozen mid-run: %d requests moved to another replica", victim,
+              network.value(QLatin1String("failovers")).toInt());
+        // Left as a lost server, not by requests timing out one by one on a connection kept.
         QCOMPARE(network.value(QLatin1String("servers_lost")).toInt(), 1);
         QVERIFY(m_cluster.restartReplica(victim));
     }
