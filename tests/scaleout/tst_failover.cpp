@@ -165,6 +165,24 @@ private Q_SLOTS:
         QVERIFY(m_cluster.restartReplica(victim));
     }
 
+    // The other side of --peer-timeout: a replica that is alive but slow to serve (its storage
+    // holds a read) answers the ping, so the connection is kept and the request fails only by
+    // its own timeout, not as a dead peer.
+    void slowStorageIsNoDeadPeer()
+    {
+        const QString stalled = QStringLiteral("layer_1.safetensors");
+        QVERIFY(m_cluster.storage().injectStall(stalled));
+        const CliResult r = runCli({QStringLiteral("fetch"), QStringLiteral("layer_1"), QStringLiteral("--server"),
+                                    m_cluster.replicaUrl(0).toString(), QStringLiteral("--peer-timeout"), QStringLiteral("1"),
+                                    QStringLiteral("--timeout"), QStringLiteral("5"), QStringLiteral("-o"),
+                                    m_tmp.filePath(QStringLiteral("slow"))});
+        QVERIFY(m_cluster.storage().injectStatus(stalled, 503, 0));
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains("no progress for 5000 ms"), r.err.constData());
+        QVERIFY2(!r.err.contains("nor answered a ping") && !r.err.contains("connection to"), r.err.constData());
+        QVERIFY(m_cluster.restartReplica(0)); // its stalled read holds a connection to the storage
+    }
+
     // The bucket holds back one chunk (a stalled read), so the replica asked for it still holds
     // the get when it is killed: the fetch can only finish by asking another replica.
     void fetchRidesOverAReplicaKilledWhileItHoldsAGet()
