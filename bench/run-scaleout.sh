@@ -5,7 +5,8 @@
 # through the balancer (each verifies every chunk's SHA-256; nothing is written). Per case:
 # aggregate MB/s, p50/p99 chunk latency (request sent to bytes verified, over every chunk of
 # every client), each replica's peak RSS (VmHWM) against its cache budget, failed clients and
-# server errors (both must be 0), and whether every client got every byte. The replicas' caches
+# server errors (both must be 0), whether every client got every byte, and the sessions clients
+# had to open again (0 unless a connection dropped or went silent). The replicas' caches
 # are warmed first (one fetch from each), so the figures are for a warm cache.
 # Appends the results, with the command, machine, date and load average, to
 # docs/benchmarks-scaleout.md.
@@ -111,16 +112,17 @@ for replicas in $replicas_list; do
         row=$(python3 - "$work/stats" "$clients" "$start" "$end" "$model_bytes" "$chunk_count" <<'PY'
 import glob, json, sys
 d, clients, start, end, model, chunks = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-lat, total, complete = [], 0, 0
+lat, total, complete, reconnects = [], 0, 0, 0
 for f in glob.glob(d + "/*.json"):
     s = json.load(open(f))
     lat += s["chunk_latency_ms"]
     total += s["bytes"]
     complete += s["bytes"] == model and s["chunks"] == chunks
+    reconnects += s.get("network", {}).get("reconnects", 0)
 lat.sort()
 pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
 secs = end - start
-print(f"{total / 1e6 / secs:.0f} | {pct(0.50):.0f} | {pct(0.99):.0f} | {secs:.1f} | {complete}/{clients}")
+print(f"{total / 1e6 / secs:.0f} | {pct(0.50):.0f} | {pct(0.99):.0f} | {secs:.1f} | {complete}/{clients} | {reconnects:.0f}")
 PY
 )
         rows="$rows| $replicas | $clients | $row | $failed | $((errors_after - errors_before)) | $rss | $load |
@@ -142,7 +144,7 @@ done
         "$chunk_count" "$model_bytes" "$cache_mb"
     printf 'clients `fetch --all --verify-only` through HAProxy (`packaging/haproxy/surfing.cfg`), all started at once.\n\n'
     printf 'Machine:\n```\n%s\n```\n\n' "$(lscpu | head -n 15)"
-    printf '| replicas | clients | aggregate MB/s | chunk p50 ms | chunk p99 ms | wall s | clients with every byte verified | failed clients | server errors | peak RSS per replica MiB (cache budget %s) | load average before |\n' "$cache_mb"
-    printf '|---|---|---|---|---|---|---|---|---|---|---|\n%s' "$rows"
+    printf '| replicas | clients | aggregate MB/s | chunk p50 ms | chunk p99 ms | wall s | clients with every byte verified | client reconnects | failed clients | server errors | peak RSS per replica MiB (cache budget %s) | load average before |\n' "$cache_mb"
+    printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n%s' "$rows"
 } >>"$out"
 echo "run-scaleout: appended to $out" >&2

@@ -41,10 +41,14 @@ struct FetchOutput {
     QString statsJson; // empty: none
 };
 
-void writeStats(const FetchJob &job, const QString &path, double seconds)
+void writeStats(const FetchJob &job, const ServerPool &pool, const QString &path, double seconds)
 {
+    // As `run --json`'s "network": sessions opened again, requests sent again and moved.
+    const QJsonObject network{{"servers", int(pool.urls().size())}, {"servers_lost", double(pool.serversLost())},
+                              {"reconnects", double(pool.reconnects())}, {"retries", double(pool.retries())},
+                              {"failovers", double(pool.failovers())}};
     const QJsonObject stats{{"chunks", job.latenciesMs.size()}, {"bytes", double(job.doneBytes)},
-                            {"seconds", seconds}, {"chunk_latency_ms", job.latenciesMs}};
+                            {"seconds", seconds}, {"chunk_latency_ms", job.latenciesMs}, {"network", network}};
     QString error;
     if (!saveFile(path, QJsonDocument(stats).toJson(QJsonDocument::Compact), &error))
         throw Error(error);
@@ -179,7 +183,7 @@ int fetchInto(const WeightClientOptions &options, const QList<QUrl> &servers, co
         throw Error(QStringLiteral("interrupted by %1; the partial copy was removed").arg(SignalWatch::name(interrupted.caught())));
 
     if (!output.statsJson.isEmpty())
-        writeStats(job, output.statsJson, double(elapsed.nsecsElapsed()) / 1e9);
+        writeStats(job, pool, output.statsJson, double(elapsed.nsecsElapsed()) / 1e9);
     if (!staging) {
         printOut(QStringLiteral("fetched and verified %1 of model '%2'").arg(formatBytes(job.doneBytes), pool.primary()->modelName()));
         return ExitSuccess;
@@ -206,7 +210,8 @@ int runFetch(const QStringList &arguments)
         {QStringLiteral("all"), QStringLiteral("Fetch every chunk (a complete mirror that 'surfing-cli verify' passes).")},
         {{QStringLiteral("o"), QStringLiteral("output")}, QStringLiteral("Directory to create (must not exist)."), QStringLiteral("DIR")},
         {QStringLiteral("verify-only"), QStringLiteral("Fetch and verify every chunk's SHA-256, write nothing (no -o; load tests).")},
-        {QStringLiteral("stats-json"), QStringLiteral("Write {chunks, bytes, seconds, chunk_latency_ms: [...]} to this file at the end."),
+        {QStringLiteral("stats-json"), QStringLiteral("Write {chunks, bytes, seconds, chunk_latency_ms: [...], network: {servers, "
+                                                      "servers_lost, reconnects, retries, failovers}} to this file at the end."),
          QStringLiteral("FILE")},
         {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30), "
                                                    "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),

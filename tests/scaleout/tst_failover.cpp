@@ -197,8 +197,9 @@ private Q_SLOTS:
         const QString out = m_tmp.filePath(QStringLiteral("fetched-over-a-kill"));
         QProcess fetch;
         fetch.setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        const QString stats = m_tmp.filePath(QStringLiteral("fetch-stats.json"));
         fetch.start(cliPath(), {QStringLiteral("fetch"), QStringLiteral("--all"), QStringLiteral("--server"), m_cluster.replicaList(),
-                                QStringLiteral("-o"), out});
+                                QStringLiteral("-o"), out, QStringLiteral("--stats-json"), stats});
         QVERIFY(fetch.waitForStarted(kWaitMs));
         // Everything but the stalled chunk served; the replica holding its get is the victim.
         int victim = -1;
@@ -228,6 +229,10 @@ private Q_SLOTS:
         }
         const CliResult verified = runCli({QStringLiteral("verify"), out});
         QVERIFY2(verified.exitCode == 0, verified.err.constData());
+        const QJsonObject network = readJsonObject(stats).value(QLatin1String("network")).toObject();
+        QCOMPARE(network.value(QLatin1String("servers")).toInt(), 3);
+        QCOMPARE(network.value(QLatin1String("servers_lost")).toInt(), 1);
+        QVERIFY(network.value(QLatin1String("failovers")).toInt() >= 1); // the stalled chunk, moved
         QVERIFY(m_cluster.restartReplica(victim));
     }
 
