@@ -247,21 +247,37 @@ void TestDashboardState::layoutHoldsAt1280x800WithLongContent()
         QVERIFY2(page->minimumSizeHint().width() <= page->width(), qPrintable(QStringLiteral("page %1: needs %2 px, has %3").arg(p).arg(page->minimumSizeHint().width()).arg(page->width())));
         QCOMPARE(window.size(), QSize(1280, 800));
     }
-    // A long event in the request log: every column stays on the page, the long one elided.
-    window.showPage(MainWindow::ServerTab);
+    // A long event in the request log (logged while another page is shown, as when the server
+    // starts from the Chunk page), then the Server page is opened: every column stays on the
+    // page, the long one is elided, the short ones keep their whole text.
+    window.showPage(MainWindow::ChunkTab);
     RequestLogModel *log = window.findChild<RequestLogModel *>();
-    log->addNote(QStringLiteral("listening on ws://127.0.0.1:8765, serving ") + QStringLiteral("a-model-with-a-very-long-name, ").repeated(12));
+    const QString longEvent = QStringLiteral("listening on ws://127.0.0.1:8765, serving ")
+                              + QStringLiteral("a-model-with-a-very-long-name, ").repeated(12);
+    log->addNote(longEvent);
+    log->addServed(QStringLiteral("stories260K"), QStringLiteral("layer_0"), 123456, 0.0123, true);
     QTableView *view = nullptr;
     for (QTableView *v : window.serverPage()->findChildren<QTableView *>())
         if (v->model() == log)
             view = v;
     QVERIFY(view);
+    QTest::keyClick(&window, Qt::Key_2, Qt::ControlModifier); // View › Server
+    QCOMPARE(window.currentPage(), MainWindow::ServerTab);
+    QTRY_VERIFY(view->isVisible());
     QTest::qWait(300); // the header lays its sections out on a timer
     QVERIFY(!view->horizontalScrollBar()->isVisible());
     int columns = 0;
     for (int c = 0; c < log->columnCount(); ++c)
         columns += view->columnWidth(c);
     QVERIFY2(columns <= view->viewport()->width() + 1, qPrintable(QStringLiteral("%1 > %2").arg(columns).arg(view->viewport()->width())));
+    const QFontMetrics fm(view->font());
+    QVERIFY2(view->columnWidth(RequestLogModel::Chunk) < fm.horizontalAdvance(longEvent),
+             qPrintable(QStringLiteral("the event column is %1 px wide: it should be elided").arg(view->columnWidth(RequestLogModel::Chunk))));
+    for (int c : {RequestLogModel::Time, RequestLogModel::Result, RequestLogModel::Bytes, RequestLogModel::Milliseconds}) {
+        const QString text = log->index(1, c).data().toString();
+        QVERIFY2(view->columnWidth(c) >= fm.horizontalAdvance(text),
+                 qPrintable(QStringLiteral("column %1 (%2 px) cuts '%3'").arg(c).arg(view->columnWidth(c)).arg(text)));
+    }
 }
 
 void TestDashboardState::settingsKeepSourceModelSeedAndWindow()
