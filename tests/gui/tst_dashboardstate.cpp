@@ -19,8 +19,12 @@
 #include "timelinewidget.h"
 #include "timeserieschart.h"
 
+#include <QAbstractSpinBox>
 #include <QDir>
+#include <QGroupBox>
 #include <QHeaderView>
+#include <QLabel>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QScrollBar>
 #include <QSignalSpy>
@@ -70,6 +74,7 @@ private Q_SLOTS:
     void layoutHoldsAt1280x800WithLongContent();
     void settingsKeepSourceModelSeedAndWindow();
     void byteSizesReadTheSameInTheWindowAndTheCli();
+    void noPageWritesDecimalByteUnits();
 
 private:
     QTemporaryDir m_home;
@@ -327,6 +332,50 @@ void TestDashboardState::byteSizesReadTheSameInTheWindowAndTheCli()
         QCOMPARE(window.replace(QChar(0x00A0), QLatin1Char(' ')), formatByteSize(bytes));
     }
     QVERIFY(formatBytes(1536).endsWith(QStringLiteral("KiB")));
+}
+
+// Every text the window shows (labels, buttons, spin box suffixes, tool tips, column headers of
+// every model and the CSV export, chart axes and legends) writes sizes in binary units, as
+// formatByteSize() and the CLI do: "MiB", "MiB/s", never "MB".
+void TestDashboardState::noPageWritesDecimalByteUnits()
+{
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    window.openPath(m_chunks, false);
+    QStringList texts;
+    const auto widgets = window.findChildren<QWidget *>();
+    for (QWidget *w : widgets) {
+        texts << w->toolTip();
+        if (auto *label = qobject_cast<QLabel *>(w))
+            texts << label->text();
+        if (auto *button = qobject_cast<QAbstractButton *>(w))
+            texts << button->text();
+        if (auto *box = qobject_cast<QGroupBox *>(w))
+            texts << box->title();
+        if (auto *edit = qobject_cast<QLineEdit *>(w))
+            texts << edit->placeholderText();
+        if (auto *spin = qobject_cast<QSpinBox *>(w))
+            texts << spin->suffix() << spin->prefix() << spin->specialValueText();
+        if (auto *spin = qobject_cast<QDoubleSpinBox *>(w))
+            texts << spin->suffix() << spin->prefix() << spin->specialValueText();
+        if (auto *chart = qobject_cast<QChartView *>(w)) {
+            for (QAbstractAxis *axis : chart->chart()->axes())
+                texts << axis->titleText();
+            for (QAbstractSeries *series : chart->chart()->series())
+                texts << series->name();
+        }
+    }
+    for (QAbstractItemModel *model : window.findChildren<QAbstractItemModel *>())
+        for (int c = 0; c < model->columnCount(); ++c)
+            texts << model->headerData(c, Qt::Horizontal).toString();
+    QVERIFY(texts.size() > 100);
+    const QRegularExpression decimal(QStringLiteral("\\b[kKMGT]B\\b"));
+    QStringList wrong;
+    for (const QString &text : std::as_const(texts))
+        if (decimal.match(text).hasMatch())
+            wrong << text;
+    QVERIFY2(wrong.isEmpty(), qPrintable(wrong.join(QStringLiteral(" | "))));
 }
 
 QTEST_MAIN(TestDashboardState)
