@@ -178,6 +178,12 @@ void PlaygroundPage::setMaxTokens(int tokens)
     m_maxTokens->setValue(tokens);
 }
 
+void PlaygroundPage::focusMaxTokens()
+{
+    m_maxTokens->setFocus(Qt::OtherFocusReason);
+    m_maxTokens->selectAll();
+}
+
 void PlaygroundPage::setCacheChunks(int chunks)
 {
     m_cacheLayers->setValue(chunks);
