@@ -101,10 +101,13 @@ QString MainWindow::describeSource(const PlaygroundRequest &r) const
 {
     if (r.source == PlaygroundRequest::Source::ChunkFolder)
         return QDir::toNativeSeparators(r.chunkDir);
-    QUrl url = r.serverUrl;
-    if (!r.model.isEmpty())
-        url.setPath(QLatin1Char('/') + r.model);
-    return url.toString();
+    QStringList urls; // every server of the list: the client spreads its requests over them
+    for (QUrl url : QList<QUrl>{r.serverUrl} + r.replicas) {
+        if (!r.model.isEmpty())
+            url.setPath(QLatin1Char('/') + r.model);
+        urls << url.toString();
+    }
+    return urls.join(QStringLiteral(", "));
 }
 
 const ChunkManifest *MainWindow::manifestFor(const PlaygroundRequest &r)
