@@ -26,6 +26,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -364,6 +365,11 @@ void TestChat::contextLimitIsExplained()
     QVERIFY2(ui.window.errorBanner()->message().contains(QStringLiteral("the 512 positions")), qPrintable(ui.window.errorBanner()->message()));
     QVERIFY(ui.window.errorBanner()->message().contains(QStringLiteral("at most 496 new tokens")));
     QVERIFY(ui.view->figuresText(0).startsWith(QStringLiteral("failed")));
+    // The long reason wraps under the reply: the conversation does not grow sideways.
+    QTest::qWait(100);
+    QVERIFY(!ui.view->horizontalScrollBar()->isVisible());
+    QVERIFY(ui.view->regenerateButton(0)->isVisible());
+    QVERIFY(ui.view->viewport()->rect().contains(ui.view->regenerateButton(0)->mapTo(ui.view->viewport(), QPoint(0, 0))));
 
     // What to do is specific: the field and the limit, not the server's access token.
     ErrorBanner *banner = ui.window.errorBanner();
