@@ -36,6 +36,7 @@ struct RunArgs {
     qint64 cacheBytes = 0;
     int cacheChunks = 0;
     int timeoutMs = 0; // 0: WeightClientOptions' defaults
+    int peerTimeoutMs = -1; // < 0: WeightClientOptions' default
     bool json = false;
     bool warmup = false;
 };
@@ -106,14 +107,16 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         return false;
     }
     double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0,
-           timeout = 0;
+           timeout = 0, peerTimeout = -1;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
         || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error)
-        || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error))
+        || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error)
+        || !number(p, "peer-timeout", 0, 3600, &peerTimeout, error))
         return false;
     a->timeoutMs = int(timeout * 1000);
+    a->peerTimeoutMs = peerTimeout < 0 ? -1 : int(peerTimeout * 1000);
     a->options.maxNewTokens = int(maxTokens);
     a->options.temperature = temperature;
     a->options.topK = int(topK);
@@ -227,6 +230,11 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("timeout"), QStringLiteral("Fail a fetch that makes no progress for this many seconds (default 30), "
                                                    "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
          QStringLiteral("SECONDS")},
+        {QStringLiteral("peer-timeout"), QStringLiteral("Take a server that sends nothing for this many seconds while requests wait on it, "
+                                                        "not even the answer to a ping sent halfway, for gone (a black-holed host): connect "
+                                                        "again, and with several servers move its requests to the others (default 10, 0 = off). "
+                                                        "A server that dies closes the connection, which is seen at once."),
+         QStringLiteral("SECONDS")},
         {QStringLiteral("warmup"), QStringLiteral("Fetch every chunk and run one token before the timed run.")},
     });
     const int parsed = parseArguments(parser, arguments,
@@ -262,6 +270,7 @@ int runCommand(const QStringList &arguments)
     open.cacheBytes = a.cacheBytes;
     open.cacheChunks = a.cacheChunks;
     open.timeoutMs = a.timeoutMs;
+    open.peerTimeoutMs = a.peerTimeoutMs;
     // Ctrl+C, SIGTERM, SIGHUP: the run stops after its current token and the command returns, so
     // the staging folder of a remote model's files is removed like on any other exit.
     InferenceSession *current = nullptr;

@@ -27,6 +27,7 @@ struct ModelOpenOptions {
     qint64 cacheBytes = 0; // <= 0: no byte limit
     int cacheChunks = 0;   // <= 0: no chunk limit
     int timeoutMs = 0;     // connect and request timeout; <= 0: WeightClientOptions' defaults
+    int peerTimeoutMs = -1; // WeightClientOptions::peerTimeoutMs (0: off); < 0: its default
     // Called on the network thread at every change while connecting (attempts to show).
     std::function<void(ConnectionState)> connectionStateChanged;
 };

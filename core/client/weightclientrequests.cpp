@@ -123,7 +123,8 @@ void WeightClient::failSoon(Pending &p, const QString &code, const QString &mess
 {
     QMetaObject::invokeMethod(this, [this, id = p.id, code, message] { fail(id, code, message); }, Qt::QueuedConnection);
     p.sent = true; // keeps pump() from sending it while the failure is queued
-    ++m_inFlight;
+    if (m_inFlight++ == 0)
+        m_awaitingSinceMs = WeightClient::nowMs();
 }
 
 const ManifestChunk *WeightClient::chunkNamed(const QString &name) const
@@ -173,7 +174,8 @@ void WeightClient::send(Pending &p)
     if (p.startNs == 0)
         p.startNs = timelineClockNs();
     p.lastProgressMs = WeightClient::nowMs();
-    ++m_inFlight;
+    if (m_inFlight++ == 0)
+        m_awaitingSinceMs = p.lastProgressMs;
     m_socket->sendTextMessage(message);
 }
 
