@@ -1,7 +1,8 @@
 // The transfer bound of bench/run-bounded.sh: how fast plain TCP moves chunk-sized buffers over
 // loopback on this machine, now (the raw baseline of benchsupport.h: a server process holding
 // the bytes in memory, one blocking send() per chunk, recv() into a preallocated buffer).
-// Prints one JSON line: {"raw_tcp_bytes_per_second": median, "min": ..., "max": ..., "fetches": N}.
+// Prints one JSON line: {"raw_tcp_bytes_per_second": median, "min": ..., "max": ..., "fetches": N,
+// "rates": [each fetch's rate]} (the rates let a caller pool samples taken at different times).
 // Usage: bench_linkrate [--mb 45] [--fetches 8]
 #include "benchsupport.h"
 
@@ -47,8 +48,12 @@ int main(int argc, char **argv)
     }
     server.kill();
     server.waitForFinished();
-    std::printf("{\"raw_tcp_bytes_per_second\": %.0f, \"min\": %.0f, \"max\": %.0f, \"fetches\": %d, \"chunk_bytes\": %lld}\n",
+    QStringList each;
+    for (double r : rates)
+        each << QString::number(r, 'f', 0);
+    std::printf("{\"raw_tcp_bytes_per_second\": %.0f, \"min\": %.0f, \"max\": %.0f, \"fetches\": %d, \"chunk_bytes\": %lld, "
+                "\"rates\": [%s]}\n",
                 percentile(rates, 0.5), *std::min_element(rates.begin(), rates.end()),
-                *std::max_element(rates.begin(), rates.end()), fetches, bytes);
+                *std::max_element(rates.begin(), rates.end()), fetches, bytes, qPrintable(each.join(QStringLiteral(", "))));
     return 0;
 }
