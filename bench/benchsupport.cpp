@@ -179,6 +179,11 @@ RawConnection::RawConnection(quint16 port) : m_fd(::socket(AF_INET, SOCK_STREAM,
     setOption(m_fd, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
+void RawConnection::setReadLowWater(int bytes)
+{
+    setOption(m_fd, SOL_SOCKET, SO_RCVLOWAT, bytes);
+}
+
 RawConnection::~RawConnection()
 {
     ::close(m_fd);
