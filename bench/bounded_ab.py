@@ -4,7 +4,7 @@ the same row in alternation (A B B A A B ...), each rep beside the raw TCP rate 
 before and after it, on a shared machine whose load is printed with every rep. Prints a markdown
 table of every rep and the medians.
 
-Usage: bench/bounded_ab.py --a LABEL=BUILD_DIR[,VAR=VALUE...] --b LABEL=BUILD_DIR[,VAR=VALUE...]
+Usage: bench/bounded_ab.py --a LABEL=BUILD_DIR[,server=BUILD_DIR][,VAR=VALUE...] --b LABEL=BUILD_DIR[,...]
            --chunks DIR [--cache 256] [--prefetch 2] [--batch 1] [--paced] [--reps 4] [--tokens 4]
 Example: bench/bounded_ab.py --a before=/tmp/base --b after=build --chunks /var/tmp/surfing-peer/m1g.f32
 """
@@ -21,11 +21,15 @@ def variant(spec):
     label, rest = spec.split("=", 1)
     parts = rest.split(",")
     env = dict(os.environ)
+    server = None
     for p in parts[1:]:
         k, v = p.split("=", 1)
-        env[k] = v
+        if k == "server":  # the server from another build (A/B of the server side alone)
+            server = os.path.join(os.path.abspath(v), "app", "surfing-cli")
+        else:
+            env[k] = v
     build = os.path.abspath(parts[0])
-    return {"label": label, "cli": os.path.join(build, "app", "surfing-cli"),
+    return {"label": label, "cli": os.path.join(build, "app", "surfing-cli"), "server": server or os.path.join(build, "app", "surfing-cli"),
             "linkrate": os.path.join(build, "bench", "bench_linkrate"), "env": env, "spec": spec}
 
 
@@ -68,7 +72,7 @@ def main():
                     os.environ.update(v["env"])  # the variant's environment, for its server and its client
                     try:
                         if v["label"] not in servers:
-                            servers[v["label"]] = bb.Server(v["cli"], args.chunks, args.limit_mbps if args.paced else 0)
+                            servers[v["label"]] = bb.Server(v["server"], args.chunks, args.limit_mbps if args.paced else 0)
                         r = bb.run_row(a, row, servers[v["label"]], tmp)
                     finally:
                         os.environ.clear()

@@ -9,14 +9,14 @@
 
 namespace surfing {
 
-void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin, const QByteArray &streamedTag)
+void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin, StreamedCheck streamed)
 {
     if (stored.size() != chunk.storedBytes)
         throw ChunkIntegrityError(QStringLiteral("chunk '%1' of %2: got %3 bytes, the manifest says %4; refusing to use it")
                         .arg(chunk.name, origin).arg(stored.size()).arg(chunk.storedBytes));
     ReceiptVerifier &verifier = ReceiptVerifier::instance();
-    if (!streamedTag.isEmpty() ? verifier.matchesTag(chunk.sha256, streamedTag, stored.size())
-                               : verifier.matchesEarlierReceipt(stored, chunk.sha256))
+    if (streamed == StreamedCheck::Matched
+        || (streamed == StreamedCheck::None && verifier.matchesEarlierReceipt(stored, chunk.sha256)))
         return;
     QByteArray actual;
     if (!verifier.verify(stored, chunk.sha256, &actual))
@@ -61,9 +61,9 @@ void verifyModelFilesIn(const QString &dir, const ChunkManifest &manifest)
 }
 
 QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &chunk, const QString &origin,
-                                const QByteArray &streamedTag)
+                                StreamedCheck streamed)
 {
-    verifyStoredChunk(stored, chunk, origin, streamedTag);
+    verifyStoredChunk(stored, chunk, origin, streamed);
     if (chunk.codec == ChunkCodec::None)
         return stored;
     return decodeChunk(stored, chunk.codec, chunk.rawBytes,
