@@ -4,8 +4,9 @@
 For each row it runs `surfing-cli run --server ws://... --cache-mb B --prefetch D` (or
 `--prompts-file` with `--batch N`) on the 1 GB LLaMA against a `surfing-cli serve` over loopback
 (unpaced, or paced with `--limit-mbps`), and reports bytes per token, tokens/s, the transfer bound
-(raw TCP over loopback measured by bench_linkrate right before the row, or the pace), the fraction
-of it reached, how much of the fetch time prefetch hid, and the client's peak RSS against the
+(raw TCP over loopback measured by bench_linkrate right before and right after the row, pooled
+median; or the pace), the fraction of it reached, how much of the fetch time prefetch hid, fetch
+time over compute time, and the client's peak RSS against the
 memory bound (non-layer weights + cache budget + prefetch window + 200 MiB). llama.cpp (mmap,
 page cache warm) runs the same model beside it. Appends a markdown section to the output file.
 """
