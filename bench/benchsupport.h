@@ -44,6 +44,7 @@ public:
 
 private:
     int m_fd = -1;
+    int m_lowWater = 1;
 };
 
 // The q-quantile (0..1) of `v`, nearest rank; 0 for an empty vector.
