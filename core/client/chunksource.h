@@ -32,11 +32,6 @@ public:
     // Returns at once; thread-safe.
     virtual void prefetch(const QString &name) = 0;
 
-    // True when the cache holds `name` on its own account: not in flight, and not a prefetch
-    // still waiting for its first use. A prefetch window passes over such units (a window of D
-    // units that are all cached would fetch nothing ahead). Thread-safe.
-    virtual bool isCached(const QString &name) const { Q_UNUSED(name); return false; }
-
     // A prefetch that turned out not to be needed (a mixture-of-experts guess the router did not
     // confirm): its chunk no longer needs to stay pinned outside the cache budget. Thread-safe.
     virtual void releasePrefetch(const QString &name) { Q_UNUSED(name); }

@@ -52,14 +52,6 @@ void FetchingChunkSource::prefetch(const QString &name)
     startLocked(name);
 }
 
-bool FetchingChunkSource::isCached(const QString &name) const
-{
-    std::lock_guard lock(m_mutex);
-    // A prefetch that arrived is in the cache too, pinned until its first use: it still counts
-    // against the prefetch window, or the window would run ahead through the whole model.
-    return !m_inFlight.contains(name) && !m_prefetchReceipts.contains(name) && m_cache->contains(name);
-}
-
 void FetchingChunkSource::releasePrefetch(const QString &name)
 {
     std::lock_guard lock(m_mutex);

@@ -22,7 +22,6 @@ public:
 
     void prefetch(const QString &name) override;
     void releasePrefetch(const QString &name) override;
-    bool isCached(const QString &name) const override;
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
     ClientCache &cache() { return *m_cache; }

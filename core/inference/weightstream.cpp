@@ -53,23 +53,13 @@ struct WeightStream::Private {
             position.insert(units[i], i);
     }
 
-    // The next `depth` units from `from` that the cache does not hold, wrapping to the head: a
-    // decoder walks the same order every step, so the last layers of one step prefetch the first
-    // units of the next. Cached units are passed over (at most kMaxPassedOver of them): counted,
-    // a run of cached layers left the next streamed layer only the compute of the last few units
-    // to arrive in (q8_0 at a 256 MiB budget hid half of its fetch time).
-    static constexpr int kMaxPassedOver = 64;
+    // Units [from, from + depth) of the order, wrapping to the head: a decoder walks the same
+    // order every step, so the last layers of one step prefetch the first units of the next.
     void prefetchFrom(int from)
     {
         const int n = order.size();
-        int asked = 0;
-        for (int k = 0; k < n && asked < depth && k < depth + kMaxPassedOver; ++k) {
-            const QString &unit = order[(from + k) % n];
-            if (source->isCached(unit))
-                continue;
-            source->prefetch(unit);
-            ++asked;
-        }
+        for (int k = 0; k < depth && k < n; ++k)
+            source->prefetch(order[(from + k) % n]);
     }
 };
 

@@ -23,7 +23,6 @@ private Q_SLOTS:
     void localSourceDeliversDecodedChunks_data();
     void localSourceDeliversDecodedChunks();
     void prefetchFetchesOnce();
-    void isCachedOnlyOnTheCachesOwnAccount();
     void prefetchedChunkReportsItsFetchOnFirstUse();
     void corruptChunkIsAnErrorNamingIt();
     void unknownChunkIsAnError();
@@ -102,21 +101,6 @@ void TestChunkSources::prefetchFetchesOnce()
     QVERIFY(bytes);
     QCOMPARE(source.fetchesStarted(), 1);
     QCOMPARE(source.cache().stats().residentChunks, 1);
-}
-
-// A prefetch counts against the prefetch window (isCached() false) while in flight and until its
-// first use, even though it already sits in the cache; after that the cache holds it on its own.
-void TestChunkSources::isCachedOnlyOnTheCachesOwnAccount()
-{
-    LocalChunkSource source(m_compressed, 0, 0);
-    const QString name = source.manifest().chunks.at(1).name;
-    QVERIFY(!source.isCached(name));
-    source.prefetch(name);
-    QTRY_VERIFY_WITH_TIMEOUT(source.cache().contains(name), kWaitMs); // arrived, pinned
-    QVERIFY(!source.isCached(name));
-    QVERIFY(source.acquire(name));
-    QVERIFY(source.isCached(name));
-    QVERIFY(!source.isCached(source.manifest().chunks.at(2).name));
 }
 
 // The timeline draws a prefetched chunk's fetch beside the compute it overlapped, so the first
