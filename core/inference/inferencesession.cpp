@@ -238,6 +238,7 @@ InferenceSession::BatchResult InferenceSession::runBatch(const QVector<QVector<q
     all.stats.newTokens = newTokens;
     all.stats.timeToFirstTokenNs = firstToken;
     batch.stats = all.stats;
+    batch.timeline = std::move(all.timeline);
     return batch;
 }
 
