@@ -2,6 +2,7 @@
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
 #include "runbatch.h"
+#include "signalwatch.h"
 #include "torchcli.h"
 
 #include "base/error.h"
@@ -16,6 +17,7 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QJsonDocument>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <cmath>
 #include <QUrl>
@@ -269,11 +271,29 @@ int runCommand(const QStringList &arguments)
     open.cacheChunks = a.cacheChunks;
     open.timeoutMs = a.timeoutMs;
     open.peerTimeoutMs = a.peerTimeoutMs;
+    // Ctrl+C, SIGTERM, SIGHUP: the run stops after its current token and the command returns, so
+    // the staging folder of a remote model's files is removed like on any other exit.
+    InferenceSession *current = nullptr;
+    const SignalWatch interrupted([&current](int) {
+        if (current)
+            current->cancel();
+    });
+    const auto stopIfInterrupted = [&interrupted]() -> std::optional<int> {
+        QCoreApplication::processEvents(); // reads a signal that arrived while nothing listened
+        if (!interrupted.caught())
+            return std::nullopt;
+        printErr(QStringLiteral("surfing-cli run: interrupted by %1").arg(SignalWatch::name(interrupted.caught())));
+        return ExitFailure;
+    };
     const OpenedModel opened = openModel(open);
+    if (const auto code = stopIfInterrupted())
+        return *code;
     std::shared_ptr<ChunkSource> source = opened.source;
     const QString filesDir = opened.filesDir;
     const RemoteChunkSource *remoteSource = dynamic_cast<const RemoteChunkSource *>(opened.source.get());
     InferenceSession session(source, filesDir);
+    current = &session;
+    const auto forget = qScopeGuard([&current] { current = nullptr; });
     if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
         printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "
                                 "cannot be encoded; give token ids with --ids 1,2,3")
@@ -289,10 +309,14 @@ int runCommand(const QStringList &arguments)
     session.setOptions(a.options);
     if (a.warmup)
         session.warmup();
+    if (const auto code = stopIfInterrupted())
+        return *code;
     if (!prompts.isEmpty())
         return runPromptBatches(session, prompts, a.batch, a.json);
     int exitCode = ExitFailure;
     printTokensAndFinish(session, a, &exitCode, remoteSource);
+    if (const auto code = stopIfInterrupted())
+        return *code;
     return exitCode;
 }
 

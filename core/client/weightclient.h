@@ -1,12 +1,14 @@
 // A client of one model on a weight server (docs/protocol.md): connects (ws:// or wss://),
 // says hello with the token, fetches the manifest, then fetches chunks with many requests in
 // flight. Every chunk is checked against the SHA-256 the manifest names before its bytes are
-// handed out, and decoded on a thread pool, never on the network thread. When the connection
+// handed out (a re-fetch against the keyed tag of its first receipt, made piece by piece as it
+// arrives: client/receiptverifier.h), and decoded on a thread pool, never on the network thread. When the connection
 // drops it reconnects with exponential backoff and re-requests what was incomplete.
 //
 // Lives on a network thread (moveToThread before open()). fetchChunk(), fetchFile(), cancel()
 // and the getters are thread-safe; signals are emitted on the network thread or, for results,
-// on a pool thread.
+// on a pool thread (a re-fetched chunk whose keyed tag was made and matched as it arrived comes
+// straight from the network thread).
 #pragma once
 
 #include "format/chunkmanifest.h"

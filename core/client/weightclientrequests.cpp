@@ -351,6 +351,8 @@ void WeightClient::handleChunkHeader(Pending &p, const ServerMessage &m)
     p.headerSeen = true;
     p.header = m.chunk;
     p.received = 0;
+    if (p.kind == Kind::Chunk)
+        p.tagger = ReceiptVerifier::instance().startTag(chunkNamed(p.name)->sha256);
     if (m.chunk.pieces == 0)
         completePieces(p);
 }
@@ -414,6 +416,8 @@ void WeightClient::pieceDelivered(QByteArrayView pieceHeader, qint64 payloadByte
 
 void WeightClient::pieceArrived(Pending &p, qint64 payloadBytes)
 {
+    if (p.tagger) // while the piece is still in this core's cache
+        p.tagger->add(QByteArrayView(p.data.constData() + p.received, payloadBytes));
     p.received += payloadBytes;
     p.lastProgressMs = WeightClient::nowMs();
     if (++p.nextPiece == p.header.pieces)
@@ -435,13 +439,24 @@ void WeightClient::completePieces(Pending &p)
     const bool stored = p.stored;
     const Kind kind = p.kind;
     const QByteArray headerHash = p.header.sha256;
+    const QByteArray streamedTag = p.tagger ? p.tagger->finish() : QByteArray();
     const ManifestChunk *found = chunkNamed(name);
     const ManifestChunk chunk = found ? *found : ManifestChunk();
     const ManifestFile *listedFile = m_manifest.findFile(name);
     const ManifestFile file = listedFile ? *listedFile : ManifestFile{name, -1, {}};
     finish(id);
+    // The tag made as a re-fetch arrived, checked once, here.
+    const StreamedCheck streamed = streamedTag.isEmpty() || kind != Kind::Chunk ? StreamedCheck::None
+        : ReceiptVerifier::instance().matchesTag(chunk.sha256, streamedTag, data.size()) ? StreamedCheck::Matched
+                                                                                          : StreamedCheck::Differs;
+    // Verified bytes that need no decoding are handed over from here, without waking a pool
+    // thread first (on a loaded machine that wake-up is what compute waits for).
+    if (streamed == StreamedCheck::Matched && (stored || chunk.codec == ChunkCodec::None) && data.size() == chunk.storedBytes) {
+        Q_EMIT chunkReceived(id, name, data, data.size(), startNs, timelineClockNs());
+        return;
+    }
     // Hashing and decoding run on the pool so the network thread keeps reading.
-    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, chunk, file] {
+    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, streamed, chunk, file] {
         try {
             if (kind == Kind::File) {
                 if (Sha256::hashHex(data) != headerHash)
@@ -450,8 +465,8 @@ void WeightClient::completePieces(Pending &p)
                 Q_EMIT fileReceived(id, name, data);
                 return;
             }
-            const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin), data)
-                                          : verifyAndDecodeChunk(data, chunk, origin);
+            const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin, streamed), data)
+                                          : verifyAndDecodeChunk(data, chunk, origin, streamed);
             Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs());
         } catch (const ChunkIntegrityError &e) {
             qCWarning(lcClient).noquote() << e.message();
