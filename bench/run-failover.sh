@@ -75,8 +75,8 @@ SURFING_R2_PORT=${rport[2]} SURFING_R2_HEALTH_PORT=${hport[2]} \
 SURFING_R3_PORT=${rport[3]} SURFING_R3_HEALTH_PORT=${hport[3]} \
     "$haproxy" -db -f "$here/packaging/haproxy/surfing.cfg" >"$work/haproxy.log" 2>&1 &
 pids+=($!)
-# Every replica up in HAProxy's eyes ("rise 2" at 1 s intervals), read from its stats socket
-# would need a config change: wait for the balancer's /healthz and then the rise time.
+# HAProxy takes a replica (back) in after "rise 2" checks 1 s apart: wait for the balancer's
+# /healthz, then that long.
 wait_balancer() {
     for _ in $(seq 300); do [ "$(http_status "http://127.0.0.1:$bport/healthz")" = 200 ] && break; sleep 0.1; done
     sleep 3
