@@ -55,7 +55,9 @@ RemoteServerBox::RemoteServerBox(QWidget *parent)
         m_inKeyring.clear();
         Q_EMIT statusMessage(tr("The token was removed from the system keyring"));
     });
-    connect(m_keyring, &TokenKeyring::failed, this, [this](const QString &, const QString &message) { onKeyringFailed(message); });
+    connect(m_keyring, &TokenKeyring::failed, this, [this](TokenKeyring::Operation operation, const QString &, const QString &message) {
+        onKeyringFailed(operation, message);
+    });
 }
 
 QString RemoteServerBox::keyringService()
@@ -96,20 +98,30 @@ void RemoteServerBox::onRememberToggled(bool remember)
     m_keyring->remove(keyringKey()); // whatever an earlier session left there
 }
 
-// Ticked and a token typed that the keyring does not hold yet: hand it over.
+// Ticked and a token typed that the keyring does not hold yet: hand it over (a cleared field:
+// take the old one back).
 void RemoteServerBox::rememberIfAsked()
 {
-    if (!m_remember->isChecked() || m_loading || m_token->text().isEmpty() || m_token->text() == m_inKeyring)
+    if (!m_remember->isChecked() || m_loading || m_token->text() == m_inKeyring)
         return;
     m_inKeyring = m_token->text();
-    m_keyring->store(keyringKey(), m_token->text());
+    if (m_inKeyring.isEmpty())
+        m_keyring->remove(keyringKey());
+    else
+        m_keyring->store(keyringKey(), m_inKeyring);
 }
 
-void RemoteServerBox::onKeyringFailed(const QString &message)
+void RemoteServerBox::onKeyringFailed(TokenKeyring::Operation operation, const QString &message)
 {
-    const bool wasLoading = std::exchange(m_loading, false);
+    m_loading = false;
     m_inKeyring.clear();
-    if (wasLoading) {
+    if (operation == TokenKeyring::Operation::Remove) {
+        Q_EMIT errorOccurred(tr("The token could not be removed from the system keyring: %1.").arg(message),
+                             tr("To delete it, remove \u201c%1\u201d of \u201c%2\u201d "
+                                "with the keyring's manager (Seahorse, KWalletManager).").arg(keyringKey(), keyringService()));
+        return;
+    }
+    if (operation == TokenKeyring::Operation::Load) {
         Q_EMIT errorOccurred(tr("The remembered token could not be read: %1.").arg(message),
                              tr("Type the token in Server page \u203a \u201cOr use a remote server\u201d \u203a Token; "
                                 "untick \u201cRemember token in the system keyring\u201d to stop asking the keyring."));
