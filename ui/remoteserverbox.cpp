@@ -5,7 +5,6 @@
 
 #include <QCheckBox>
 #include <QFormLayout>
-#include <QHBoxLayout>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -52,7 +51,6 @@ RemoteServerBox::RemoteServerBox(QWidget *parent)
             m_token->setText(secret);
     });
     connect(m_keyring, &TokenKeyring::removed, this, [this] {
-        m_inKeyring.clear();
         Q_EMIT statusMessage(tr("The token was removed from the system keyring"));
     });
     connect(m_keyring, &TokenKeyring::failed, this, [this](TokenKeyring::Operation operation, const QString &, const QString &message) {
@@ -74,8 +72,8 @@ void RemoteServerBox::use()
 {
     QString error;
     QList<QUrl> urls = parseServerList({m_url->text()}, &error);
-    if (urls.isEmpty()) {
-        Q_EMIT errorOccurred(tr("'%1' is not a server URL.").arg(m_url->text()),
+    if (urls.isEmpty() || !error.isEmpty()) {
+        Q_EMIT errorOccurred(error.isEmpty() ? tr("'%1' is not a server URL.").arg(m_url->text()) : error,
                              tr("Type ws://HOST:PORT or wss://HOST:PORT, optionally followed by /MODEL; "
                                 "several replicas of one model separated by commas."));
         return;
@@ -84,8 +82,8 @@ void RemoteServerBox::use()
     const QUrl url = urls.takeFirst();
     Q_EMIT remoteServerChosen(url, m_token->text(), urls);
     Q_EMIT statusMessage(urls.isEmpty() ? tr("The Playground will use %1").arg(url.toString())
-                                        : tr("The Playground will use %1 and %n more server(s)", nullptr, int(urls.size()))
-                                              .arg(url.toString()));
+                         : urls.size() == 1 ? tr("The Playground will use %1 and %2").arg(url.toString(), urls.first().toString())
+                                            : tr("The Playground will use %1 and %2 more servers").arg(url.toString()).arg(urls.size()));
 }
 
 void RemoteServerBox::onRememberToggled(bool remember)
@@ -95,6 +93,7 @@ void RemoteServerBox::onRememberToggled(bool remember)
         return;
     }
     QSettings().setValue(kRememberKey, false);
+    m_inKeyring.clear(); // ticked again before the removal is done: stored again
     m_keyring->remove(keyringKey()); // whatever an earlier session left there
 }
 
