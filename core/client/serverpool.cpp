@@ -148,8 +148,8 @@ void ServerPool::startMember(int index)
     // Results come on decoding threads; the route names the client, so a replaced one's late
     // results are recognised without touching m_members.
     connect(client, &WeightClient::chunkReceived, this,
-            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
-                onDelivered(index, name, data, stored, start, end);
+            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end,
+                          const QByteArray &received) { onDelivered(index, name, data, stored, start, end, received);
             }, Qt::DirectConnection);
     connect(client, &WeightClient::requestFailed, this,
             [this, index, client](quint32, const QString &name, const QString &code, const QString &message) {
@@ -335,7 +335,8 @@ void ServerPool::onGaveUp(int index, const QString &message)
     });
 }
 
-void ServerPool::onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs)
+void ServerPool::onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs,
+                             const QByteArray &received)
 {
     {
         QMutexLocker lock(&m_mutex);
@@ -348,7 +349,7 @@ void ServerPool::onDelivered(int index, const QString &name, const QByteArray &d
             qCDebug(lcPool) << "chunk" << name << "arrived from a server it had been moved off";
         m_routes.erase(it);
     }
-    Q_EMIT chunkDelivered(name, data, stored, startNs, endNs);
+    Q_EMIT chunkDelivered(name, data, stored, startNs, endNs, received);
 }
 
 void ServerPool::onFailed(int index, const QString &name, const QString &code, const QString &message)

@@ -58,7 +58,9 @@ Q_SIGNALS:
     void memberStateChanged(const QUrl &url, surfing::ConnectionState state); // attempts, for a GUI
     void openFailed(const QString &message); // every server failed before any manifest did
     // From any thread (decoding runs on a pool).
-    void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs);
+    // `received`: the verified bytes as they arrived (compressed chunks: before decoding).
+    void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs,
+                        const QByteArray &received);
     void chunkFailed(const QString &name, const QString &message);
 
 private:
@@ -87,7 +89,8 @@ private:
     void onStateChanged(int index, ConnectionState state);
     void onManifest(int index);
     void onGaveUp(int index, const QString &message);
-    void onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs);
+    void onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs,
+                     const QByteArray &received);
     void onFailed(int index, const QString &name, const QString &code, const QString &message);
     void moveAway(int index, const QString &why);
     void rebalance();

@@ -450,7 +450,7 @@ void WeightClient::completePieces(Pending &p)
             }
             const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin), data)
                                           : verifyAndDecodeChunk(data, chunk, origin);
-            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs());
+            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs(), data);
         } catch (const ChunkIntegrityError &e) {
             qCWarning(lcClient).noquote() << e.message();
             Q_EMIT requestFailed(id, name, QStringLiteral("hash_mismatch"), e.message());
