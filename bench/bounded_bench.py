@@ -127,9 +127,12 @@ def tier_rows(args):
     configs = [dict(dtype="bf16-zstd", cache=128, ctier=256), dict(dtype="bf16-zstd", cache=384),
                dict(dtype="bf16-zstd", cache=128, ctier=128), dict(dtype="bf16-zstd", cache=256),
                dict(dtype="bf16", cache=384)]
+    if args.tier_set == "pair":  # the tier against the same total all decoded, nothing else
+        configs = configs[:2]
+    links = {"both": (False, True), "paced": (True,), "loopback": (False,)}[args.tier_links]
     rows = []
     for rep in range(args.reps):
-        for paced in (False, True):
+        for paced in links:
             rows += [dict(c, paced=paced, prefetch=2, batch=1, rep=rep) for c in configs]
     return rows
 
@@ -180,6 +183,8 @@ def main():
     p.add_argument("--header", default="")
     p.add_argument("--rows", default="full", help="full | quick | ctier (the compressed tier, --reps interleaved)")
     p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--tier-set", default="full", help="ctier rows: full | pair (128+256 MiB against 384 MiB decoded)")
+    p.add_argument("--tier-links", default="both", help="ctier rows: both | paced | loopback")
     args = p.parse_args()
     args.chunks = {"f32": args.chunks_f32, "bf16": args.chunks_bf16, "q8_0": args.chunks_q8_0, "q4_0": args.chunks_q4_0,
                    "bf16-zstd": args.chunks_bf16_zstd}

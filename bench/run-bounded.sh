@@ -8,7 +8,8 @@
 # Appends a section to docs/benchmarks-bounded.md.
 # Usage: bench/run-bounded.sh BUILD_DIR [WORK_DIR]   (WORK_DIR default /var/tmp/surfing-peer, the
 # directory bench/run-peer.sh keeps its models and llama.cpp in; needs ~3 GB free)
-# Environment: TOKENS (default 4: 3 decode steps), ROWS=quick (the base row only).
+# Environment: TOKENS (default 4: 3 decode steps), ROWS=quick (the base row only), ROWS=ctier (the
+# compressed cache tier against the same budget all decoded; REPS reps interleaved, default 2).
 set -eu
 build=$(cd "${1:?usage: bench/run-bounded.sh BUILD_DIR [WORK_DIR]}" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,4 +55,4 @@ HEADER
 )
 python3 "$here/bench/bounded_bench.py" --cli "$cli" --linkrate "$build/bench/bench_linkrate" \
     --chunks-f32 "$work/m1g.f32" --chunks-bf16 "$work/m1g.bf16" $quant $peer \
-    --tokens "${TOKENS:-4}" --rows "${ROWS:-full}" --out "$out" --header "$header"
+    --tokens "${TOKENS:-4}" --rows "${ROWS:-full}" --reps "${REPS:-2}" --out "$out" --header "$header"
