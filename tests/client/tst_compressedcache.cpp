@@ -12,6 +12,9 @@
 #include <QJsonDocument>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 using namespace surfing;
 using namespace surfing::test;
@@ -55,6 +58,7 @@ private Q_SLOTS:
     void uncompressedChunksStayOut();
     void hotDecodedChunkLeavesTheTier();
     void damagedTierBytesAreRefusedAndFetchedAgain();
+    void threadsShareTheTier();
     // End to end
     void serverRunWithTierMatchesGolden();
 
@@ -243,6 +247,39 @@ void TestCompressedCache::damagedTierBytesAreRefusedAndFetchedAgain()
     QCOMPARE(source.compressedCache().stats().refused, 1);
     QCOMPARE(source.fetchesStarted(), fetches + 1);
     QCOMPARE(source.compressedCache().lookup(chunk.name), good); // the fetched bytes took its place
+}
+
+// Compute threads walking the model with prefetch over a decoded tier of one chunk and a tier
+// too small for the model: decodes, fetches, evictions and buffer reuse interleave (run it under
+// ThreadSanitizer: scripts/sanitize.sh thread -R tst_compressedcache).
+void TestCompressedCache::threadsShareTheTier()
+{
+    const ExpectedChunks expected = loadExpectedChunks(m_compressed);
+    qint64 stored = 0;
+    for (const ManifestChunk &c : expected.manifest.chunks)
+        stored += c.storedBytes;
+    LocalChunkSource source(m_compressed, 0, 1);
+    source.setCompressedCacheBudget(stored / 2);
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; ++t) {
+        threads.emplace_back([&, t] {
+            const auto &chunks = expected.manifest.chunks;
+            for (int pass = 0; pass < 4; ++pass) {
+                for (int i = 0; i < chunks.size(); ++i) {
+                    const int at = (i + t) % int(chunks.size());
+                    source.prefetch(chunks.at((at + 1) % int(chunks.size())).name);
+                    if (*source.acquire(chunks.at(at).name) != expected.decoded.value(chunks.at(at).name))
+                        ++wrong;
+                }
+            }
+        });
+    }
+    for (std::thread &thread : threads)
+        thread.join();
+    QCOMPARE(wrong.load(), 0);
+    QVERIFY(source.compressedCache().stats().hits > 0);
+    QVERIFY(source.compressedCache().stats().residentBytes <= stored / 2);
 }
 
 // `surfing-cli run --compressed-cache-mb` against a real server: a decoded cache of 2 chunks
