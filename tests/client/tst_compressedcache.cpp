@@ -310,6 +310,11 @@ void TestCompressedCache::serverRunWithTierMatchesGolden()
     QCOMPARE(compressed.value(QLatin1String("budget_bytes")).toDouble(), 8.0 * (1 << 20));
     QVERIFY(tiers.value(QLatin1String("decoded")).toObject().value(QLatin1String("misses")).toDouble() > 0);
     QCOMPARE(server.terminate(), 0);
+
+    const CliResult bad = runCli({QStringLiteral("run"), QStringLiteral("--local"), dir, QStringLiteral("--ids"), QStringLiteral("1"),
+                                  QStringLiteral("--compressed-cache-mb"), QStringLiteral("-5")});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("--compressed-cache-mb must be a number"), bad.err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCompressedCache)
