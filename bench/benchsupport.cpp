@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -179,6 +180,12 @@ RawConnection::RawConnection(quint16 port) : m_fd(::socket(AF_INET, SOCK_STREAM,
     setOption(m_fd, IPPROTO_TCP, TCP_NODELAY, 1);
 }
 
+void RawConnection::setReadLowWater(int bytes)
+{
+    m_lowWater = bytes;
+    setOption(m_fd, SOL_SOCKET, SO_RCVLOWAT, bytes);
+}
+
 RawConnection::~RawConnection()
 {
     ::close(m_fd);
@@ -190,13 +197,26 @@ void RawConnection::fetch(quint32 index, qint64 size, char *into)
     if (::send(m_fd, &le, sizeof le, MSG_NOSIGNAL) != ssize_t(sizeof le))
         qFatal("raw request failed: %s", std::strerror(errno));
     qint64 got = 0;
+    bool lowered = false;
     while (got < size) {
+        // With SO_RCVLOWAT the kernel can stall: it clamps the window to the low-water mark, and a
+        // queue that ends a little short of it wakes nobody. A reader that waited 50 ms for
+        // nothing takes what is there for the rest of this chunk.
+        if (m_lowWater > 1 && !lowered) {
+            pollfd p{m_fd, POLLIN, 0};
+            if (::poll(&p, 1, 50) == 0) {
+                setOption(m_fd, SOL_SOCKET, SO_RCVLOWAT, 1);
+                lowered = true;
+            }
+        }
         const ssize_t n = ::recv(m_fd, into + got, size_t(size - got), 0);
         if (n == 0 || (n < 0 && errno != EINTR))
             qFatal("raw transfer failed after %lld of %lld bytes", got, size);
         if (n > 0)
             got += n;
     }
+    if (lowered)
+        setOption(m_fd, SOL_SOCKET, SO_RCVLOWAT, m_lowWater);
 }
 
 double percentile(QVector<double> v, double q)

@@ -38,9 +38,13 @@ public:
 
     // Requests chunk `index` and receives its `size` bytes into `into` (at least `size` long).
     void fetch(quint32 index, qint64 size, char *into);
+    // SO_RCVLOWAT: recv() returns only once this many bytes are there (or the rest of the chunk),
+    // so a large transfer takes fewer wake-ups (what WebSocketClient does for a piece's payload).
+    void setReadLowWater(int bytes);
 
 private:
     int m_fd = -1;
+    int m_lowWater = 1;
 };
 
 // The q-quantile (0..1) of `v`, nearest rank; 0 for an empty vector.

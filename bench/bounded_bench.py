@@ -4,8 +4,9 @@
 For each row it runs `surfing-cli run --server ws://... --cache-mb B --prefetch D` (or
 `--prompts-file` with `--batch N`) on the 1 GB LLaMA against a `surfing-cli serve` over loopback
 (unpaced, or paced with `--limit-mbps`), and reports bytes per token, tokens/s, the transfer bound
-(raw TCP over loopback measured by bench_linkrate right before the row, or the pace), the fraction
-of it reached, how much of the fetch time prefetch hid, and the client's peak RSS against the
+(raw TCP over loopback measured by bench_linkrate right before and right after the row, pooled
+median; or the pace), the fraction of it reached, how much of the fetch time prefetch hid, fetch
+time over compute time, and the client's peak RSS against the
 memory bound (non-layer weights + cache budget + prefetch window + 200 MiB). llama.cpp (mmap,
 page cache warm) runs the same model beside it. Appends a markdown section to the output file.
 """
@@ -64,18 +65,53 @@ def manifest_sizes(chunks):
     return layer, other
 
 
-def fetch_hidden(doc):
-    """Fraction of the decode steps' fetch time that compute did not wait for."""
-    first = min((e["step"] for e in doc.get("timeline", [])), default=0)
-    fetch_ns = sum(e["fetch_end_ns"] - e["fetch_start_ns"] for e in doc.get("timeline", [])
-                   if e["bytes"] > 0 and e["step"] > first)
-    wait_ns = sum(e["wait_ns"] for e in doc.get("timeline", []) if e["step"] > first)
+def union_ns(intervals):
+    """Length of the union of [start, end) intervals: the time at least one of them was open."""
+    total, end = 0, None
+    for a, b in sorted(intervals):
+        if end is None or a > end:
+            total += b - a
+            end = b
+        elif b > end:
+            total += b - end
+            end = b
+    return total
+
+
+def decode_events(timeline):
+    """The events of the decode steps (the first pass gives each prompt its first token)."""
+    first = min((e["step"] for e in timeline), default=0)
+    return [e for e in timeline if e["step"] > first]
+
+
+def fetch_hidden(timeline):
+    """Share of the decode steps' fetch time that compute did not wait for. Fetch time is the
+    time at least one chunk was in flight (the union of the fetch intervals: with prefetch,
+    fetches overlap, and summing them would count the same second of the link twice)."""
+    events = decode_events(timeline)
+    fetch_ns = union_ns([(e["fetch_start_ns"], e["fetch_end_ns"]) for e in events if e["bytes"] > 0])
+    wait_ns = sum(e["wait_ns"] for e in events)
     return 1.0 - wait_ns / fetch_ns if fetch_ns > 0 else float("nan")
 
 
-def link_rate(args):
+def fetch_per_compute(timeline):
+    """Fetch time (union, as above) over compute time in the decode steps: <= 1 when prefetch can
+    hide all of the fetching."""
+    events = decode_events(timeline)
+    fetch_ns = union_ns([(e["fetch_start_ns"], e["fetch_end_ns"]) for e in events if e["bytes"] > 0])
+    compute_ns = sum(e["compute_end_ns"] - e["compute_start_ns"] for e in events)
+    return fetch_ns / compute_ns if compute_ns > 0 else float("nan")
+
+
+def link_rates(args):
     out = subprocess.run([args.linkrate, "--mb", "45", "--fetches", str(args.link_fetches)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["raw_tcp_bytes_per_second"]
+    return json.loads(out.stdout.strip().splitlines()[-1])["rates"]
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return float("nan") if n == 0 else (v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2)
 
 
 def run_row(args, row, server, tmp):
@@ -94,10 +130,9 @@ def run_row(args, row, server, tmp):
         command = base + ["--prompts-file", path, "--batch", str(row["batch"])]
     out, rss = timed(command)
     doc = json.loads(out)
-    if row["batch"] == 1:
-        stats, hidden = doc["stats"], fetch_hidden(doc)
-    else:
-        stats, hidden = doc["stats"], float("nan")
+    # Batch mode prints one timeline per batch (there is one batch here).
+    timeline = doc["timeline"] if row["batch"] == 1 else doc["batches"][0].get("timeline", [])
+    stats, hidden, ratio = doc["stats"], fetch_hidden(timeline), fetch_per_compute(timeline)
     layer, other = manifest_sizes(chunks)
     bound_mib = (other + row["cache"] * MIB + row["prefetch"] * layer) / MIB + 200
     # Compressed chunks (core/client/memoryestimate): + the tier's budget (at most every stored
@@ -106,7 +141,7 @@ def run_row(args, row, server, tmp):
     bound_mib += (min(row.get("ctier", 0) * MIB, stored_total) + max(row["prefetch"], 1) * stored_layer) / MIB
     tiers = doc.get("client_cache", {})
     return {"tps": stats["decode_tokens_per_second"], "bpt": stats["bytes_per_token"],
-            "rate": stats["fetch_bytes_per_second"], "hidden": hidden, "rss": rss, "bound": bound_mib,
+            "rate": stats["fetch_bytes_per_second"], "hidden": hidden, "ratio": ratio, "rss": rss, "bound": bound_mib,
             "dhits": tiers.get("decoded", {}).get("hits", float("nan")),
             "chits": tiers.get("compressed", {}).get("hits", float("nan"))}
 
@@ -137,13 +172,6 @@ def tier_rows(args):
     return rows
 
 
-def median(values):
-    v = sorted(x for x in values if x == x)
-    if not v:
-        return float("nan")
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
-
-
 def llama_row(args, dtype):
     gguf = args.gguf.get(dtype)
     if not gguf or not os.path.exists(gguf) or not args.llbench:
@@ -154,6 +182,28 @@ def llama_row(args, dtype):
     out, rss = timed(command, env)
     line = json.loads([l for l in out.splitlines() if l.startswith("{")][-1])
     return {"tps": line["tg_tps"], "rss": rss}
+
+
+def measure_row(args, row, servers, tmp):
+    """One row: the raw TCP rate just before and just after it (pooled, median: one burst of
+    load on the shared machine moves one side only), then the run. Returns (markdown line, figures)."""
+    key = (row["dtype"], row["paced"])
+    if key not in servers:
+        servers[key] = Server(args.cli, args.chunks[row["dtype"]], args.limit_mbps if row["paced"] else 0)
+    load = load_average()
+    before = link_rates(args)
+    r = run_row(args, row, servers[key], tmp)
+    after = link_rates(args)
+    raw = median(before + after)
+    link = min(raw, args.limit_mbps * 125000.0) if row["paced"] else raw
+    bound_tps = link / r["bpt"] if r["bpt"] > 0 else float("nan")
+    r["of_bound"] = r["tps"] / bound_tps if bound_tps == bound_tps else float("nan")
+    line = (f"| {row['dtype']} | {row['cache']} | {'paced ' + str(int(args.limit_mbps)) + ' Mbit/s' if row['paced'] else 'loopback'}"
+            f" (raw TCP {raw / 1e6:.0f} MB/s; {median(before) / 1e6:.0f} before, {median(after) / 1e6:.0f} after)"
+            f" | {row['prefetch']} | {row['batch']} | {r['bpt'] / 1e6:.1f} | {fmt(r['tps'], 3)}"
+            f" | {r['rate'] / 1e6:.0f} | {fmt(bound_tps, 3)} | {fmt(r['of_bound'])}"
+            f" | {fmt(r['hidden'])} | {fmt(r['ratio'])} | {r['rss']:.0f} | {r['bound']:.0f} | {load} |")
+    return line, r
 
 
 def fmt(v, digits=2):
@@ -181,8 +231,9 @@ def main():
     p.add_argument("--limit-mbps", type=float, default=1000)
     p.add_argument("--out", required=True)
     p.add_argument("--header", default="")
-    p.add_argument("--rows", default="full", help="full | quick | ctier (the compressed tier, --reps interleaved)")
-    p.add_argument("--reps", type=int, default=2)
+    p.add_argument("--rows", default="full",
+                   help="full | quick (the base row and the batch-64 overlap rows) | ctier (the compressed cache tier)")
+    p.add_argument("--reps", type=int, default=1, help="times each row runs; reps go round the rows")
     p.add_argument("--tier-set", default="full", help="ctier rows: full | pair (128+256 MiB against 384 MiB decoded)")
     p.add_argument("--tier-links", default="both", help="ctier rows: both | paced | loopback")
     args = p.parse_args()
@@ -194,12 +245,19 @@ def main():
     # product is 72 rows; at ~30 s a row on this machine it would take over half an hour).
     if args.rows == "ctier":
         return tier_main(args)
-    rows = [dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=1)]
+    base = dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=1)
+    # Where fetching is cheaper than computing (issue 13: prefetch must hide >= 80 % of the fetch
+    # time there): a batch of 64 on loopback computes ~2x longer per layer than the layer takes
+    # to arrive; with and without prefetch.
+    overlap = [dict(dtype="f32", cache=256, paced=False, prefetch=d, batch=64) for d in (2, 0)]
+    rows = [base]
+    if args.rows == "quick":
+        rows += overlap
     if args.rows == "full":
         rows += [dict(dtype="f32", cache=c, paced=False, prefetch=2, batch=1) for c in (128, 512)]
         rows += [dict(dtype="f32", cache=256, paced=False, prefetch=d, batch=1) for d in (0, 1)]
         rows += [dict(dtype="f32", cache=256, paced=True, prefetch=d, batch=1) for d in (0, 2)]
-        rows += [dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=b) for b in (4, 16, 64)]
+        rows += [dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=b) for b in (4, 16)] + overlap
         rows += [dict(dtype="f32", cache=256, paced=True, prefetch=2, batch=16)]
         rows += [dict(dtype="bf16", cache=c, paced=False, prefetch=2, batch=1) for c in (128, 256)]
         rows += [dict(dtype="bf16", cache=256, paced=True, prefetch=2, batch=1)]
@@ -212,28 +270,31 @@ def main():
                          dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
     servers = {}
     lines = [args.header, "",
-             "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | fetch hidden | peak RSS MiB | RSS bound MiB | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | fetch hidden | fetch / compute | peak RSS MiB | RSS bound MiB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            for row in rows:
-                key = (row["dtype"], row["paced"])
-                if key not in servers:
-                    servers[key] = Server(args.cli, args.chunks[row["dtype"]], args.limit_mbps if row["paced"] else 0)
-                load = load_average()
-                raw = link_rate(args)
-                link = min(raw, args.limit_mbps * 125000.0) if row["paced"] else raw
-                r = run_row(args, row, servers[key], tmp)
-                bound_tps = link / r["bpt"] if r["bpt"] > 0 else float("nan")
-                line = (f"| {row['dtype']} | {row['cache']} | {'paced ' + str(int(args.limit_mbps)) + ' Mbit/s' if row['paced'] else 'loopback'}"
-                        f" (raw TCP {raw / 1e6:.0f} MB/s) | {row['prefetch']} | {row['batch']} | {r['bpt'] / 1e6:.1f} | {fmt(r['tps'], 3)}"
-                        f" | {r['rate'] / 1e6:.0f} | {fmt(bound_tps, 3)} | {fmt(r['tps'] / bound_tps if bound_tps == bound_tps else float('nan'))}"
-                        f" | {fmt(r['hidden'])} | {r['rss']:.0f} | {r['bound']:.0f} | {load} |")
-                print(line, flush=True)
-                lines.append(line)
+            # Reps go round the rows (row 1, row 2, ..., row 1, ...), so a burst of load on the
+            # shared machine does not land on every rep of one row.
+            for rep in range(args.reps):
+                for i, row in enumerate(rows):
+                    line, r = measure_row(args, row, servers, tmp)
+                    print(line, flush=True)
+                    lines.append(line)
+                    results.setdefault(i, []).append(r)
         finally:
             for s in servers.values():
                 s.stop()
+    if args.reps > 1:
+        lines += ["", f"Medians over the {args.reps} reps of each row:", "",
+                  "| dtype | cache MiB | link | prefetch | batch | tokens/s | of bound | fetch hidden | fetch / compute |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for i, row in enumerate(rows):
+            rs = results[i]
+            lines.append(f"| {row['dtype']} | {row['cache']} | {'paced' if row['paced'] else 'loopback'} | {row['prefetch']} | {row['batch']}"
+                         f" | {fmt(median([r['tps'] for r in rs]), 3)} | {fmt(median([r['of_bound'] for r in rs]))}"
+                         f" | {fmt(median([r['hidden'] for r in rs]))} | {fmt(median([r['ratio'] for r in rs]))} |")
     lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
               "| dtype | tokens/s | peak RSS MiB | load |", "|---|---|---|---|"]
     for dtype in ("f32", "bf16", "q8_0", "q4_0"):

@@ -3,13 +3,16 @@
 # --layers 20 --hidden 1024 --intermediate 2816 --heads 16 --kv-heads 4 --vocab 32000) in f32,
 # bf16 (and q8_0, q4_0 when `chunk --quantize` exists), served over loopback by `surfing-cli
 # serve` (unpaced, and paced with --limit-mbps 1000), run with cache budgets, prefetch depths and
-# batch sizes one factor at a time, each row beside the raw TCP rate measured right before it;
+# batch sizes one factor at a time, each row beside the raw TCP rate measured right before and
+# right after it;
 # llama.cpp (mmap) on the same model beside it.
 # Appends a section to docs/benchmarks-bounded.md.
 # Usage: bench/run-bounded.sh BUILD_DIR [WORK_DIR]   (WORK_DIR default /var/tmp/surfing-peer, the
 # directory bench/run-peer.sh keeps its models and llama.cpp in; needs ~3 GB free)
-# Environment: TOKENS (default 4: 3 decode steps), ROWS=quick (the base row only), ROWS=ctier (the
-# compressed cache tier against the same budget all decoded; REPS reps interleaved, default 2).
+# Environment: TOKENS (default 4: 3 decode steps), ROWS=quick (the base row and the two batch-64
+# rows where fetching is cheaper than computing), REPS (default 1; reps go round the rows, and a
+# table of medians follows); ROWS=ctier: the compressed cache tier against the same budget all
+# decoded, reps interleaved.
 set -eu
 build=$(cd "${1:?usage: bench/run-bounded.sh BUILD_DIR [WORK_DIR]}" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -48,11 +51,14 @@ header=$(cat <<HEADER
 ## Run of $(date -u '+%Y-%m-%d %H:%M UTC')
 Command: \`TOKENS=${TOKENS:-4} bench/run-bounded.sh $1\` at $(git -C "$here" rev-parse --short HEAD).
 Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg).
-One rep per row (the machine is shared; see the load column), ${TOKENS:-4} new tokens per prompt after
-\`--warmup\`, prompt of 8 ids; tokens/s and bytes/token over the decode steps. Bound = raw TCP rate (or the pace) / bytes per token.
+${REPS:-1} rep(s) per row, going round the rows (the machine is shared; see the load column), ${TOKENS:-4} new tokens
+per prompt after \`--warmup\`, prompt of 8 ids; tokens/s and bytes/token over the decode steps. Bound = raw TCP
+rate (the median of bench_linkrate's fetches just before and just after the row, the faster of plain and
+SO_RCVLOWAT reads; or the pace) / bytes per token. Fetch hidden = 1 - compute's wait / the time a fetch was in
+flight (union of the fetch intervals); fetch / compute = that time / compute time, decode steps only.
 
 HEADER
 )
 python3 "$here/bench/bounded_bench.py" --cli "$cli" --linkrate "$build/bench/bench_linkrate" \
     --chunks-f32 "$work/m1g.f32" --chunks-bf16 "$work/m1g.bf16" $quant $peer \
-    --tokens "${TOKENS:-4}" --rows "${ROWS:-full}" --reps "${REPS:-2}" --out "$out" --header "$header"
+    --tokens "${TOKENS:-4}" --rows "${ROWS:-full}" --reps "${REPS:-1}" --out "$out" --header "$header"

@@ -96,6 +96,7 @@ private:
     void placeBanner();
     void restartServer();
     void onChunked(const QString &dir);
+    void onRunFailed(const QString &message);
     QString describeSource(const PlaygroundRequest &request) const;
     const ChunkManifest *manifestFor(const PlaygroundRequest &request);
 

@@ -130,7 +130,10 @@ int runPromptBatches(InferenceSession &session, const QVector<BatchPrompt> &prom
         const QVector<QVector<qint64>> group = ids.mid(from, batch);
         const InferenceSession::BatchResult r = session.runBatch(group);
         batches.append(r.stats);
-        batchStats.append(r.stats.toJson());
+        QJsonObject stats = r.stats.toJson();
+        if (json)
+            stats.insert(QLatin1String("timeline"), timelineJson(r.timeline));
+        batchStats.append(stats);
         if (!json)
             printErr(QStringLiteral("batch of %1 (prompts %2-%3): ").arg(group.size()).arg(from + 1).arg(from + group.size())
                      + r.stats.summary());

@@ -10,13 +10,14 @@
 
 namespace surfing {
 
-void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin)
+void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin, StreamedCheck streamed)
 {
     if (stored.size() != chunk.storedBytes)
         throw ChunkIntegrityError(QStringLiteral("chunk '%1' of %2: got %3 bytes, the manifest says %4; refusing to use it")
                         .arg(chunk.name, origin).arg(stored.size()).arg(chunk.storedBytes));
     ReceiptVerifier &verifier = ReceiptVerifier::instance();
-    if (verifier.matchesEarlierReceipt(stored, chunk.sha256))
+    if (streamed == StreamedCheck::Matched
+        || (streamed == StreamedCheck::None && verifier.matchesEarlierReceipt(stored, chunk.sha256)))
         return;
     QByteArray actual;
     if (!verifier.verify(stored, chunk.sha256, &actual))
@@ -60,9 +61,10 @@ void verifyModelFilesIn(const QString &dir, const ChunkManifest &manifest)
     }
 }
 
-QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &chunk, const QString &origin)
+QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &chunk, const QString &origin,
+                                StreamedCheck streamed)
 {
-    verifyStoredChunk(stored, chunk, origin);
+    verifyStoredChunk(stored, chunk, origin, streamed);
     if (chunk.codec == ChunkCodec::None)
         return stored;
     // Into a pooled buffer: an evicted chunk's pages, not a fresh mapping the kernel zero-fills.

@@ -17,8 +17,12 @@ public:
 };
 
 // Throws ChunkIntegrityError naming the chunk and `origin` (the model or directory) on a size or
-// hash mismatch; never returns bytes that differ from the manifest.
-void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin);
+// hash mismatch; never returns bytes that differ from the manifest. `streamed`: what the keyed
+// tag a ReceiptVerifier::Tagger made of exactly these bytes as they arrived said when it was
+// checked with matchesTag(): Matched, they are not read again; Differs, SHA-256 decides at once.
+enum class StreamedCheck { None, Matched, Differs };
+void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin,
+                       StreamedCheck streamed = StreamedCheck::None);
 
 // The same gate for config.json and the tokenizer files: size and SHA-256 as the manifest says
 // (a format-1 manifest has no checksum for them; nothing is checked then).
@@ -31,6 +35,7 @@ void verifyModelFileAt(const QString &path, const ManifestFile &file, const QStr
 void verifyModelFilesIn(const QString &dir, const ChunkManifest &manifest);
 
 // verifyStoredChunk, then decodeChunk (zstd + byte-grouping) to the safetensors bytes.
-QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &chunk, const QString &origin);
+QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &chunk, const QString &origin,
+                                StreamedCheck streamed = StreamedCheck::None);
 
 } // namespace surfing

@@ -93,6 +93,8 @@ OpenedModel openModel(const ModelOpenOptions &o)
         options.client.requestTimeoutMs = o.timeoutMs;
         options.client.connectTimeoutMs = o.timeoutMs;
     }
+    if (o.peerTimeoutMs >= 0)
+        options.client.peerTimeoutMs = o.peerTimeoutMs;
     options.cacheBytes = o.cacheBytes;
     options.cacheChunks = o.cacheChunks;
     options.connectionStateChanged = o.connectionStateChanged;

@@ -57,25 +57,71 @@ ReceiptVerifier::Policy ReceiptVerifier::policy() const
 
 // GMAC: AES-128-GCM with the bytes as additional authenticated data and nothing encrypted. The
 // tag is GHASH_H(bytes, length) xor AES_K(IV) with H = AES_K(0); one fixed IV is fine because
-// the tags are only ever compared inside this process, never shown to anyone.
+// the tags are only ever compared inside this process, never shown to anyone. GCM takes the
+// additional data in pieces of any size (it carries a partial block over), so a tag made piece
+// by piece equals the tag of the whole.
+ReceiptVerifier::Tagger::Tagger(const QByteArray &key) : m_ctx(EVP_CIPHER_CTX_new())
+{
+    static const unsigned char iv[12] = {};
+    m_ok = m_ctx && EVP_EncryptInit_ex(m_ctx, EVP_aes_128_gcm(), nullptr, reinterpret_cast<const unsigned char *>(key.constData()), iv) == 1;
+}
+
+ReceiptVerifier::Tagger::~Tagger()
+{
+    EVP_CIPHER_CTX_free(m_ctx);
+}
+
+void ReceiptVerifier::Tagger::add(QByteArrayView bytes)
+{
+    int outLength = 0;
+    for (qsizetype at = 0; m_ok && at < bytes.size(); at += kPieceBytes) {
+        const int n = int(qMin(kPieceBytes, bytes.size() - at));
+        m_ok = EVP_EncryptUpdate(m_ctx, nullptr, &outLength, reinterpret_cast<const unsigned char *>(bytes.data() + at), n) == 1;
+    }
+    m_bytes += bytes.size();
+}
+
+QByteArray ReceiptVerifier::Tagger::finish()
+{
+    unsigned char none[16];
+    int outLength = 0;
+    QByteArray tag(kTagBytes, Qt::Uninitialized);
+    m_ok = m_ok && EVP_EncryptFinal_ex(m_ctx, none, &outLength) == 1
+           && EVP_CIPHER_CTX_ctrl(m_ctx, EVP_CTRL_GCM_GET_TAG, kTagBytes, tag.data()) == 1;
+    return m_ok ? tag : QByteArray();
+}
+
 QByteArray ReceiptVerifier::tagOf(QByteArrayView bytes) const
 {
-    const std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
-    static const unsigned char iv[12] = {};
-    int outLength = 0;
-    bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_gcm(), nullptr,
-                                        reinterpret_cast<const unsigned char *>(m_key.constData()), iv) == 1;
-    for (qsizetype at = 0; ok && at < bytes.size(); at += kPieceBytes) {
-        const int n = int(qMin(kPieceBytes, bytes.size() - at));
-        ok = EVP_EncryptUpdate(ctx.get(), nullptr, &outLength, reinterpret_cast<const unsigned char *>(bytes.data() + at), n) == 1;
-    }
-    unsigned char none[16];
-    QByteArray tag(kTagBytes, Qt::Uninitialized);
-    ok = ok && EVP_EncryptFinal_ex(ctx.get(), none, &outLength) == 1
-         && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, tag.data()) == 1;
-    if (!ok)
+    Tagger tagger(m_key);
+    tagger.add(bytes);
+    const QByteArray tag = tagger.finish();
+    if (tag.isEmpty())
         throw Error(QStringLiteral("OpenSSL could not compute a GMAC tag for chunk verification"));
     return tag;
+}
+
+std::unique_ptr<ReceiptVerifier::Tagger> ReceiptVerifier::startTag(const QByteArray &sha256Hex) const
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_policy != Policy::KeyedAfterFirst || !m_tags.contains(sha256Hex))
+            return nullptr;
+    }
+    return std::make_unique<Tagger>(m_key);
+}
+
+bool ReceiptVerifier::matchesTag(const QByteArray &sha256Hex, const QByteArray &tag, qint64 bytes)
+{
+    QMutexLocker lock(&m_mutex);
+    if (m_policy != Policy::KeyedAfterFirst)
+        return false;
+    const QByteArray remembered = m_tags.value(sha256Hex);
+    if (remembered.isEmpty())
+        return false;
+    m_stats.keyedBytes += bytes;
+    m_stats.streamedBytes += bytes;
+    return tag == remembered;
 }
 
 bool ReceiptVerifier::matchesEarlierReceipt(QByteArrayView stored, const QByteArray &sha256Hex)

@@ -1,12 +1,14 @@
 // A client of one model on a weight server (docs/protocol.md): connects (ws:// or wss://),
 // says hello with the token, fetches the manifest, then fetches chunks with many requests in
 // flight. Every chunk is checked against the SHA-256 the manifest names before its bytes are
-// handed out, and decoded on a thread pool, never on the network thread. When the connection
+// handed out (a re-fetch against the keyed tag of its first receipt, made piece by piece as it
+// arrives: client/receiptverifier.h), and decoded on a thread pool, never on the network thread. When the connection
 // drops it reconnects with exponential backoff and re-requests what was incomplete.
 //
 // Lives on a network thread (moveToThread before open()). fetchChunk(), fetchFile(), cancel()
 // and the getters are thread-safe; signals are emitted on the network thread or, for results,
-// on a pool thread.
+// on a pool thread (a re-fetched chunk whose keyed tag was made and matched as it arrived comes
+// straight from the network thread).
 #pragma once
 
 #include "format/chunkmanifest.h"
@@ -48,6 +50,12 @@ struct WeightClientOptions {
     // "internal" server errors (its storage failed) retried per request, with backoff doubling
     // from initialBackoffMs up to maxBackoffMs: 6 ride over about 10 s of storage outage.
     int maxInternalRetries = 6;
+    // A server that sends nothing for this long while requests wait on it, not even the answer
+    // to a ping sent halfway, is taken for gone (a black-holed host, a frozen process): the
+    // connection is dropped and opened again, and a ServerPool moves its requests at once. A
+    // server that dies closes the connection, which is seen at once; this is for silence only.
+    // <= 0: off.
+    int peerTimeoutMs = 10000;
 };
 
 enum class ConnectionState { Disconnected, Connecting, Ready, Reconnecting };
@@ -117,6 +125,7 @@ private:
     QString pieceProblem(const Pending &p, quint32 index, qint64 payloadBytes) const;
     void pieceArrived(Pending &p, qint64 payloadBytes);
     void onTick();
+    bool dropSilentPeer(qint64 now); // true when it dropped the connection
     void handleText(const QByteArray &text);
     void handleWelcome(const QByteArray &text);
     void handleManifest(Pending &p, const protocol::ServerMessage &m);
@@ -167,6 +176,8 @@ private:
     int m_maxInFlight = 64;
     int m_maxPieceBytes = 256 * 1024;
     int m_inFlight = 0;
+    qint64 m_awaitingSinceMs = 0; // when m_inFlight last rose from 0
+    bool m_pinged = false;
 
     QHash<quint32, Pending *> m_pending;
     std::deque<quint32> m_queue; // waiting to be sent, in order

@@ -1,6 +1,7 @@
 // Internal to WeightClient: one request on its way, from queued to its last piece.
 #pragma once
 
+#include "client/receiptverifier.h"
 #include "client/weightclient.h"
 #include "protocol/messages.h"
 
@@ -22,6 +23,9 @@ struct WeightClient::Pending {
     qint64 lastProgressMs = 0; // sent, header or piece
     qint64 notBeforeMs = 0;    // rate_limited / internal retry
     int internalRetries = 0;
+    // A re-fetched chunk's keyed tag, made piece by piece as the bytes land (null: SHA-256 or the
+    // tag of the whole chunk check it on the decode pool).
+    std::unique_ptr<ReceiptVerifier::Tagger> tagger;
 
     // Back to "not sent": it will be asked for again from its first byte (the protocol has no
     // resume-from-offset).
@@ -30,6 +34,7 @@ struct WeightClient::Pending {
         sent = false;
         headerSeen = false;
         data.clear();
+        tagger.reset();
         received = 0;
         nextPiece = 0;
     }

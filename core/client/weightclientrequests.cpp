@@ -123,7 +123,8 @@ void WeightClient::failSoon(Pending &p, const QString &code, const QString &mess
 {
     QMetaObject::invokeMethod(this, [this, id = p.id, code, message] { fail(id, code, message); }, Qt::QueuedConnection);
     p.sent = true; // keeps pump() from sending it while the failure is queued
-    ++m_inFlight;
+    if (m_inFlight++ == 0)
+        m_awaitingSinceMs = WeightClient::nowMs();
 }
 
 const ManifestChunk *WeightClient::chunkNamed(const QString &name) const
@@ -173,7 +174,8 @@ void WeightClient::send(Pending &p)
     if (p.startNs == 0)
         p.startNs = timelineClockNs();
     p.lastProgressMs = WeightClient::nowMs();
-    ++m_inFlight;
+    if (m_inFlight++ == 0)
+        m_awaitingSinceMs = p.lastProgressMs;
     m_socket->sendTextMessage(message);
 }
 
@@ -349,6 +351,8 @@ void WeightClient::handleChunkHeader(Pending &p, const ServerMessage &m)
     p.headerSeen = true;
     p.header = m.chunk;
     p.received = 0;
+    if (p.kind == Kind::Chunk)
+        p.tagger = ReceiptVerifier::instance().startTag(chunkNamed(p.name)->sha256);
     if (m.chunk.pieces == 0)
         completePieces(p);
 }
@@ -412,6 +416,8 @@ void WeightClient::pieceDelivered(QByteArrayView pieceHeader, qint64 payloadByte
 
 void WeightClient::pieceArrived(Pending &p, qint64 payloadBytes)
 {
+    if (p.tagger) // while the piece is still in this core's cache
+        p.tagger->add(QByteArrayView(p.data.constData() + p.received, payloadBytes));
     p.received += payloadBytes;
     p.lastProgressMs = WeightClient::nowMs();
     if (++p.nextPiece == p.header.pieces)
@@ -433,13 +439,24 @@ void WeightClient::completePieces(Pending &p)
     const bool stored = p.stored;
     const Kind kind = p.kind;
     const QByteArray headerHash = p.header.sha256;
+    const QByteArray streamedTag = p.tagger ? p.tagger->finish() : QByteArray();
     const ManifestChunk *found = chunkNamed(name);
     const ManifestChunk chunk = found ? *found : ManifestChunk();
     const ManifestFile *listedFile = m_manifest.findFile(name);
     const ManifestFile file = listedFile ? *listedFile : ManifestFile{name, -1, {}};
     finish(id);
+    // The tag made as a re-fetch arrived, checked once, here.
+    const StreamedCheck streamed = streamedTag.isEmpty() || kind != Kind::Chunk ? StreamedCheck::None
+        : ReceiptVerifier::instance().matchesTag(chunk.sha256, streamedTag, data.size()) ? StreamedCheck::Matched
+                                                                                          : StreamedCheck::Differs;
+    // Verified bytes that need no decoding are handed over from here, without waking a pool
+    // thread first (on a loaded machine that wake-up is what compute waits for).
+    if (streamed == StreamedCheck::Matched && (stored || chunk.codec == ChunkCodec::None) && data.size() == chunk.storedBytes) {
+        Q_EMIT chunkReceived(id, name, data, data.size(), startNs, timelineClockNs(), data);
+        return;
+    }
     // Hashing and decoding run on the pool so the network thread keeps reading.
-    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, chunk, file] {
+    (void)QtConcurrent::run(&m_decodePool, [this, id, name, origin, data, startNs, stored, kind, headerHash, streamed, chunk, file] {
         try {
             if (kind == Kind::File) {
                 if (Sha256::hashHex(data) != headerHash)
@@ -448,8 +465,8 @@ void WeightClient::completePieces(Pending &p)
                 Q_EMIT fileReceived(id, name, data);
                 return;
             }
-            const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin), data)
-                                          : verifyAndDecodeChunk(data, chunk, origin);
+            const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin, streamed), data)
+                                          : verifyAndDecodeChunk(data, chunk, origin, streamed);
             Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs(), data);
         } catch (const ChunkIntegrityError &e) {
             qCWarning(lcClient).noquote() << e.message();

@@ -94,7 +94,7 @@ static QJsonArray idsJson(const QVector<qint64> &ids)
     return a;
 }
 
-QJsonObject InferenceResult::toJson() const
+QJsonArray timelineJson(const QVector<LayerEvent> &timeline)
 {
     QJsonArray events;
     for (const LayerEvent &e : timeline)
@@ -104,8 +104,13 @@ QJsonObject InferenceResult::toJson() const
                                   {"fetch_end_ns", double(e.fetchEndNs)}, {"wait_ns", double(e.waitNs)},
                                   {"compute_start_ns", double(e.computeStartNs)},
                                   {"compute_end_ns", double(e.computeEndNs)}});
+    return events;
+}
+
+QJsonObject InferenceResult::toJson() const
+{
     QJsonObject o{{"model_type", modelType}, {"prompt_ids", idsJson(promptIds)}, {"ids", idsJson(newIds)},
-                  {"text", text}, {"stats", stats.toJson()}, {"timeline", events}};
+                  {"text", text}, {"stats", stats.toJson()}, {"timeline", timelineJson(timeline)}};
     if (!outputs.isEmpty())
         o.insert(QStringLiteral("outputs"), outputs);
     if (!stopReason.isEmpty())

@@ -4,6 +4,7 @@
 
 #include "metrics/layerevent.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QString>
 #include <QStringList>
@@ -80,5 +81,8 @@ struct InferenceResult {
 
     QJsonObject toJson() const;   // ids, text, stats, timeline
 };
+
+// The "timeline" of run --json: one object per LayerEvent.
+QJsonArray timelineJson(const QVector<LayerEvent> &timeline);
 
 } // namespace surfing

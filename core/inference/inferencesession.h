@@ -47,6 +47,7 @@ public:
     struct BatchResult {
         QVector<InferenceResult> results;
         InferenceStats stats;
+        QVector<LayerEvent> timeline; // of the whole batch: one forward pass per step
     };
     BatchResult runBatch(const QVector<QVector<qint64>> &prompts);
     QVector<qint64> encode(const QString &prompt) const; // throws without a usable tokenizer

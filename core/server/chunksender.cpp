@@ -67,11 +67,18 @@ void ChunkSender::pump()
     m_pumping = true;
     qint64 thisTurn = 0;
     bool stop = false;
+    const bool direct = writesDirectly();
     while (!stop && m_socket->isValid()) {
+        // Written straight from the chunks: while anything waits in the socket's own buffer, what
+        // came next would be copied in behind it; wait for that to drain (bytesWritten) instead.
+        if (direct && m_wire->bytesToWrite() > 0)
+            break;
         std::vector<Frame> batch = std::exchange(m_headers, {});
         std::vector<quint32> finished;
         qint64 batchBytes = 0;
-        const qint64 room = kHighWaterBytes - queuedBytes();
+        // Directly: one piece per writev(), so what the kernel does not take (and the socket's
+        // buffer gets a copy of, to keep the frames whole and in order) is at most one piece.
+        const qint64 room = direct ? 1 : kHighWaterBytes - queuedBytes();
         while (!m_ready.empty() && batchBytes < room) {
             if (thisTurn >= kBytesPerTurn) {
                 QMetaObject::invokeMethod(this, &ChunkSender::pump, Qt::QueuedConnection);
@@ -108,7 +115,7 @@ void ChunkSender::pump()
             Q_EMIT piecesSent(batchBytes);
         for (quint32 id : finished)
             Q_EMIT transferFinished(id);
-        stop = stop || m_ready.empty() || queuedBytes() >= kHighWaterBytes;
+        stop = stop || m_ready.empty() || (!direct && queuedBytes() >= kHighWaterBytes);
     }
     m_pumping = false;
 }
@@ -153,7 +160,7 @@ void ChunkSender::writeToWire(const std::vector<Frame> &frames)
     qint64 sent = 0;
     // Plain TCP with nothing queued: one writev() from the chunk's bytes, no copy in user
     // space. What the kernel does not take now is queued in the socket like any write.
-    if (m_wire->bytesToWrite() == 0 && !qobject_cast<QSslSocket *>(m_wire.data()))
+    if (m_wire->bytesToWrite() == 0 && writesDirectly())
         // On an error (other than a full buffer) the socket meets it again below and reports it.
         sent = qMax<qint64>(0, ::writev(int(m_wire->socketDescriptor()), parts.data(), int(parts.size())));
     // The rest lands in the socket's buffer before control returns to the event loop, so
@@ -164,6 +171,11 @@ void ChunkSender::writeToWire(const std::vector<Frame> &frames)
             m_wire->write(static_cast<const char *>(part.iov_base) + sent, size - sent);
         sent = qMax<qint64>(0, sent - size);
     }
+}
+
+bool ChunkSender::writesDirectly() const
+{
+    return m_wire && !qobject_cast<QSslSocket *>(m_wire.data());
 }
 
 qint64 ChunkSender::queuedBytes() const

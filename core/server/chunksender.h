@@ -66,6 +66,7 @@ private:
 
     void pump();
     qint64 queuedBytes() const;
+    bool writesDirectly() const; // plain TCP under the WebSocket: writev() from the chunks' bytes
     void writeFrames(const std::vector<Frame> &frames);
     void writeToWire(const std::vector<Frame> &frames);
     Frame nextPiece(quint32 id, bool *last);

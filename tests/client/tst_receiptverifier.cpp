@@ -29,6 +29,8 @@ private Q_SLOTS:
     void keysDifferBetweenVerifiers();
     void tamperedFileIsRefusedOnReRead();
     void serverSendingOtherBytesOnReFetchIsRefused();
+    void taggerInPiecesEqualsTheWholeTag();
+    void reFetchIsTaggedAsItArrives();
 
 private:
     const ManifestChunk &largest() const;
@@ -169,6 +171,74 @@ void TestReceiptVerifier::serverSendingOtherBytesOnReFetchIsRefused()
     QCOMPARE(received, 1);
     // The keyed tag saw the difference first; SHA-256 then named it.
     QCOMPARE(ReceiptVerifier::instance().stats().keyedBytes - keyedBefore, big.storedBytes);
+}
+
+// A tag made piece by piece (pieces of any size, as they land) is the tag of the whole: it
+// passes for the verified bytes, and fails for one changed byte or one byte fewer.
+void TestReceiptVerifier::taggerInPiecesEqualsTheWholeTag()
+{
+    ReceiptVerifier verifier;
+    const QByteArray bytes = readFile(m_plain + QLatin1Char('/') + largest().file);
+    const QByteArray &sha = largest().sha256;
+    QVERIFY(!verifier.startTag(sha)); // nothing remembered yet: SHA-256 decides
+    QVERIFY(verifier.verify(bytes, sha));
+    const auto tagInPieces = [&](const QByteArray &b) {
+        const std::unique_ptr<ReceiptVerifier::Tagger> tagger = verifier.startTag(sha);
+        if (!tagger)
+            return QByteArray();
+        qsizetype at = 0;
+        for (const qsizetype size : {qsizetype(1), qsizetype(15), qsizetype(17), qsizetype(4096), qsizetype(100003)}) {
+            const qsizetype n = qMin(size, b.size() - at);
+            tagger->add(QByteArrayView(b).sliced(at, n));
+            at += n;
+        }
+        tagger->add(QByteArrayView(b).sliced(at));
+        return tagger->finish();
+    };
+    const QByteArray tag = tagInPieces(bytes);
+    QCOMPARE(tag.size(), 16);
+    QVERIFY(verifier.matchesTag(sha, tag, bytes.size()));
+    QCOMPARE(verifier.stats().streamedBytes, bytes.size());
+    QCOMPARE(verifier.stats().keyedBytes, bytes.size());
+    QVERIFY(bytes.size() > 100003 + 4096 + 33);
+    for (const qsizetype at : {qsizetype(0), qsizetype(20), bytes.size() / 2, bytes.size() - 1}) {
+        QByteArray changed = bytes;
+        changed[at] = char(changed[at] ^ 0x04);
+        QVERIFY2(!verifier.matchesTag(sha, tagInPieces(changed), bytes.size()), qPrintable(QString::number(at)));
+    }
+    QVERIFY(!verifier.matchesTag(sha, tagInPieces(bytes.chopped(1)), bytes.size() - 1));
+    QVERIFY(!verifier.matchesTag(sha, QByteArray(), bytes.size())); // a tagger that failed
+    ReceiptVerifier sha256Only(ReceiptVerifier::Policy::Sha256Always);
+    QVERIFY(sha256Only.verify(bytes, sha));
+    QVERIFY(!sha256Only.startTag(sha));
+}
+
+// Through a real server and client: the second fetch of a chunk is tagged piece by piece as it
+// arrives, and no byte of it goes through SHA-256 again.
+void TestReceiptVerifier::reFetchIsTaggedAsItArrives()
+{
+    ServeProcess serve;
+    QVERIFY(serve.start({m_plain}));
+    const ManifestChunk &big = largest();
+    WeightClientOptions o;
+    o.url = serve.url();
+    o.requestTimeoutMs = kWaitMs;
+    o.connectTimeoutMs = kWaitMs;
+    WeightClient client(o);
+    int received = 0, failed = 0;
+    QObject::connect(&client, &WeightClient::chunkReceived, &client, [&received] { ++received; });
+    QObject::connect(&client, &WeightClient::requestFailed, &client, [&failed] { ++failed; });
+    client.open();
+    client.fetchChunk(big.name);
+    QTRY_VERIFY_WITH_TIMEOUT(received == 1 || failed > 0, kWaitMs);
+    QCOMPARE(received, 1);
+    const ReceiptVerifier::Stats before = ReceiptVerifier::instance().stats();
+    client.fetchChunk(big.name);
+    QTRY_VERIFY_WITH_TIMEOUT(received == 2 || failed > 0, kWaitMs);
+    QCOMPARE(received, 2);
+    const ReceiptVerifier::Stats after = ReceiptVerifier::instance().stats();
+    QCOMPARE(after.streamedBytes - before.streamedBytes, big.storedBytes);
+    QCOMPARE(after.sha256Bytes - before.sha256Bytes, 0);
 }
 
 QTEST_GUILESS_MAIN(TestReceiptVerifier)

@@ -159,6 +159,17 @@ void TestBatchRun::eachUnitFetchedOncePerStep()
     const int steps = stats.value(QLatin1String("steps")).toInt();
     QVERIFY(steps >= 1 && steps <= 6);
     QCOMPARE(stats.value(QLatin1String("unit_lookups")).toInt(), steps * 7);
+    // The batch's per-unit timeline, as a single run prints it (bench/bounded_bench.py reads it).
+    const QJsonArray timeline = stats.value(QLatin1String("timeline")).toArray();
+    QCOMPARE(timeline.size(), steps * 7);
+    QSet<int> stepsSeen;
+    for (const QJsonValue &e : timeline) {
+        const QJsonObject o = e.toObject();
+        stepsSeen.insert(o.value(QLatin1String("step")).toInt());
+        QVERIFY(o.value(QLatin1String("compute_end_ns")).toDouble() >= o.value(QLatin1String("compute_start_ns")).toDouble());
+        QVERIFY(!o.value(QLatin1String("unit")).toString().isEmpty());
+    }
+    QCOMPARE(stepsSeen.size(), steps);
     int tokens = 0;
     for (const QJsonValue &r : out.value(QLatin1String("results")).toArray())
         tokens += r.toObject().value(QLatin1String("ids")).toArray().size();
