@@ -118,6 +118,8 @@ private:
     qint64 m_availableOverride = -1;
     bool m_restartPending = false;
     bool m_bannerFromRun = false;
+    const QObject *m_bannerFrom = nullptr; // the page whose signal showed the banner
+
     QString m_serveWhenChunked;
     PlaygroundRequest m_lastRequest;
     QHash<QString, ChunkManifest> m_manifests; // by chunk folder, or server URL + model

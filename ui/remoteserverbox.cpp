@@ -5,7 +5,6 @@
 
 #include <QCheckBox>
 #include <QFormLayout>
-#include <QHBoxLayout>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
@@ -52,10 +51,11 @@ RemoteServerBox::RemoteServerBox(QWidget *parent)
             m_token->setText(secret);
     });
     connect(m_keyring, &TokenKeyring::removed, this, [this] {
-        m_inKeyring.clear();
         Q_EMIT statusMessage(tr("The token was removed from the system keyring"));
     });
-    connect(m_keyring, &TokenKeyring::failed, this, [this](const QString &, const QString &message) { onKeyringFailed(message); });
+    connect(m_keyring, &TokenKeyring::failed, this, [this](TokenKeyring::Operation operation, const QString &, const QString &message) {
+        onKeyringFailed(operation, message);
+    });
 }
 
 QString RemoteServerBox::keyringService()
@@ -72,8 +72,8 @@ void RemoteServerBox::use()
 {
     QString error;
     QList<QUrl> urls = parseServerList({m_url->text()}, &error);
-    if (urls.isEmpty()) {
-        Q_EMIT errorOccurred(tr("'%1' is not a server URL.").arg(m_url->text()),
+    if (urls.isEmpty() || !error.isEmpty()) {
+        Q_EMIT errorOccurred(error.isEmpty() ? tr("'%1' is not a server URL.").arg(m_url->text()) : error,
                              tr("Type ws://HOST:PORT or wss://HOST:PORT, optionally followed by /MODEL; "
                                 "several replicas of one model separated by commas."));
         return;
@@ -82,8 +82,8 @@ void RemoteServerBox::use()
     const QUrl url = urls.takeFirst();
     Q_EMIT remoteServerChosen(url, m_token->text(), urls);
     Q_EMIT statusMessage(urls.isEmpty() ? tr("The Playground will use %1").arg(url.toString())
-                                        : tr("The Playground will use %1 and %n more server(s)", nullptr, int(urls.size()))
-                                              .arg(url.toString()));
+                         : urls.size() == 1 ? tr("The Playground will use %1 and %2").arg(url.toString(), urls.first().toString())
+                                            : tr("The Playground will use %1 and %2 more servers").arg(url.toString()).arg(urls.size()));
 }
 
 void RemoteServerBox::onRememberToggled(bool remember)
@@ -93,23 +93,34 @@ void RemoteServerBox::onRememberToggled(bool remember)
         return;
     }
     QSettings().setValue(kRememberKey, false);
+    m_inKeyring.clear(); // ticked again before the removal is done: stored again
     m_keyring->remove(keyringKey()); // whatever an earlier session left there
 }
 
-// Ticked and a token typed that the keyring does not hold yet: hand it over.
+// Ticked and a token typed that the keyring does not hold yet: hand it over (a cleared field:
+// take the old one back).
 void RemoteServerBox::rememberIfAsked()
 {
-    if (!m_remember->isChecked() || m_loading || m_token->text().isEmpty() || m_token->text() == m_inKeyring)
+    if (!m_remember->isChecked() || m_loading || m_token->text() == m_inKeyring)
         return;
     m_inKeyring = m_token->text();
-    m_keyring->store(keyringKey(), m_token->text());
+    if (m_inKeyring.isEmpty())
+        m_keyring->remove(keyringKey());
+    else
+        m_keyring->store(keyringKey(), m_inKeyring);
 }
 
-void RemoteServerBox::onKeyringFailed(const QString &message)
+void RemoteServerBox::onKeyringFailed(TokenKeyring::Operation operation, const QString &message)
 {
-    const bool wasLoading = std::exchange(m_loading, false);
+    m_loading = false;
     m_inKeyring.clear();
-    if (wasLoading) {
+    if (operation == TokenKeyring::Operation::Remove) {
+        Q_EMIT errorOccurred(tr("The token could not be removed from the system keyring: %1.").arg(message),
+                             tr("To delete it, remove \u201c%1\u201d of \u201c%2\u201d "
+                                "with the keyring's manager (Seahorse, KWalletManager).").arg(keyringKey(), keyringService()));
+        return;
+    }
+    if (operation == TokenKeyring::Operation::Load) {
         Q_EMIT errorOccurred(tr("The remembered token could not be read: %1.").arg(message),
                              tr("Type the token in Server page \u203a \u201cOr use a remote server\u201d \u203a Token; "
                                 "untick \u201cRemember token in the system keyring\u201d to stop asking the keyring."));

@@ -5,6 +5,8 @@
 // token. Without a keyring the box says why and unticks itself: the token lasts the session.
 #pragma once
 
+#include "tokenkeyring.h"
+
 #include <QGroupBox>
 #include <QList>
 #include <QUrl>
@@ -13,8 +15,6 @@ class QCheckBox;
 class QLineEdit;
 
 namespace surfing::ui {
-
-class TokenKeyring;
 
 class RemoteServerBox : public QGroupBox
 {
@@ -44,7 +44,7 @@ Q_SIGNALS:
 private:
     void onRememberToggled(bool remember);
     void rememberIfAsked();
-    void onKeyringFailed(const QString &message);
+    void onKeyringFailed(TokenKeyring::Operation operation, const QString &message);
 
     QLineEdit *m_url;
     QLineEdit *m_token;

@@ -19,6 +19,9 @@ class TokenKeyring : public QObject
 {
     Q_OBJECT
 public:
+    enum class Operation { Store, Load, Remove };
+    Q_ENUM(Operation)
+
     explicit TokenKeyring(const QString &service, QObject *parent = nullptr);
 
     void store(const QString &key, const QString &secret);
@@ -33,12 +36,11 @@ Q_SIGNALS:
     void stored(const QString &key);
     void loaded(const QString &key, const QString &secret); // empty: nothing stored under key
     void removed(const QString &key);
-    void failed(const QString &key, const QString &message);
+    void failed(surfing::ui::TokenKeyring::Operation operation, const QString &key, const QString &message);
 
 private:
-    enum class Kind { Store, Load, Remove };
-    void watch(QKeychain::Job *job, Kind kind, const QString &key);
-    void finish(QKeychain::Job *job, Kind kind, const QString &key);
+    void watch(QKeychain::Job *job, Operation operation, const QString &key);
+    void finish(QKeychain::Job *job, Operation operation, const QString &key);
 
     QString m_service;
     int m_timeoutMs = 60000;

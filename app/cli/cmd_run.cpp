@@ -35,6 +35,7 @@ struct RunArgs {
     InferenceOptions options;
     qint64 cacheBytes = 0;
     int cacheChunks = 0;
+    qint64 compressedCacheBytes = 0;
     int timeoutMs = 0; // 0: WeightClientOptions' defaults
     int peerTimeoutMs = -1; // < 0: WeightClientOptions' default
     bool json = false;
@@ -107,13 +108,14 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         return false;
     }
     double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0,
-           timeout = 0, peerTimeout = -1;
+           timeout = 0, peerTimeout = -1, compressedMb = 0;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
         || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error)
         || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error)
-        || !number(p, "peer-timeout", 0, 3600, &peerTimeout, error))
+        || !number(p, "peer-timeout", 0, 3600, &peerTimeout, error)
+        || !number(p, "compressed-cache-mb", 0, 1e9, &compressedMb, error))
         return false;
     a->timeoutMs = int(timeout * 1000);
     a->peerTimeoutMs = peerTimeout < 0 ? -1 : int(peerTimeout * 1000);
@@ -132,7 +134,23 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     a->options.stopStrings = p.values(QStringLiteral("stop"));
     a->cacheChunks = int(layers);
     a->cacheBytes = qint64(mb * 1024 * 1024);
+    a->compressedCacheBytes = qint64(compressedMb * 1024 * 1024);
     return true;
+}
+
+QJsonObject cacheTiers(const FetchingChunkSource &source)
+{
+    const ClientCacheStats d = source.cache().stats();
+    const CompressedCacheStats c = source.compressedCache().stats();
+    return QJsonObject{
+        {"decoded", QJsonObject{{"budget_bytes", double(source.cache().maxBytes())}, {"hits", double(d.hits)},
+                                {"misses", double(d.misses)}, {"evictions", double(d.evictions)},
+                                {"resident_bytes", double(d.residentBytes)}, {"resident_chunks", d.residentChunks}}},
+        {"compressed", QJsonObject{{"budget_bytes", double(source.compressedCache().maxBytes())}, {"hits", double(c.hits)},
+                                   {"misses", double(c.misses)}, {"insertions", double(c.insertions)},
+                                   {"evictions", double(c.evictions)}, {"refused", double(c.refused)},
+                                   {"resident_bytes", double(c.residentBytes)}, {"resident_chunks", c.residentChunks}}},
+    };
 }
 
 // Retries and failovers of a remote run (they are the network's, not the session's stats).
@@ -143,8 +161,9 @@ QJsonObject networkStats(const RemoteChunkSource &remote)
                        {"failovers", double(remote.failovers())}};
 }
 
-void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const RemoteChunkSource *remote)
+void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const FetchingChunkSource &source)
 {
+    const auto *remote = dynamic_cast<const RemoteChunkSource *>(&source);
     QEventLoop loop;
     // Without a tokenizer the ids are the only output there is: print them as they come.
     const bool printIds = session.isDecoder() && !session.hasTokenizer();
@@ -169,6 +188,7 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
             QJsonObject doc = result.toJson();
             if (remote)
                 doc.insert(QLatin1String("network"), networkStats(*remote));
+            doc.insert(QLatin1String("client_cache"), cacheTiers(source));
             printOut(QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Compact)));
         } else {
             if (session.isDecoder())
@@ -218,6 +238,9 @@ int runCommand(const QStringList &arguments)
                                                 "Generation also stops at the model's end-of-sequence tokens."), QStringLiteral("STR")},
         {QStringLiteral("cache-layers"), QStringLiteral("Client cache budget in chunks."), QStringLiteral("K")},
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
+        {QStringLiteral("compressed-cache-mb"), QStringLiteral("A second cache tier below it, in MiB (default 0 = off): keeps "
+                                                               "chunks made with `chunk --compress` as received and decodes them "
+                                                               "from there instead of fetching them again."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
         {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
@@ -269,6 +292,7 @@ int runCommand(const QStringList &arguments)
     open.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
     open.cacheBytes = a.cacheBytes;
     open.cacheChunks = a.cacheChunks;
+    open.compressedCacheBytes = a.compressedCacheBytes;
     open.timeoutMs = a.timeoutMs;
     open.peerTimeoutMs = a.peerTimeoutMs;
     // Ctrl+C, SIGTERM, SIGHUP: the run stops after its current token and the command returns, so
@@ -290,7 +314,6 @@ int runCommand(const QStringList &arguments)
         return *code;
     std::shared_ptr<ChunkSource> source = opened.source;
     const QString filesDir = opened.filesDir;
-    const RemoteChunkSource *remoteSource = dynamic_cast<const RemoteChunkSource *>(opened.source.get());
     InferenceSession session(source, filesDir);
     current = &session;
     const auto forget = qScopeGuard([&current] { current = nullptr; });
@@ -307,14 +330,17 @@ int runCommand(const QStringList &arguments)
         return ExitFailure;
     }
     session.setOptions(a.options);
-    if (a.warmup)
+    if (a.warmup) {
         session.warmup();
+        opened.source->cache().resetStats(); // the stats describe the timed run
+        opened.source->compressedCache().resetStats();
+    }
     if (const auto code = stopIfInterrupted())
         return *code;
     if (!prompts.isEmpty())
         return runPromptBatches(session, prompts, a.batch, a.json);
     int exitCode = ExitFailure;
-    printTokensAndFinish(session, a, &exitCode, remoteSource);
+    printTokensAndFinish(session, a, &exitCode, *opened.source);
     if (const auto code = stopIfInterrupted())
         return *code;
     return exitCode;

@@ -148,11 +148,12 @@ void ServerPool::startMember(int index)
     // Results come on decoding threads; the route names the client, so a replaced one's late
     // results are recognised without touching m_members.
     connect(client, &WeightClient::chunkReceived, this,
-            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
-                onDelivered(index, routeKey(name, false), data, stored, start, end);
+            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end,
+                          const QByteArray &received) {
+                onDelivered(index, routeKey(name, false), data, stored, start, end, received);
             }, Qt::DirectConnection);
     connect(client, &WeightClient::fileReceived, this, [this, index](quint32, const QString &name, const QByteArray &data) {
-        onDelivered(index, routeKey(name, true), data, data.size(), 0, 0);
+        onDelivered(index, routeKey(name, true), data, data.size(), 0, 0, {});
     }, Qt::DirectConnection);
     connect(client, &WeightClient::requestFailed, this,
             [this, index, client](quint32 id, const QString &name, const QString &code, const QString &message) {
@@ -355,7 +356,8 @@ void ServerPool::onGaveUp(int index, const QString &message)
     });
 }
 
-void ServerPool::onDelivered(int index, const QString &key, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs)
+void ServerPool::onDelivered(int index, const QString &key, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs,
+                             const QByteArray &received)
 {
     Route route;
     {
@@ -373,7 +375,7 @@ void ServerPool::onDelivered(int index, const QString &key, const QByteArray &da
     if (route.file)
         Q_EMIT fileDelivered(route.name, data);
     else
-        Q_EMIT chunkDelivered(route.name, data, stored, startNs, endNs);
+        Q_EMIT chunkDelivered(route.name, data, stored, startNs, endNs, received);
 }
 
 // Only the failure of the request now on that server counts: an earlier one's (moved off and

@@ -61,7 +61,9 @@ Q_SIGNALS:
     void memberStateChanged(const QUrl &url, surfing::ConnectionState state); // attempts, for a GUI
     void openFailed(const QString &message); // every server failed before any manifest did
     // From any thread (decoding runs on a pool).
-    void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs);
+    // `received`: the verified bytes as they arrived (compressed chunks: before decoding).
+    void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs,
+                        const QByteArray &received);
     void chunkFailed(const QString &name, const QString &message);
     void fileDelivered(const QString &name, const QByteArray &data);
     // `code` as WeightClient::requestFailed (a server predating file requests says "bad_request").
@@ -99,7 +101,8 @@ private:
     void onStateChanged(int index, ConnectionState state);
     void onManifest(int index);
     void onGaveUp(int index, const QString &message);
-    void onDelivered(int index, const QString &key, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs);
+    void onDelivered(int index, const QString &key, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs,
+                     const QByteArray &received);
     void onFailed(int index, quint32 id, const QString &name, const QString &code, const QString &message);
     void moveAway(int index, const QString &why);
     void rebalance();

@@ -95,10 +95,11 @@ public Q_SLOTS:
 Q_SIGNALS:
     void connectionStateChanged(surfing::ConnectionState state);
     void manifestReceived();
-    // `data`: decoded safetensors bytes (or stored bytes when asked for). Times are
+    // `data`: decoded safetensors bytes (or stored bytes when asked for); `received`: the
+    // verified bytes as they arrived (the same as `data` unless the chunk was decoded). Times are
     // timelineClockNs(): when the request was first sent and when the bytes were ready.
     void chunkReceived(quint32 id, const QString &name, const QByteArray &data, qint64 storedBytes,
-                       qint64 startNs, qint64 endNs);
+                       qint64 startNs, qint64 endNs, const QByteArray &received);
     void fileReceived(quint32 id, const QString &name, const QByteArray &data);
     // A request that will not complete: the message names the chunk (or file) and the model.
     // `code`: a protocol error code, or "hash_mismatch", "decode", "timeout", "connection",

@@ -452,7 +452,7 @@ void WeightClient::completePieces(Pending &p)
     // Verified bytes that need no decoding are handed over from here, without waking a pool
     // thread first (on a loaded machine that wake-up is what compute waits for).
     if (streamed == StreamedCheck::Matched && (stored || chunk.codec == ChunkCodec::None) && data.size() == chunk.storedBytes) {
-        Q_EMIT chunkReceived(id, name, data, data.size(), startNs, timelineClockNs());
+        Q_EMIT chunkReceived(id, name, data, data.size(), startNs, timelineClockNs(), data);
         return;
     }
     // Hashing and decoding run on the pool so the network thread keeps reading.
@@ -467,7 +467,7 @@ void WeightClient::completePieces(Pending &p)
             }
             const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin, streamed), data)
                                           : verifyAndDecodeChunk(data, chunk, origin, streamed);
-            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs());
+            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs(), data);
         } catch (const ChunkIntegrityError &e) {
             qCWarning(lcClient).noquote() << e.message();
             Q_EMIT requestFailed(id, name, QStringLiteral("hash_mismatch"), e.message());

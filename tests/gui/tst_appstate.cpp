@@ -301,8 +301,13 @@ void TestAppState::aListOfServersFailsOverToOneThatAnswers()
     window.show();
     ServerPage *server = window.serverPage();
     window.showPage(MainWindow::ServerTab);
-    QVERIFY(typeInto(fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL")),
-                     dead + QStringLiteral(", ") + serve.url().toString()));
+    QLineEdit *urls = fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL"));
+    // A bad entry in the list is named, and nothing is used.
+    QVERIFY(typeInto(urls, dead + QStringLiteral(", http://127.0.0.1:1")));
+    QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
+    QVERIFY2(window.errorBanner()->message().contains(QStringLiteral("'http://127.0.0.1:1' is not a ws://")), qPrintable(window.errorBanner()->message()));
+    QCOMPARE(window.currentPage(), MainWindow::ServerTab);
+    QVERIFY(typeInto(urls, dead + QStringLiteral(", ") + serve.url().toString()));
     QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
     QCOMPARE(window.currentPage(), MainWindow::PlaygroundTab);
 

@@ -392,6 +392,17 @@ void TestChat::contextLimitIsExplained()
     QVERIFY(!ui.view->figuresText(0).startsWith(QStringLiteral("failed")));
     QVERIFY(!banner->isShowingError());
     QVERIFY(!fix->isVisibleTo(banner));
+
+    // A prompt that alone fills the model: no number of new tokens helps; the advice says to
+    // shorten it or start anew, and the cursor goes back to the prompt box.
+    typeInto(ui.chat->promptEdit(), QStringLiteral("Once upon a time there was a dog. ").repeated(60));
+    QTest::keyClick(ui.chat->promptEdit(), Qt::Key_Return, Qt::ControlModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(failed.count() > 1, 120000);
+    QVERIFY2(banner->message().contains(QStringLiteral("this model holds 512 positions")), qPrintable(banner->message()));
+    QVERIFY2(banner->action().contains(QStringLiteral("shorten it")) && banner->action().contains(QStringLiteral("Clear")),
+             qPrintable(banner->action()));
+    QVERIFY(!fix->isVisibleTo(banner));
+    QTRY_VERIFY(ui.chat->promptEdit()->hasFocus());
 }
 
 void TestChat::encoderHasNoSampling()
