@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "client/localchunksource.h"
 #include "client/modelopener.h"
+#include "inference/computethreads.h"
 #include "inference/inferencesession.h"
 
 #include <ATen/Parallel.h>
@@ -156,7 +157,7 @@ double medianOf(const Config &c, const std::function<double(const InferenceStats
 void measure(QVector<Config> &configs, const QVector<qint64> &ids, int reps, bool warmup)
 {
     for (Config &c : configs) {
-        at::set_num_threads(c.threads);
+        setComputeThreads(c.threads);
         if (warmup)
             c.session->warmup();
         c.session->runIds(ids);
@@ -165,7 +166,7 @@ void measure(QVector<Config> &configs, const QVector<qint64> &ids, int reps, boo
     for (int r = 0; r < reps; ++r)
         for (int k = 0; k < configs.size(); ++k) {
             Config &c = configs[(r + k) % configs.size()];
-            at::set_num_threads(c.threads);
+            setComputeThreads(c.threads);
             c.runs.append(c.session->runIds(ids).stats);
         }
 }

@@ -3,16 +3,20 @@
 // (hidden 1024, intermediate 2816, vocab 32000):
 //
 //   decode  one row: the matvec kernel (each path this CPU runs, rows split over the case's
-//           intra-op threads with at::parallel_for; with 2 threads also "kernel, not split") and
-//           ops::affine (what the models call: the best path, not split) vs at::linear (BLAS GEMM),
+//           threads by forOutputRanges; with 2 threads also "kernel, not split") and ops::affine
+//           (what the models call: the best path, split the same way) vs at::linear (BLAS GEMM),
 //           at::mv (BLAS GEMV) for f32, and for f16/bf16 the old per-step path (widen the whole
-//           matrix, then at::linear); 1 and 2 threads; 256x1024 is a matrix that stays in L2
+//           matrix, then at::linear); 1 and 2 threads; 256x1024 is a matrix that stays in L2.
+//           One matrix is used again and again, so a CPU with a large L3 (260 MiB on the
+//           benchmark machine) serves it from cache: whole-model runs (bench_inference,
+//           bench/run-peer.sh) show what DRAM allows, and there two threads do gain.
 //   prompt  128 rows: f32 at::linear vs f16/bf16 widened block by block (scratch sizes) or whole
 //
 // Every method of a case runs once per rep, interleaved, and the median over reps is printed; a
 // rep times enough calls to last ~20 ms. --count CASE runs one case --iters times between
 // callgrind start/stop requests: `valgrind --tool=callgrind --instr-atstart=no bench_matvec
 // --count ...` then gives its instruction count, which machine load does not change.
+#include "inference/computethreads.h"
 #include "inference/linearops.h"
 #include "inference/matvec.h"
 
@@ -82,7 +86,7 @@ Case decodeCase(int64_t out, int64_t in, at::ScalarType type, int threads)
                                  const float *xp = x.data_ptr<float>();
                                  float *yp = y.data_ptr<float>();
                                  const void *wp = w.data_ptr();
-                                 at::parallel_for(0, out, std::max<int64_t>(16, (int64_t(1) << 18) / in), [&](int64_t b, int64_t e) {
+                                 forOutputRanges(out, w.nbytes(), [&](int64_t b, int64_t e) {
                                      kernels::matvec(wt, wp, out, in, xp, yp, nullptr, b, e, p);
                                  });
                              }});
@@ -155,7 +159,7 @@ std::vector<Case> allCases(const QStringList &threads, const QString &prefix)
 
 void runCase(Case &c, int reps)
 {
-    at::set_num_threads(c.threads);
+    setComputeThreads(c.threads);
     std::vector<int> calls;
     for (Method &m : c.methods) {
         const double once = seconds(m.run, 1);
@@ -196,7 +200,7 @@ int main(int argc, char **argv)
         for (Case &c : cases) {
             if (c.name != parts.value(0))
                 continue;
-            at::set_num_threads(1);
+            setComputeThreads(1);
             for (Method &m : c.methods) {
                 if (m.name != parts.value(1))
                     continue;

@@ -118,6 +118,8 @@ def run_row(args, row, server, tmp):
     chunks = args.chunks[row["dtype"]]
     base = [args.cli, "run", "--server", server.url, "--cache-mb", str(row["cache"]), "--prefetch", str(row["prefetch"]),
             "--max-tokens", str(args.tokens), "--json", "--warmup"]
+    if row.get("ctier"):
+        base += ["--compressed-cache-mb", str(row["ctier"])]
     if row["batch"] == 1:
         command = base + ["--ids", ",".join(map(str, prompt_ids(32000, args.prompt, 0)))]
     else:
@@ -133,8 +135,41 @@ def run_row(args, row, server, tmp):
     stats, hidden, ratio = doc["stats"], fetch_hidden(timeline), fetch_per_compute(timeline)
     layer, other = manifest_sizes(chunks)
     bound_mib = (other + row["cache"] * MIB + row["prefetch"] * layer) / MIB + 200
+    # Compressed chunks (core/client/memoryestimate): + the tier's budget (at most every stored
+    # byte) + the received bytes of max(depth, 1) chunks being decoded.
+    stored_total, stored_layer = compressed_sizes(chunks)
+    bound_mib += (min(row.get("ctier", 0) * MIB, stored_total) + max(row["prefetch"], 1) * stored_layer) / MIB
+    tiers = doc.get("client_cache", {})
     return {"tps": stats["decode_tokens_per_second"], "bpt": stats["bytes_per_token"],
-            "rate": stats["fetch_bytes_per_second"], "hidden": hidden, "ratio": ratio, "rss": rss, "bound": bound_mib}
+            "rate": stats["fetch_bytes_per_second"], "hidden": hidden, "ratio": ratio, "rss": rss, "bound": bound_mib,
+            "dhits": tiers.get("decoded", {}).get("hits", float("nan")),
+            "chits": tiers.get("compressed", {}).get("hits", float("nan"))}
+
+
+def compressed_sizes(chunks):
+    """Stored bytes of every compressed chunk, and of the largest compressed layer (0, 0 if none)."""
+    with open(os.path.join(chunks, "chunk_info.json")) as f:
+        m = json.load(f)["chunks"]
+    packed = {n: c for n, c in m.items() if c.get("codec", "none") != "none"}
+    layers = [c["stored_bytes"] for n, c in packed.items() if n.startswith("layer_")]
+    return sum(c["stored_bytes"] for c in packed.values()), max(layers, default=0)
+
+
+def tier_rows(args):
+    """The compressed cache tier against the same total budget all decoded (item 3 of issue 13):
+    bf16 --compress chunks, 128 MiB decoded + 128/256 MiB compressed vs 256/384 MiB decoded (and
+    uncompressed bf16 chunks at 384 MiB), loopback and paced, reps interleaved."""
+    configs = [dict(dtype="bf16-zstd", cache=128, ctier=256), dict(dtype="bf16-zstd", cache=384),
+               dict(dtype="bf16-zstd", cache=128, ctier=128), dict(dtype="bf16-zstd", cache=256),
+               dict(dtype="bf16", cache=384)]
+    if args.tier_set == "pair":  # the tier against the same total all decoded, nothing else
+        configs = configs[:2]
+    links = {"both": (False, True), "paced": (True,), "loopback": (False,)}[args.tier_links]
+    rows = []
+    for rep in range(args.reps):
+        for paced in links:
+            rows += [dict(c, paced=paced, prefetch=2, batch=1, rep=rep) for c in configs]
+    return rows
 
 
 def llama_row(args, dtype):
@@ -196,8 +231,11 @@ def main():
     p.add_argument("--limit-mbps", type=float, default=1000)
     p.add_argument("--out", required=True)
     p.add_argument("--header", default="")
-    p.add_argument("--rows", default="full", help="full | quick (the base row and the batch-64 overlap rows)")
+    p.add_argument("--rows", default="full",
+                   help="full | quick (the base row and the batch-64 overlap rows) | ctier (the compressed cache tier)")
     p.add_argument("--reps", type=int, default=1, help="times each row runs; reps go round the rows")
+    p.add_argument("--tier-set", default="full", help="ctier rows: full | pair (128+256 MiB against 384 MiB decoded)")
+    p.add_argument("--tier-links", default="both", help="ctier rows: both | paced | loopback")
     args = p.parse_args()
     args.chunks = {"f32": args.chunks_f32, "bf16": args.chunks_bf16, "q8_0": args.chunks_q8_0, "q4_0": args.chunks_q4_0,
                    "bf16-zstd": args.chunks_bf16_zstd}
@@ -205,6 +243,8 @@ def main():
 
     # One factor at a time around f32 / 256 MiB / unpaced / prefetch 2 / batch 1 (the full
     # product is 72 rows; at ~30 s a row on this machine it would take over half an hour).
+    if args.rows == "ctier":
+        return tier_main(args)
     base = dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=1)
     # Where fetching is cheaper than computing (issue 13: prefetch must hide >= 80 % of the fetch
     # time there): a batch of 64 on loopback computes ~2x longer per layer than the layer takes
@@ -263,6 +303,41 @@ def main():
             line = f"| {dtype} | {r['tps']:.3f} | {r['rss']:.0f} | {load_average()} |"
             print(line, flush=True)
             lines.append(line)
+    with open(args.out, "a") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def tier_main(args):
+    rows = tier_rows(args)
+    servers = {}
+    lines = [args.header, "",
+             "| rep | chunks | decoded MiB | compressed MiB | link | bytes/token (MB) | tokens/s | decoded hits | compressed hits | peak RSS MiB | RSS bound MiB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            for row in rows:
+                key = (row["dtype"], row["paced"])
+                if key not in servers:
+                    servers[key] = Server(args.cli, args.chunks[row["dtype"]], args.limit_mbps if row["paced"] else 0)
+                load = load_average()
+                r = run_row(args, row, servers[key], tmp)
+                link = f"paced {int(args.limit_mbps)} Mbit/s" if row["paced"] else "loopback"
+                line = (f"| {row['rep'] + 1} | {row['dtype']} | {row['cache']} | {row.get('ctier', 0)} | {link} | {r['bpt'] / 1e6:.1f}"
+                        f" | {fmt(r['tps'], 3)} | {r['dhits']:.0f} | {r['chits']:.0f} | {r['rss']:.0f} | {r['bound']:.0f} | {load} |")
+                print(line, flush=True)
+                lines.append(line)
+                results.setdefault((row["dtype"], row["cache"], row.get("ctier", 0), link), []).append(r)
+        finally:
+            for s in servers.values():
+                s.stop()
+    lines += ["", f"Medians over {args.reps} interleaved reps:", "",
+              "| chunks | decoded MiB | compressed MiB | link | bytes/token (MB) | tokens/s | peak RSS MiB | RSS bound MiB |",
+              "|---|---|---|---|---|---|---|---|"]
+    for (dtype, cache, ctier, link), rs in results.items():
+        lines.append(f"| {dtype} | {cache} | {ctier} | {link} | {median([r['bpt'] for r in rs]) / 1e6:.1f} | "
+                     f"{fmt(median([r['tps'] for r in rs]), 3)} | {median([r['rss'] for r in rs]):.0f} | {rs[0]['bound']:.0f} |")
+    print("\n".join(lines[-len(results) - 2:]), flush=True)
     with open(args.out, "a") as f:
         f.write("\n".join(lines) + "\n")
 

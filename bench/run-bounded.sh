@@ -11,7 +11,8 @@
 # directory bench/run-peer.sh keeps its models and llama.cpp in; needs ~3 GB free)
 # Environment: TOKENS (default 4: 3 decode steps), ROWS=quick (the base row and the two batch-64
 # rows where fetching is cheaper than computing), REPS (default 1; reps go round the rows, and a
-# table of medians follows).
+# table of medians follows); ROWS=ctier: the compressed cache tier against the same budget all
+# decoded, reps interleaved.
 set -eu
 build=$(cd "${1:?usage: bench/run-bounded.sh BUILD_DIR [WORK_DIR]}" && pwd)
 here=$(cd "$(dirname "$0")/.." && pwd)

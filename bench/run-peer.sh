@@ -20,7 +20,7 @@ mkdir -p "$work"
 "$peer/setup.sh" "$work/llama" >/dev/null
 libdir=$(cat "$work/llama/libdir")
 llbench="$work/llama/llbench"
-if [ ! -x "$work/llama/llquantize" ]; then
+if [ ! -x "$work/llama/llquantize" ] || [ "$here/bench/peer/llquantize.c" -nt "$work/llama/llquantize" ]; then
     lib=$(cd "$libdir" && ls libllama.v*.so | head -1); ggml=$(cd "$libdir" && ls libggml.v*.so 2>/dev/null | head -1)
     gcc -O2 -o "$work/llama/llquantize" "$here/bench/peer/llquantize.c" -I"$work/llama/llama.cpp/include" \
         -I"$work/llama/llama.cpp/ggml/include" -L"$libdir" -l:"$lib" ${ggml:+-l:"$ggml"} -l:libggml-base.so \
@@ -49,7 +49,12 @@ if [ -z "${SKIP_BIG:-}" ]; then
     for t in f32 f16 bf16; do
         chunks "$work/m1g" "$work/m1g.$t" "$t"
         gguf "$work/m1g" "$work/m1g.$t.gguf" "$t"
-        cases="$cases, {\"title\": \"1 GB LLaMA $t\", \"chunks\": \"$work/m1g.$t\", \"gguf\": \"$work/m1g.$t.gguf\", \"vocab\": 32000}"
+        widened=""
+        if [ "$t" = bf16 ]; then # llama.cpp's bf16 products round activations to bf16: ids also against its f32 run
+            [ -f "$work/m1g.bf16.widened.gguf" ] || "$work/llama/llquantize" "$work/m1g.bf16.gguf" "$work/m1g.bf16.widened.gguf" f32 >/dev/null 2>&1
+            widened=", \"gguf_ids\": \"$work/m1g.bf16.widened.gguf\""
+        fi
+        cases="$cases, {\"title\": \"1 GB LLaMA $t\", \"chunks\": \"$work/m1g.$t\", \"gguf\": \"$work/m1g.$t.gguf\", \"vocab\": 32000$widened}"
     done
 fi
 echo "$cases]" > "$work/cases.json"

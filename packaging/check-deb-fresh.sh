@@ -97,5 +97,15 @@ test -s /usr/share/metainfo/io.github.surfing.Surfing.metainfo.xml
 test -s /usr/share/doc/surfing/copyright
 desktop-file-validate "$desktop"
 echo ok
+step "documentation, examples and systemd units"
+# Help > Documentation opens the README; docs/deploy.md names the example and the units.
+test -s /usr/share/doc/surfing/README.md
+test -s /usr/share/doc/surfing/docs/deploy.md
+test -s /usr/share/doc/surfing/docs/screenshots/playground.png
+test -s /usr/share/doc/surfing/examples/haproxy/surfing.cfg
+test -s /lib/systemd/system/surfing-serve@.service
+test -s /lib/systemd/system/surfing-server.service
+grep -q "^ExecStart=.*/usr/bin/surfing-cli serve" /lib/systemd/system/surfing-serve@.service
+echo ok
 '
 step "PASS: $name installs and runs on a fresh Debian 12"

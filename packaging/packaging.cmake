@@ -1,6 +1,7 @@
 # Debian package: `cpack -G DEB` in a build directory. Installs surfing, surfing-cli and
 # lib/surfing/surfing-cli-torch (their install() rules live in app/), the desktop entry, the
-# icon, AppStream metadata, the copyright file (LICENSE, MIT) and a systemd unit for a headless server. Runtime dependencies come
+# icon, AppStream metadata, the copyright file (LICENSE, MIT), the documentation with configuration
+# examples, and systemd units for a headless server and for replicas. Runtime dependencies come
 # from dpkg-shlibdeps (Qt 6, libtorch, zstd, OpenSSL as Debian 12 packages them).
 set(_surfing_res ${PROJECT_SOURCE_DIR}/resources)
 if(SURFING_BUILD_GUI)
@@ -9,8 +10,18 @@ if(SURFING_BUILD_GUI)
   install(FILES ${_surfing_res}/icons/surfing.png DESTINATION share/icons/hicolor/256x256/apps)
   install(FILES ${CMAKE_CURRENT_LIST_DIR}/io.github.surfing.Surfing.metainfo.xml DESTINATION share/metainfo)
 endif()
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/copyright DESTINATION share/doc/surfing)
-install(FILES ${CMAKE_CURRENT_LIST_DIR}/surfing-server.service DESTINATION lib/systemd/system)
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/copyright DESTINATION share/doc/surfing COMPONENT docs)
+# The documentation where Debian keeps it, the README with docs/ beside it so that its links and
+# Help › Documentation work from the installed app; configuration examples under examples/
+# (Debian policy 12.6), for the administrator to copy: the HAProxy configuration of
+# docs/deploy.md is not installed as /etc/haproxy/haproxy.cfg, which belongs to the haproxy package.
+# Components only name parts for tests/packaging; the .deb holds every one.
+install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/surfing COMPONENT docs)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION share/doc/surfing/docs COMPONENT docs)
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/haproxy/surfing.cfg DESTINATION share/doc/surfing/examples/haproxy COMPONENT docs)
+# systemd units (not enabled): a single headless server, and the replica template of docs/deploy.md.
+install(FILES ${CMAKE_CURRENT_LIST_DIR}/surfing-server.service ${CMAKE_CURRENT_LIST_DIR}/systemd/surfing-serve@.service
+        DESTINATION lib/systemd/system COMPONENT units)
 
 set(CPACK_PACKAGE_NAME "surfing")
 set(CPACK_PACKAGE_VENDOR "Surfing")

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   cmake ninja-build ccache g++ pkg-config git
   qt6-base-dev qt6-websockets-dev qt6-charts-dev libgl-dev
+  qtkeychain-qt6-dev                # the remote token in the system keyring (Secret Service, KWallet)
+  dbus-daemon gnome-keyring         # tests/gui tst_keyring_secretservice: a private bus and a real keyring
   libtorch-dev libzstd-dev zstd libssl-dev openssl
   libopenblas0-pthread              # fast BLAS for libtorch (the default libblas.so.3 is netlib's reference)
   clang libclang-rt-14-dev          # libFuzzer targets

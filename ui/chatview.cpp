@@ -63,6 +63,7 @@ void ChatView::addTurn(const QString &prompt)
     t.figures = new QLabel(t.box);
     t.figures->setObjectName(QStringLiteral("chatFigures"));
     t.figures->setEnabled(false); // the palette's dimmed text: figures, not content
+    t.figures->setWordWrap(true); // a failure's reason is long: it wraps, the view never scrolls sideways
     t.figures->setText(tr("waiting for the first token…"));
     t.copy = new QPushButton(tr("Copy"), t.box);
     t.copy->setToolTip(tr("Copy this reply to the clipboard"));

@@ -1,6 +1,7 @@
 #include "dashboardpage.h"
 
 #include "base/error.h"
+#include "formatting.h"
 #include "latencyhistogramchart.h"
 #include "metricshistorymodel.h"
 #include "metricssampler.h"
@@ -198,10 +199,12 @@ QString DashboardPage::boundText(const QVector<MetricsSample> &samples, double s
     }
     if (mb <= 0 || seconds <= 0)
         return tr("fetched nothing ");
-    const QString rate = tr("at %1 MB/s ").arg(mb / seconds, 0, 'f', 1);
+    // The samples hold MiB; written as everywhere else (formatBytes: KiB, MiB, GiB).
+    constexpr double kMiB = 1024.0 * 1024.0;
+    const QString rate = tr("at %1 ").arg(formatRate(mb * kMiB / seconds));
     if (tokens < 0.5)
-        return tr("fetched %1 MB ").arg(mb, 0, 'f', 1) + rate;
-    return tr("fetched %1 MB per token ").arg(mb / tokens, 0, 'f', 2) + rate + QStringLiteral("· ");
+        return tr("fetched %1 ").arg(formatBytes(qint64(mb * kMiB))) + rate;
+    return tr("fetched %1 per token ").arg(formatBytes(qint64(mb * kMiB / tokens))) + rate + QStringLiteral("· ");
 }
 
 void DashboardPage::showEvent(QShowEvent *event)

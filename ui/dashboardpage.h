@@ -37,7 +37,7 @@ public:
     TimeSeriesChart *throughputChart() const { return m_throughput; }
     LatencyHistogramChart *histogram() const { return m_histogram; }
     TimelineWidget *timelineWidget() const { return m_timelineView; }
-    // "fetched 12.3 MB per token at 456 MB/s": what the transfer bound (tokens/s <= link rate /
+    // "fetched 12.3 MiB per token at 456.0 MiB/s": what the transfer bound (tokens/s <= link rate /
     // bytes per token) is made of, over the window shown.
     QString boundText() const;
     static QString boundText(const QVector<MetricsSample> &samples, double spanSeconds);

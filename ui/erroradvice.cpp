@@ -1,6 +1,7 @@
 #include "erroradvice.h"
 
 #include <QCoreApplication>
+#include <QRegularExpression>
 
 namespace surfing::ui {
 
@@ -19,13 +20,38 @@ bool says(const QString &message, std::initializer_list<const char *> words)
 }
 } // namespace
 
+// The wording of InferenceSession::Private::checkContext (tests/gui/tst_chat runs it for real).
+std::optional<ContextOverflow> contextOverflowIn(const QString &message)
+{
+    static const QRegularExpression withReply(QStringLiteral(
+        "the prompt \\((\\d+) tokens\\) plus max new tokens \\((\\d+)\\) is more than the (\\d+) positions"));
+    static const QRegularExpression promptAlone(QStringLiteral(
+        "the prompt is (\\d+) tokens, but this model holds (\\d+) positions"));
+    QRegularExpressionMatch m = withReply.match(message);
+    if (m.hasMatch())
+        return ContextOverflow{m.captured(1).toInt(), m.captured(2).toInt(), m.captured(3).toInt()};
+    m = promptAlone.match(message);
+    if (m.hasMatch())
+        return ContextOverflow{m.captured(1).toInt(), 0, m.captured(2).toInt()};
+    return std::nullopt;
+}
+
 QString adviceForRunError(const QString &message, const PlaygroundRequest &r)
 {
     using Source = PlaygroundRequest::Source;
+    if (const std::optional<ContextOverflow> overflow = contextOverflowIn(message)) {
+        if (overflow->promptAloneTooLong())
+            return tr("This model holds %1 tokens, prompt and reply together, and the prompt (with the conversation "
+                      "before it) takes %2: shorten it, or press Clear to start a new conversation, then Run again.")
+                .arg(overflow->contextLength).arg(overflow->promptTokens);
+        return tr("This model holds %1 tokens, prompt and reply together, and the prompt takes %2: set "
+                  "Playground \u203a Sampling \u203a Max new tokens to at most %3, then Regenerate the reply.")
+            .arg(overflow->contextLength).arg(overflow->promptTokens).arg(overflow->allowedNewTokens());
+    }
     if (says(message, {"tokenizer"}))
         return tr("This model has no tokenizer files, so text cannot be encoded: chunk a model folder that has "
                   "tokenizer.json, vocab.txt or vocab.json.");
-    if (says(message, {"unauthorized", "token"})) {
+    if (says(message, {"unauthorized", "wrong token", "needs a token"})) {
         if (r.source == Source::LocalServer)
             return tr("This app's server asks for the token in Server page \u203a Token: stop the server, clear or "
                       "correct that field, start it again and press Run.");

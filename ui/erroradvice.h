@@ -5,9 +5,21 @@
 #include "playgroundrequest.h"
 
 #include <QString>
+#include <optional>
 
 namespace surfing::ui {
 
 QString adviceForRunError(const QString &message, const PlaygroundRequest &request);
+
+// A run refused because the prompt and the reply would not fit in the model's positions
+// (InferenceSession's context check), with its numbers.
+struct ContextOverflow {
+    int promptTokens = 0;
+    int maxNewTokens = 0;  // 0: the prompt alone is too long
+    int contextLength = 0;
+    int allowedNewTokens() const { return qMax(0, contextLength - promptTokens); }
+    bool promptAloneTooLong() const { return allowedNewTokens() == 0; }
+};
+std::optional<ContextOverflow> contextOverflowIn(const QString &message);
 
 } // namespace surfing::ui

@@ -2,6 +2,7 @@
 
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QPushButton>
 #include <QStyle>
 #include <QToolButton>
 
@@ -11,6 +12,7 @@ ErrorBanner::ErrorBanner(QWidget *parent)
     : QWidget(parent)
     , m_icon(new QLabel(this))
     , m_text(new QLabel(this))
+    , m_fix(new QPushButton(this))
     , m_close(new QToolButton(this))
 {
     setObjectName(QStringLiteral("errorBanner"));
@@ -24,6 +26,15 @@ ErrorBanner::ErrorBanner(QWidget *parent)
     m_close->setToolTip(tr("Dismiss (Esc)"));
     layout->addWidget(m_icon);
     layout->addWidget(m_text, 1);
+    layout->addWidget(m_fix, 0, Qt::AlignVCenter);
+    m_fix->setObjectName(QStringLiteral("errorBannerFix"));
+    m_fix->hide();
+    connect(m_fix, &QPushButton::clicked, this, [this] {
+        const std::function<void()> fix = m_fixAction; // dismiss() may run before it returns
+        dismiss();
+        if (fix)
+            fix();
+    });
     layout->addWidget(m_close, 0, Qt::AlignTop);
     connect(m_close, &QToolButton::clicked, this, &ErrorBanner::dismiss);
     hide();
@@ -41,9 +52,18 @@ void ErrorBanner::showMessage(const QString &message, const QString &action, Lev
     if (!action.isEmpty())
         html += QStringLiteral("<br>%1").arg(action.toHtmlEscaped());
     m_text->setText(html);
+    m_fix->hide();
+    m_fixAction = nullptr;
     setStyleSheet(error ? QStringLiteral("#errorBanner { background: #fde7e9; border: 1px solid #e5a0a7; border-radius: 4px; }")
                         : QStringLiteral("#errorBanner { background: #e6f1fb; border: 1px solid #9cc3e6; border-radius: 4px; }"));
     show();
+}
+
+void ErrorBanner::setFixButton(const QString &text, std::function<void()> fix)
+{
+    m_fix->setText(text);
+    m_fixAction = std::move(fix);
+    m_fix->setVisible(bool(m_fixAction));
 }
 
 void ErrorBanner::dismiss()
@@ -51,6 +71,8 @@ void ErrorBanner::dismiss()
     if (isHidden())
         return;
     hide();
+    m_fix->hide(); // its fix was for this message only
+    m_fixAction = nullptr;
     Q_EMIT dismissed();
 }
 

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <QWidget>
+#include <functional>
 
 class QLabel;
+class QPushButton;
 class QToolButton;
 
 namespace surfing::ui {
@@ -19,6 +21,10 @@ public:
 
     // `message`: what happened; `action`: what the user can do about it.
     void showMessage(const QString &message, const QString &action = {}, Level level = Level::Error);
+    // A button on the banner that does what the action says (e.g. "Use 496 new tokens"); the
+    // banner goes when it is clicked. showMessage() removes it: it belongs to one message.
+    void setFixButton(const QString &text, std::function<void()> fix);
+    QPushButton *fixButton() const { return m_fix; }
     void dismiss();
 
     QString message() const { return m_message; }
@@ -32,7 +38,9 @@ Q_SIGNALS:
 private:
     QLabel *m_icon;
     QLabel *m_text;
+    QPushButton *m_fix;
     QToolButton *m_close;
+    std::function<void()> m_fixAction;
     QString m_message;
     QString m_action;
     Level m_level = Level::Error;

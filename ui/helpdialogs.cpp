@@ -4,6 +4,7 @@
 #include <QCoreApplication>
 #include <QDesktopServices>
 #include <QDir>
+#include <QFileInfo>
 #include <QMenu>
 #include <QMessageBox>
 
@@ -32,12 +33,14 @@ QString shortcutsHtml()
     return html;
 }
 
-QUrl documentationUrl()
+QUrl documentationUrl(const QString &programDir)
 {
-    const QDir app(QCoreApplication::applicationDirPath());
-    for (const QString &candidate : {QStringLiteral("../../docs"), QStringLiteral("../share/doc/surfing")}) {
-        if (app.exists(candidate))
-            return QUrl::fromLocalFile(QDir::cleanPath(app.filePath(candidate)));
+    const QDir app(programDir.isEmpty() ? QCoreApplication::applicationDirPath() : programDir);
+    // A README with docs/ beside it: the checkout (build/app/surfing), then the installed package.
+    for (const QString &root : {QStringLiteral("../.."), QStringLiteral("../share/doc/surfing")}) {
+        const QDir dir(QDir::cleanPath(app.filePath(root)));
+        if (dir.exists(QStringLiteral("README.md")) && dir.exists(QStringLiteral("docs")))
+            return QUrl::fromLocalFile(dir.filePath(QStringLiteral("README.md")));
     }
     return QUrl::fromLocalFile(QStringLiteral("/usr/share/doc/surfing"));
 }

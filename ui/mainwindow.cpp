@@ -97,6 +97,8 @@ MainWindow::MainWindow(QWidget *parent)
         showPage(ServerTab);
     });
     connect(m_serverPage, &ServerPage::remoteServerChosen, this, [this](const QUrl &url, const QString &token, const QList<QUrl> &replicas) {
+        if (m_bannerFrom == m_serverPage && m_banner->isShowingError())
+            m_banner->dismiss(); // e.g. a URL that was not one: corrected now
         m_playgroundPage->setRemoteServer(url, token, replicas);
         showPage(PlaygroundTab);
     });
@@ -373,6 +375,7 @@ void MainWindow::showError(const QString &message, const QString &action)
 {
     qCWarning(lcUi).noquote() << message << action;
     m_bannerFromRun = false;
+    m_bannerFrom = sender();
     m_banner->showMessage(message, action, ErrorBanner::Level::Error);
     placeBanner();
     statusBar()->showMessage(message, 8000);

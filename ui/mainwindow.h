@@ -96,6 +96,7 @@ private:
     void placeBanner();
     void restartServer();
     void onChunked(const QString &dir);
+    void onRunFailed(const QString &message);
     QString describeSource(const PlaygroundRequest &request) const;
     const ChunkManifest *manifestFor(const PlaygroundRequest &request);
 
@@ -117,6 +118,8 @@ private:
     qint64 m_availableOverride = -1;
     bool m_restartPending = false;
     bool m_bannerFromRun = false;
+    const QObject *m_bannerFrom = nullptr; // the page whose signal showed the banner
+
     QString m_serveWhenChunked;
     PlaygroundRequest m_lastRequest;
     QHash<QString, ChunkManifest> m_manifests; // by chunk folder, or server URL + model

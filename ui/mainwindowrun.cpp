@@ -4,6 +4,7 @@
 
 #include "base/error.h"
 #include "chatpanel.h"
+#include "chatview.h"
 #include "client/memoryestimate.h"
 #include "erroradvice.h"
 #include "errorbanner.h"
@@ -18,6 +19,7 @@
 
 #include <QDir>
 #include <QMessageBox>
+#include <QPlainTextEdit>
 #include <QPushButton>
 
 namespace surfing::ui {
@@ -66,22 +68,46 @@ void MainWindow::connectInference()
         chat->showFailure(message);
         showError(message, action);
     });
-    connect(m_inference, &InferenceController::failed, this, [this, page, chat](const QString &message) {
-        chat->showFailure(message);
-        page->showStats(tr("Failed · %1").arg(describeSource(m_lastRequest)));
-        showError(tr("Inference failed: %1").arg(message), adviceForRunError(message, m_lastRequest));
-        m_bannerFromRun = true;
+    connect(m_inference, &InferenceController::failed, this, &MainWindow::onRunFailed);
+}
+
+void MainWindow::onRunFailed(const QString &message)
+{
+    PlaygroundPage *page = m_playgroundPage;
+    page->chatPanel()->showFailure(message);
+    page->showStats(tr("Failed · %1").arg(describeSource(m_lastRequest)));
+    showError(tr("Inference failed: %1").arg(message), adviceForRunError(message, m_lastRequest));
+    m_bannerFromRun = true;
+    const std::optional<ContextOverflow> overflow = contextOverflowIn(message);
+    if (!overflow || currentPage() != PlaygroundTab)
+        return;
+    // Too long for the model: the field to change is where the cursor is, and one click runs
+    // the same turn again with what fits.
+    if (overflow->promptAloneTooLong()) {
+        page->chatPanel()->promptEdit()->setFocus(Qt::OtherFocusReason);
+        return;
+    }
+    page->focusMaxTokens();
+    const int allowed = overflow->allowedNewTokens();
+    const int turn = page->chatPanel()->chatView()->turnCount() - 1;
+    m_banner->setFixButton(allowed == 1 ? tr("Run with 1 new token") : tr("Run with %1 new tokens").arg(allowed), [page, allowed, turn] {
+        page->setMaxTokens(allowed);
+        page->regenerate(turn);
     });
+    placeBanner();
 }
 
 QString MainWindow::describeSource(const PlaygroundRequest &r) const
 {
     if (r.source == PlaygroundRequest::Source::ChunkFolder)
         return QDir::toNativeSeparators(r.chunkDir);
-    QUrl url = r.serverUrl;
-    if (!r.model.isEmpty())
-        url.setPath(QLatin1Char('/') + r.model);
-    return url.toString();
+    QStringList urls; // every server of the list: the client spreads its requests over them
+    for (QUrl url : QList<QUrl>{r.serverUrl} + r.replicas) {
+        if (!r.model.isEmpty())
+            url.setPath(QLatin1Char('/') + r.model);
+        urls << url.toString();
+    }
+    return urls.join(QStringLiteral(", "));
 }
 
 const ChunkManifest *MainWindow::manifestFor(const PlaygroundRequest &r)

@@ -90,10 +90,10 @@ QVariant MetricsHistoryModel::headerData(int section, Qt::Orientation orientatio
     case Seconds: return tr("Time (s)");
     case HitRate: return tr("Hit rate");
     case FetchLatency: return tr("Fetch latency (ms)");
-    case Rss: return tr("Process RSS (MB)");
-    case ClientCache: return tr("Client cache (MB)");
-    case ServerCache: return tr("Server cache (MB)");
-    case Throughput: return tr("Throughput (MB/s)");
+    case Rss: return tr("Process RSS (MiB)");
+    case ClientCache: return tr("Client cache (MiB)");
+    case ServerCache: return tr("Server cache (MiB)");
+    case Throughput: return tr("Throughput (MiB/s)");
     case TokensPerSecond: return tr("Tokens/s");
     case ProcessCpu: return tr("Process CPU (% of a core)");
     case MachineCpu: return tr("Machine CPU (%)");

@@ -12,10 +12,10 @@ struct MetricsSample {
     double seconds = 0;                 // since the recorder started
     double hitRate = std::nan("");      // client cache hits / lookups in the interval (NaN: none)
     double fetchLatencyMs = std::nan(""); // mean fetch time of the interval's fetches (NaN: none)
-    double rssMb = 0;                   // this process
+    double rssMb = 0;                   // this process; the *Mb fields are MiB (2^20 bytes)
     double clientCacheMb = 0;
     double serverCacheMb = 0;
-    double throughputMbps = 0;          // chunk bytes fetched per second, MB/s
+    double throughputMbps = 0;          // chunk bytes fetched per second, MiB/s
     double tokensPerSecond = 0;
     double processCpuPercent = std::nan(""); // this process, % of one core (NaN: first sample)
     double machineCpuPercent = std::nan(""); // the whole machine, % of all cores

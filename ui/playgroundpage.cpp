@@ -74,7 +74,7 @@ QWidget *PlaygroundPage::buildSetup()
     m_cacheLayers->setToolTip(tr("Keep at most this many chunks in the client cache"));
     m_cacheMb = new QSpinBox(box);
     m_cacheMb->setRange(0, 1 << 20);
-    m_cacheMb->setSuffix(tr(" MB"));
+    m_cacheMb->setSuffix(tr(" MiB"));
     m_cacheMb->setSpecialValueText(tr("no limit"));
     m_prefetch = new QSpinBox(box);
     m_prefetch->setRange(0, 64);
@@ -176,6 +176,12 @@ void PlaygroundPage::setPrompt(const QString &prompt)
 void PlaygroundPage::setMaxTokens(int tokens)
 {
     m_maxTokens->setValue(tokens);
+}
+
+void PlaygroundPage::focusMaxTokens()
+{
+    m_maxTokens->setFocus(Qt::OtherFocusReason);
+    m_maxTokens->selectAll();
 }
 
 void PlaygroundPage::setCacheChunks(int chunks)

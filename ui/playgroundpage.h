@@ -36,6 +36,8 @@ public:
     void addChunkFolder(const QString &dir);
     void setPrompt(const QString &prompt);
     void setMaxTokens(int tokens);
+    // Puts the cursor in Max new tokens with its value selected, ready to be typed over.
+    void focusMaxTokens();
     void setCacheChunks(int chunks); // 0: no limit
     ChatPanel *chatPanel() const { return m_chatPanel; }
     QWidget *samplingBox() const { return m_samplingBox; }

@@ -1,9 +1,9 @@
 #include "serverpage.h"
 
 #include "base/error.h"
-#include "client/serverpool.h"
 #include "elidedlabel.h"
 #include "formatting.h"
+#include "remoteserverbox.h"
 #include "requestlogmodel.h"
 #include "servercontroller.h"
 
@@ -148,18 +148,11 @@ QWidget *ServerPage::buildSetup()
 
 QWidget *ServerPage::buildRemote()
 {
-    auto *box = new QGroupBox(tr("Or use a remote server"), this);
-    auto *form = new QFormLayout(box);
-    m_remoteUrl = new QLineEdit(box);
-    m_remoteUrl->setPlaceholderText(QStringLiteral("ws://127.0.0.1:8765/MODEL (replicas: ws://a:8765,ws://b:8765)"));
-    m_remoteToken = new QLineEdit(box);
-    m_remoteToken->setEchoMode(QLineEdit::PasswordEchoOnEdit);
-    auto *use = new QPushButton(tr("Use in Playground"), box);
-    form->addRow(tr("URL"), m_remoteUrl);
-    form->addRow(tr("Token"), m_remoteToken);
-    form->addRow(QString(), use);
-    connect(use, &QPushButton::clicked, this, &ServerPage::useRemote);
-    return box;
+    m_remote = new RemoteServerBox(this);
+    connect(m_remote, &RemoteServerBox::remoteServerChosen, this, &ServerPage::remoteServerChosen);
+    connect(m_remote, &RemoteServerBox::errorOccurred, this, &ServerPage::errorOccurred);
+    connect(m_remote, &RemoteServerBox::statusMessage, this, &ServerPage::statusMessage);
+    return m_remote;
 }
 
 QWidget *ServerPage::buildActivity()
@@ -352,28 +345,13 @@ QString ServerPage::statsText() const
     return m_stats->text();
 }
 
-void ServerPage::useRemote()
-{
-    QString error;
-    QList<QUrl> urls = parseServerList({m_remoteUrl->text()}, &error);
-    if (urls.isEmpty()) {
-        Q_EMIT errorOccurred(tr("'%1' is not a server URL.").arg(m_remoteUrl->text()),
-                             tr("Type ws://HOST:PORT or wss://HOST:PORT, optionally followed by /MODEL; "
-                                "several replicas of one model separated by commas."));
-        return;
-    }
-    const QUrl url = urls.takeFirst();
-    Q_EMIT remoteServerChosen(url, m_remoteToken->text(), urls);
-    Q_EMIT statusMessage(tr("The Playground will use %1").arg(url.toString()));
-}
-
 void ServerPage::loadSettings()
 {
     QSettings s;
     m_host->setText(s.value(QStringLiteral("server/host"), QStringLiteral("127.0.0.1")).toString());
     m_port->setValue(s.value(QStringLiteral("server/port"), 8765).toInt());
     m_cacheMb->setValue(s.value(QStringLiteral("server/cacheMb"), 512).toInt());
-    m_remoteUrl->setText(s.value(QStringLiteral("server/remoteUrl")).toString());
+    m_remote->loadSettings();
     for (const QString &dir : s.value(QStringLiteral("server/chunkDirs")).toStringList())
         if (QFileInfo::exists(QDir(dir).filePath(QStringLiteral("chunk_info.json"))))
             addChunkDir(dir);
@@ -385,7 +363,7 @@ void ServerPage::saveSettings() const
     s.setValue(QStringLiteral("server/host"), m_host->text());
     s.setValue(QStringLiteral("server/port"), m_port->value());
     s.setValue(QStringLiteral("server/cacheMb"), m_cacheMb->value());
-    s.setValue(QStringLiteral("server/remoteUrl"), m_remoteUrl->text());
+    m_remote->saveSettings();
     s.setValue(QStringLiteral("server/chunkDirs"), chunkDirs());
 }
 

@@ -24,6 +24,7 @@ struct ServerStats;
 namespace surfing::ui {
 
 class ElidedLabel;
+class RemoteServerBox;
 class RequestLogModel;
 class ServerController;
 
@@ -41,6 +42,7 @@ public:
     QStringListModel *clientsModel() const { return m_clients; }
     QString statsText() const;
     QString stateText() const;
+    RemoteServerBox *remoteBox() const { return m_remote; }
 
     void loadSettings();
     void saveSettings() const;
@@ -65,7 +67,6 @@ private:
     void browseTls(QLineEdit *edit, const QString &title);
     void onStateChanged();
     void onStats(const ServerStats &stats);
-    void useRemote();
 
     ServerController *m_controller;
     RequestLogModel *m_log;
@@ -82,8 +83,7 @@ private:
     QPushButton *m_startStop;
     ElidedLabel *m_state;
     QLabel *m_stats;
-    QLineEdit *m_remoteUrl;
-    QLineEdit *m_remoteToken;
+    RemoteServerBox *m_remote;
     QTableView *m_logView;
 };
 

@@ -1,5 +1,5 @@
-// surfing-cli fetch --server URL (NAME...|--all) -o DIR: mirror a model's chunk directory from a
-// weight server. Every chunk is checked against the manifest's SHA-256 before it is written;
+// surfing-cli fetch --server URL[,URL...] (NAME...|--all) -o DIR: mirror a model's chunk directory
+// from a weight server, or from replicas of it with the failover of `run` (ServerPool). Every chunk is checked against the manifest's SHA-256 before it is written;
 // the directory appears (by rename) only when everything arrived; on any failure, SIGINT or
 // SIGTERM the hidden staging directory is removed. --verify-only fetches and checks everything
 // without writing (load tests); --stats-json writes per-chunk latencies.
@@ -10,7 +10,7 @@
 
 #include "base/error.h"
 #include "chunking/stagingdir.h"
-#include "client/weightclient.h"
+#include "client/serverpool.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -29,7 +29,7 @@ struct FetchJob {
     QEventLoop loop;
     QString error;
     QStringList missingFiles; // listed by the manifest, not offered by the server
-    QSet<quint32> pending;
+    QSet<QString> pending; // chunk names, and files as "file:NAME"
     QHash<QString, QString> chunkFiles; // chunk name -> file name, of those asked for
     qint64 doneBytes = 0;
     qint64 totalBytes = 0;
@@ -70,10 +70,15 @@ QByteArray manifestToWrite(const QByteArray &serverJson, const QStringList &miss
     return QJsonDocument(root).toJson(QJsonDocument::Indented);
 }
 
-// Requests everything once the manifest is known; returns false (with job.error) on bad names.
-bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all)
+QString fileKey(const QString &name)
 {
-    const ChunkManifest manifest = client.manifest();
+    return QStringLiteral("file:") + name;
+}
+
+// Requests everything once the manifest is known; returns false (with job.error) on bad names.
+bool requestAll(ServerPool &pool, FetchJob &job, QStringList names, bool all)
+{
+    const ChunkManifest manifest = pool.manifest();
     if (all) {
         names.clear();
         for (const ManifestChunk &c : manifest.chunks)
@@ -88,19 +93,25 @@ bool requestAll(WeightClient &client, FetchJob &job, QStringList names, bool all
             QStringList known;
             for (const ManifestChunk &c : manifest.chunks)
                 known << c.name;
-            job.error = QStringLiteral("model '%1' has no chunk '%2' (it has: %3)").arg(client.modelName(), name, known.join(QLatin1String(", ")));
+            job.error = QStringLiteral("model '%1' has no chunk '%2' (it has: %3)").arg(pool.primary()->modelName(), name, known.join(QLatin1String(", ")));
             return false;
         }
+        if (job.chunkFiles.contains(name))
+            continue; // named twice
         job.totalBytes += chunk->storedBytes;
         job.chunkFiles.insert(name, chunk->file);
-        job.pending.insert(client.fetchChunk(name, true));
+        job.pending.insert(name);
+        pool.fetchChunk(name, true);
     }
-    for (const ManifestFile &file : manifest.files)
-        job.pending.insert(client.fetchFile(file.name));
+    for (const ManifestFile &file : manifest.files) {
+        job.pending.insert(fileKey(file.name));
+        pool.fetchFile(file.name);
+    }
     return true;
 }
 
-int fetchInto(const WeightClientOptions &options, const QStringList &names, bool all, const FetchOutput &output)
+int fetchInto(const WeightClientOptions &options, const QList<QUrl> &servers, const QStringList &names, bool all,
+              const FetchOutput &output)
 {
     QElapsedTimer elapsed;
     elapsed.start();
@@ -117,50 +128,51 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     std::optional<StagingDir> staging;
     if (!output.dir.isEmpty())
         staging.emplace(output.dir);
-    WeightClient client(options);
+    ServerPool pool(options, servers);
     ProgressBar bar(QStringLiteral("fetching"));
-    auto settle = [&job](quint32 id) {
-        job.pending.remove(id);
+    auto settle = [&job](const QString &key) {
+        job.pending.remove(key);
         if (job.pending.isEmpty())
             job.loop.quit();
     };
-    QObject::connect(&client, &WeightClient::manifestReceived, &client, [&] {
-        if (!requestAll(client, job, names, all))
+    QObject::connect(&pool, &ServerPool::ready, &pool, [&] {
+        if (!requestAll(pool, job, names, all))
             stop(job.error);
         else if (job.pending.isEmpty())
             job.loop.quit();
     }, Qt::QueuedConnection);
-    QObject::connect(&client, &WeightClient::chunkReceived, &client,
-                     [&](quint32 id, const QString &name, const QByteArray &data, qint64, qint64 startNs, qint64 endNs) {
+    QObject::connect(&pool, &ServerPool::chunkDelivered, &pool,
+                     [&](const QString &name, const QByteArray &data, qint64, qint64 startNs, qint64 endNs) {
         QString error;
         if (staging && !writeFile(staging->filePath(job.chunkFiles.value(name)), data, &error))
             return stop(error);
         job.latenciesMs.append(double(endNs - startNs) / 1e6);
         job.doneBytes += data.size();
         bar.update(job.doneBytes, job.totalBytes, name);
-        settle(id);
+        settle(name);
     }, Qt::QueuedConnection);
-    QObject::connect(&client, &WeightClient::fileReceived, &client, [&](quint32 id, const QString &name, const QByteArray &data) {
+    QObject::connect(&pool, &ServerPool::fileDelivered, &pool, [&](const QString &name, const QByteArray &data) {
         QString error;
         if (staging && !writeFile(staging->filePath(name), data, &error))
             return stop(error);
-        settle(id);
+        settle(fileKey(name));
     }, Qt::QueuedConnection);
-    QObject::connect(&client, &WeightClient::requestFailed, &client,
-                     [&](quint32 id, const QString &name, const QString &code, const QString &message) {
-        if (client.hasManifest() && client.manifest().findFile(name) && code == QLatin1String("bad_request")) {
+    QObject::connect(&pool, &ServerPool::chunkFailed, &pool, [&](const QString &, const QString &message) { stop(message); },
+                     Qt::QueuedConnection);
+    QObject::connect(&pool, &ServerPool::fileFailed, &pool, [&](const QString &name, const QString &code, const QString &message) {
+        if (code == QLatin1String("bad_request")) {
             printErr(QStringLiteral("warning: the server does not offer '%1' (it predates file requests); "
                                     "the copy will lack it").arg(name));
             job.missingFiles << name;
-            return settle(id);
+            return settle(fileKey(name));
         }
         stop(message);
     }, Qt::QueuedConnection);
-    QObject::connect(&client, &WeightClient::errorOccurred, &client, [&](const QString &message) { stop(message); },
+    QObject::connect(&pool, &ServerPool::openFailed, &pool, [&](const QString &message) { stop(message); },
                      Qt::QueuedConnection);
-    client.open();
+    pool.open();
     job.loop.exec();
-    client.close();
+    pool.close();
     if (!job.error.isEmpty())
         throw Error(job.error);
     if (interrupted.caught()) // it arrived after the loop ended
@@ -169,14 +181,14 @@ int fetchInto(const WeightClientOptions &options, const QStringList &names, bool
     if (!output.statsJson.isEmpty())
         writeStats(job, output.statsJson, double(elapsed.nsecsElapsed()) / 1e9);
     if (!staging) {
-        printOut(QStringLiteral("fetched and verified %1 of model '%2'").arg(formatBytes(job.doneBytes), client.modelName()));
+        printOut(QStringLiteral("fetched and verified %1 of model '%2'").arg(formatBytes(job.doneBytes), pool.primary()->modelName()));
         return ExitSuccess;
     }
     QString error;
-    if (!writeFile(staging->filePath(QLatin1String(kManifestFileName)), manifestToWrite(client.manifestJson(), job.missingFiles), &error))
+    if (!writeFile(staging->filePath(QLatin1String(kManifestFileName)), manifestToWrite(pool.primary()->manifestJson(), job.missingFiles), &error))
         throw Error(error);
     staging->commit(false, false);
-    printOut(QStringLiteral("fetched %1 of model '%2' into %3").arg(formatBytes(job.doneBytes), client.modelName(), output.dir));
+    printOut(QStringLiteral("fetched %1 of model '%2' into %3").arg(formatBytes(job.doneBytes), pool.primary()->modelName(), output.dir));
     return ExitSuccess;
 }
 
@@ -185,7 +197,9 @@ int runFetch(const QStringList &arguments)
     QCommandLineParser parser;
     parser.addPositionalArgument(QStringLiteral("NAME"), QStringLiteral("Chunks to fetch (or --all)."), QStringLiteral("[NAME...]"));
     parser.addOptions({
-        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL] or wss://..."), QStringLiteral("URL")},
+        {QStringLiteral("server"), QStringLiteral("Weight server URL, ws://HOST:PORT[/MODEL] or wss://... Several replicas of one "
+                                                  "model: comma-separated or repeated; chunks are spread over them and a failing "
+                                                  "one's requests go to the others."), QStringLiteral("URL")},
         {QStringLiteral("model"), QStringLiteral("Model to fetch (default: the URL path, else the server's default)."), QStringLiteral("MODEL")},
         {QStringLiteral("token"), QStringLiteral("Token the server was started with."), QStringLiteral("TOKEN")},
         {QStringLiteral("ca-cert"), QStringLiteral("wss: also trust the certificate(s) in this PEM file."), QStringLiteral("FILE")},
@@ -197,14 +211,22 @@ int runFetch(const QStringList &arguments)
         {QStringLiteral("timeout"), QStringLiteral("Fail a request that makes no progress for this many seconds (default 30), "
                                                    "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
          QStringLiteral("SECONDS")},
+        {QStringLiteral("peer-timeout"), QStringLiteral("Take a server that sends nothing for this many seconds while requests wait on it, "
+                                                        "not even the answer to a ping sent halfway, for gone (a black-holed host): connect "
+                                                        "again, and with several servers move its requests to the others (default 10, 0 = off). "
+                                                        "A server that dies closes the connection, which is seen at once."),
+         QStringLiteral("SECONDS")},
     });
     const int parsed = parseArguments(parser, arguments,
         QStringLiteral("Copy a model's chunk directory from a weight server, verifying every chunk's SHA-256."));
     if (parsed >= 0)
         return parsed;
-    const QUrl url(parser.value(QStringLiteral("server")));
-    if (!parser.isSet(QStringLiteral("server")) || !url.isValid() || (url.scheme() != QLatin1String("ws") && url.scheme() != QLatin1String("wss")))
-        return usageError(QStringLiteral("fetch needs --server ws://HOST:PORT (or wss://)"));
+    if (!parser.isSet(QStringLiteral("server")))
+        return usageError(QStringLiteral("fetch needs --server ws://HOST:PORT (or wss://; several separated by commas)"));
+    QString serverError;
+    const QList<QUrl> servers = parseServerList(parser.values(QStringLiteral("server")), &serverError);
+    if (servers.isEmpty())
+        return usageError(QStringLiteral("--server: %1").arg(serverError));
     const bool all = parser.isSet(QStringLiteral("all"));
     const QStringList names = parser.positionalArguments();
     if (all == !names.isEmpty())
@@ -220,9 +242,12 @@ int runFetch(const QStringList &arguments)
     const int timeout = timeoutSet ? parser.value(QStringLiteral("timeout")).toInt(&ok) : 30;
     if (!ok || timeout < 1 || timeout > 86400)
         return usageError(QStringLiteral("--timeout must be 1..86400 seconds"));
+    const double peerTimeout = parser.isSet(QStringLiteral("peer-timeout")) ? parser.value(QStringLiteral("peer-timeout")).toDouble(&ok) : 10;
+    if (!ok || peerTimeout < 0 || peerTimeout > 3600)
+        return usageError(QStringLiteral("--peer-timeout must be 0..3600 seconds"));
 
     WeightClientOptions options;
-    options.url = url;
+    options.url = servers.constFirst();
     options.model = parser.value(QStringLiteral("model"));
     options.token = parser.value(QStringLiteral("token"));
     options.caCertificateFile = parser.value(QStringLiteral("ca-cert"));
@@ -230,10 +255,11 @@ int runFetch(const QStringList &arguments)
     options.requestTimeoutMs = timeout * 1000;
     if (timeoutSet)
         options.connectTimeoutMs = timeout * 1000;
+    options.peerTimeoutMs = int(peerTimeout * 1000);
     FetchOutput output;
     output.dir = verifyOnly ? QString() : out;
     output.statsJson = parser.value(QStringLiteral("stats-json"));
-    return fetchInto(options, names, all, output);
+    return fetchInto(options, servers, names, all, output);
 }
 
 } // namespace

@@ -2,6 +2,7 @@
 // through the inference session and prints the generated text, the stats and the timeline.
 #include "command.h"
 #include "runbatch.h"
+#include "signalwatch.h"
 #include "torchcli.h"
 
 #include "base/error.h"
@@ -16,6 +17,7 @@
 #include <QEventLoop>
 #include <QFile>
 #include <QJsonDocument>
+#include <QScopeGuard>
 #include <QTemporaryDir>
 #include <cmath>
 #include <QUrl>
@@ -33,7 +35,9 @@ struct RunArgs {
     InferenceOptions options;
     qint64 cacheBytes = 0;
     int cacheChunks = 0;
+    qint64 compressedCacheBytes = 0;
     int timeoutMs = 0; // 0: WeightClientOptions' defaults
+    int peerTimeoutMs = -1; // < 0: WeightClientOptions' default
     bool json = false;
     bool warmup = false;
 };
@@ -104,14 +108,17 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         return false;
     }
     double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0,
-           timeout = 0;
+           timeout = 0, peerTimeout = -1, compressedMb = 0;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
         || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error)
-        || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error))
+        || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error)
+        || !number(p, "peer-timeout", 0, 3600, &peerTimeout, error)
+        || !number(p, "compressed-cache-mb", 0, 1e9, &compressedMb, error))
         return false;
     a->timeoutMs = int(timeout * 1000);
+    a->peerTimeoutMs = peerTimeout < 0 ? -1 : int(peerTimeout * 1000);
     a->options.maxNewTokens = int(maxTokens);
     a->options.temperature = temperature;
     a->options.topK = int(topK);
@@ -127,7 +134,23 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     a->options.stopStrings = p.values(QStringLiteral("stop"));
     a->cacheChunks = int(layers);
     a->cacheBytes = qint64(mb * 1024 * 1024);
+    a->compressedCacheBytes = qint64(compressedMb * 1024 * 1024);
     return true;
+}
+
+QJsonObject cacheTiers(const FetchingChunkSource &source)
+{
+    const ClientCacheStats d = source.cache().stats();
+    const CompressedCacheStats c = source.compressedCache().stats();
+    return QJsonObject{
+        {"decoded", QJsonObject{{"budget_bytes", double(source.cache().maxBytes())}, {"hits", double(d.hits)},
+                                {"misses", double(d.misses)}, {"evictions", double(d.evictions)},
+                                {"resident_bytes", double(d.residentBytes)}, {"resident_chunks", d.residentChunks}}},
+        {"compressed", QJsonObject{{"budget_bytes", double(source.compressedCache().maxBytes())}, {"hits", double(c.hits)},
+                                   {"misses", double(c.misses)}, {"insertions", double(c.insertions)},
+                                   {"evictions", double(c.evictions)}, {"refused", double(c.refused)},
+                                   {"resident_bytes", double(c.residentBytes)}, {"resident_chunks", c.residentChunks}}},
+    };
 }
 
 // Retries and failovers of a remote run (they are the network's, not the session's stats).
@@ -138,8 +161,9 @@ QJsonObject networkStats(const RemoteChunkSource &remote)
                        {"failovers", double(remote.failovers())}};
 }
 
-void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const RemoteChunkSource *remote)
+void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const FetchingChunkSource &source)
 {
+    const auto *remote = dynamic_cast<const RemoteChunkSource *>(&source);
     QEventLoop loop;
     // Without a tokenizer the ids are the only output there is: print them as they come.
     const bool printIds = session.isDecoder() && !session.hasTokenizer();
@@ -164,6 +188,7 @@ void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exit
             QJsonObject doc = result.toJson();
             if (remote)
                 doc.insert(QLatin1String("network"), networkStats(*remote));
+            doc.insert(QLatin1String("client_cache"), cacheTiers(source));
             printOut(QString::fromUtf8(QJsonDocument(doc).toJson(QJsonDocument::Compact)));
         } else {
             if (session.isDecoder())
@@ -213,6 +238,9 @@ int runCommand(const QStringList &arguments)
                                                 "Generation also stops at the model's end-of-sequence tokens."), QStringLiteral("STR")},
         {QStringLiteral("cache-layers"), QStringLiteral("Client cache budget in chunks."), QStringLiteral("K")},
         {QStringLiteral("cache-mb"), QStringLiteral("Client cache budget in MiB."), QStringLiteral("M")},
+        {QStringLiteral("compressed-cache-mb"), QStringLiteral("A second cache tier below it, in MiB (default 0 = off): keeps "
+                                                               "chunks made with `chunk --compress` as received and decodes them "
+                                                               "from there instead of fetching them again."), QStringLiteral("M")},
         {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
         {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
@@ -224,6 +252,11 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("token"), QStringLiteral("Access token the server was started with."), QStringLiteral("T")},
         {QStringLiteral("timeout"), QStringLiteral("Fail a fetch that makes no progress for this many seconds (default 30), "
                                                    "and connecting (TCP, TLS, upgrade, hello) after this long (default 10)."),
+         QStringLiteral("SECONDS")},
+        {QStringLiteral("peer-timeout"), QStringLiteral("Take a server that sends nothing for this many seconds while requests wait on it, "
+                                                        "not even the answer to a ping sent halfway, for gone (a black-holed host): connect "
+                                                        "again, and with several servers move its requests to the others (default 10, 0 = off). "
+                                                        "A server that dies closes the connection, which is seen at once."),
          QStringLiteral("SECONDS")},
         {QStringLiteral("warmup"), QStringLiteral("Fetch every chunk and run one token before the timed run.")},
     });
@@ -259,12 +292,31 @@ int runCommand(const QStringList &arguments)
     open.clientName = QStringLiteral("surfing-cli %1").arg(QLatin1String(SURFING_VERSION));
     open.cacheBytes = a.cacheBytes;
     open.cacheChunks = a.cacheChunks;
+    open.compressedCacheBytes = a.compressedCacheBytes;
     open.timeoutMs = a.timeoutMs;
+    open.peerTimeoutMs = a.peerTimeoutMs;
+    // Ctrl+C, SIGTERM, SIGHUP: the run stops after its current token and the command returns, so
+    // the staging folder of a remote model's files is removed like on any other exit.
+    InferenceSession *current = nullptr;
+    const SignalWatch interrupted([&current](int) {
+        if (current)
+            current->cancel();
+    });
+    const auto stopIfInterrupted = [&interrupted]() -> std::optional<int> {
+        QCoreApplication::processEvents(); // reads a signal that arrived while nothing listened
+        if (!interrupted.caught())
+            return std::nullopt;
+        printErr(QStringLiteral("surfing-cli run: interrupted by %1").arg(SignalWatch::name(interrupted.caught())));
+        return ExitFailure;
+    };
     const OpenedModel opened = openModel(open);
+    if (const auto code = stopIfInterrupted())
+        return *code;
     std::shared_ptr<ChunkSource> source = opened.source;
     const QString filesDir = opened.filesDir;
-    const RemoteChunkSource *remoteSource = dynamic_cast<const RemoteChunkSource *>(opened.source.get());
     InferenceSession session(source, filesDir);
+    current = &session;
+    const auto forget = qScopeGuard([&current] { current = nullptr; });
     if (!a.ids && a.promptsFile.isEmpty() && !session.hasTokenizer() && !session.tokenizerError().isEmpty()) {
         printErr(QStringLiteral("surfing-cli run: error: the tokenizer of %1 cannot be loaded (%2), so a text prompt "
                                 "cannot be encoded; give token ids with --ids 1,2,3")
@@ -278,12 +330,19 @@ int runCommand(const QStringList &arguments)
         return ExitFailure;
     }
     session.setOptions(a.options);
-    if (a.warmup)
+    if (a.warmup) {
         session.warmup();
+        opened.source->cache().resetStats(); // the stats describe the timed run
+        opened.source->compressedCache().resetStats();
+    }
+    if (const auto code = stopIfInterrupted())
+        return *code;
     if (!prompts.isEmpty())
         return runPromptBatches(session, prompts, a.batch, a.json);
     int exitCode = ExitFailure;
-    printTokensAndFinish(session, a, &exitCode, remoteSource);
+    printTokensAndFinish(session, a, &exitCode, *opened.source);
+    if (const auto code = stopIfInterrupted())
+        return *code;
     return exitCode;
 }
 

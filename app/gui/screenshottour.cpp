@@ -93,8 +93,33 @@ void ScreenshotTour::promptFinished()
     shoot(MainWindow::PlaygroundTab, QStringLiteral("playground.png"));
     shoot(MainWindow::ServerTab, QStringLiteral("server.png"));
     shoot(MainWindow::DashboardTab, QStringLiteral("dashboard.png"));
-    m_window->serverPage()->stop();
-    Q_EMIT done(0);
+    if (isEncoder()) {
+        m_window->serverPage()->stop();
+        Q_EMIT done(0);
+        return;
+    }
+    askForTooManyTokens();
+}
+
+// A fourth prompt with Max new tokens above the model's context: refused, and the banner says
+// which field to change, to what, and offers to run it with what fits.
+void ScreenshotTour::askForTooManyTokens()
+{
+    InferenceController *inference = m_window->inferenceController();
+    disconnect(inference, &InferenceController::finished, this, &ScreenshotTour::promptFinished);
+    disconnect(inference, &InferenceController::failed, this, &ScreenshotTour::fail);
+    connect(inference, &InferenceController::failed, this, [this] {
+        settle(700);
+        shoot(MainWindow::PlaygroundTab, QStringLiteral("playground-context-limit.png"));
+        m_window->serverPage()->stop();
+        Q_EMIT done(0);
+    }, Qt::SingleShotConnection);
+    connect(inference, &InferenceController::finished, this, [this] { fail(QStringLiteral("a run above the context limit was not refused")); },
+            Qt::SingleShotConnection);
+    m_window->showPage(MainWindow::PlaygroundTab);
+    m_window->playgroundPage()->setPrompt(QStringLiteral("Tell me a long story."));
+    m_window->playgroundPage()->setMaxTokens(4096);
+    m_window->playgroundPage()->run();
 }
 
 void ScreenshotTour::shoot(int page, const QString &name)

@@ -1,7 +1,7 @@
 // llquantize: re-types an f32 GGUF with llama.cpp's own llama_model_quantize, so the peer
 // benchmark compares Surfing's bf16 (and later q8_0 / q4_0) chunks with llama.cpp running the
 // same format. Built by bench/run-peer.sh against the libllama that ../shared/peer/setup.sh brings.
-//   llquantize IN.gguf OUT.gguf f16|bf16|q8_0|q4_0 [pure]
+//   llquantize IN.gguf OUT.gguf f32|f16|bf16|q8_0|q4_0 [pure]
 // `pure` quantizes every tensor to the type asked for (llama.cpp's --pure); by default llama.cpp's
 // Q4_0 mix keeps the output (or a tied token embedding) in Q6_K, falling back to Q8_0.
 #include <stdio.h>
@@ -12,11 +12,11 @@
 int main(int argc, char **argv)
 {
     if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "pure"))) {
-        fprintf(stderr, "usage: %s IN.gguf OUT.gguf f16|bf16|q8_0|q4_0 [pure]\n", argv[0]);
+        fprintf(stderr, "usage: %s IN.gguf OUT.gguf f32|f16|bf16|q8_0|q4_0 [pure]\n", argv[0]);
         return 2;
     }
     struct { const char *name; enum llama_ftype type; } types[] = {
-        {"f16", LLAMA_FTYPE_MOSTLY_F16}, {"bf16", LLAMA_FTYPE_MOSTLY_BF16},
+        {"f32", LLAMA_FTYPE_ALL_F32}, {"f16", LLAMA_FTYPE_MOSTLY_F16}, {"bf16", LLAMA_FTYPE_MOSTLY_BF16},
         {"q8_0", LLAMA_FTYPE_MOSTLY_Q8_0}, {"q4_0", LLAMA_FTYPE_MOSTLY_Q4_0}};
     struct llama_model_quantize_params params = llama_model_quantize_default_params();
     int found = 0;

@@ -67,20 +67,31 @@ class Engines:
                 "cpu_lib": line.get("cpu_lib", "")}
 
 
-def check_ids(engines, case, ids, gen):
-    ours = engines.surfing(case["chunks"], ids, 1, gen)["ids"]
-    theirs = engines.llama(case["gguf"], ids, 1, gen, flash="0")["ids"]
+def agreeing_prefix(a, b):
     agree = 0
-    for a, b in zip(ours, theirs):
-        if a != b:
+    for x, y in zip(a, b):
+        if x != y:
             break
         agree += 1
-    return ours == theirs, agree
+    return agree
+
+
+def check_ids(engines, case, ids, gen):
+    """Greedy ids of both engines, 1 thread. A case may name `gguf_ids`: the same weights for
+    llama.cpp in f32 (its bf16 path rounds activations to bf16, ours keeps them in f32)."""
+    ours = engines.surfing(case["chunks"], ids, 1, gen)["ids"]
+    theirs = engines.llama(case["gguf"], ids, 1, gen, flash="0")["ids"]
+    result = {"same": ours == theirs, "agree": agreeing_prefix(ours, theirs)}
+    if case.get("gguf_ids"):
+        widened = engines.llama(case["gguf_ids"], ids, 1, gen, flash="0")["ids"]
+        result["widened_same"] = ours == widened
+        result["widened_agree"] = agreeing_prefix(ours, widened)
+    return result
 
 
 def run_case(engines, case, threads_list, reps, gen, prompt_len):
     ids = prompt_ids(case["vocab"], prompt_len)
-    same, agree = check_ids(engines, case, ids, gen)
+    id_check = check_ids(engines, case, ids, gen)
     load_before = load_average()
     samples = {(t, e): [] for t in threads_list for e in ("surfing", "llama")}
     cpu_lib = ""
@@ -101,14 +112,17 @@ def run_case(engines, case, threads_list, reps, gen, prompt_len):
         rows.append({"threads": threads,
                      "pp": (med(s, "pp"), med(l, "pp")), "tg": (med(s, "tg"), med(l, "tg")),
                      "rss": (max(r["rss"] for r in s), max(r["rss"] for r in l))})
-    return {"same_ids": same, "agree": agree, "rows": rows, "load": (load_before, load_average()),
+    return {"ids": id_check, "rows": rows, "load": (load_before, load_average()),
             "cpu_lib": cpu_lib}
 
 
 def markdown(case, result, gen, prompt_len):
     lines = []
-    ids_note = "same greedy ids" if result["same_ids"] else \
-        f"**ids differ** after {result['agree']} of {gen} tokens"
+    check = result["ids"]
+    ids_note = "same greedy ids" if check["same"] else f"**ids differ** after {check['agree']} of {gen} tokens"
+    if "widened_same" in check:
+        ids_note += "; with these weights widened to f32 llama.cpp gives " + (
+            "the same ids" if check["widened_same"] else f"ids that differ after {check['widened_agree']}")
     lines.append(f"### {case['title']} ({ids_note}; load {result['load'][0]} -> {result['load'][1]}; "
                  f"llama.cpp CPU library {result['cpu_lib']})")
     lines.append("")

@@ -3,6 +3,7 @@
 #include "base/error.h"
 #include "base/files.h"
 #include "base/sha256.h"
+#include "cache/chunkbufferpool.h"
 #include "client/receiptverifier.h"
 
 #include <QFileInfo>
@@ -66,8 +67,9 @@ QByteArray verifyAndDecodeChunk(const QByteArray &stored, const ManifestChunk &c
     verifyStoredChunk(stored, chunk, origin, streamed);
     if (chunk.codec == ChunkCodec::None)
         return stored;
-    return decodeChunk(stored, chunk.codec, chunk.rawBytes,
-                       QStringLiteral("chunk '%1' of %2").arg(chunk.name, origin));
+    // Into a pooled buffer: an evicted chunk's pages, not a fresh mapping the kernel zero-fills.
+    return decodeChunk(stored, chunk.codec, chunk.rawBytes, QStringLiteral("chunk '%1' of %2").arg(chunk.name, origin),
+                       [](qint64 size) { return ChunkBufferPool::instance().take(size); });
 }
 
 } // namespace surfing

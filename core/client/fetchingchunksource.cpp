@@ -2,19 +2,40 @@
 
 #include "base/error.h"
 #include "cache/chunkbufferpool.h"
+#include "client/chunkverifier.h"
 
 #include <QLoggingCategory>
+#include <QThread>
+#include <QtConcurrent>
 
 Q_DECLARE_LOGGING_CATEGORY(lcClient)
 
 namespace surfing {
 
 FetchingChunkSource::FetchingChunkSource(CachePolicyKind policy)
-    : m_cache(std::make_shared<ClientCache>(policy))
+    : m_cache(std::make_shared<ClientCache>(policy)), m_compressed(std::make_unique<CompressedChunkCache>(policy))
 {
+    m_tierPool.setMaxThreadCount(qBound(1, QThread::idealThreadCount(), 2));
 }
 
-FetchingChunkSource::~FetchingChunkSource() = default;
+FetchingChunkSource::~FetchingChunkSource()
+{
+    m_tierPool.waitForDone(); // subclasses have called stopCompressedDecodes(); a backstop
+}
+
+void FetchingChunkSource::setCompressedCacheBudget(qint64 maxBytes)
+{
+    m_compressed->setBudget(maxBytes);
+}
+
+void FetchingChunkSource::stopCompressedDecodes()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_tierPool.waitForDone();
+}
 
 qint64 FetchingChunkSource::fetchesStarted() const
 {
@@ -38,8 +59,45 @@ void FetchingChunkSource::startLocked(const QString &name)
 {
     m_prefetchReceipts.remove(name); // an earlier prefetch of it was evicted unused
     m_inFlight.insert(name, std::make_shared<InFlight>());
+    const QByteArray compressed = m_stopping ? QByteArray() : m_compressed->lookup(name);
+    if (!compressed.isEmpty()) {
+        decodeFromTier(name, compressed);
+        return;
+    }
     ++m_fetchesStarted;
     startFetch(name);
+}
+
+void FetchingChunkSource::decodeFromTier(const QString &name, const QByteArray &compressed)
+{
+    (void)QtConcurrent::run(&m_tierPool, [this, name, compressed] {
+        const qint64 startNs = timelineClockNs();
+        try {
+            // The same gate as a receipt: the bytes must still be the verified ones (keyed tag,
+            // or SHA-256 against the manifest), so decoding starts only from verified bytes.
+            const QByteArray decoded = verifyAndDecodeChunk(compressed, *manifest().find(name), origin());
+            delivered(name, decoded, 0, startNs, timelineClockNs());
+        } catch (const std::bad_alloc &) {
+            failed(name, QStringLiteral("chunk '%1' of %2: out of memory while decoding it").arg(name, origin()));
+        } catch (const Error &e) {
+            refetchAfterRefusal(name, e.message());
+        }
+    });
+}
+
+void FetchingChunkSource::refetchAfterRefusal(const QString &name, const QString &why)
+{
+    qCWarning(lcClient).noquote() << "compressed cache: refusing its copy, fetching it again:" << why;
+    m_compressed->refuse(name);
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_inFlight.contains(name) && !m_stopping) {
+            ++m_fetchesStarted;
+            startFetch(name);
+            return;
+        }
+    }
+    failed(name, QStringLiteral("chunk '%1': %2").arg(name, why));
 }
 
 void FetchingChunkSource::prefetch(const QString &name)
@@ -84,6 +142,8 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
                                 timelineClockNs() - askedNs, true};
         else if (fetch)
             *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
+        if (receipt == m_prefetchReceipts.constEnd())
+            m_compressed->remove(name); // reused from the decoded tier: hot there, room here for another
         m_prefetchReceipts.remove(name);
         return handOut(std::move(bytes));
     }
@@ -100,8 +160,13 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
 }
 
 void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,
-                                    qint64 startNs, qint64 endNs)
+                                    qint64 startNs, qint64 endNs, const QByteArray &compressed)
 {
+    if (!compressed.isEmpty()) {
+        const ManifestChunk *chunk = manifest().find(name);
+        if (chunk && chunk->codec != ChunkCodec::None && compressed.size() == chunk->storedBytes)
+            m_compressed->insert(name, compressed);
+    }
     {
         // Held only under the lock: once the waiter is woken, the cache and the waiter are the
         // only owners, so the chunk is evictable as soon as compute lets go of it.

@@ -2,13 +2,18 @@
 // with at most one fetch per chunk in flight, and acquire() blocking the compute thread on a
 // condition variable until the chunk arrives or fails. Subclasses only start fetches and
 // report their outcome through delivered() / failed(), from any thread.
+// Below the decoded cache an optional compressed tier (setCompressedCacheBudget()) keeps the
+// received bytes of compressed chunks; a chunk it holds is decoded from there on a pool thread
+// instead of fetched, through the same in-flight bookkeeping as a fetch.
 #pragma once
 
 #include "cache/clientcache.h"
+#include "cache/compressedchunkcache.h"
 #include "client/chunksource.h"
 
 #include <QHash>
 #include <QString>
+#include <QThreadPool>
 #include <condition_variable>
 #include <mutex>
 
@@ -25,6 +30,12 @@ public:
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
     ClientCache &cache() { return *m_cache; }
+    const ClientCache &cache() const { return *m_cache; }
+    // The compressed tier's budget in bytes; <= 0 (the default) turns it off. Only chunks stored
+    // compressed (`chunk --compress`) enter it.
+    void setCompressedCacheBudget(qint64 maxBytes);
+    CompressedChunkCache &compressedCache() { return *m_compressed; }
+    const CompressedChunkCache &compressedCache() const { return *m_compressed; }
     // Requests that went out (a chunk in flight is never requested twice).
     qint64 fetchesStarted() const;
     // Stored bytes of every chunk delivered (what crossed the link or was read from disk).
@@ -36,10 +47,16 @@ protected:
     // A human-readable origin for errors ("model 'bert' on ws://...", "directory /x").
     virtual QString origin() const = 0;
 
-    void delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes, qint64 startNs, qint64 endNs);
+    // `compressed`: the verified received bytes when the chunk is stored compressed (for the
+    // compressed tier); empty otherwise.
+    void delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes, qint64 startNs, qint64 endNs,
+                   const QByteArray &compressed = {});
     void failed(const QString &name, const QString &message);
     // Fails every fetch in flight (the source is going away or the connection is gone for good).
     void failAll(const QString &message);
+    // Waits for decodes from the compressed tier and starts no more; subclasses call it first in
+    // their destructor (a decode that finds damaged bytes calls startFetch()).
+    void stopCompressedDecodes();
 
 private:
     struct InFlight {
@@ -65,8 +82,13 @@ private:
     // compute is done with leaves while the next chunk is still on its way, not at its arrival.
     std::shared_ptr<const QByteArray> handOut(std::shared_ptr<const QByteArray> bytes) const;
     void startLocked(const QString &name);
+    void decodeFromTier(const QString &name, const QByteArray &compressed);
+    void refetchAfterRefusal(const QString &name, const QString &why);
 
     std::shared_ptr<ClientCache> m_cache; // shared with the release hooks of handed-out bytes
+    std::unique_ptr<CompressedChunkCache> m_compressed;
+    QThreadPool m_tierPool; // decodes from the compressed tier
+    bool m_stopping = false;
     mutable std::mutex m_mutex;
     std::condition_variable m_arrived;
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;

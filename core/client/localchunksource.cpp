@@ -19,6 +19,7 @@ LocalChunkSource::LocalChunkSource(const QString &chunkDir, qint64 cacheBytes, i
 
 LocalChunkSource::~LocalChunkSource()
 {
+    stopCompressedDecodes();
     m_pool.waitForDone();
 }
 
@@ -44,7 +45,7 @@ void LocalChunkSource::startFetch(const QString &name)
             if (file.read(stored.data(), stored.size()) != stored.size())
                 throw Error(QStringLiteral("chunk '%1': cannot read %2: %3").arg(chunk.name, path, file.errorString()));
             const QByteArray decoded = verifyAndDecodeChunk(stored, chunk, origin());
-            delivered(chunk.name, decoded, stored.size(), startNs, timelineClockNs());
+            delivered(chunk.name, decoded, stored.size(), startNs, timelineClockNs(), stored);
         } catch (const Error &e) {
             failed(chunk.name, e.message());
         }

@@ -10,18 +10,22 @@
 namespace surfing {
 
 MemoryEstimate estimateRunMemory(const ChunkManifest &manifest, qint64 cacheBytes, int cacheChunks, int prefetchDepth,
-                                 qint64 availableBytes)
+                                 qint64 availableBytes, qint64 compressedCacheBytes)
 {
     MemoryEstimate e;
-    qint64 layerBytes = 0, largestLayer = 0;
+    qint64 layerBytes = 0, largestLayer = 0, compressedBytes = 0, largestCompressed = 0;
     int layers = 0;
     for (const ManifestChunk &chunk : manifest.chunks) {
+        if (chunk.codec != ChunkCodec::None)
+            compressedBytes += chunk.storedBytes;
         if (chunk.index < 0) {
             e.nonLayerBytes += chunk.rawBytes;
             continue;
         }
         layerBytes += chunk.rawBytes;
         largestLayer = std::max(largestLayer, chunk.rawBytes);
+        if (chunk.codec != ChunkCodec::None)
+            largestCompressed = std::max(largestCompressed, chunk.storedBytes);
         ++layers;
     }
     e.cacheBytes = layerBytes;
@@ -29,7 +33,10 @@ MemoryEstimate estimateRunMemory(const ChunkManifest &manifest, qint64 cacheByte
         e.cacheBytes = std::min(e.cacheBytes, cacheBytes);
     if (cacheChunks > 0)
         e.cacheBytes = std::min(e.cacheBytes, qint64(std::min(cacheChunks, layers)) * largestLayer);
-    e.prefetchBytes = qint64(std::min(std::max(prefetchDepth, 0), layers)) * largestLayer;
+    const int depth = std::min(std::max(prefetchDepth, 0), layers);
+    e.prefetchBytes = qint64(depth) * largestLayer;
+    e.compressedCacheBytes = std::min(std::max<qint64>(compressedCacheBytes, 0), compressedBytes);
+    e.decodeBytes = qint64(std::max(depth, 1)) * largestCompressed;
     e.runtimeBytes = kRuntimeReserveBytes;
     e.availableBytes = availableBytes;
     return e;
@@ -37,9 +44,14 @@ MemoryEstimate estimateRunMemory(const ChunkManifest &manifest, qint64 cacheByte
 
 QString MemoryEstimate::breakdown() const
 {
-    return QStringLiteral("peak \u2248 %1 (non-layer %2 + cache %3 + prefetch %4 + runtime %5)")
+    QString compressed;
+    if (compressedCacheBytes > 0)
+        compressed += QStringLiteral(" + compressed cache %1").arg(formatByteSize(compressedCacheBytes));
+    if (decodeBytes > 0)
+        compressed += QStringLiteral(" + decode %1").arg(formatByteSize(decodeBytes));
+    return QStringLiteral("peak \u2248 %1 (non-layer %2 + cache %3 + prefetch %4 + runtime %5%6)")
         .arg(formatByteSize(peakBytes()), formatByteSize(nonLayerBytes), formatByteSize(cacheBytes),
-             formatByteSize(prefetchBytes), formatByteSize(runtimeBytes));
+             formatByteSize(prefetchBytes), formatByteSize(runtimeBytes), compressed);
 }
 
 qint64 parseMemAvailable(const QByteArray &meminfo)

@@ -78,6 +78,7 @@ OpenedModel openModel(const ModelOpenOptions &o)
         if (o.chunkDir.isEmpty())
             throw Error(QStringLiteral("no model given: a chunk folder or a server URL is needed"));
         opened.source = std::make_shared<LocalChunkSource>(o.chunkDir, o.cacheBytes, o.cacheChunks);
+        opened.source->setCompressedCacheBudget(o.compressedCacheBytes);
         opened.filesDir = o.chunkDir;
         return opened;
     }
@@ -92,10 +93,13 @@ OpenedModel openModel(const ModelOpenOptions &o)
         options.client.requestTimeoutMs = o.timeoutMs;
         options.client.connectTimeoutMs = o.timeoutMs;
     }
+    if (o.peerTimeoutMs >= 0)
+        options.client.peerTimeoutMs = o.peerTimeoutMs;
     options.cacheBytes = o.cacheBytes;
     options.cacheChunks = o.cacheChunks;
     options.connectionStateChanged = o.connectionStateChanged;
     auto remote = std::make_shared<RemoteChunkSource>(options);
+    remote->setCompressedCacheBudget(o.compressedCacheBytes);
     opened.isRemote = true;
     if (!o.chunkDir.isEmpty() && QFileInfo::exists(QDir(o.chunkDir).filePath(QStringLiteral("config.json")))) {
         opened.filesDir = o.chunkDir; // our own server: its files are on this disk

@@ -26,7 +26,9 @@ struct ModelOpenOptions {
     QString clientName = QStringLiteral("surfing-client");
     qint64 cacheBytes = 0; // <= 0: no byte limit
     int cacheChunks = 0;   // <= 0: no chunk limit
+    qint64 compressedCacheBytes = 0; // the compressed tier below the cache; <= 0: off
     int timeoutMs = 0;     // connect and request timeout; <= 0: WeightClientOptions' defaults
+    int peerTimeoutMs = -1; // WeightClientOptions::peerTimeoutMs (0: off); < 0: its default
     // Called on the network thread at every change while connecting (attempts to show).
     std::function<void(ConnectionState)> connectionStateChanged;
 };

@@ -41,8 +41,8 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
                                      Qt::DirectConnection);
     // Results arrive on pool threads and are handed straight to the waiting compute thread.
     QObject::connect(m_pool, &ServerPool::chunkDelivered, m_pool,
-                     [this](const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
-                         delivered(name, data, stored, start, end);
+                     [this](const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end,
+                            const QByteArray &received) { delivered(name, data, stored, start, end, received);
                      }, Qt::DirectConnection);
     QObject::connect(m_pool, &ServerPool::chunkFailed, m_pool,
                      [this](const QString &name, const QString &message) { failed(name, message); },
@@ -78,6 +78,7 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
 
 RemoteChunkSource::~RemoteChunkSource()
 {
+    stopCompressedDecodes();
     QMetaObject::invokeMethod(m_pool, &ServerPool::close, Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();

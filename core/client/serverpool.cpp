@@ -148,21 +148,20 @@ void ServerPool::startMember(int index)
     // Results come on decoding threads; the route names the client, so a replaced one's late
     // results are recognised without touching m_members.
     connect(client, &WeightClient::chunkReceived, this,
-            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end) {
-                onDelivered(index, name, data, stored, start, end);
+            [this, index](quint32, const QString &name, const QByteArray &data, qint64 stored, qint64 start, qint64 end,
+                          const QByteArray &received) {
+                onDelivered(index, routeKey(name, false), data, stored, start, end, received);
             }, Qt::DirectConnection);
+    connect(client, &WeightClient::fileReceived, this, [this, index](quint32, const QString &name, const QByteArray &data) {
+        onDelivered(index, routeKey(name, true), data, data.size(), 0, 0, {});
+    }, Qt::DirectConnection);
     connect(client, &WeightClient::requestFailed, this,
-            [this, index, client](quint32, const QString &name, const QString &code, const QString &message) {
+            [this, index, client](quint32 id, const QString &name, const QString &code, const QString &message) {
                 if (name.isEmpty())
                     return;
-                QMetaObject::invokeMethod(this, [this, index, client, name, code, message] {
-                    QMutexLocker lock(&m_mutex);
-                    const auto it = m_routes.constFind(name);
-                    const bool current = it != m_routes.cend() && it->member == index
-                                         && m_members[size_t(index)].client == client;
-                    lock.unlock();
-                    if (current)
-                        onFailed(index, name, code, message);
+                QMetaObject::invokeMethod(this, [this, index, client, id, name, code, message] {
+                    if (m_members[size_t(index)].client == client)
+                        onFailed(index, id, name, code, message);
                 }, Qt::QueuedConnection);
             }, Qt::DirectConnection);
     client->open();
@@ -194,27 +193,48 @@ int ServerPool::pickMember(int avoid) const
     return best;
 }
 
-void ServerPool::fetchChunk(const QString &name)
+// A file's key cannot be a chunk's name: names come from a manifest that parsed as JSON, and
+// the newline keeps the two apart even if a manifest lists a chunk and a file of one name.
+QString ServerPool::routeKey(const QString &name, bool file)
 {
-    QMetaObject::invokeMethod(this, [this, name] {
-        {
-            QMutexLocker lock(&m_mutex);
-            if (m_routes.contains(name))
-                return;
-            m_routes.insert(name, Route());
-        }
-        dispatch(name);
-    }, Qt::QueuedConnection);
+    return file ? QLatin1Char('\n') + name : name;
 }
 
-void ServerPool::dispatch(const QString &name, int avoid)
+void ServerPool::fetchChunk(const QString &name, bool stored)
+{
+    QMetaObject::invokeMethod(this, [this, name, stored] { addRoute(name, false, stored); }, Qt::QueuedConnection);
+}
+
+void ServerPool::fetchFile(const QString &name)
+{
+    QMetaObject::invokeMethod(this, [this, name] { addRoute(name, true, true); }, Qt::QueuedConnection);
+}
+
+void ServerPool::addRoute(const QString &name, bool file, bool stored)
+{
+    const QString key = routeKey(name, file);
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_routes.contains(key))
+            return;
+        Route route;
+        route.name = name;
+        route.file = file;
+        route.stored = stored;
+        m_routes.insert(key, route);
+    }
+    dispatch(key);
+}
+
+void ServerPool::dispatch(const QString &key, int avoid)
 {
     const int pick = m_closing ? -1 : pickMember(avoid);
     WeightClient *client = pick >= 0 ? m_members[size_t(pick)].client : nullptr;
     quint64 serial = 0;
+    Route route;
     {
         QMutexLocker lock(&m_mutex);
-        auto it = m_routes.find(name);
+        auto it = m_routes.find(key);
         if (it == m_routes.end())
             return;
         it->member = pick;
@@ -226,10 +246,11 @@ void ServerPool::dispatch(const QString &name, int avoid)
             return;
         }
         it->parkedSinceMs = 0;
+        route = *it;
     }
-    const quint32 id = client->fetchChunk(name);
+    const quint32 id = route.file ? client->fetchFile(route.name) : client->fetchChunk(route.name, route.stored);
     QMutexLocker lock(&m_mutex);
-    auto it = m_routes.find(name);
+    auto it = m_routes.find(key);
     if (it != m_routes.end() && it->serial == serial)
         it->id = id;
 }
@@ -272,11 +293,11 @@ void ServerPool::moveAway(int index, const QString &why)
     qCInfo(lcPool).noquote() << "moving" << moving.size() << "requests off" << m_members[size_t(index)].url.toDisplayString()
                              << "(" + why + ")";
     WeightClient *client = m_members[size_t(index)].client;
-    for (const auto &[name, id] : std::as_const(moving)) {
+    for (const auto &[key, id] : std::as_const(moving)) {
         if (client && id)
             client->cancel(id);
         ++m_failovers;
-        dispatch(name, index);
+        dispatch(key, index);
     }
 }
 
@@ -335,42 +356,57 @@ void ServerPool::onGaveUp(int index, const QString &message)
     });
 }
 
-void ServerPool::onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs)
+void ServerPool::onDelivered(int index, const QString &key, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs,
+                             const QByteArray &received)
 {
+    Route route;
     {
         QMutexLocker lock(&m_mutex);
-        const auto it = m_routes.constFind(name);
+        const auto it = m_routes.constFind(key);
         // Bytes are verified against the pool's manifest whoever sent them, so a late answer
         // from a server the request was moved off is as good as any.
         if (it == m_routes.cend())
             return;
         if (it->member != index)
-            qCDebug(lcPool) << "chunk" << name << "arrived from a server it had been moved off";
+            qCDebug(lcPool) << it->name << "arrived from a server it had been moved off";
+        route = *it;
         m_routes.erase(it);
     }
-    Q_EMIT chunkDelivered(name, data, stored, startNs, endNs);
+    if (route.file)
+        Q_EMIT fileDelivered(route.name, data);
+    else
+        Q_EMIT chunkDelivered(route.name, data, stored, startNs, endNs, received);
 }
 
-void ServerPool::onFailed(int index, const QString &name, const QString &code, const QString &message)
+// Only the failure of the request now on that server counts: an earlier one's (moved off and
+// back, or cancelled) is old news.
+void ServerPool::onFailed(int index, quint32 id, const QString &name, const QString &code, const QString &message)
 {
+    QString key;
     int attempts = 0;
     {
         QMutexLocker lock(&m_mutex);
-        auto it = m_routes.find(name);
-        if (it == m_routes.end())
-            return;
-        attempts = ++it->attempts;
-        it->lastError = message;
+        for (const bool file : {false, true}) {
+            auto it = m_routes.find(routeKey(name, file));
+            if (it != m_routes.end() && it->member == index && it->id == id) {
+                key = it.key();
+                attempts = ++it->attempts;
+                it->lastError = message;
+                break;
+            }
+        }
     }
+    if (key.isEmpty())
+        return;
     const int maxAttempts = 2 * int(m_members.size());
     if (m_urls.size() < 2 || !worthAnotherServer(code) || attempts >= maxAttempts) {
-        failRoute(name, message);
+        failRoute(key, code, message);
         return;
     }
     qCInfo(lcPool).noquote() << "asking another server for" << name << "after" << code << "from"
                              << m_members[size_t(index)].url.toDisplayString();
     ++m_failovers;
-    dispatch(name, index);
+    dispatch(key, index);
 }
 
 // A server became usable: parked requests go to it, and so do those waiting on a server that
@@ -393,39 +429,48 @@ void ServerPool::dispatchParked()
             if (it->member < 0)
                 parked.append(it.key());
     }
-    for (const QString &name : std::as_const(parked))
-        dispatch(name);
+    for (const QString &key : std::as_const(parked))
+        dispatch(key);
 }
 
 // Parked requests wait for a healthy server as long as a request may make no progress.
 void ServerPool::checkParked()
 {
-    QList<QPair<QString, QString>> expired;
+    QList<QPair<QString, Route>> expired;
     const qint64 now = nowMs();
     {
         QMutexLocker lock(&m_mutex);
         for (auto it = m_routes.cbegin(); it != m_routes.cend(); ++it)
             if (it->member < 0 && it->parkedSinceMs > 0 && now - it->parkedSinceMs > m_base.requestTimeoutMs)
-                expired.append({it.key(), it->lastError});
+                expired.append({it.key(), *it});
     }
-    for (const auto &[name, lastError] : std::as_const(expired)) {
+    for (const auto &[key, route] : std::as_const(expired)) {
         QStringList urls;
         for (const QUrl &u : std::as_const(m_urls))
             urls << u.toDisplayString();
-        failRoute(name, QStringLiteral("chunk '%1': none of %2 could serve it for %3 s%4")
-                            .arg(name, urls.join(QLatin1String(", "))).arg(m_base.requestTimeoutMs / 1000.0)
-                            .arg(lastError.isEmpty() ? QString() : QStringLiteral(" (last error: %1)").arg(lastError)));
+        failRoute(key, QStringLiteral("connection"),
+                  QStringLiteral("%1 '%2': none of %3 could serve it for %4 s%5")
+                      .arg(route.file ? QStringLiteral("file") : QStringLiteral("chunk"), route.name, urls.join(QLatin1String(", ")))
+                      .arg(m_base.requestTimeoutMs / 1000.0)
+                      .arg(route.lastError.isEmpty() ? QString() : QStringLiteral(" (last error: %1)").arg(route.lastError)));
     }
 }
 
-void ServerPool::failRoute(const QString &name, const QString &message)
+void ServerPool::failRoute(const QString &key, const QString &code, const QString &message)
 {
+    Route route;
     {
         QMutexLocker lock(&m_mutex);
-        if (!m_routes.remove(name))
+        const auto it = m_routes.constFind(key);
+        if (it == m_routes.cend())
             return;
+        route = *it;
+        m_routes.erase(it);
     }
-    Q_EMIT chunkFailed(name, message);
+    if (route.file)
+        Q_EMIT fileFailed(route.name, code, message);
+    else
+        Q_EMIT chunkFailed(route.name, message);
 }
 
 } // namespace surfing

@@ -1,5 +1,5 @@
 // Client-side failover over several weight servers (replicas serving the same model): one
-// WeightClient per URL, all on the pool's (network) thread. Chunk requests go to the healthy
+// WeightClient per URL, all on the pool's (network) thread. Chunk (and file) requests go to the healthy
 // server with the fewest requests outstanding; when a server's connection drops, its unfinished
 // requests move to the others at once, and a request that failed for a reason another server
 // might not share (connection, timeout, storage error, bad bytes) is asked of another one.
@@ -33,8 +33,11 @@ public:
     ~ServerPool() override;
 
     // Thread-safe; results come as chunkDelivered / chunkFailed. One request per name at a time
-    // (the caller never asks for a chunk already in flight).
-    void fetchChunk(const QString &name);
+    // (the caller never asks for a chunk already in flight). `stored`: the stored (verified, still
+    // encoded) bytes instead of decoded safetensors, as WeightClient::fetchChunk().
+    void fetchChunk(const QString &name, bool stored = false);
+    // A file the manifest lists beside the chunks; results come as fileDelivered / fileFailed.
+    void fetchFile(const QString &name);
 
     // After ready(): the client whose manifest the pool uses (files, GUI signals), its manifest.
     WeightClient *primary() const { return m_primary; }
@@ -58,8 +61,13 @@ Q_SIGNALS:
     void memberStateChanged(const QUrl &url, surfing::ConnectionState state); // attempts, for a GUI
     void openFailed(const QString &message); // every server failed before any manifest did
     // From any thread (decoding runs on a pool).
-    void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs);
+    // `received`: the verified bytes as they arrived (compressed chunks: before decoding).
+    void chunkDelivered(const QString &name, const QByteArray &data, qint64 storedBytes, qint64 startNs, qint64 endNs,
+                        const QByteArray &received);
     void chunkFailed(const QString &name, const QString &message);
+    void fileDelivered(const QString &name, const QByteArray &data);
+    // `code` as WeightClient::requestFailed (a server predating file requests says "bad_request").
+    void fileFailed(const QString &name, const QString &code, const QString &message);
 
 private:
     struct Member {
@@ -71,7 +79,11 @@ private:
         bool ready = false;    // its connection is up
         QString lastError;
     };
+    // m_routes is keyed by routeKey(): a chunk by its name, a file apart from the chunks.
     struct Route {
+        QString name;
+        bool file = false;
+        bool stored = false;
         int member = -1;       // -1: parked until a server is healthy
         quint32 id = 0;
         quint64 serial = 0;    // bumped on every dispatch
@@ -80,20 +92,23 @@ private:
         QString lastError;
     };
 
+    static QString routeKey(const QString &name, bool file);
+    void addRoute(const QString &name, bool file, bool stored);
     void startMember(int index);
     bool isHealthy(int index) const;
     int pickMember(int avoid) const;
-    void dispatch(const QString &name, int avoid = -1);
+    void dispatch(const QString &key, int avoid = -1);
     void onStateChanged(int index, ConnectionState state);
     void onManifest(int index);
     void onGaveUp(int index, const QString &message);
-    void onDelivered(int index, const QString &name, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs);
-    void onFailed(int index, const QString &name, const QString &code, const QString &message);
+    void onDelivered(int index, const QString &key, const QByteArray &data, qint64 stored, qint64 startNs, qint64 endNs,
+                     const QByteArray &received);
+    void onFailed(int index, quint32 id, const QString &name, const QString &code, const QString &message);
     void moveAway(int index, const QString &why);
     void rebalance();
     void dispatchParked();
     void checkParked();
-    void failRoute(const QString &name, const QString &message);
+    void failRoute(const QString &key, const QString &code, const QString &message);
 
     WeightClientOptions m_base;
     QList<QUrl> m_urls;

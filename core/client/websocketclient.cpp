@@ -8,6 +8,8 @@
 #include <QTcpSocket>
 #include <QtEndian>
 
+#include <chrono>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 Q_LOGGING_CATEGORY(lcWebSocket, "surfing.client.websocket")
@@ -23,6 +25,11 @@ constexpr int kCloseProtocolError = 1002;
 constexpr int kCloseTooBig = 1009;
 
 bool isControl(int opcode) { return opcode & 0x8; }
+
+qint64 steadyMs()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 QByteArray closePayload(int code)
 {
@@ -77,6 +84,8 @@ qint64 WebSocketClient::readSome(char *into, qint64 max)
         return n;
     }
     const qint64 n = m_socket->read(into, max); // 0: nothing now
+    if (n > 0)
+        m_heardAtMs = steadyMs();
     // An unbuffered socket meets the end of the connection in read() and, there, emits nothing.
     if (n < 0)
         end(m_socket->errorString().isEmpty() ? QStringLiteral("the server closed the connection") : m_socket->errorString());
@@ -279,6 +288,26 @@ void WebSocketClient::close()
     end(QStringLiteral("closed"));
     if (m_socket)
         m_socket->disconnectFromHost(); // after what is queued, the close frame too
+}
+
+void WebSocketClient::ping()
+{
+    if (m_phase == Phase::Open && !m_closeSent)
+        writeFrame(int(FrameType::Ping), {});
+}
+
+qint64 WebSocketClient::msSinceHeard()
+{
+    const qint64 now = steadyMs();
+    int queued = 0;
+    if (m_phase == Phase::Open && ::ioctl(int(m_socket->socketDescriptor()), FIONREAD, &queued) == 0
+        && queued != m_queuedSeen) {
+        m_queuedSeen = queued;
+        m_heardAtMs = now;
+    }
+    if (m_heardAtMs == 0)
+        m_heardAtMs = now;
+    return now - m_heardAtMs;
 }
 
 void WebSocketClient::abort()

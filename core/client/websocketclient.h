@@ -68,6 +68,11 @@ public:
     void close();
     // Ends the connection now. Emits disconnected() unless it already ended.
     void abort();
+    // Sends a ping frame; the server's pong, like any byte it sends, counts as hearing from it.
+    void ping();
+    // Milliseconds since the server last sent a byte: read, or waiting in the socket's receive
+    // queue (which a reader held back by SO_RCVLOWAT has not taken yet). From the upgrade on.
+    qint64 msSinceHeard();
 
     // ConnectedState once the handshake is done; UnconnectedState after the end.
     QAbstractSocket::SocketState state() const;
@@ -142,6 +147,8 @@ private:
     char *m_sinkAt = nullptr;
     qint64 m_sinkTotal = 0;
     int m_readLowWater = 1; // SO_RCVLOWAT of the socket
+    qint64 m_heardAtMs = 0;   // steady clock
+    int m_queuedSeen = -1;    // bytes in the receive queue at the last msSinceHeard()
 };
 
 } // namespace surfing

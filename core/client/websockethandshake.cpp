@@ -236,6 +236,7 @@ bool WebSocketClient::readHandshake()
     m_handshake.clear();
     m_handshakeTimer.stop();
     m_phase = Phase::Open;
+    msSinceHeard(); // counts from the upgrade
     Q_EMIT connected();
     return m_phase == Phase::Open;
 }

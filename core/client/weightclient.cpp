@@ -128,7 +128,9 @@ void WeightClient::open()
     m_closing = false;
     if (!m_tick) {
         m_tick = new QTimer(this);
-        m_tick->setInterval(qBound(20, m_options.requestTimeoutMs / 8, 500));
+        const int shortest = m_options.peerTimeoutMs > 0 ? qMin(m_options.requestTimeoutMs, m_options.peerTimeoutMs)
+                                                         : m_options.requestTimeoutMs;
+        m_tick->setInterval(qBound(20, shortest / 8, 500));
         connect(m_tick, &QTimer::timeout, this, &WeightClient::onTick);
         m_tick->start();
     }
@@ -375,7 +377,7 @@ void WeightClient::onTick()
         onDisconnected();
         return;
     }
-    if (m_state != ConnectionState::Ready)
+    if (m_state != ConnectionState::Ready || dropSilentPeer(now))
         return;
     QList<quint32> expired;
     for (Pending *p : std::as_const(m_pending)) {
@@ -390,6 +392,30 @@ void WeightClient::onTick()
                                                     .arg(what).arg(m_options.requestTimeoutMs));
     }
     pump();
+}
+
+bool WeightClient::dropSilentPeer(qint64 now)
+{
+    if (m_options.peerTimeoutMs <= 0 || m_inFlight == 0 || !m_socket || !m_welcomed) {
+        m_pinged = false;
+        return false;
+    }
+    const qint64 silentMs = qMin(m_socket->msSinceHeard(), now - m_awaitingSinceMs);
+    if (silentMs < m_options.peerTimeoutMs / 2) {
+        m_pinged = false;
+        return false;
+    }
+    if (silentMs < m_options.peerTimeoutMs) {
+        if (!std::exchange(m_pinged, true))
+            m_socket->ping();
+        return false;
+    }
+    m_attemptError = QStringLiteral("%1 sent nothing for %2 s while %3 requests waited on it, nor answered a ping")
+                         .arg(m_options.url.toDisplayString()).arg(silentMs / 1000.0).arg(m_inFlight);
+    m_socketEnded = true;
+    m_socket->abort();
+    onDisconnected();
+    return true;
 }
 
 } // namespace surfing

@@ -50,6 +50,12 @@ struct WeightClientOptions {
     // "internal" server errors (its storage failed) retried per request, with backoff doubling
     // from initialBackoffMs up to maxBackoffMs: 6 ride over about 10 s of storage outage.
     int maxInternalRetries = 6;
+    // A server that sends nothing for this long while requests wait on it, not even the answer
+    // to a ping sent halfway, is taken for gone (a black-holed host, a frozen process): the
+    // connection is dropped and opened again, and a ServerPool moves its requests at once. A
+    // server that dies closes the connection, which is seen at once; this is for silence only.
+    // <= 0: off.
+    int peerTimeoutMs = 10000;
 };
 
 enum class ConnectionState { Disconnected, Connecting, Ready, Reconnecting };
@@ -89,10 +95,11 @@ public Q_SLOTS:
 Q_SIGNALS:
     void connectionStateChanged(surfing::ConnectionState state);
     void manifestReceived();
-    // `data`: decoded safetensors bytes (or stored bytes when asked for). Times are
+    // `data`: decoded safetensors bytes (or stored bytes when asked for); `received`: the
+    // verified bytes as they arrived (the same as `data` unless the chunk was decoded). Times are
     // timelineClockNs(): when the request was first sent and when the bytes were ready.
     void chunkReceived(quint32 id, const QString &name, const QByteArray &data, qint64 storedBytes,
-                       qint64 startNs, qint64 endNs);
+                       qint64 startNs, qint64 endNs, const QByteArray &received);
     void fileReceived(quint32 id, const QString &name, const QByteArray &data);
     // A request that will not complete: the message names the chunk (or file) and the model.
     // `code`: a protocol error code, or "hash_mismatch", "decode", "timeout", "connection",
@@ -118,6 +125,7 @@ private:
     QString pieceProblem(const Pending &p, quint32 index, qint64 payloadBytes) const;
     void pieceArrived(Pending &p, qint64 payloadBytes);
     void onTick();
+    bool dropSilentPeer(qint64 now); // true when it dropped the connection
     void handleText(const QByteArray &text);
     void handleWelcome(const QByteArray &text);
     void handleManifest(Pending &p, const protocol::ServerMessage &m);
@@ -168,6 +176,8 @@ private:
     int m_maxInFlight = 64;
     int m_maxPieceBytes = 256 * 1024;
     int m_inFlight = 0;
+    qint64 m_awaitingSinceMs = 0; // when m_inFlight last rose from 0
+    bool m_pinged = false;
 
     QHash<quint32, Pending *> m_pending;
     std::deque<quint32> m_queue; // waiting to be sent, in order

@@ -123,7 +123,8 @@ void WeightClient::failSoon(Pending &p, const QString &code, const QString &mess
 {
     QMetaObject::invokeMethod(this, [this, id = p.id, code, message] { fail(id, code, message); }, Qt::QueuedConnection);
     p.sent = true; // keeps pump() from sending it while the failure is queued
-    ++m_inFlight;
+    if (m_inFlight++ == 0)
+        m_awaitingSinceMs = WeightClient::nowMs();
 }
 
 const ManifestChunk *WeightClient::chunkNamed(const QString &name) const
@@ -173,7 +174,8 @@ void WeightClient::send(Pending &p)
     if (p.startNs == 0)
         p.startNs = timelineClockNs();
     p.lastProgressMs = WeightClient::nowMs();
-    ++m_inFlight;
+    if (m_inFlight++ == 0)
+        m_awaitingSinceMs = p.lastProgressMs;
     m_socket->sendTextMessage(message);
 }
 
@@ -450,7 +452,7 @@ void WeightClient::completePieces(Pending &p)
     // Verified bytes that need no decoding are handed over from here, without waking a pool
     // thread first (on a loaded machine that wake-up is what compute waits for).
     if (streamed == StreamedCheck::Matched && (stored || chunk.codec == ChunkCodec::None) && data.size() == chunk.storedBytes) {
-        Q_EMIT chunkReceived(id, name, data, data.size(), startNs, timelineClockNs());
+        Q_EMIT chunkReceived(id, name, data, data.size(), startNs, timelineClockNs(), data);
         return;
     }
     // Hashing and decoding run on the pool so the network thread keeps reading.
@@ -465,7 +467,7 @@ void WeightClient::completePieces(Pending &p)
             }
             const QByteArray out = stored ? (verifyStoredChunk(data, chunk, origin, streamed), data)
                                           : verifyAndDecodeChunk(data, chunk, origin, streamed);
-            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs());
+            Q_EMIT chunkReceived(id, name, out, data.size(), startNs, timelineClockNs(), data);
         } catch (const ChunkIntegrityError &e) {
             qCWarning(lcClient).noquote() << e.message();
             Q_EMIT requestFailed(id, name, QStringLiteral("hash_mismatch"), e.message());

@@ -51,7 +51,47 @@ void ungroup(const char *const *in, qint64 count, char *out)
     }
 }
 
+template<typename U>
+void ungroupOne(const unsigned char *in, qint64 count, int b, char *out)
+{
+    constexpr int K = sizeof(U);
+    if (b == 0) {
+        for (qint64 i = 0; i < count; ++i) {
+            const U v = in[i];
+            std::memcpy(out + i * K, &v, K);
+        }
+        return;
+    }
+    const int shift = 8 * b;
+    if (b < K - 1) {
+        for (qint64 i = 0; i < count; ++i) {
+            U v;
+            std::memcpy(&v, out + i * K, K);
+            v |= U(in[i]) << shift;
+            std::memcpy(out + i * K, &v, K);
+        }
+        return;
+    }
+    for (qint64 i = 0; i < count; ++i) { // the last stream: the element is whole, rotate it back
+        U v;
+        std::memcpy(&v, out + i * K, K);
+        v = rotateRight(U(v | U(U(in[i]) << shift)));
+        std::memcpy(out + i * K, &v, K);
+    }
+}
+
 } // namespace
+
+void ungroupStream(const char *streamBytes, qint64 count, int elementSize, int byteIndex, char *out)
+{
+    const auto *in = reinterpret_cast<const unsigned char *>(streamBytes);
+    switch (elementSize) {
+    case 2: ungroupOne<uint16_t>(in, count, byteIndex, out); break;
+    case 4: ungroupOne<uint32_t>(in, count, byteIndex, out); break;
+    case 8: ungroupOne<uint64_t>(in, count, byteIndex, out); break;
+    default: std::memcpy(out, streamBytes, size_t(count * elementSize));
+    }
+}
 
 void groupElements(const char *in, qint64 count, int elementSize, char *const *streams)
 {

@@ -16,6 +16,13 @@ void groupElements(const char *in, qint64 count, int elementSize, char *const *s
 // The inverse: element i of `out` from streams[b][i].
 void ungroupElements(const char *const *streams, qint64 count, int elementSize, char *out);
 
+// One stream at a time, for a decoder that receives the grouped bytes in order and keeps no
+// grouped copy: byte `byteIndex` of `count` elements of `out` from `streamBytes`. Every element
+// must get its streams in order 0 .. elementSize-1: the first writes the whole element, the
+// others add their byte, the last also rotates it back. After all of them `out` holds what
+// ungroupElements() writes.
+void ungroupStream(const char *streamBytes, qint64 count, int elementSize, int byteIndex, char *out);
+
 // One array grouped into `out` as `elementSize` consecutive streams of `size / elementSize` bytes.
 void groupBytes(const char *in, qint64 size, int elementSize, char *out);
 void ungroupBytes(const char *in, qint64 size, int elementSize, char *out);

@@ -6,6 +6,7 @@
 #include "client/chunkverifier.h"
 #include "inference/blasinfo.h"
 #include "inference/matvec.h"
+#include "inference/computethreads.h"
 #include "client/fetchingchunksource.h"
 #include "format/modelconfig.h"
 #include "inference/architectures.h"
@@ -33,19 +34,13 @@ Q_LOGGING_CATEGORY(lcInference, "surfing.inference")
 namespace surfing {
 namespace {
 
-void applyComputeThreads(int threads)
-{
-    at::set_num_threads(threads);
-    setBlasThreads(threads);
-}
-
 // One inter-op thread: the rest of the machine stays free for the network thread, decoding and
 // the GUI. Interop threads can only be set once per process; compute threads follow the options.
 void configureTorchThreads()
 {
     static std::once_flag once;
     std::call_once(once, [] {
-        applyComputeThreads(defaultComputeThreads());
+        setComputeThreads(defaultComputeThreads());
         try {
             at::set_num_interop_threads(1);
         } catch (const std::exception &) {
@@ -146,7 +141,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
     d->options = options;
     d->stops = StopStrings(options.stopStrings);
     d->stream->setPrefetchDepth(options.prefetchDepth);
-    applyComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
+    setComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
 
 InferenceOptions InferenceSession::options() const { return d->options; }
@@ -345,7 +340,7 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
 {
     InferenceStats &s = result.stats;
     s.totalNs = timelineClockNs() - startNs;
-    s.threads = at::get_num_threads();
+    s.threads = computeThreads();
     s.promptTokens = result.promptIds.size();
     for (const LayerEvent &e : timeline) {
         ++s.unitLookups;

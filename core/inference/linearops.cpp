@@ -1,5 +1,6 @@
 #include "inference/linearops.h"
 
+#include "inference/computethreads.h"
 #include "inference/linearops_internal.h"
 #include "inference/matvec.h"
 #include "inference/quantops.h"
@@ -49,7 +50,10 @@ at::Tensor oneRowInOut(const at::Tensor &x, const at::Tensor &w, const at::Tenso
     at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
     const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
     float *yp = y.data_ptr<float>();
-    kernels::vecmat(type, w.data_ptr(), in, out, xp, yp, bp, 0, out);
+    const void *wp = w.data_ptr();
+    forOutputRanges(out, w.nbytes(), [&](int64_t begin, int64_t end) {
+        kernels::vecmat(type, wp, in, out, xp, yp, bp, begin, end);
+    });
     return y;
 }
 
@@ -79,10 +83,6 @@ at::Tensor widenedInOut(const at::Tensor &x, const at::Tensor &w, const at::Tens
 
 } // namespace
 
-// On the calling thread whatever the intra-op thread count: one core already streams the weights
-// at the memory bandwidth, and splitting the rows over two threads measured no faster on a quiet
-// 2-core machine and far slower when another process holds the other core (bench_matvec "kernel,
-// not split"; docs/benchmarks-inference.md). matvec() takes row ranges for a machine where it helps.
 at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &w, const at::Tensor &bias)
 {
     const kernels::WeightType type = *kernelType(w);
@@ -91,7 +91,10 @@ at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &w, const at::Tens
     at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
     const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
     float *yp = y.data_ptr<float>();
-    kernels::matvec(type, w.data_ptr(), out, in, xp, yp, bp, 0, out);
+    const void *wp = w.data_ptr();
+    forOutputRanges(out, w.nbytes(), [&](int64_t begin, int64_t end) {
+        kernels::matvec(type, wp, out, in, xp, yp, bp, begin, end);
+    });
     return y;
 }
 

@@ -1,6 +1,7 @@
 #include "inference/quantops.h"
 
 #include "base/error.h"
+#include "inference/computethreads.h"
 #include "inference/linearops_internal.h"
 #include "inference/quantmatvec.h"
 
@@ -29,8 +30,12 @@ at::Tensor oneRow(QuantType type, const at::Tensor &x, const at::Tensor &w, cons
     const int64_t out = w.size(0), in = colsOf(w);
     const at::Tensor xc = x.contiguous(), b = floatBias(bias);
     at::Tensor y = at::empty(outputSizes(x, out), at::kFloat);
-    kernels::quantMatvec(type, blocksOf(w), in, xc.data_ptr<float>(), y.data_ptr<float>(),
-                         b.defined() ? b.data_ptr<float>() : nullptr, 0, out);
+    const auto *blocks = blocksOf(w);
+    const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
+    float *yp = y.data_ptr<float>();
+    forOutputRanges(out, w.nbytes(), [&](int64_t begin, int64_t end) {
+        kernels::quantMatvec(type, blocks, in, xp, yp, bp, begin, end);
+    });
     return y;
 }
 

@@ -80,6 +80,39 @@ private Q_SLOTS:
         QVERIFY2(e.breakdown().contains(QStringLiteral("peak \u2248 1.23 GiB")), qPrintable(e.breakdown()));
     }
 
+    // A compressed chunk is decoded from its received bytes into a second, decoded buffer: while
+    // the prefetch window decodes, both live. The bound counted only the decoded one, so the
+    // bf16 --compress rows of docs/benchmarks-bounded.md ran 5 MiB over it.
+    void compressedChunksCountTheirBytesWhileDecoding()
+    {
+        ChunkManifest m = llamaManifest();
+        for (ManifestChunk &c : m.chunks)
+            c.codec = ChunkCodec::ZstdByteGroup; // stored = raw / 2
+        const MemoryEstimate e = estimateRunMemory(m, 256 * kMiB, 0, 2, -1);
+        QCOMPARE(e.peakBytes(), (101 + 256 + 194 + 200 + 97) * kMiB); // 2 x 48.5 MiB decoding
+        QCOMPARE(e.decodeBytes, 97 * kMiB);
+        // Without prefetch one chunk is still decoded at a time.
+        QCOMPARE(estimateRunMemory(m, 256 * kMiB, 0, 0, -1).decodeBytes, 97 * kMiB / 2);
+        // Uncompressed chunks are used as they arrive: nothing more.
+        QCOMPARE(estimateRunMemory(llamaManifest(), 256 * kMiB, 0, 2, -1).decodeBytes, 0);
+    }
+
+    // The compressed cache tier holds compressed bytes on top of the decoded budget; never more
+    // than the compressed chunks there are.
+    void compressedTierCountsItsBudget()
+    {
+        ChunkManifest m = llamaManifest();
+        for (ManifestChunk &c : m.chunks)
+            c.codec = ChunkCodec::ZstdByteGroup;
+        const MemoryEstimate e = estimateRunMemory(m, 256 * kMiB, 0, 2, -1, 128 * kMiB);
+        QCOMPARE(e.compressedCacheBytes, 128 * kMiB);
+        QCOMPARE(e.peakBytes(), (101 + 256 + 194 + 200 + 97 + 128) * kMiB);
+        QVERIFY2(e.breakdown().contains(QStringLiteral("+ compressed cache 128.0 MiB + decode 97.0 MiB")), qPrintable(e.breakdown()));
+        const qint64 allStored = (101 + 769) * kMiB / 2;
+        QCOMPARE(estimateRunMemory(m, 256 * kMiB, 0, 2, -1, 4096 * kMiB).compressedCacheBytes, allStored);
+        QCOMPARE(estimateRunMemory(llamaManifest(), 256 * kMiB, 0, 2, -1, 128 * kMiB).compressedCacheBytes, 0);
+    }
+
     void memAvailableIsParsed_data()
     {
         QTest::addColumn<QByteArray>("meminfo");

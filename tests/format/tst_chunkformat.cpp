@@ -16,6 +16,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
+#include <utility>
+#include <zstd.h>
 
 using namespace surfing;
 
@@ -99,6 +101,61 @@ private Q_SLOTS:
         corrupt[corrupt.size() - 3] = char(corrupt[corrupt.size() - 3] ^ 0x55);
         QVERIFY(errorOf([&] { decodeChunk(corrupt, ChunkCodec::ZstdByteGroup, file.size(), "layer_0"); }).contains("layer_0"));
         QVERIFY(errorOf([&] { decodeChunk(file, ChunkCodec::None, file.size() - 1, "x"); }).contains("manifest says"));
+    }
+
+    // The decoder scatters the grouped streams as zstd produces them (no grouped copy): every
+    // size class, several tensors per class, empty and odd-sized ones, and chunks larger than its
+    // 128 KiB window must come back byte for byte.
+    void streamingDecodeRestoresEveryDtype()
+    {
+        const QByteArray f64 = randomBytes(8 * 20001, 1), f32 = randomBytes(4 * 70001, 2), f16 = randomBytes(2 * 90001, 3);
+        const QByteArray bf16 = randomBytes(2 * 3, 4), i8 = randomBytes(777, 5), f32b = randomBytes(4 * 5, 6);
+        const QByteArray file = serializeSafetensors({{"a_f64", Dtype::F64, {20001}, f64},
+                                                      {"b_f32", Dtype::F32, {70001}, f32},
+                                                      {"c_f16", Dtype::F16, {90001}, f16},
+                                                      {"d_bf16", Dtype::BF16, {3}, bf16},
+                                                      {"e_i8", Dtype::I8, {777}, i8},
+                                                      {"f_empty", Dtype::F32, {0}, QByteArray()},
+                                                      {"g_f32", Dtype::F32, {5}, f32b}});
+        for (int level : {1, 3, 19}) {
+            const QByteArray stored = encodeChunk(file, ChunkCodec::ZstdByteGroup, level);
+            QCOMPARE(decodeChunk(stored, ChunkCodec::ZstdByteGroup, file.size(), "c"), file);
+        }
+    }
+
+    // The decoded chunk goes into the buffer the caller hands out (a client's pooled buffer),
+    // and nowhere else.
+    void decodeWritesIntoTheGivenBuffer()
+    {
+        const QByteArray file = serializeSafetensors({{"w", Dtype::F32, {50000}, randomBytes(200000, 7)}});
+        const QByteArray stored = encodeChunk(file, ChunkCodec::ZstdByteGroup, 1);
+        QByteArray given(file.size(), Qt::Uninitialized);
+        const char *memory = given.constData();
+        int calls = 0;
+        const QByteArray out = decodeChunk(stored, ChunkCodec::ZstdByteGroup, file.size(), "c", [&](qint64 size) {
+            ++calls;
+            return size == given.size() ? std::exchange(given, QByteArray()) : QByteArray(size, Qt::Uninitialized);
+        });
+        QCOMPARE(calls, 1);
+        QCOMPARE(out.constData(), memory);
+        QCOMPARE(out, file);
+    }
+
+    void streamingDecodeRefusesCutAndPaddedFrames()
+    {
+        const QByteArray file = serializeSafetensors({{"w", Dtype::F32, {50000}, randomBytes(200000, 8)}});
+        const QByteArray stored = encodeChunk(file, ChunkCodec::ZstdByteGroup, 1);
+        QVERIFY(errorOf([&] { decodeChunk(stored.left(stored.size() - 100), ChunkCodec::ZstdByteGroup, file.size(), "layer_1"); })
+                    .contains("layer_1: corrupt zstd data"));
+        QVERIFY(errorOf([&] { decodeChunk(stored + QByteArray(5, '\0'), ChunkCodec::ZstdByteGroup, file.size(), "layer_1"); })
+                    .contains("layer_1: corrupt zstd data"));
+        // A frame whose header length points past the promised size is refused before parsing.
+        QByteArray plain = file;
+        const quint64 huge = quint64(file.size());
+        std::memcpy(plain.data(), &huge, 8);
+        QByteArray bad(qsizetype(ZSTD_compressBound(size_t(plain.size()))), Qt::Uninitialized);
+        bad.resize(qsizetype(ZSTD_compress(bad.data(), size_t(bad.size()), plain.constData(), size_t(plain.size()), 1)));
+        QVERIFY(errorOf([&] { decodeChunk(bad, ChunkCodec::ZstdByteGroup, file.size(), "layer_1"); }).contains("layer_1"));
     }
 
     void manifestRoundTrips()

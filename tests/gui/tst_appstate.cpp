@@ -3,6 +3,7 @@
 // Playground, chunked models get served, restarts keep the chosen model, errors say what to do in
 // the window's terms and go away when a run works, a dead server fails visibly and can be stopped.
 // Real chunker, real in-process server, real `surfing-cli serve`, clicks and keys.
+#include "chatpanel.h"
 #include "chunkpage.h"
 #include "chunktablemodel.h"
 #include "errorbanner.h"
@@ -18,6 +19,8 @@
 
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonArray>
+#include <QPlainTextEdit>
 #include <QLabel>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -42,6 +45,7 @@ private Q_SLOTS:
     void aDeadServerShowsAttemptsAndStopGivesUp();
     void aWrongTokenIsNotAServerThatIsDown();
     void serveOptionServesAChunkFolderAndOpensThePlayground();
+    void aListOfServersFailsOverToOneThatAnswers();
 
 private:
     QString chunkInto(const QString &model, const QString &name);
@@ -276,6 +280,59 @@ void TestAppState::serveOptionServesAChunkFolderAndOpensThePlayground()
     QVERIFY(window.serverController()->serves(chunks));
     QTRY_COMPARE(window.currentPage(), MainWindow::PlaygroundTab);
     QVERIFY(comboOffering(window.playgroundPage(), QStringLiteral("stories260K")) != nullptr);
+}
+
+// Issue 15, "The GUI accepts a list too": several servers of one model in the remote URL field,
+// comma separated. The first one is dead; the run goes to the live `surfing-cli serve` and
+// completes with Hugging Face's greedy ids.
+void TestAppState::aListOfServersFailsOverToOneThatAnswers()
+{
+    const QString chunks = chunkInto(m_model, QStringLiteral("replicas-%1").arg(m_round));
+    QVERIFY(!chunks.isEmpty());
+    ServeProcess serve;
+    QVERIFY(serve.start({chunks, QStringLiteral("--host"), QStringLiteral("127.0.0.1")}));
+    QTcpServer probe; // a port where nothing listens
+    QVERIFY(probe.listen(QHostAddress::LocalHost));
+    const QString dead = QStringLiteral("ws://127.0.0.1:%1").arg(probe.serverPort());
+    probe.close();
+
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    ServerPage *server = window.serverPage();
+    window.showPage(MainWindow::ServerTab);
+    QLineEdit *urls = fieldWithPlaceholder(server, QStringLiteral("ws://127.0.0.1:8765/MODEL"));
+    // A bad entry in the list is named, and nothing is used.
+    QVERIFY(typeInto(urls, dead + QStringLiteral(", http://127.0.0.1:1")));
+    QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
+    QVERIFY2(window.errorBanner()->message().contains(QStringLiteral("'http://127.0.0.1:1' is not a ws://")), qPrintable(window.errorBanner()->message()));
+    QCOMPARE(window.currentPage(), MainWindow::ServerTab);
+    QVERIFY(typeInto(urls, dead + QStringLiteral(", ") + serve.url().toString()));
+    QVERIFY(click(buttonWithText(server, QStringLiteral("Use in Playground"))));
+    QCOMPARE(window.currentPage(), MainWindow::PlaygroundTab);
+
+    const QJsonObject golden = readJsonObject(m_model + QStringLiteral("/golden/prompts.json"))
+                                   .value(QStringLiteral("prompts")).toArray().first().toObject();
+    PlaygroundPage *page = window.playgroundPage();
+    page->setMaxTokens(12);
+    QPlainTextEdit *prompt = page->chatPanel()->promptEdit();
+    prompt->setFocus();
+    prompt->selectAll(); // typed over, as a person replaces the default prompt
+    QTest::keyClicks(prompt, golden.value(QStringLiteral("prompt")).toString());
+    InferenceController *inference = window.inferenceController();
+    QSignalSpy finished(inference, &InferenceController::finished);
+    QSignalSpy failed(inference, &InferenceController::failed);
+    QVERIFY(click(buttonWithText(page, QStringLiteral("Run"))));
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() > 0, 120000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
+    const InferenceResult result = finished.first().first().value<InferenceResult>();
+    QCOMPARE(result.newIds, idsFromJson(golden.value(QStringLiteral("greedy_ids"))).mid(0, 12));
+    QVERIFY(!window.errorBanner()->isShowingError());
+    // The Playground says where the weights came from: the whole list, not just the dead one.
+    QString shown;
+    for (QLabel *label : page->findChildren<QLabel *>())
+        shown += label->text() + QLatin1Char('\n');
+    QVERIFY2(shown.contains(QStringLiteral("weights from %1, %2").arg(dead, serve.url().toString())), qPrintable(shown));
 }
 
 QTEST_MAIN(TestAppState)

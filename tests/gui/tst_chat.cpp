@@ -26,6 +26,7 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScrollBar>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QtTest>
@@ -364,6 +365,44 @@ void TestChat::contextLimitIsExplained()
     QVERIFY2(ui.window.errorBanner()->message().contains(QStringLiteral("the 512 positions")), qPrintable(ui.window.errorBanner()->message()));
     QVERIFY(ui.window.errorBanner()->message().contains(QStringLiteral("at most 496 new tokens")));
     QVERIFY(ui.view->figuresText(0).startsWith(QStringLiteral("failed")));
+    // The long reason wraps under the reply: the conversation does not grow sideways.
+    QTest::qWait(100);
+    QVERIFY(!ui.view->horizontalScrollBar()->isVisible());
+    QVERIFY(ui.view->regenerateButton(0)->isVisible());
+    QVERIFY(ui.view->viewport()->rect().contains(ui.view->regenerateButton(0)->mapTo(ui.view->viewport(), QPoint(0, 0))));
+
+    // What to do is specific: the field and the limit, not the server's access token.
+    ErrorBanner *banner = ui.window.errorBanner();
+    const QString action = banner->action();
+    QVERIFY2(action.contains(QStringLiteral("Max new tokens")) && action.contains(QStringLiteral("at most 496")), qPrintable(action));
+    QVERIFY2(!action.contains(QStringLiteral("Server page")), qPrintable(action));
+    // The cursor is in Max new tokens with the value selected: typing replaces it.
+    QTRY_VERIFY(maxTokens->hasFocus());
+    QCOMPARE(maxTokens->findChild<QLineEdit *>()->selectedText(), QStringLiteral("600"));
+    // One click on the banner runs the turn again with what fits; the banner goes when it worked.
+    QPushButton *fix = banner->fixButton();
+    QVERIFY(fix->isVisibleTo(banner));
+    QCOMPARE(fix->text(), QStringLiteral("Run with 496 new tokens"));
+    QSignalSpy finished(ui.window.inferenceController(), &InferenceController::finished);
+    QTest::mouseClick(fix, Qt::LeftButton);
+    QCOMPARE(maxTokens->value(), 496);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() > 1, 120000);
+    QCOMPARE(finished.count(), 1);
+    QCOMPARE(ui.view->turnCount(), 1);
+    QVERIFY(!ui.view->figuresText(0).startsWith(QStringLiteral("failed")));
+    QVERIFY(!banner->isShowingError());
+    QVERIFY(!fix->isVisibleTo(banner));
+
+    // A prompt that alone fills the model: no number of new tokens helps; the advice says to
+    // shorten it or start anew, and the cursor goes back to the prompt box.
+    typeInto(ui.chat->promptEdit(), QStringLiteral("Once upon a time there was a dog. ").repeated(60));
+    QTest::keyClick(ui.chat->promptEdit(), Qt::Key_Return, Qt::ControlModifier);
+    QTRY_VERIFY_WITH_TIMEOUT(failed.count() > 1, 120000);
+    QVERIFY2(banner->message().contains(QStringLiteral("this model holds 512 positions")), qPrintable(banner->message()));
+    QVERIFY2(banner->action().contains(QStringLiteral("shorten it")) && banner->action().contains(QStringLiteral("Clear")),
+             qPrintable(banner->action()));
+    QVERIFY(!fix->isVisibleTo(banner));
+    QTRY_VERIFY(ui.chat->promptEdit()->hasFocus());
 }
 
 void TestChat::encoderHasNoSampling()

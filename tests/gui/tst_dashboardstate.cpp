@@ -19,8 +19,12 @@
 #include "timelinewidget.h"
 #include "timeserieschart.h"
 
+#include <QAbstractSpinBox>
 #include <QDir>
+#include <QGroupBox>
 #include <QHeaderView>
+#include <QLabel>
+#include <QLegendMarker>
 #include <QLineSeries>
 #include <QScrollBar>
 #include <QSignalSpy>
@@ -70,6 +74,7 @@ private Q_SLOTS:
     void layoutHoldsAt1280x800WithLongContent();
     void settingsKeepSourceModelSeedAndWindow();
     void byteSizesReadTheSameInTheWindowAndTheCli();
+    void noPageWritesDecimalByteUnits();
 
 private:
     QTemporaryDir m_home;
@@ -247,21 +252,37 @@ void TestDashboardState::layoutHoldsAt1280x800WithLongContent()
         QVERIFY2(page->minimumSizeHint().width() <= page->width(), qPrintable(QStringLiteral("page %1: needs %2 px, has %3").arg(p).arg(page->minimumSizeHint().width()).arg(page->width())));
         QCOMPARE(window.size(), QSize(1280, 800));
     }
-    // A long event in the request log: every column stays on the page, the long one elided.
-    window.showPage(MainWindow::ServerTab);
+    // A long event in the request log (logged while another page is shown, as when the server
+    // starts from the Chunk page), then the Server page is opened: every column stays on the
+    // page, the long one is elided, the short ones keep their whole text.
+    window.showPage(MainWindow::ChunkTab);
     RequestLogModel *log = window.findChild<RequestLogModel *>();
-    log->addNote(QStringLiteral("listening on ws://127.0.0.1:8765, serving ") + QStringLiteral("a-model-with-a-very-long-name, ").repeated(12));
+    const QString longEvent = QStringLiteral("listening on ws://127.0.0.1:8765, serving ")
+                              + QStringLiteral("a-model-with-a-very-long-name, ").repeated(12);
+    log->addNote(longEvent);
+    log->addServed(QStringLiteral("stories260K"), QStringLiteral("layer_0"), 123456, 0.0123, true);
     QTableView *view = nullptr;
     for (QTableView *v : window.serverPage()->findChildren<QTableView *>())
         if (v->model() == log)
             view = v;
     QVERIFY(view);
+    QTest::keyClick(&window, Qt::Key_2, Qt::ControlModifier); // View › Server
+    QCOMPARE(window.currentPage(), MainWindow::ServerTab);
+    QTRY_VERIFY(view->isVisible());
     QTest::qWait(300); // the header lays its sections out on a timer
     QVERIFY(!view->horizontalScrollBar()->isVisible());
     int columns = 0;
     for (int c = 0; c < log->columnCount(); ++c)
         columns += view->columnWidth(c);
     QVERIFY2(columns <= view->viewport()->width() + 1, qPrintable(QStringLiteral("%1 > %2").arg(columns).arg(view->viewport()->width())));
+    const QFontMetrics fm(view->font());
+    QVERIFY2(view->columnWidth(RequestLogModel::Chunk) < fm.horizontalAdvance(longEvent),
+             qPrintable(QStringLiteral("the event column is %1 px wide: it should be elided").arg(view->columnWidth(RequestLogModel::Chunk))));
+    for (int c : {RequestLogModel::Time, RequestLogModel::Result, RequestLogModel::Bytes, RequestLogModel::Milliseconds}) {
+        const QString text = log->index(1, c).data().toString();
+        QVERIFY2(view->columnWidth(c) >= fm.horizontalAdvance(text),
+                 qPrintable(QStringLiteral("column %1 (%2 px) cuts '%3'").arg(c).arg(view->columnWidth(c)).arg(text)));
+    }
 }
 
 void TestDashboardState::settingsKeepSourceModelSeedAndWindow()
@@ -311,6 +332,50 @@ void TestDashboardState::byteSizesReadTheSameInTheWindowAndTheCli()
         QCOMPARE(window.replace(QChar(0x00A0), QLatin1Char(' ')), formatByteSize(bytes));
     }
     QVERIFY(formatBytes(1536).endsWith(QStringLiteral("KiB")));
+}
+
+// Every text the window shows (labels, buttons, spin box suffixes, tool tips, column headers of
+// every model and the CSV export, chart axes and legends) writes sizes in binary units, as
+// formatByteSize() and the CLI do: "MiB", "MiB/s", never "MB".
+void TestDashboardState::noPageWritesDecimalByteUnits()
+{
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    window.openPath(m_chunks, false);
+    QStringList texts;
+    const auto widgets = window.findChildren<QWidget *>();
+    for (QWidget *w : widgets) {
+        texts << w->toolTip();
+        if (auto *label = qobject_cast<QLabel *>(w))
+            texts << label->text();
+        if (auto *button = qobject_cast<QAbstractButton *>(w))
+            texts << button->text();
+        if (auto *box = qobject_cast<QGroupBox *>(w))
+            texts << box->title();
+        if (auto *edit = qobject_cast<QLineEdit *>(w))
+            texts << edit->placeholderText();
+        if (auto *spin = qobject_cast<QSpinBox *>(w))
+            texts << spin->suffix() << spin->prefix() << spin->specialValueText();
+        if (auto *spin = qobject_cast<QDoubleSpinBox *>(w))
+            texts << spin->suffix() << spin->prefix() << spin->specialValueText();
+        if (auto *chart = qobject_cast<QChartView *>(w)) {
+            for (QAbstractAxis *axis : chart->chart()->axes())
+                texts << axis->titleText();
+            for (QAbstractSeries *series : chart->chart()->series())
+                texts << series->name();
+        }
+    }
+    for (QAbstractItemModel *model : window.findChildren<QAbstractItemModel *>())
+        for (int c = 0; c < model->columnCount(); ++c)
+            texts << model->headerData(c, Qt::Horizontal).toString();
+    QVERIFY(texts.size() > 100);
+    const QRegularExpression decimal(QStringLiteral("\\b[kKMGT]B\\b"));
+    QStringList wrong;
+    for (const QString &text : std::as_const(texts))
+        if (decimal.match(text).hasMatch())
+            wrong << text;
+    QVERIFY2(wrong.isEmpty(), qPrintable(wrong.join(QStringLiteral(" | "))));
 }
 
 QTEST_MAIN(TestDashboardState)

@@ -3,11 +3,15 @@
 // rows through the blockwise widening + GEMM, and every result matches a float64 linear layer.
 #include "format/safetensors.h"
 #include "inference/blasinfo.h"
+#include "inference/computethreads.h"
 #include "inference/linearops.h"
 #include "inference/unitweights.h"
 
 #include <ATen/Parallel.h>
 #include <QtTest>
+
+#include <mutex>
+#include <set>
 
 using namespace surfing;
 
@@ -54,6 +58,8 @@ private Q_SLOTS:
     void embeddingWidensSelectedRows();
     void otherDtypesFallBackToLibtorch();
     void blasThreadsFollowTheSetting();
+    void largeProductsUseEveryComputeThread();
+    void splitProductsEqualUnsplitOnes();
 };
 
 void TestLinearOps::storedTensorsStayInTheChunkBytes()
@@ -95,7 +101,7 @@ void TestLinearOps::affine()
 {
     QFETCH(QByteArray, dtype);
     QFETCH(int, threads);
-    at::set_num_threads(threads);
+    setComputeThreads(threads);
     at::manual_seed(7);
     for (const auto &[out, in] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {3, 5}, {37, 29}, {300, 517}, {2051, 1024}}) {
         const at::Tensor w = at::randn({out, in}).to(scalarType(dtype.constData()));
@@ -111,7 +117,7 @@ void TestLinearOps::affine()
         const at::Tensor prompt = at::randn({1, 6, in});
         verifyClose(ops::affine(prompt.narrow(1, 5, 1), w, bias), prompt.narrow(1, 5, 1), w, bias, false, "last row");
     }
-    at::set_num_threads(1);
+    setComputeThreads(1);
 }
 
 void TestLinearOps::affineInOut_data()
@@ -123,7 +129,7 @@ void TestLinearOps::affineInOut()
 {
     QFETCH(QByteArray, dtype);
     QFETCH(int, threads);
-    at::set_num_threads(threads);
+    setComputeThreads(threads);
     at::manual_seed(9);
     for (const auto &[in, out] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {5, 3}, {29, 37}, {517, 300}, {768, 2304}}) {
         const at::Tensor w = at::randn({in, out}).to(scalarType(dtype.constData()));
@@ -134,7 +140,7 @@ void TestLinearOps::affineInOut()
             verifyClose(ops::affineInOut(x, w, bias), x, w, bias, true, what.constData());
         }
     }
-    at::set_num_threads(1);
+    setComputeThreads(1);
 }
 
 void TestLinearOps::widenedBlocksOfAnySize()
@@ -179,6 +185,46 @@ void TestLinearOps::blasThreadsFollowTheSetting()
     QCOMPARE(blasThreads(), 1);
     setBlasThreads(2);
     QCOMPARE(blasThreads(), 2);
+}
+
+void TestLinearOps::largeProductsUseEveryComputeThread()
+{
+    // ATen's at::parallel_for, compiled into a file without OpenMP, ran every range on the calling
+    // thread: `--threads 2` left generation at one core's memory bandwidth.
+    const auto threadsUsed = [](int64_t outputs, size_t bytes) {
+        std::mutex mutex;
+        std::set<int> seen;
+        int64_t covered = 0;
+        forOutputRanges(outputs, bytes, [&](int64_t begin, int64_t end) {
+            std::lock_guard lock(mutex);
+            seen.insert(omp_get_thread_num());
+            covered += end - begin;
+        });
+        return std::make_pair(int(seen.size()), covered);
+    };
+    setComputeThreads(2);
+    QCOMPARE(computeThreads(), 2);
+    QCOMPARE(threadsUsed(4096, size_t(16) << 20), std::make_pair(2, int64_t(4096)));
+    QCOMPARE(threadsUsed(4096, 4096), std::make_pair(1, int64_t(4096))); // small: not worth a wake-up
+    QCOMPARE(threadsUsed(3, size_t(16) << 20), std::make_pair(1, int64_t(3)));
+    setComputeThreads(1);
+    QCOMPARE(threadsUsed(4096, size_t(16) << 20), std::make_pair(1, int64_t(4096)));
+    QCOMPARE(at::get_num_threads(), 1); // libtorch's own pool stays at one thread
+}
+
+void TestLinearOps::splitProductsEqualUnsplitOnes()
+{
+    at::manual_seed(11);
+    for (at::ScalarType type : {at::kFloat, at::kHalf, at::kBFloat16}) {
+        const at::Tensor w = at::randn({1031, 1024}).to(type), bias = at::randn({1031}), x = at::randn({1, 1, 1024});
+        const at::Tensor wInOut = at::randn({1024, 1031}).to(type);
+        setComputeThreads(1);
+        const at::Tensor one = ops::affine(x, w, bias), oneInOut = ops::affineInOut(x, wInOut, bias);
+        setComputeThreads(2);
+        QVERIFY(at::equal(ops::affine(x, w, bias), one));
+        QVERIFY(at::equal(ops::affineInOut(x, wInOut, bias), oneInOut));
+    }
+    setComputeThreads(1);
 }
 
 #include "tst_linearops.moc"

@@ -3,6 +3,7 @@
 // are checked against the goldens in ../shared/models.
 #include "goldens.h"
 #include "base/blastuning.h"
+#include "serveprocess.h"
 #include "testsupport.h"
 
 #include <QJsonArray>
@@ -10,6 +11,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <csignal>
 
 using namespace surfing::test;
 
@@ -32,6 +34,7 @@ private Q_SLOTS:
     void badUsage();
     void t5WithoutTokenizerPrintsIds();
     void serverRunMatchesLocal();
+    void interruptedRunRemovesItsStagedFiles();
     void namesTheBlasItUses_data();
     void namesTheBlasItUses();
     void choosesOpenBlasKernelsForThisCpu_data();
@@ -330,4 +333,33 @@ void TestRunCli::kernelPathsAgreeForEveryDtype()
 }
 
 QTEST_GUILESS_MAIN(TestRunCli)
+void TestRunCli::interruptedRunRemovesItsStagedFiles()
+{
+    // A remote model's config and tokenizer are staged in a temporary folder; Ctrl+C used to kill
+    // `run` on the spot and leave the folder behind. A paced server keeps the warm-up going long
+    // enough to interrupt it once the folder is there.
+    ServeProcess server;
+    QVERIFY(server.start({chunks(QStringLiteral("stories260K")), QStringLiteral("--host"),
+                          QStringLiteral("127.0.0.1"), QStringLiteral("--limit-mbps"), QStringLiteral("1")}));
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    QProcess run;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("TMPDIR"), tmp.path());
+    run.setProcessEnvironment(env);
+    run.start(cliPath(), {QStringLiteral("run"), QStringLiteral("--server"), server.url().toString(), QStringLiteral("--ids"),
+                          QStringLiteral("1,2"), QStringLiteral("--max-tokens"), QStringLiteral("4"), QStringLiteral("--warmup")});
+    QVERIFY(run.waitForStarted());
+    const auto staged = [&tmp] { return !QDir(tmp.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).isEmpty(); };
+    QTRY_VERIFY_WITH_TIMEOUT(staged() || run.state() != QProcess::Running, kWaitMs);
+    QVERIFY2(run.state() == QProcess::Running, run.readAllStandardError().constData());
+    ::kill(pid_t(run.processId()), SIGINT);
+    QVERIFY(run.waitForFinished(kWaitMs));
+    const QByteArray err = run.readAllStandardError();
+    QCOMPARE(run.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(run.exitCode(), 1);
+    QVERIFY2(err.contains("interrupted by SIGINT"), err.constData());
+    QVERIFY2(!staged(), qPrintable(QDir(tmp.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).join(QLatin1Char(' '))));
+}
+
 #include "tst_runcli.moc"

@@ -1,6 +1,7 @@
 // The bytes `run --json` reports (issue 13, "show the bound"): bytes_fetched is what crossed the
 // link (stored, compressed bytes; it once counted decoded bytes), bytes_per_token is the decode
 // steps' bytes per generated token, fetch_bytes_per_second their rate over the decode time.
+#include "inference/inferenceoptions.h"
 #include "testsupport.h"
 
 #include <QJsonArray>
@@ -9,6 +10,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+using namespace surfing;
 using namespace surfing::test;
 
 class TestRunStats : public QObject
@@ -18,6 +20,7 @@ private Q_SLOTS:
     void initTestCase();
     void bytesAreStoredBytesPerToken_data();
     void bytesAreStoredBytesPerToken();
+    void statsLineWritesBinaryUnits();
 
 private:
     QTemporaryDir m_tmp;
@@ -82,6 +85,21 @@ void TestRunStats::bytesAreStoredBytesPerToken()
     QCOMPARE(stats.value(QLatin1String("bytes_per_token")).toDouble(), decodeBytes / 4);
     QVERIFY(stats.value(QLatin1String("fetch_bytes_per_second")).toDouble() > 0);
     QVERIFY2(r.err.isEmpty() || !r.err.contains("error"), r.err.constData());
+}
+
+void TestRunStats::statsLineWritesBinaryUnits()
+{
+    // The stats line wrote decimal "MB" where the GUI and the rest of the CLI write MiB.
+    InferenceStats stats;
+    stats.promptTokens = 2;
+    stats.newTokens = 3;
+    stats.steps = 3;
+    stats.bytesFetched = 3 * 1024 * 1024;
+    stats.totalNs = 1'000'000'000;
+    stats.timeToFirstTokenNs = 100'000'000;
+    const QString line = stats.summary();
+    QVERIFY2(line.contains(QStringLiteral("fetched 3.0\u00a0MiB")) || line.contains(QStringLiteral("fetched 3.0 MiB")), qPrintable(line));
+    QVERIFY2(!line.contains(QStringLiteral(" MB")), qPrintable(line));
 }
 
 QTEST_GUILESS_MAIN(TestRunStats)

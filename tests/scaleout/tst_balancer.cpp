@@ -13,6 +13,8 @@
 #include <QThread>
 #include <QtTest>
 
+#include <csignal>
+
 using namespace surfing;
 using namespace surfing::test;
 
@@ -180,6 +182,30 @@ private Q_SLOTS:
         QVERIFY2(network.value(QLatin1String("reconnects")).toInt() >= 1, "the session was not cut: was the right replica killed?");
         qInfo("replica %d SIGKILLed mid-run: run took %lld ms (uninterrupted %lld ms), %d reconnects, %d requests sent again",
               victim, timer.elapsed(), m_uninterruptedMs, network.value(QLatin1String("reconnects")).toInt(), retries);
+        QVERIFY(m_cluster.restartReplica(victim));
+        QVERIFY(m_cluster.waitForAllUp());
+    }
+
+    // The replica holding the session frozen (SIGSTOP: as a black-holed host, the connections
+    // stay open and nothing answers): HAProxy keeps the tunnel, the client hears nothing, not
+    // even an answer to its ping, drops the session after --peer-timeout and lands on another
+    // replica, instead of failing the run when its requests time out.
+    void replicaFrozenMidRunBehindTheBalancer()
+    {
+        const QVector<double> before = servedNow();
+        m_cluster.markInFlightBaseline();
+        auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.balancerUrl().toString()} + m_runArgs);
+        const int victim = waitForServing(*run, before, 60);
+        QVERIFY2(victim >= 0, "the run ended before a replica served 60 chunks");
+        const pid_t pid = pid_t(m_cluster.replica(victim).processId());
+        QCOMPARE(::kill(pid, SIGSTOP), 0);
+        QString error;
+        const QJsonObject out = finishRun(*run, &error);
+        ::kill(pid, SIGCONT);
+        QVERIFY2(error.isEmpty(), qPrintable(error));
+        QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
+        const QJsonObject network = out.value(QLatin1String("network")).toObject();
+        QVERIFY2(network.value(QLatin1String("reconnects")).toInt() >= 1, "the session was not opened again");
         QVERIFY(m_cluster.restartReplica(victim));
         QVERIFY(m_cluster.waitForAllUp());
     }
