@@ -49,7 +49,7 @@ fi
 header=$(cat <<HEADER
 
 ## Run of $(date -u '+%Y-%m-%d %H:%M UTC')
-Command: \`TOKENS=${TOKENS:-4} bench/run-bounded.sh $1\` at $(git -C "$here" rev-parse --short HEAD).
+Command: \`ROWS=${ROWS:-full} REPS=${REPS:-1} TOKENS=${TOKENS:-4} bench/run-bounded.sh $1\` at $(git -C "$here" rev-parse --short HEAD).
 Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg).
 ${REPS:-1} rep(s) per row, going round the rows (the machine is shared; see the load column), ${TOKENS:-4} new tokens
 per prompt after \`--warmup\`, prompt of 8 ids; tokens/s and bytes/token over the decode steps. Bound = raw TCP
