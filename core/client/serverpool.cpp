@@ -320,7 +320,11 @@ void ServerPool::onManifest(int index)
         m.client->close();
         return;
     }
-    qCInfo(lcPool).noquote() << "using" << m.url.toDisplayString();
+    // With one server there is nothing to tell apart: `run` stays quiet unless asked (-v).
+    if (m_members.size() > 1)
+        qCInfo(lcPool).noquote() << "using" << m.url.toDisplayString();
+    else
+        qCDebug(lcPool).noquote() << "using" << m.url.toDisplayString();
     rebalance();
 }
 
