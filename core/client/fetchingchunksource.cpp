@@ -191,6 +191,11 @@ void FetchingChunkSource::delivered(const QString &name, const QByteArray &decod
 
 void FetchingChunkSource::failed(const QString &name, const QString &message)
 {
+    fail(name, message, false);
+}
+
+void FetchingChunkSource::fail(const QString &name, const QString &message, bool closing)
+{
     {
         std::lock_guard lock(m_mutex);
         const std::shared_ptr<InFlight> job = m_inFlight.take(name);
@@ -198,7 +203,9 @@ void FetchingChunkSource::failed(const QString &name, const QString &message)
             return;
         job->done = true;
         job->error = message;
-        if (job->waiters == 0) // a failed prefetch: acquire() will try again and report
+        // A failed prefetch: acquire() will try again and report. Once the source is closed
+        // nothing will, and the prefetches still in flight at the end of a run are no news.
+        if (job->waiters == 0 && !closing)
             qCWarning(lcClient).noquote() << "prefetch failed:" << message;
     }
     m_arrived.notify_all();
@@ -212,7 +219,7 @@ void FetchingChunkSource::failAll(const QString &message)
         names = m_inFlight.keys();
     }
     for (const QString &name : names)
-        failed(name, QStringLiteral("chunk '%1': %2").arg(name, message));
+        fail(name, QStringLiteral("chunk '%1': %2").arg(name, message), true);
 }
 
 } // namespace surfing

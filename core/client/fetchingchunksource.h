@@ -59,6 +59,7 @@ protected:
     void stopCompressedDecodes();
 
 private:
+    void fail(const QString &name, const QString &message, bool closing);
     struct InFlight {
         int waiters = 0;
         bool done = false;
