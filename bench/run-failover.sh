@@ -24,38 +24,15 @@ reps=${REPS:-5}
 model=${MODEL:-"$here/../shared/models/stories260K"}
 server_cache_mb=${SERVER_CACHE_MB:-0}
 out=${OUT:-"$here/docs/benchmarks-scaleout.md"}
-haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
-[ -x "$haproxy" ] || { echo "run-failover: haproxy is not installed (scripts/install-deps.sh)" >&2; exit 2; }
-command -v node >/dev/null || { echo "run-failover: node is not installed (scripts/install-deps.sh)" >&2; exit 2; }
-[ -d "$here/tests/s3/node_modules/s3rver" ] || { echo "run-failover: s3rver missing: run scripts/install-deps.sh" >&2; exit 2; }
 [ -d "$model" ] || { echo "run-failover: no model at $model (set MODEL=)" >&2; exit 2; }
-
-work=$(mktemp -d /var/tmp/surfing-failover.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    [ -n "${KEEP:-}" ] && echo "run-failover: kept $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" || true; }
+name=run-failover
+# shellcheck source=bench/scaleout-lib.sh
+. "$here/bench/scaleout-lib.sh"
 now() { date +%s.%N; }
 served() { curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | awk '/^surfing_chunks_served_total/ {s+=$2} END {printf "%d", s}'; }
 
 "$cli" chunk "$model" -o "$work/chunks" >/dev/null
-mkfifo "$work/s3.in"
-node "$here/tests/s3/s3server.js" --dir "$work/s3" --bucket surfing <"$work/s3.in" >"$work/s3.out" 2>&1 &
-pids+=($!)
-exec 8>"$work/s3.in"
-for _ in $(seq 100); do grep -q S3RVER_PORT "$work/s3.out" && break; sleep 0.2; done
-s3port=$(sed -n 's/^S3RVER_PORT //p' "$work/s3.out")
-for f in "$work/chunks"/*; do
-    curl -sf -X PUT --data-binary "@$f" "http://127.0.0.1:$s3port/surfing/bench/$(basename "$f")" >/dev/null
-done
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL="http://127.0.0.1:$s3port"
+start_s3 "$work/chunks"
 
 declare -a rport=() hport=() rpid=()
 start_replica() {
@@ -69,12 +46,7 @@ start_replica() {
 }
 for i in 1 2 3; do rport[$i]=$(free_port); hport[$i]=$(free_port); start_replica "$i"; done
 bport=$(free_port)
-SURFING_HAPROXY_UNPRIVILEGED=1 SURFING_BIND="127.0.0.1:$bport" \
-SURFING_R1_PORT=${rport[1]} SURFING_R1_HEALTH_PORT=${hport[1]} \
-SURFING_R2_PORT=${rport[2]} SURFING_R2_HEALTH_PORT=${hport[2]} \
-SURFING_R3_PORT=${rport[3]} SURFING_R3_HEALTH_PORT=${hport[3]} \
-    "$haproxy" -db -f "$here/packaging/haproxy/surfing.cfg" >"$work/haproxy.log" 2>&1 &
-pids+=($!)
+start_haproxy "$bport"
 # HAProxy takes a replica (back) in after "rise 2" checks 1 s apart: wait for the balancer's
 # /healthz, then that long.
 wait_balancer() {

@@ -19,22 +19,9 @@ clients_list=${CLIENTS:-"8 32 64"}
 replicas_list=${REPLICAS:-"1 2 3"}
 cache_mb=${CACHE_MB:-256}
 out=${OUT:-"$here/docs/benchmarks-scaleout.md"}
-haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
-[ -x "$haproxy" ] || { echo "run-scaleout: haproxy is not installed (scripts/install-deps.sh)" >&2; exit 2; }
-command -v node >/dev/null || { echo "run-scaleout: node is not installed (scripts/install-deps.sh)" >&2; exit 2; }
-[ -d "$here/tests/s3/node_modules/s3rver" ] || { echo "run-scaleout: s3rver missing: run scripts/install-deps.sh" >&2; exit 2; }
-
-work=$(mktemp -d /var/tmp/surfing-scaleout.XXXXXX)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" || true; }
+name=run-scaleout
+# shellcheck source=bench/scaleout-lib.sh
+. "$here/bench/scaleout-lib.sh"
 
 echo "run-scaleout: making and chunking the model in $work" >&2
 "$cli" make-model -o "$work/model" --layers "${LAYERS:-14}" --hidden 512 --intermediate 1536 --heads 8 --kv-heads 4 \
@@ -45,17 +32,7 @@ model_bytes=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print
 chunk_count=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["chunks"]))' "$work/chunks/chunk_info.json")
 
 echo "run-scaleout: starting s3rver and uploading" >&2
-mkfifo "$work/s3.in"
-node "$here/tests/s3/s3server.js" --dir "$work/s3" --bucket surfing <"$work/s3.in" >"$work/s3.out" 2>&1 &
-pids+=($!)
-exec 8>"$work/s3.in"
-for _ in $(seq 100); do grep -q S3RVER_PORT "$work/s3.out" && break; sleep 0.2; done
-s3port=$(sed -n 's/^S3RVER_PORT //p' "$work/s3.out")
-for f in "$work/chunks"/*; do
-    curl -sf -X PUT --data-binary "@$f" "http://127.0.0.1:$s3port/surfing/bench/$(basename "$f")" >/dev/null
-done
-export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
-export AWS_ENDPOINT_URL="http://127.0.0.1:$s3port"
+start_s3 "$work/chunks"
 
 rows=""
 for replicas in $replicas_list; do
@@ -68,13 +45,7 @@ for replicas in $replicas_list; do
         pids+=($!)
     done
     bport=$(free_port)
-    SURFING_HAPROXY_UNPRIVILEGED=1 SURFING_BIND="127.0.0.1:$bport" \
-    SURFING_R1_PORT=${rport[1]} SURFING_R1_HEALTH_PORT=${hport[1]} \
-    SURFING_R2_PORT=${rport[2]} SURFING_R2_HEALTH_PORT=${hport[2]} \
-    SURFING_R3_PORT=${rport[3]} SURFING_R3_HEALTH_PORT=${hport[3]} \
-        "$haproxy" -db -f "$here/packaging/haproxy/surfing.cfg" >"$work/haproxy.log" 2>&1 &
-    hapid=$!
-    pids+=($hapid)
+    start_haproxy "$bport"
     for i in $(seq "$replicas"); do
         for _ in $(seq 300); do [ "$(http_status "http://127.0.0.1:${hport[$i]}/healthz")" = 200 ] && break; sleep 0.2; done
         # Warm this replica's cache with a fetch of its own.
