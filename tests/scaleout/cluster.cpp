@@ -287,4 +287,30 @@ double Cluster::metric(int replica, const QByteArray &name) const
     return total;
 }
 
+double Cluster::servedBy(int replica) const
+{
+    return metric(replica, "surfing_chunks_served_total");
+}
+
+QVector<double> Cluster::servedNow() const
+{
+    QVector<double> served;
+    for (int i = 0; i < replicaCount(); ++i)
+        served << servedBy(i);
+    return served;
+}
+
+int Cluster::waitForServing(QProcess &run, const QVector<double> &before, double chunks) const
+{
+    while (run.state() != QProcess::NotRunning) {
+        for (int i = 0; i < replicaCount(); ++i) {
+            const auto [served, inFlight] = servedAndInFlight(i);
+            if (served - before[i] >= chunks && inFlight > 0)
+                return i;
+        }
+        run.waitForFinished(20); // also lets QProcess see the process end
+    }
+    return -1;
+}
+
 } // namespace surfing::test

@@ -12,6 +12,7 @@
 #include <QString>
 #include <QTemporaryDir>
 #include <QUrl>
+#include <QVector>
 #include <memory>
 #include <vector>
 
@@ -67,6 +68,12 @@ public:
     // replica does not answer.
     QPair<double, double> servedAndInFlight(int replica) const;
     void markInFlightBaseline();
+    // Chunks one replica, and each replica, has served so far (surfing_chunks_served_total).
+    double servedBy(int replica) const;
+    QVector<double> servedNow() const;
+    // Waits until some replica has served `chunks` more than at `before` and holds a get now,
+    // and returns it (-1 if `run` ended first).
+    int waitForServing(QProcess &run, const QVector<double> &before, double chunks) const;
     // Waits until HAProxy sees every replica up (its /healthz through the balancer answers and
     // each replica's does).
     bool waitForAllUp();

@@ -32,32 +32,6 @@ private:
     QVector<qint64> m_reference; // 64 ids of an uninterrupted local run
     qint64 m_uninterruptedMs = 0;
 
-    double servedBy(int replica) { return m_cluster.metric(replica, "surfing_chunks_served_total"); }
-
-    // Waits until some replica with a session open has served `chunks` more than at `before`;
-    // returns it (-1 if the run ended first).
-    int waitForServing(QProcess &run, const QVector<double> &before, double chunks)
-    {
-        while (run.state() != QProcess::NotRunning) {
-            // Killed while a get is in flight on it, when that can be caught.
-            for (int i = 0; i < m_cluster.replicaCount(); ++i) {
-                const auto [served, inFlight] = m_cluster.servedAndInFlight(i);
-                if (served - before[i] >= chunks && inFlight > 0)
-                    return i;
-            }
-            run.waitForFinished(20); // also lets QProcess see the process end
-        }
-        return -1;
-    }
-
-    QVector<double> servedNow()
-    {
-        QVector<double> served;
-        for (int i = 0; i < m_cluster.replicaCount(); ++i)
-            served << servedBy(i);
-        return served;
-    }
-
 private Q_SLOTS:
     void initTestCase()
     {
@@ -164,12 +138,12 @@ private Q_SLOTS:
 
     void replicaKilledMidRunBehindTheBalancer()
     {
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         m_cluster.markInFlightBaseline();
         QElapsedTimer timer;
         timer.start();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.balancerUrl().toString()} + m_runArgs);
-        const int victim = waitForServing(*run, before, 60);
+        const int victim = m_cluster.waitForServing(*run, before, 60);
         QVERIFY2(victim >= 0, "the run ended before a replica served 60 chunks");
         m_cluster.replica(victim).kill(); // SIGKILL
         QString error;
@@ -192,10 +166,10 @@ private Q_SLOTS:
     // replica, instead of failing the run when its requests time out.
     void replicaFrozenMidRunBehindTheBalancer()
     {
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         m_cluster.markInFlightBaseline();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.balancerUrl().toString()} + m_runArgs);
-        const int victim = waitForServing(*run, before, 60);
+        const int victim = m_cluster.waitForServing(*run, before, 60);
         QVERIFY2(victim >= 0, "the run ended before a replica served 60 chunks");
         const pid_t pid = pid_t(m_cluster.replica(victim).processId());
         QCOMPARE(::kill(pid, SIGSTOP), 0);
@@ -212,10 +186,10 @@ private Q_SLOTS:
 
     void storageStoppedForFiveSecondsMidRun()
     {
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         m_cluster.markInFlightBaseline();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.balancerUrl().toString()} + m_runArgs);
-        QVERIFY2(waitForServing(*run, before, 60) >= 0, "the run ended before a replica served 60 chunks");
+        QVERIFY2(m_cluster.waitForServing(*run, before, 60) >= 0, "the run ended before a replica served 60 chunks");
         QElapsedTimer outage;
         outage.start();
         m_cluster.storage().kill();

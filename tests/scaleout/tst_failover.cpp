@@ -30,30 +30,6 @@ private:
     QVector<qint64> m_reference;
     qint64 m_uninterruptedMs = 0;
 
-    double servedBy(int replica) { return m_cluster.metric(replica, "surfing_chunks_served_total"); }
-
-    QVector<double> servedNow()
-    {
-        QVector<double> served;
-        for (int i = 0; i < m_cluster.replicaCount(); ++i)
-            served << servedBy(i);
-        return served;
-    }
-
-    // A replica that has served `chunks` since `before` and holds a get now (-1: the run ended).
-    int waitForServing(QProcess &run, const QVector<double> &before, double chunks)
-    {
-        while (run.state() != QProcess::NotRunning) {
-            for (int i = 0; i < m_cluster.replicaCount(); ++i) {
-                const auto [served, inFlight] = m_cluster.servedAndInFlight(i);
-                if (served - before[i] >= chunks && inFlight > 0)
-                    return i;
-            }
-            run.waitForFinished(20); // also lets QProcess see the process end
-        }
-        return -1;
-    }
-
     QJsonObject healthOf(int replica, int *status)
     {
         const HttpAnswer answer = httpGet(m_cluster.healthPort(replica), "/healthz");
@@ -94,7 +70,7 @@ private Q_SLOTS:
 
     void spreadsChunkRequestsOverTheReplicas()
     {
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         QElapsedTimer timer;
         timer.start();
         // Repeated --server options and a comma-separated list mean the same.
@@ -108,7 +84,7 @@ private Q_SLOTS:
         m_uninterruptedMs = timer.elapsed();
         QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
         QCOMPARE(out.value(QLatin1String("network")).toObject().value(QLatin1String("servers")).toInt(), 3);
-        const QVector<double> after = servedNow();
+        const QVector<double> after = m_cluster.servedNow();
         for (int i = 0; i < m_cluster.replicaCount(); ++i) {
             qInfo("replica %d served %.0f chunks", i, after[i] - before[i]);
             QVERIFY2(after[i] - before[i] > 10, "a replica got (almost) no requests");
@@ -117,12 +93,12 @@ private Q_SLOTS:
 
     void replicaKilledMidRun()
     {
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         m_cluster.markInFlightBaseline();
         QElapsedTimer timer;
         timer.start();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
-        const int victim = waitForServing(*run, before, 40); // killed while a get is in flight on it
+        const int victim = m_cluster.waitForServing(*run, before, 40); // killed while a get is in flight on it
         QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
         m_cluster.replica(victim).kill(); // SIGKILL
         QString error;
@@ -145,10 +121,10 @@ private Q_SLOTS:
     // and its requests go to the others.
     void frozenReplicaIsLeftMidRun()
     {
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         m_cluster.markInFlightBaseline();
         auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
-        const int victim = waitForServing(*run, before, 40);
+        const int victim = m_cluster.waitForServing(*run, before, 40);
         QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
         const pid_t pid = pid_t(m_cluster.replica(victim).processId());
         QCOMPARE(::kill(pid, SIGSTOP), 0);
@@ -192,7 +168,7 @@ private Q_SLOTS:
         const QStringList objects = QDir(m_cluster.chunkDir()).entryList(QDir::Files);
         const int gets = int(objects.size()) - 1; // every chunk and file but chunk_info.json (sent as the manifest)
         QVERIFY(m_cluster.storage().injectStall(stalled));
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         m_cluster.markInFlightBaseline();
         const QString out = m_tmp.filePath(QStringLiteral("fetched-over-a-kill"));
         QProcess fetch;
@@ -296,13 +272,13 @@ private Q_SLOTS:
         QFile file(prompts);
         QVERIFY(file.open(QIODevice::WriteOnly) && file.write(lines.join(QLatin1Char('\n')).toUtf8()) > 0);
         file.close();
-        const QVector<double> before = servedNow();
+        const QVector<double> before = m_cluster.servedNow();
         QProcess run;
         run.start(cliPath(), {QStringLiteral("run"), QStringLiteral("--server"), m_cluster.replicaUrl(0).toString(),
                               QStringLiteral("--prompts-file"), prompts, QStringLiteral("--max-tokens"), QStringLiteral("64"),
                               QStringLiteral("--cache-layers"), QStringLiteral("1")});
         QVERIFY(run.waitForStarted(kWaitMs));
-        QTRY_VERIFY_WITH_TIMEOUT(servedBy(0) - before[0] >= 20 || run.state() == QProcess::NotRunning, kWaitMs);
+        QTRY_VERIFY_WITH_TIMEOUT(m_cluster.servedBy(0) - before[0] >= 20 || run.state() == QProcess::NotRunning, kWaitMs);
         QVERIFY(m_cluster.storage().injectStall(QStringLiteral("chunk_info.json")));
         int status = 0;
         int checks = 0;
