@@ -30,6 +30,11 @@ GenerationResult generate(DecoderModel &model, WeightStream &stream, const at::T
     Sampler sampler(options.sampling);
     KVCache cache(model.numLayers());
     KVCache *kv = options.useKvCache ? &cache : nullptr;
+    // Room for the prompt and the maxNewTokens - 1 tokens fed back (the last is only sampled),
+    // but never more than growing would take at the prompt: a large maxNewTokens that EOS cuts
+    // short must not hold memory for tokens never made.
+    const int64_t fedBack = std::max(options.maxNewTokens - 1, 0);
+    cache.reserve(std::min(ids.size(1) + fedBack, KVCache::grownCapacity(ids.size(1))));
 
     at::Tensor mask = attentionMask.defined() ? attentionMask.to(at::kLong) : at::ones_like(ids);
     at::Tensor sequence = ids;
@@ -47,7 +52,7 @@ GenerationResult generate(DecoderModel &model, WeightStream &stream, const at::T
         ForwardOptions forward;
         forward.lastLogitsOnly = !(step == 0 && keepPromptLogits);
         const DecoderOutput out = model.forward(stream, input, kv, forward);
-        if (step == 0) {
+        if (step == 0 && keepPromptLogits) {
             result.promptLogits = out.logits;
             result.promptHidden = out.hidden;
         }
@@ -73,6 +78,7 @@ GenerationResult generate(DecoderModel &model, WeightStream &stream, const at::T
         if (allDone || !goOn)
             break;
     }
+    result.kvCacheBytes = cache.bytes();
     return result;
 }
 

@@ -22,9 +22,10 @@ struct GenerationOptions {
 
 struct GenerationResult {
     std::vector<std::vector<int64_t>> newIds; // per row, EOS included when it stopped a row
-    at::Tensor promptLogits;                  // [B, T, vocab] of the prompt pass (last position only
-                                              // unless keepPromptLogits)
+    // With keepPromptLogits only (a batch's would stay alive through every step):
+    at::Tensor promptLogits;                  // [B, T, vocab] of the prompt pass
     at::Tensor promptHidden;                  // [B, T, hidden] final hidden states of the prompt
+    int64_t kvCacheBytes = 0;                 // what the KV cache held at the end, unused room included
 };
 
 // Called after each step with the token of every row (-1 for rows already finished); return

@@ -12,6 +12,7 @@
 #include "inference/architectures.h"
 #include "format/safetensors.h"
 #include "inference/modelrunner.h"
+#include "inference/tensormemory.h"
 #include "inference/batchgeneration.h"
 #include "inference/weightstream.h"
 #include "tokenizer/tokenizer.h"
@@ -100,6 +101,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
     qRegisterMetaType<LayerEvent>();
     qRegisterMetaType<InferenceResult>();
     configureTorchThreads();
+    useUnsplitTensorMemory();
     warnIfReferenceBlas();
     kernels::activePath(); // logs the kernel path once, next to the BLAS (run -v)
     d->q = this;

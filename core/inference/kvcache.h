@@ -17,6 +17,14 @@ public:
     // Tokens cached so far (0 before the first step).
     int64_t length() const { return m_slots.empty() ? 0 : m_slots[0].length; }
 
+    // Room for `positions` tokens, taken by each layer at its first append: a generation knows
+    // its prompt and how many tokens it adds, so its cache need hold no room it never uses nor
+    // be copied to grow (a batch of 64 prompts of 8 held 16 positions for 11). Past the reserve,
+    // storage doubles as without one.
+    void reserve(int64_t positions) { m_reserved = positions; }
+    // The capacity a slot grows to when `needed` positions do not fit.
+    static int64_t grownCapacity(int64_t needed) { return std::max<int64_t>(2 * needed, 16); }
+
     // Appends this step's k, v [B, Hkv, T, D] for `layer`; returns the whole history as views
     // (valid until the next append). Storage grows by doubling, so a step copies only its own
     // keys and values instead of the whole history.
@@ -24,8 +32,10 @@ public:
     {
         Slot &slot = m_slots.at(size_t(layer));
         const int64_t needed = slot.length + k.size(2);
-        if (!slot.keys.defined() || needed > slot.keys.size(2))
-            grow(slot, k, v, std::max<int64_t>(2 * needed, 16));
+        if (!slot.keys.defined() && needed <= m_reserved)
+            takeReserve(k, v);
+        if (!fits(slot, k, v) || needed > slot.keys.size(2))
+            grow(slot, k, v, needed <= m_reserved ? m_reserved : grownCapacity(needed));
         slot.keys.narrow(2, slot.length, k.size(2)).copy_(k);
         slot.values.narrow(2, slot.length, v.size(2)).copy_(v);
         slot.length = needed;
@@ -54,6 +64,24 @@ private:
         int64_t length = 0;
     };
 
+    // Every layer's room at once, before the first layer's temporaries are freed: taken one
+    // layer at a time, each slot landed between freed temporaries and the heap kept growing.
+    void takeReserve(const at::Tensor &k, const at::Tensor &v)
+    {
+        for (Slot &slot : m_slots)
+            if (!slot.keys.defined())
+                grow(slot, k, v, m_reserved);
+    }
+
+    // A layer whose heads differ from the first's does not keep the room taken with its shape.
+    static bool fits(const Slot &slot, const at::Tensor &k, const at::Tensor &v)
+    {
+        const auto same = [](const at::Tensor &a, const at::Tensor &b) {
+            return a.size(0) == b.size(0) && a.size(1) == b.size(1) && a.size(3) == b.size(3) && a.dtype() == b.dtype();
+        };
+        return slot.keys.defined() && (slot.length > 0 || (same(slot.keys, k) && same(slot.values, v)));
+    }
+
     static void grow(Slot &slot, const at::Tensor &k, const at::Tensor &v, int64_t capacity)
     {
         at::Tensor keys = at::empty({k.size(0), k.size(1), capacity, k.size(3)}, k.options());
@@ -67,6 +95,7 @@ private:
     }
 
     std::vector<Slot> m_slots;
+    int64_t m_reserved = 0;
 };
 
 } // namespace surfing

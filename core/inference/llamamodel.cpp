@@ -84,8 +84,10 @@ at::Tensor LlamaModel::attention(const UnitWeights &w, const at::Tensor &x, cons
 
 at::Tensor LlamaModel::denseMlp(const UnitWeights &w, const at::Tensor &x) const
 {
-    const at::Tensor gated = activation(m_activation, linear(w, QStringLiteral("mlp.gate_proj"), x))
-                             * linear(w, QStringLiteral("mlp.up_proj"), x);
+    // In place: a prompt of many rows (a batch) makes these [rows, intermediate] the largest
+    // tensors of the forward pass; out of place, four of them were alive at once.
+    at::Tensor gated = activationInPlace(m_activation, linear(w, QStringLiteral("mlp.gate_proj"), x));
+    gated.mul_(linear(w, QStringLiteral("mlp.up_proj"), x));
     return linear(w, QStringLiteral("mlp.down_proj"), gated);
 }
 

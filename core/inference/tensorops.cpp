@@ -100,6 +100,19 @@ at::Tensor activation(const QString &name, const at::Tensor &x)
     throw Error(QStringLiteral("config.json: activation '%1' is not supported (gelu, gelu_new, relu, silu)").arg(name));
 }
 
+at::Tensor activationInPlace(const QString &name, at::Tensor x)
+{
+    if (name == QLatin1String("gelu"))
+        return at::gelu_(x);
+    if (name == QLatin1String("relu"))
+        return at::relu_(x);
+    if (name == QLatin1String("silu") || name == QLatin1String("swish"))
+        return at::silu_(x);
+    if (name == QLatin1String("tanh"))
+        return at::tanh_(x);
+    return activation(name, x);
+}
+
 at::Tensor splitHeads(const at::Tensor &x, int64_t heads)
 {
     const int64_t b = x.size(0), t = x.size(1);

@@ -32,6 +32,11 @@ at::Tensor geluTanh(const at::Tensor &x);
 at::Tensor geluErf(const at::Tensor &x);
 // Applies a config.json activation name (gelu, gelu_new, relu, silu, ...).
 at::Tensor activation(const QString &name, const at::Tensor &x);
+// The same values written over `x` where libtorch has the in-place kernel (the same kernel as
+// activation() runs, so the same bits), so that a wide MLP intermediate is not held twice.
+// Returns x, or a new tensor for activations without one. `x` must not be a view of anything
+// still needed.
+at::Tensor activationInPlace(const QString &name, at::Tensor x);
 
 // [B, T, H*D] -> [B, H, T, D] and back.
 at::Tensor splitHeads(const at::Tensor &x, int64_t heads);
