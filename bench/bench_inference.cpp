@@ -51,7 +51,7 @@ public:
             m_bytes.insert(c.name, m_local.acquire(c.name));
     }
     const ChunkManifest &manifest() const override { return m_local.manifest(); }
-    void prefetch(const QString &) override {}
+    bool prefetch(const QString &) override { return false; } // everything is in memory
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch) override
     {
         const auto it = m_bytes.constFind(name);

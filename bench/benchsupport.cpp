@@ -12,6 +12,7 @@
 #include <QtEndian>
 
 #include <arpa/inet.h>
+#include <limits>
 #include <sched.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -79,18 +80,26 @@ sockaddr_in loopback(quint16 port)
     return a;
 }
 
-// Answers requests on one connection until the peer closes it.
+// Answers requests on one connection until the peer closes it. The connection opens with a u32
+// RawSending; then each request is a u32 chunk index.
 void serveConnection(int fd, const QVector<QByteArray> *chunks)
 {
     setOption(fd, IPPROTO_TCP, TCP_NODELAY, 1);
-    setOption(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
     quint32 le = 0;
+    if (::recv(fd, &le, sizeof le, MSG_WAITALL) != ssize_t(sizeof le)) {
+        ::close(fd);
+        return;
+    }
+    const auto sending = RawSending(qFromLittleEndian(le));
+    if (sending == RawSending::OneSend)
+        setOption(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
+    const qint64 most = sending == RawSending::MiBPieces ? qint64(1) << 20 : std::numeric_limits<qint64>::max();
     while (::recv(fd, &le, sizeof le, MSG_WAITALL) == ssize_t(sizeof le)) {
         const QByteArray &chunk = chunks->at(int(qFromLittleEndian(le)) % chunks->size());
         const char *p = chunk.constData();
         qint64 left = chunk.size();
         while (left > 0) {
-            const ssize_t n = ::send(fd, p, size_t(left), MSG_NOSIGNAL);
+            const ssize_t n = ::send(fd, p, size_t(qMin(left, most)), MSG_NOSIGNAL);
             if (n <= 0 && errno != EINTR)
                 break;
             if (n > 0) {
@@ -172,12 +181,15 @@ quint16 startRawServer(QProcess &process, const QStringList &files)
     return port;
 }
 
-RawConnection::RawConnection(quint16 port) : m_fd(::socket(AF_INET, SOCK_STREAM, 0))
+RawConnection::RawConnection(quint16 port, RawSending sending) : m_fd(::socket(AF_INET, SOCK_STREAM, 0))
 {
     const sockaddr_in a = loopback(port);
     if (m_fd < 0 || ::connect(m_fd, reinterpret_cast<const sockaddr *>(&a), sizeof a) != 0)
         qFatal("cannot connect to the raw server: %s", std::strerror(errno));
     setOption(m_fd, IPPROTO_TCP, TCP_NODELAY, 1);
+    const quint32 le = qToLittleEndian(quint32(sending));
+    if (::send(m_fd, &le, sizeof le, MSG_NOSIGNAL) != ssize_t(sizeof le))
+        qFatal("cannot talk to the raw server: %s", std::strerror(errno));
 }
 
 void RawConnection::setReadLowWater(int bytes)
@@ -209,7 +221,8 @@ void RawConnection::fetch(quint32 index, qint64 size, char *into)
                 lowered = true;
             }
         }
-        const ssize_t n = ::recv(m_fd, into + got, size_t(size - got), 0);
+        const qint64 want = m_readSlice > 0 ? qMin(m_readSlice, size - got) : size - got;
+        const ssize_t n = ::recv(m_fd, into + got, size_t(want), 0);
         if (n == 0 || (n < 0 && errno != EINTR))
             qFatal("raw transfer failed after %lld of %lld bytes", got, size);
         if (n > 0)

@@ -27,11 +27,18 @@ int runRawServer(const QStringList &files);
 // Starts this program again with --raw-server FILES; returns the port it listens on.
 quint16 startRawServer(QProcess &process, const QStringList &files);
 
+// How the raw server sends on a connection. Each is plain TCP from memory; which one is fastest
+// depends on the machine, so the transfer bound (bench_linkrate) takes the best of them.
+enum class RawSending {
+    OneSend,    // one blocking send() per chunk, SO_SNDBUF fixed at 4 MiB
+    MiBPieces,  // send() of 1 MiB at a time, send buffer left to the kernel's autotuning
+};
+
 // One blocking TCP connection to the raw server.
 class RawConnection
 {
 public:
-    explicit RawConnection(quint16 port);
+    explicit RawConnection(quint16 port, RawSending sending = RawSending::OneSend);
     ~RawConnection();
     RawConnection(const RawConnection &) = delete;
     RawConnection &operator=(const RawConnection &) = delete;
@@ -41,10 +48,15 @@ public:
     // SO_RCVLOWAT: recv() returns only once this many bytes are there (or the rest of the chunk),
     // so a large transfer takes fewer wake-ups (what WebSocketClient does for a piece's payload).
     void setReadLowWater(int bytes);
+    // At most this many bytes per recv() (0: as many as the chunk still needs). On loopback,
+    // 64-128 KiB reads let the sender's packets reach the socket between reads instead of piling
+    // up in its backlog while one long read holds the socket: up to twice the rate here.
+    void setReadSlice(qint64 bytes) { m_readSlice = bytes; }
 
 private:
     int m_fd = -1;
     int m_lowWater = 1;
+    qint64 m_readSlice = 0;
 };
 
 // The q-quantile (0..1) of `v`, nearest rank; 0 for an empty vector.

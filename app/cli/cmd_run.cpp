@@ -241,7 +241,7 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("compressed-cache-mb"), QStringLiteral("A second cache tier below it, in MiB (default 0 = off): keeps "
                                                                "chunks made with `chunk --compress` as received and decodes them "
                                                                "from there instead of fetching them again."), QStringLiteral("M")},
-        {QStringLiteral("prefetch"), QStringLiteral("Chunks fetched ahead of the one computing (default 2, 0 = off)."), QStringLiteral("D")},
+        {QStringLiteral("prefetch"), QStringLiteral("Chunks kept on their way ahead of the one computing, past those already cached (default 2, 0 = off)."), QStringLiteral("D")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
         {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
                                                         "one line of output per prompt."), QStringLiteral("FILE")},

@@ -44,12 +44,12 @@ ClientCache::Bytes ClientCache::lookup(const QString &name)
         return {};
     }
     ++m_stats.hits;
-    const bool firstUseOfPrefetch = it->prefetchPinned;
-    m_policy->accessed(name, !firstUseOfPrefetch);
     Bytes bytes = it->bytes; // held from here on, so the eviction below cannot pick it
-    if (firstUseOfPrefetch) {
-        unpinPrefetched(*it);
+    if (it->prefetchPinned) {
+        enterBudget(name, *it);
         evictUntilFits(0, 0);
+    } else {
+        m_policy->accessed(name, true);
     }
     return bytes;
 }
@@ -58,6 +58,13 @@ bool ClientCache::contains(const QString &name) const
 {
     QMutexLocker lock(&m_mutex);
     return m_entries.contains(name);
+}
+
+bool ClientCache::isPrefetchPending(const QString &name) const
+{
+    QMutexLocker lock(&m_mutex);
+    const auto it = m_entries.constFind(name);
+    return it != m_entries.constEnd() && it->prefetchPinned;
 }
 
 void ClientCache::insert(const QString &name, Bytes bytes, bool prefetched)
@@ -77,7 +84,8 @@ void ClientCache::insert(const QString &name, Bytes bytes, bool prefetched)
     m_stats.residentBytes += bytes->size();
     m_entries.insert(name, Entry{std::move(bytes), prefetched});
     m_stats.residentChunks = int(m_entries.size());
-    m_policy->inserted(name);
+    if (!prefetched)
+        m_policy->inserted(name);
 }
 
 void ClientCache::remove(const QString &name)
@@ -93,7 +101,7 @@ void ClientCache::releasePrefetch(const QString &name)
     const auto it = m_entries.find(name);
     if (it == m_entries.end() || !it->prefetchPinned)
         return;
-    unpinPrefetched(*it);
+    enterBudget(name, *it);
     evictUntilFits(0, 0);
 }
 
@@ -142,6 +150,15 @@ void ClientCache::unpinPrefetched(Entry &entry)
     --m_stats.prefetchedChunks;
 }
 
+// The policy hears of a prefetched entry only now, as if it had arrived just when it was needed:
+// told at arrival, a chunk prefetched many layers ahead would look older than the layers used
+// in between, and the policy would keep or evict the wrong ones.
+void ClientCache::enterBudget(const QString &name, Entry &entry)
+{
+    unpinPrefetched(entry);
+    m_policy->inserted(name);
+}
+
 bool ClientCache::overBudget(qint64 extraBytes, int extraChunks) const
 {
     const qint64 budgetedBytes = m_stats.residentBytes - m_stats.prefetchedBytes;
@@ -151,10 +168,42 @@ bool ClientCache::overBudget(qint64 extraBytes, int extraChunks) const
     return m_maxChunks > 0 && budgetedChunks + extraChunks > m_maxChunks;
 }
 
+void ClientCache::setUpcoming(const QStringList &order, int next)
+{
+    QMutexLocker lock(&m_mutex);
+    if (order != m_upcomingOrder) { // the same list again (shared data) compares at once
+        m_upcomingOrder = order;
+        m_upcomingPosition.clear();
+        for (int i = 0; i < order.size(); ++i)
+            m_upcomingPosition.insert(order[i], i);
+    }
+    m_upcomingNext = order.isEmpty() ? 0 : ((next % order.size()) + order.size()) % order.size();
+}
+
+QString ClientCache::plannedVictim() const
+{
+    const int n = int(m_upcomingPosition.size());
+    QString victim;
+    int farthest = -1;
+    for (auto it = m_entries.cbegin(); it != m_entries.cend(); ++it) {
+        if (!evictable(it.key()))
+            continue;
+        const int position = m_upcomingPosition.value(it.key(), -1);
+        const int distance = position < 0 ? n : (position - m_upcomingNext + n) % n;
+        if (distance > farthest) {
+            farthest = distance;
+            victim = it.key();
+        }
+    }
+    return victim;
+}
+
 void ClientCache::evictUntilFits(qint64 extraBytes, int extraChunks)
 {
     while (m_entries.size() > m_stats.prefetchedChunks && overBudget(extraBytes, extraChunks)) {
-        const QString victim = m_policy->victim([this](const QString &key) { return evictable(key); });
+        const QString victim = !m_upcomingPosition.isEmpty()
+                                   ? plannedVictim()
+                                   : m_policy->victim([this](const QString &key) { return evictable(key); });
         if (victim.isEmpty()) {
             qCDebug(lcClientCache) << "over budget: every resident chunk is pinned";
             return;

@@ -3,7 +3,9 @@
 // while it is prefetched but not yet used, or while anyone outside the cache still holds its
 // bytes (compute is using the layer): evicting it would free nothing. Prefetched entries stay
 // outside the budget until their first use (they are the prefetch window, bounded by the prefetch
-// depth), so prefetching never pushes out the chunks the policy chose to keep. Thread-safe.
+// depth), so prefetching never pushes out the chunks the policy chose to keep. When the order of
+// the coming uses is known (setUpcoming(): a decoder walks its units in the same order at every
+// step), eviction follows it instead of the policy. Thread-safe.
 #pragma once
 
 #include "cache/cachepolicy.h"
@@ -12,6 +14,7 @@
 #include <QHash>
 #include <QMutex>
 #include <QString>
+#include <QStringList>
 #include <memory>
 
 namespace surfing {
@@ -46,6 +49,8 @@ public:
     // Counts a hit or a miss. A hit on a prefetched entry releases its prefetch pin.
     Bytes lookup(const QString &name);
     bool contains(const QString &name) const;
+    // Stored by a prefetch and not looked up yet (still pinned outside the budget).
+    bool isPrefetchPending(const QString &name) const;
 
     // Stores `bytes` under `name` (replacing an older entry) and evicts unpinned entries until
     // the budget holds again. `prefetched`: pinned and outside the budget until the first
@@ -60,6 +65,13 @@ public:
     // Evicts what became evictable; call after releasing bytes obtained from lookup().
     void trim();
 
+    // The units that will be looked up, in order, from order[next] on, wrapping to the head
+    // (the next step walks the same order). Eviction then drops the entry whose next use is the
+    // farthest (Belady's choice; entries not in the order first), so the chunks a cyclic walk
+    // misses are the ones just used, whose next use is far enough ahead for a prefetch to hide
+    // their fetch, rather than the ones needed next. An empty order goes back to the policy.
+    void setUpcoming(const QStringList &order, int next);
+
     ClientCacheStats stats() const;
     void resetStats();
 
@@ -70,7 +82,9 @@ private:
     };
 
     bool evictable(const QString &name) const;
+    QString plannedVictim() const;
     void unpinPrefetched(Entry &entry);
+    void enterBudget(const QString &name, Entry &entry);
     bool overBudget(qint64 extraBytes, int extraChunks) const;
     void evictUntilFits(qint64 extraBytes, int extraChunks);
     void drop(const QString &name, bool eviction);
@@ -79,6 +93,9 @@ private:
     CachePolicyKind m_policyKind;
     std::unique_ptr<CachePolicy> m_policy;
     QHash<QString, Entry> m_entries;
+    QStringList m_upcomingOrder;
+    QHash<QString, int> m_upcomingPosition; // unit -> index in m_upcomingOrder
+    int m_upcomingNext = 0;
     qint64 m_maxBytes = 0;
     int m_maxChunks = 0;
     ClientCacheStats m_stats;

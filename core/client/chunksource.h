@@ -7,6 +7,7 @@
 
 #include <QByteArray>
 #include <QString>
+#include <QStringList>
 #include <memory>
 
 namespace surfing {
@@ -29,8 +30,14 @@ public:
     virtual const ChunkManifest &manifest() const = 0;
 
     // Starts fetching a chunk in the background unless it is cached or already in flight.
-    // Returns at once; thread-safe.
-    virtual void prefetch(const QString &name) = 0;
+    // Returns at once whether the chunk is on its way: in flight, or prefetched and not used yet
+    // (either way it holds a place in the prefetch window); false when it is simply in the cache,
+    // or not in the manifest. Thread-safe.
+    virtual bool prefetch(const QString &name) = 0;
+
+    // Where compute is in the order it walks: it will ask for order[next] next, then on in order,
+    // wrapping to the head. Lets the cache keep what is needed soonest. Thread-safe.
+    virtual void setUpcoming(const QStringList &order, int next) { Q_UNUSED(order); Q_UNUSED(next); }
 
     // A prefetch that turned out not to be needed (a mixture-of-experts guess the router did not
     // confirm): its chunk no longer needs to stay pinned outside the cache budget. Thread-safe.

@@ -100,14 +100,17 @@ void FetchingChunkSource::refetchAfterRefusal(const QString &name, const QString
     failed(name, QStringLiteral("chunk '%1': %2").arg(name, why));
 }
 
-void FetchingChunkSource::prefetch(const QString &name)
+bool FetchingChunkSource::prefetch(const QString &name)
 {
     if (!manifest().find(name))
-        return;
+        return false;
     std::lock_guard lock(m_mutex);
-    if (m_inFlight.contains(name) || m_cache->contains(name))
-        return;
+    if (m_inFlight.contains(name))
+        return true;
+    if (m_cache->contains(name))
+        return m_cache->isPrefetchPending(name);
     startLocked(name);
+    return true;
 }
 
 void FetchingChunkSource::releasePrefetch(const QString &name)

@@ -25,8 +25,9 @@ public:
     explicit FetchingChunkSource(CachePolicyKind policy = CachePolicyKind::ScanResistant);
     ~FetchingChunkSource() override;
 
-    void prefetch(const QString &name) override;
+    bool prefetch(const QString &name) override;
     void releasePrefetch(const QString &name) override;
+    void setUpcoming(const QStringList &order, int next) override { m_cache->setUpcoming(order, next); }
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
     ClientCache &cache() { return *m_cache; }

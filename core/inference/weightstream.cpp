@@ -53,13 +53,21 @@ struct WeightStream::Private {
             position.insert(units[i], i);
     }
 
-    // Units [from, from + depth) of the order, wrapping to the head: a decoder walks the same
-    // order every step, so the last layers of one step prefetch the first units of the next.
+    // Keeps `depth` chunks on their way: walks the order from `from`, wrapping to the head (a
+    // decoder walks the same order every step, so the last layers of one step prefetch the first
+    // units of the next), past the units already in the cache, until `depth` of them are coming.
+    // Counting only what has to come starts a fetch as early as the window allows: when most
+    // layers are cached, the next one that is not can be many layers ahead, and a window of
+    // `depth` units would ask for it only a layer or two before compute needs it. The memory
+    // bound is the same (`depth` chunks beside the budget). The walk stops after
+    // kLookaheadUnits, so a long order (mixture-of-experts units) costs little per acquire.
     void prefetchFrom(int from)
     {
+        constexpr int kLookaheadUnits = 64;
         const int n = order.size();
-        for (int k = 0; k < depth && k < n; ++k)
-            source->prefetch(order[(from + k) % n]);
+        int coming = 0;
+        for (int k = 0; k < n && k < kLookaheadUnits && coming < depth; ++k)
+            coming += source->prefetch(order[(from + k) % n]) ? 1 : 0;
     }
 };
 
@@ -110,6 +118,7 @@ UnitWeights WeightStream::acquire(const QString &unit)
     const auto pos = d->position.constFind(unit);
     if (pos == d->position.constEnd())
         throw Error(QStringLiteral("unit '%1' was not announced for step %2 (beginStep)").arg(unit).arg(d->step));
+    d->source->setUpcoming(d->order, *pos);
     d->prefetchFrom(*pos + 1);
 
     ChunkFetch fetch;

@@ -65,6 +65,9 @@ private Q_SLOTS:
     void lruKeepsRecentEntries();
     void pinnedEntriesAreNotEvicted();
     void prefetchedEntriesStayUntilUsed();
+    void evictionFollowsTheUpcomingOrder();
+    void unitsOutsideTheUpcomingOrderGoFirst();
+    void plannedCyclicWalkMissesTheMinimum();
     void statisticsAddUp();
     void policyNames();
 };
@@ -218,6 +221,68 @@ void TestClientCache::prefetchedEntriesStayUntilUsed()
     QVERIFY(cache.contains(QStringLiteral("p3")));
     QCOMPARE(cache.stats().prefetchedBytes, 100);
     QCOMPARE(cache.stats().residentBytes - cache.stats().prefetchedBytes, 300);
+}
+
+// With the order of the coming uses known, eviction drops the entry used farthest ahead (on a
+// cyclic walk, the one just used), not the one the policy would pick.
+void TestClientCache::evictionFollowsTheUpcomingOrder()
+{
+    ClientCache cache(CachePolicyKind::Lru);
+    cache.setBudget(0, 3);
+    const QStringList order{QStringLiteral("a"), QStringLiteral("b"), QStringLiteral("c"), QStringLiteral("d")};
+    for (int i = 0; i < 3; ++i) {
+        cache.setUpcoming(order, i);
+        QVERIFY(!cache.lookup(order[i]));
+        cache.insert(order[i], bytesOf(100));
+    }
+    cache.setUpcoming(order, 3);
+    cache.insert(QStringLiteral("d"), bytesOf(100));
+    // LRU alone would drop a, needed right after d; c is needed last.
+    QVERIFY(cache.contains(QStringLiteral("a")));
+    QVERIFY(cache.contains(QStringLiteral("b")));
+    QVERIFY(!cache.contains(QStringLiteral("c")));
+    QVERIFY(cache.contains(QStringLiteral("d")));
+
+    cache.setUpcoming({}, 0); // no plan: the policy again (LRU: a is the oldest)
+    cache.insert(QStringLiteral("e"), bytesOf(100));
+    QVERIFY(!cache.contains(QStringLiteral("a")));
+}
+
+void TestClientCache::unitsOutsideTheUpcomingOrderGoFirst()
+{
+    ClientCache cache(CachePolicyKind::Lru);
+    cache.setBudget(0, 2);
+    cache.insert(QStringLiteral("stale"), bytesOf(100));
+    cache.insert(QStringLiteral("a"), bytesOf(100));
+    cache.setUpcoming({QStringLiteral("a"), QStringLiteral("b")}, 1);
+    QVERIFY(cache.lookup(QStringLiteral("stale"))); // most recently used, but not coming again
+    cache.insert(QStringLiteral("b"), bytesOf(100));
+    QVERIFY(!cache.contains(QStringLiteral("stale")));
+    QVERIFY(cache.contains(QStringLiteral("a")));
+}
+
+// A cyclic walk of N chunks through room for C misses Belady's minimum (N - C, at most one more
+// on some passes) when the cache knows the order, even under a policy that alone hits nothing.
+void TestClientCache::plannedCyclicWalkMissesTheMinimum()
+{
+    const int n = 12, c = 5;
+    ClientCache cache(CachePolicyKind::Lru);
+    cache.setBudget(0, c);
+    QStringList order;
+    for (int i = 0; i < n; ++i)
+        order << chunkName(i);
+    for (int pass = 0; pass < 8; ++pass) {
+        int misses = 0;
+        for (int i = 0; i < n; ++i) {
+            cache.setUpcoming(order, i);
+            if (!cache.lookup(order[i])) {
+                ++misses;
+                cache.insert(order[i], bytesOf(100));
+            }
+        }
+        if (pass > 0)
+            QVERIFY2(misses <= n - c + 1, qPrintable(QStringLiteral("pass %1: %2 misses").arg(pass).arg(misses)));
+    }
 }
 
 void TestClientCache::statisticsAddUp()

@@ -23,10 +23,11 @@ DirChunkSource::DirChunkSource(const QString &chunkDir)
 {
 }
 
-void DirChunkSource::prefetch(const QString &name)
+bool DirChunkSource::prefetch(const QString &name)
 {
     QMutexLocker lock(&m_mutex);
     m_prefetchLog << name;
+    return true; // nothing is kept here: every chunk is read at acquire()
 }
 
 std::shared_ptr<const QByteArray> DirChunkSource::acquire(const QString &name, ChunkFetch *fetch)

@@ -20,7 +20,7 @@ public:
     explicit DirChunkSource(const QString &chunkDir);
 
     const ChunkManifest &manifest() const override { return m_manifest; }
-    void prefetch(const QString &name) override;
+    bool prefetch(const QString &name) override;
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
 
     QStringList fetchLog() const; // names read from disk, in order
