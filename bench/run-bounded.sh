@@ -54,7 +54,7 @@ Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | aw
 ${REPS:-1} rep(s) per row, going round the rows (the machine is shared; see the load column), ${TOKENS:-4} new tokens
 per prompt after \`--warmup\`, prompt of 8 ids; tokens/s and bytes/token over the decode steps. Bound = raw TCP
 rate (the median of bench_linkrate's fetches just before and just after the row, the faster of plain and
-SO_RCVLOWAT reads; or the pace) / bytes per token. Fetch hidden = 1 - compute's wait / the time a fetch was in
+SO_RCVLOWAT reads and 1 MiB sends read 128 KiB at a time; or the pace) / bytes per token. Fetch hidden = 1 - compute's wait / the time a fetch was in
 flight (union of the fetch intervals); fetch / compute = that time / compute time, decode steps only.
 
 HEADER

@@ -1,5 +1,7 @@
 #include "cache/chunkbufferpool.h"
 
+#include "base/largebuffer.h"
+
 namespace surfing {
 namespace {
 
@@ -46,7 +48,7 @@ QByteArray ChunkBufferPool::take(qint64 size)
             return bytes;
         }
     }
-    return QByteArray(size, Qt::Uninitialized);
+    return allocateLargeBuffer(size);
 }
 
 void ChunkBufferPool::give(QByteArray bytes)

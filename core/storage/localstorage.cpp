@@ -1,6 +1,7 @@
 #include "storage/localstorage.h"
 
 #include "base/error.h"
+#include "base/largebuffer.h"
 #include "format/chunkmanifest.h"
 
 #include <QDir>
@@ -27,7 +28,7 @@ QByteArray readObject(const QString &directory, const QString &name, ByteRange r
     const qint64 length = range.length < 0 ? size - range.offset : qMin(range.length, size - range.offset);
     if (!file.seek(range.offset))
         throw Error(QStringLiteral("%1: cannot seek to %2: %3").arg(path).arg(range.offset).arg(file.errorString()));
-    QByteArray bytes(length, Qt::Uninitialized);
+    QByteArray bytes = allocateLargeBuffer(length);
     qint64 done = 0;
     while (done < length) {
         const qint64 n = file.read(bytes.data() + done, length - done);
