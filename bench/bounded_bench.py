@@ -232,7 +232,7 @@ def main():
     p.add_argument("--out", required=True)
     p.add_argument("--header", default="")
     p.add_argument("--rows", default="full",
-                   help="full | quick (the base row and the batch-64 overlap rows) | ctier (the compressed cache tier)")
+                   help="full | quick (the base row, the batch-64 overlap rows, q8_0 at 256 MiB) | ctier (the compressed cache tier)")
     p.add_argument("--reps", type=int, default=1, help="times each row runs; reps go round the rows")
     p.add_argument("--tier-set", default="full", help="ctier rows: full | pair (128+256 MiB against 384 MiB decoded)")
     p.add_argument("--tier-links", default="both", help="ctier rows: both | paced | loopback")
@@ -253,6 +253,8 @@ def main():
     rows = [base]
     if args.rows == "quick":
         rows += overlap
+        if args.chunks["q8_0"]:  # most layers cached: the few misses must be fetched far ahead
+            rows += [dict(dtype="q8_0", cache=256, paced=False, prefetch=2, batch=1)]
     if args.rows == "full":
         rows += [dict(dtype="f32", cache=c, paced=False, prefetch=2, batch=1) for c in (128, 512)]
         rows += [dict(dtype="f32", cache=256, paced=False, prefetch=d, batch=1) for d in (0, 1)]
