@@ -60,11 +60,13 @@ bool ClientCache::contains(const QString &name) const
     return m_entries.contains(name);
 }
 
-bool ClientCache::isPrefetchPending(const QString &name) const
+ClientCache::Residency ClientCache::residency(const QString &name) const
 {
     QMutexLocker lock(&m_mutex);
     const auto it = m_entries.constFind(name);
-    return it != m_entries.constEnd() && it->prefetchPinned;
+    if (it == m_entries.constEnd())
+        return Residency::Absent;
+    return it->prefetchPinned ? Residency::PrefetchPending : Residency::InBudget;
 }
 
 void ClientCache::insert(const QString &name, Bytes bytes, bool prefetched)
@@ -182,7 +184,7 @@ void ClientCache::setUpcoming(const QStringList &order, int next)
 
 QString ClientCache::plannedVictim() const
 {
-    const int n = int(m_upcomingPosition.size());
+    const int n = int(m_upcomingOrder.size());
     QString victim;
     int farthest = -1;
     for (auto it = m_entries.cbegin(); it != m_entries.cend(); ++it) {
@@ -201,7 +203,7 @@ QString ClientCache::plannedVictim() const
 void ClientCache::evictUntilFits(qint64 extraBytes, int extraChunks)
 {
     while (m_entries.size() > m_stats.prefetchedChunks && overBudget(extraBytes, extraChunks)) {
-        const QString victim = !m_upcomingPosition.isEmpty()
+        const QString victim = !m_upcomingOrder.isEmpty()
                                    ? plannedVictim()
                                    : m_policy->victim([this](const QString &key) { return evictable(key); });
         if (victim.isEmpty()) {

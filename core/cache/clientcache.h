@@ -49,8 +49,13 @@ public:
     // Counts a hit or a miss. A hit on a prefetched entry releases its prefetch pin.
     Bytes lookup(const QString &name);
     bool contains(const QString &name) const;
-    // Stored by a prefetch and not looked up yet (still pinned outside the budget).
-    bool isPrefetchPending(const QString &name) const;
+    enum class Residency {
+        Absent,
+        InBudget,        // held under the budget
+        PrefetchPending, // stored by a prefetch, not looked up yet: pinned outside the budget
+    };
+    // One lookup for what contains() and the entry's pin would tell apart.
+    Residency residency(const QString &name) const;
 
     // Stores `bytes` under `name` (replacing an older entry) and evicts unpinned entries until
     // the budget holds again. `prefetched`: pinned and outside the budget until the first

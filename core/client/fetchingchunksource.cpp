@@ -107,8 +107,11 @@ bool FetchingChunkSource::prefetch(const QString &name)
     std::lock_guard lock(m_mutex);
     if (m_inFlight.contains(name))
         return true;
-    if (m_cache->contains(name))
-        return m_cache->isPrefetchPending(name);
+    switch (m_cache->residency(name)) {
+    case ClientCache::Residency::InBudget: return false;
+    case ClientCache::Residency::PrefetchPending: return true;
+    case ClientCache::Residency::Absent: break;
+    }
     startLocked(name);
     return true;
 }
