@@ -15,6 +15,10 @@
 #include <QTcpSocket>
 #include <QThread>
 
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
 namespace surfing::test {
 
 namespace {
@@ -311,6 +315,24 @@ int Cluster::waitForServing(QProcess &run, const QVector<double> &before, double
         run.waitForFinished(20); // also lets QProcess see the process end
     }
     return -1;
+}
+
+QJsonObject Cluster::runWithFrozenReplica(const QStringList &args, double chunks, int *victim, QString *error)
+{
+    const QVector<double> before = servedNow();
+    markInFlightBaseline();
+    auto run = startRun(args);
+    *victim = waitForServing(*run, before, chunks);
+    const pid_t pid = *victim >= 0 ? pid_t(replica(*victim).processId()) : 0;
+    if (pid > 0 && ::kill(pid, SIGSTOP) != 0)
+        *error = QStringLiteral("cannot stop replica %1: %2").arg(*victim).arg(QString::fromLocal8Bit(std::strerror(errno)));
+    QString runError;
+    const QJsonObject out = finishRun(*run, &runError);
+    if (pid > 0)
+        ::kill(pid, SIGCONT);
+    if (error->isEmpty())
+        *error = runError;
+    return out;
 }
 
 } // namespace surfing::test

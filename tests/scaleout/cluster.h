@@ -74,6 +74,11 @@ public:
     // Waits until some replica has served `chunks` more than at `before` and holds a get now,
     // and returns it (-1 if `run` ended first).
     int waitForServing(QProcess &run, const QVector<double> &before, double chunks) const;
+    // Runs `surfing-cli run --json ARGS`, freezes (SIGSTOP) the first replica that serves
+    // `chunks` chunks of it while a get is in flight, and lets it go on (SIGCONT) once the run
+    // ended. Returns the run's JSON (or an empty object with `error` set); `victim` is the frozen
+    // replica, -1 when the run ended first.
+    QJsonObject runWithFrozenReplica(const QStringList &args, double chunks, int *victim, QString *error);
     // Waits until HAProxy sees every replica up (its /healthz through the balancer answers and
     // each replica's does).
     bool waitForAllUp();

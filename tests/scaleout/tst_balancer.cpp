@@ -13,7 +13,6 @@
 #include <QThread>
 #include <QtTest>
 
-#include <csignal>
 
 using namespace surfing;
 using namespace surfing::test;
@@ -166,16 +165,11 @@ private Q_SLOTS:
     // replica, instead of failing the run when its requests time out.
     void replicaFrozenMidRunBehindTheBalancer()
     {
-        const QVector<double> before = m_cluster.servedNow();
-        m_cluster.markInFlightBaseline();
-        auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.balancerUrl().toString()} + m_runArgs);
-        const int victim = m_cluster.waitForServing(*run, before, 60);
-        QVERIFY2(victim >= 0, "the run ended before a replica served 60 chunks");
-        const pid_t pid = pid_t(m_cluster.replica(victim).processId());
-        QCOMPARE(::kill(pid, SIGSTOP), 0);
+        int victim = -1;
         QString error;
-        const QJsonObject out = finishRun(*run, &error);
-        ::kill(pid, SIGCONT);
+        const QJsonObject out = m_cluster.runWithFrozenReplica(
+            QStringList{QStringLiteral("--server"), m_cluster.balancerUrl().toString()} + m_runArgs, 60, &victim, &error);
+        QVERIFY2(victim >= 0, "the run ended before a replica served 60 chunks");
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
         const QJsonObject network = out.value(QLatin1String("network")).toObject();

@@ -15,7 +15,6 @@
 #include <QThread>
 #include <QtTest>
 
-#include <csignal>
 
 using namespace surfing;
 using namespace surfing::test;
@@ -121,16 +120,11 @@ private Q_SLOTS:
     // and its requests go to the others.
     void frozenReplicaIsLeftMidRun()
     {
-        const QVector<double> before = m_cluster.servedNow();
-        m_cluster.markInFlightBaseline();
-        auto run = startRun(QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs);
-        const int victim = m_cluster.waitForServing(*run, before, 40);
-        QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
-        const pid_t pid = pid_t(m_cluster.replica(victim).processId());
-        QCOMPARE(::kill(pid, SIGSTOP), 0);
+        int victim = -1;
         QString error;
-        const QJsonObject out = finishRun(*run, &error);
-        ::kill(pid, SIGCONT);
+        const QJsonObject out = m_cluster.runWithFrozenReplica(
+            QStringList{QStringLiteral("--server"), m_cluster.replicaList()} + m_runArgs, 40, &victim, &error);
+        QVERIFY2(victim >= 0, "the run ended before a replica served 40 chunks");
         QVERIFY2(error.isEmpty(), qPrintable(error));
         QCOMPARE(jsonIds(out.value(QLatin1String("ids"))), m_reference);
         const QJsonObject network = out.value(QLatin1String("network")).toObject();
