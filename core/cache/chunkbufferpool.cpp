@@ -2,6 +2,10 @@
 
 #include "base/largebuffer.h"
 
+#include <QLoggingCategory>
+
+Q_LOGGING_CATEGORY(lcBufferPool, "surfing.cache.pool")
+
 namespace surfing {
 namespace {
 
@@ -25,7 +29,7 @@ ChunkBufferPool &ChunkBufferPool::instance()
     return pool;
 }
 
-ChunkBufferPool::ChunkBufferPool(qint64 maxBytes) : m_maxBytes(qMax<qint64>(0, maxBytes))
+ChunkBufferPool::ChunkBufferPool(qint64 maxBytes) : m_baseMaxBytes(qMax<qint64>(0, maxBytes))
 {
 }
 
@@ -48,6 +52,7 @@ QByteArray ChunkBufferPool::take(qint64 size)
             return bytes;
         }
     }
+    qCDebug(lcBufferPool) << "new buffer of" << size << "bytes";
     return allocateLargeBuffer(size);
 }
 
@@ -56,8 +61,10 @@ void ChunkBufferPool::give(QByteArray bytes)
     if (!bytes.isDetached() || bytes.capacity() < kMinPooledBytes)
         return;
     QMutexLocker lock(&m_mutex);
-    if (m_pooledBytes + bytes.capacity() > m_maxBytes)
+    if (m_pooledBytes + bytes.capacity() > maxBytesLocked()) {
+        qCDebug(lcBufferPool) << "pool full: freeing" << bytes.capacity() << "bytes";
         return;
+    }
     m_pooledBytes += bytes.capacity();
     m_free.append(std::move(bytes));
 }
@@ -73,6 +80,27 @@ void ChunkBufferPool::recycle(std::shared_ptr<const QByteArray> &bytes)
     QByteArray held = *bytes; // shares the data; the last other owner goes next line
     bytes.reset();
     give(std::move(held));
+}
+
+void ChunkBufferPool::grant(qint64 bytes)
+{
+    QMutexLocker lock(&m_mutex);
+    m_grantedBytes = qMax<qint64>(0, m_grantedBytes + bytes);
+    trimLocked(maxBytesLocked());
+}
+
+qint64 ChunkBufferPool::maxBytes() const
+{
+    QMutexLocker lock(&m_mutex);
+    return maxBytesLocked();
+}
+
+void ChunkBufferPool::trimLocked(qint64 maxBytes)
+{
+    while (m_pooledBytes > maxBytes && !m_free.isEmpty()) {
+        m_pooledBytes -= m_free.constLast().capacity();
+        m_free.removeLast();
+    }
 }
 
 qint64 ChunkBufferPool::pooledBytes() const

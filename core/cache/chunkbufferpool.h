@@ -3,8 +3,12 @@
 // glibc maps it fresh from the kernel (above its mmap threshold) and unmaps it at eviction, and
 // the next receive page-faults and zero-fills all of it again (perf: ~10% of the client's CPU on
 // the 1 GB model at a 256 MiB budget). The pool hands a freed buffer to the next receive
-// instead. It holds at most maxBytes() (one or two chunks), on top of the cache budget, and only
-// buffers nobody else references. Thread-safe; one per process.
+// instead. It holds only buffers nobody else references, at most maxBytes(): the larger of a
+// base (one or two chunks) and the budgets the live caches granted it. A buffer enters the pool
+// only when it leaves a cache or a finished transfer and leaves it only for the next one, so
+// pooling does not raise the peak of live chunk memory; a limit of two chunks did free and fault
+// in a chunk at every token with prefetch on (three buffers come free at once). Thread-safe; one
+// per process.
 #pragma once
 
 #include <QByteArray>
@@ -29,16 +33,24 @@ public:
     // give() for bytes behind a shared_ptr, when this is its last owner; resets `bytes`.
     void recycle(std::shared_ptr<const QByteArray> &bytes);
 
-    qint64 maxBytes() const { return m_maxBytes; }
+    // A cache of `bytes` budget is alive (negative: it shrank or went): the pool may hold that much
+    // more. Lowering the limit lets pooled buffers above it go.
+    void grant(qint64 bytes);
+
+    qint64 maxBytes() const;
     qint64 pooledBytes() const;
     qint64 reused() const; // take() calls served from the pool
 
 private:
     mutable QMutex m_mutex;
-    const qint64 m_maxBytes;
+    const qint64 m_baseMaxBytes;
+    qint64 m_grantedBytes = 0;
     QVector<QByteArray> m_free;
     qint64 m_pooledBytes = 0;
     qint64 m_reused = 0;
+
+    qint64 maxBytesLocked() const { return qMax(m_baseMaxBytes, m_grantedBytes); }
+    void trimLocked(qint64 maxBytes);
 };
 
 } // namespace surfing

@@ -13,11 +13,16 @@ ClientCache::ClientCache(CachePolicyKind policy)
 {
 }
 
-ClientCache::~ClientCache() = default;
+ClientCache::~ClientCache()
+{
+    ChunkBufferPool::instance().grant(-m_maxBytes);
+}
 
 void ClientCache::setBudget(qint64 maxBytes, int maxChunks)
 {
     QMutexLocker lock(&m_mutex);
+    // What this budget may hold, the pool may hold as free buffers for the chunks that refill it.
+    ChunkBufferPool::instance().grant(qMax<qint64>(0, maxBytes) - m_maxBytes);
     m_maxBytes = qMax<qint64>(0, maxBytes);
     m_maxChunks = qMax(0, maxChunks);
     evictUntilFits(0, 0);

@@ -29,6 +29,8 @@ private Q_SLOTS:
     void recycleOnlyByTheLastOwner();
     void evictionHandsTheBufferToTheNextReceive();
     void chunkHeldByComputeIsNotReused();
+    void grantsRaiseAndLowerTheLimit();
+    void cacheBudgetIsGrantedWhileTheCacheLives();
 };
 
 void TestChunkBufferPool::freedBufferIsReused()
@@ -134,3 +136,43 @@ void TestChunkBufferPool::chunkHeldByComputeIsNotReused()
 
 QTEST_GUILESS_MAIN(TestChunkBufferPool)
 #include "tst_chunkbufferpool.moc"
+
+void TestChunkBufferPool::grantsRaiseAndLowerTheLimit()
+{
+    ChunkBufferPool pool(30 * kMiB);
+    pool.grant(80 * kMiB);
+    QCOMPARE(pool.maxBytes(), 80 * kMiB); // the larger of the base and the grants
+    for (char fill : {'x', 'y', 'z'})
+        pool.give(QByteArray(20 * kMiB, fill));
+    QVERIFY(pool.pooledBytes() >= 60 * kMiB); // three free chunks kept, not one
+    pool.grant(-80 * kMiB);
+    QCOMPARE(pool.maxBytes(), 30 * kMiB);
+    QVERIFY(pool.pooledBytes() <= 30 * kMiB); // the buffers above the lowered limit went
+}
+
+// Three chunks evicted at once (as with prefetch on, at a token's turn) all wait for the next
+// receives while the cache whose budget they filled lives; the pool gives that back when it goes.
+void TestChunkBufferPool::cacheBudgetIsGrantedWhileTheCacheLives()
+{
+    ChunkBufferPool &pool = ChunkBufferPool::instance();
+    const qint64 base = pool.maxBytes();
+    while (pool.pooledBytes() > 0)
+        (void)pool.take(1);
+    const qint64 chunk = base / 2 + kMiB; // the base alone keeps one of them
+    const qint64 budget = 3 * chunk + kMiB;
+    {
+        ClientCache cache(CachePolicyKind::Lru);
+        cache.setBudget(budget, 0);
+        QCOMPARE(pool.maxBytes(), budget);
+        for (const char *name : {"a", "b", "c"})
+            cache.insert(QString::fromLatin1(name), chunkOf(chunk, name[0]));
+        cache.insert(QStringLiteral("big"), chunkOf(3 * chunk, 'B')); // evicts a, b and c at once
+        QVERIFY(!cache.contains(QStringLiteral("c")));
+        QVERIFY(pool.pooledBytes() >= 3 * chunk);
+        cache.setBudget(chunk, 0); // the GUI lowers the budget
+        QCOMPARE(pool.maxBytes(), qMax(base, chunk));
+        QVERIFY(pool.pooledBytes() <= pool.maxBytes());
+    }
+    QCOMPARE(pool.maxBytes(), base);
+    QVERIFY(pool.pooledBytes() <= base);
+}
