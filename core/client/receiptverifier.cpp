@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <memory>
 
 Q_LOGGING_CATEGORY(lcVerify, "surfing.verify")
@@ -31,10 +32,36 @@ ReceiptVerifier::Policy policyFromEnvironment()
 
 } // namespace
 
-ReceiptVerifier::ReceiptVerifier(Policy policy) : m_key(kKeyBytes, Qt::Uninitialized), m_policy(policy)
+ReceiptVerifier::Key ReceiptVerifier::randomKey()
 {
-    if (RAND_bytes(reinterpret_cast<unsigned char *>(m_key.data()), kKeyBytes) != 1)
+    QByteArray aes(kKeyBytes, Qt::Uninitialized);
+    if (RAND_bytes(reinterpret_cast<unsigned char *>(aes.data()), kKeyBytes) != 1)
         throw Error(QStringLiteral("the OS random source gave no key for chunk verification"));
+    return makeKey(aes);
+}
+
+// AES_K(0^128) and AES_K(J0) (J0 = the all-zero IV, then 0x00000001).
+ReceiptVerifier::Key ReceiptVerifier::makeKey(const QByteArray &aes)
+{
+    Key key;
+    key.aes = aes;
+    unsigned char in[32] = {};
+    in[31] = 1;
+    unsigned char out[32];
+    int outLength = 0;
+    const std::unique_ptr<EVP_CIPHER_CTX, void (*)(EVP_CIPHER_CTX *)> ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
+    const bool ok = ctx && aes.size() == kKeyBytes && EVP_EncryptInit_ex(ctx.get(), EVP_aes_128_ecb(), nullptr, reinterpret_cast<const unsigned char *>(key.aes.constData()), nullptr) == 1
+                    && EVP_CIPHER_CTX_set_padding(ctx.get(), 0) == 1 && EVP_EncryptUpdate(ctx.get(), out, &outLength, in, sizeof in) == 1
+                    && outLength == int(sizeof out);
+    if (!ok)
+        throw Error(QStringLiteral("OpenSSL could not derive the GMAC key for chunk verification"));
+    std::copy(out, out + 16, key.hash.begin());
+    std::copy(out + 16, out + 32, key.mask.begin());
+    return key;
+}
+
+ReceiptVerifier::ReceiptVerifier(Policy policy) : m_key(randomKey()), m_policy(policy)
+{
 }
 
 ReceiptVerifier &ReceiptVerifier::instance()
@@ -59,11 +86,24 @@ ReceiptVerifier::Policy ReceiptVerifier::policy() const
 // tag is GHASH_H(bytes, length) xor AES_K(IV) with H = AES_K(0); one fixed IV is fine because
 // the tags are only ever compared inside this process, never shown to anyone. GCM takes the
 // additional data in pieces of any size (it carries a partial block over), so a tag made piece
-// by piece equals the tag of the whole.
-ReceiptVerifier::Tagger::Tagger(const QByteArray &key) : m_ctx(EVP_CIPHER_CTX_new())
+// by piece equals the tag of the whole. Engine::Ghash computes the same tag: base/ghash.h's
+// GHASH xor the precomputed AES_K(J0).
+ReceiptVerifier::Tagger::Engine ReceiptVerifier::Tagger::fastestEngine()
 {
+    return Ghash::isAvailable() ? Engine::Ghash : Engine::OpenSsl;
+}
+
+ReceiptVerifier::Tagger::Tagger(const Key &key, Engine engine)
+{
+    if (engine == Engine::Ghash && Ghash::isAvailable()) {
+        m_ghash = std::make_unique<Ghash>(key.hash);
+        m_mask = key.mask;
+        m_ok = true;
+        return;
+    }
     static const unsigned char iv[12] = {};
-    m_ok = m_ctx && EVP_EncryptInit_ex(m_ctx, EVP_aes_128_gcm(), nullptr, reinterpret_cast<const unsigned char *>(key.constData()), iv) == 1;
+    m_ctx = EVP_CIPHER_CTX_new();
+    m_ok = m_ctx && EVP_EncryptInit_ex(m_ctx, EVP_aes_128_gcm(), nullptr, reinterpret_cast<const unsigned char *>(key.aes.constData()), iv) == 1;
 }
 
 ReceiptVerifier::Tagger::~Tagger()
@@ -73,6 +113,11 @@ ReceiptVerifier::Tagger::~Tagger()
 
 void ReceiptVerifier::Tagger::add(QByteArrayView bytes)
 {
+    if (m_ghash) {
+        m_ghash->add(reinterpret_cast<const uint8_t *>(bytes.data()), size_t(bytes.size()));
+        m_bytes += bytes.size();
+        return;
+    }
     int outLength = 0;
     for (qsizetype at = 0; m_ok && at < bytes.size(); at += kPieceBytes) {
         const int n = int(qMin(kPieceBytes, bytes.size() - at));
@@ -83,6 +128,13 @@ void ReceiptVerifier::Tagger::add(QByteArrayView bytes)
 
 QByteArray ReceiptVerifier::Tagger::finish()
 {
+    if (m_ghash) {
+        const Ghash::Block hash = m_ghash->finish();
+        QByteArray tag(kTagBytes, Qt::Uninitialized);
+        for (int i = 0; i < kTagBytes; ++i)
+            tag[i] = char(hash[size_t(i)] ^ m_mask[size_t(i)]);
+        return tag;
+    }
     unsigned char none[16];
     int outLength = 0;
     QByteArray tag(kTagBytes, Qt::Uninitialized);

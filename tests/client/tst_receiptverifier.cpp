@@ -12,6 +12,7 @@
 #include "testsupport.h"
 
 #include <QTemporaryDir>
+#include <QRandomGenerator>
 #include <QtTest>
 
 using namespace surfing;
@@ -30,6 +31,7 @@ private Q_SLOTS:
     void tamperedFileIsRefusedOnReRead();
     void serverSendingOtherBytesOnReFetchIsRefused();
     void taggerInPiecesEqualsTheWholeTag();
+    void ghashEngineGivesOpenSslsGmac();
     void reFetchIsTaggedAsItArrives();
 
 private:
@@ -211,6 +213,40 @@ void TestReceiptVerifier::taggerInPiecesEqualsTheWholeTag()
     ReceiptVerifier sha256Only(ReceiptVerifier::Policy::Sha256Always);
     QVERIFY(sha256Only.verify(bytes, sha));
     QVERIFY(!sha256Only.startTag(sha));
+}
+
+// The VPCLMULQDQ GHASH (base/ghash.h) and OpenSSL's AES-GCM give the same tag for every length
+// around the block and 32-block step boundaries, fed whole or in uneven pieces; and the known
+// answer of the GCM specification's test case 1 (key and IV zero, nothing authenticated).
+void TestReceiptVerifier::ghashEngineGivesOpenSslsGmac()
+{
+    using Engine = ReceiptVerifier::Tagger::Engine;
+    const auto tagOf = [](const ReceiptVerifier::Key &key, Engine engine, const QByteArray &bytes, qsizetype piece) {
+        ReceiptVerifier::Tagger tagger(key, engine);
+        for (qsizetype at = 0; at < bytes.size(); at += piece)
+            tagger.add(QByteArrayView(bytes).sliced(at, qMin(piece, bytes.size() - at)));
+        return tagger.finish().toHex();
+    };
+    const ReceiptVerifier::Key zero = ReceiptVerifier::makeKey(QByteArray(16, '\0'));
+    QCOMPARE(tagOf(zero, Engine::OpenSsl, {}, 1), QByteArray("58e2fccefa7e3061367f1d57a4e7455a"));
+    if (!Ghash::isAvailable())
+        QSKIP("this CPU has no VPCLMULQDQ with AVX-512: OpenSSL's GMAC is the only engine");
+    QCOMPARE(ReceiptVerifier::Tagger::fastestEngine(), Engine::Ghash);
+    QCOMPARE(tagOf(zero, Engine::Ghash, {}, 1), QByteArray("58e2fccefa7e3061367f1d57a4e7455a"));
+    QRandomGenerator random(13);
+    for (int k = 0; k < 3; ++k) {
+        const ReceiptVerifier::Key key = k == 0 ? zero : ReceiptVerifier::randomKey();
+        for (const qsizetype size : {1, 15, 16, 17, 31, 32, 33, 255, 511, 512, 513, 1023, 1024, 1025, 1536 + 5, 4096 * 16 + 7, (1 << 20) + 3}) {
+            QByteArray bytes(size, Qt::Uninitialized);
+            for (char &b : bytes)
+                b = char(random.bounded(256));
+            const QByteArray expected = tagOf(key, Engine::OpenSsl, bytes, bytes.size());
+            for (const qsizetype piece : {bytes.size(), qsizetype(1), qsizetype(7), qsizetype(16), qsizetype(500), qsizetype(262144)})
+                QVERIFY2(tagOf(key, Engine::Ghash, bytes, piece) == expected, qPrintable(QStringLiteral("%1 bytes in pieces of %2").arg(size).arg(piece)));
+            bytes[size / 2] = char(bytes[size / 2] ^ 0x10);
+            QVERIFY(tagOf(key, Engine::Ghash, bytes, 500) != expected);
+        }
+    }
 }
 
 // Through a real server and client: the second fetch of a chunk is tagged piece by piece as it
