@@ -108,6 +108,28 @@ def link_rates(args):
     return json.loads(out.stdout.strip().splitlines()[-1])["rates"]
 
 
+def ceiling(args, row, r):
+    """bench_ceiling for an unpaced f32 single-prompt row: raw TCP fetches of the layers this row
+    fetched per token plus the same products over every layer and the LM head, nothing else (no
+    framing, verification or cache), with the raw rate alone interleaved. Its rate is what any
+    client could reach on these two cores; None for other rows."""
+    if row["paced"] or row["dtype"] != "f32" or row["batch"] != 1 or r["bpt"] <= 0:
+        return None
+    chunks = args.chunks["f32"]
+    with open(os.path.join(chunks, "chunk_info.json")) as f:
+        m = json.load(f)["chunks"]
+    layers = sorted((n for n in m if n.startswith("layer_")), key=lambda n: int(n.split("_")[1]))
+    head = m.get("lm_head", m.get("embed_tokens", {})).get("raw_bytes", 0)
+    layer_file = os.path.join(chunks, m[layers[0]].get("file", layers[0] + ".safetensors"))
+    fetched = max(1, min(len(layers), round(r["bpt"] / m[layers[0]]["raw_bytes"])))
+    command = [os.path.join(os.path.dirname(args.linkrate), "bench_ceiling"), "--chunk", layer_file, "--layers", str(len(layers)),
+               "--fetched", str(fetched), "--resident-mb", str(head // 1000000), "--tokens", str(args.tokens),
+               "--ahead", str(row["prefetch"]), "--reps", "3"]
+    env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")  # what surfing-cli sets for run
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def median(values):
     v = sorted(values)
     n = len(v)
@@ -198,10 +220,14 @@ def measure_row(args, row, servers, tmp):
     link = min(raw, args.limit_mbps * 125000.0) if row["paced"] else raw
     bound_tps = link / r["bpt"] if r["bpt"] > 0 else float("nan")
     r["of_bound"] = r["tps"] / bound_tps if bound_tps == bound_tps else float("nan")
+    c = ceiling(args, row, r)
+    r["ceiling_of_raw"] = c["ceiling_of_raw"] if c else float("nan")
+    r["of_ceiling"] = r["rate"] / c["ceiling_bytes_per_second"] if c else float("nan")
     line = (f"| {row['dtype']} | {row['cache']} | {'paced ' + str(int(args.limit_mbps)) + ' Mbit/s' if row['paced'] else 'loopback'}"
             f" (raw TCP {raw / 1e6:.0f} MB/s; {median(before) / 1e6:.0f} before, {median(after) / 1e6:.0f} after)"
             f" | {row['prefetch']} | {row['batch']} | {r['bpt'] / 1e6:.1f} | {fmt(r['tps'], 3)}"
             f" | {r['rate'] / 1e6:.0f} | {fmt(bound_tps, 3)} | {fmt(r['of_bound'])}"
+            f" | {fmt(r['ceiling_of_raw'])} | {fmt(r['of_ceiling'])}"
             f" | {fmt(r['hidden'])} | {fmt(r['ratio'])} | {r['rss']:.0f} | {r['bound']:.0f} | {load} |")
     return line, r
 
@@ -272,8 +298,8 @@ def main():
                          dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
     servers = {}
     lines = [args.header, "",
-             "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | fetch hidden | fetch / compute | peak RSS MiB | RSS bound MiB | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | ceiling of raw | of ceiling | fetch hidden | fetch / compute | peak RSS MiB | RSS bound MiB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         try:
@@ -290,12 +316,13 @@ def main():
                 s.stop()
     if args.reps > 1:
         lines += ["", f"Medians over the {args.reps} reps of each row:", "",
-                  "| dtype | cache MiB | link | prefetch | batch | tokens/s | of bound | fetch hidden | fetch / compute |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| dtype | cache MiB | link | prefetch | batch | tokens/s | of bound | ceiling of raw | of ceiling | fetch hidden | fetch / compute |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for i, row in enumerate(rows):
             rs = results[i]
             lines.append(f"| {row['dtype']} | {row['cache']} | {'paced' if row['paced'] else 'loopback'} | {row['prefetch']} | {row['batch']}"
                          f" | {fmt(median([r['tps'] for r in rs]), 3)} | {fmt(median([r['of_bound'] for r in rs]))}"
+                         f" | {fmt(median([r['ceiling_of_raw'] for r in rs]))} | {fmt(median([r['of_ceiling'] for r in rs]))}"
                          f" | {fmt(median([r['hidden'] for r in rs]))} | {fmt(median([r['ratio'] for r in rs]))} |")
     lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
               "| dtype | tokens/s | peak RSS MiB | load |", "|---|---|---|---|"]

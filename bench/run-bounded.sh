@@ -56,6 +56,11 @@ per prompt after \`--warmup\`, prompt of 8 ids; tokens/s and bytes/token over th
 rate (the median of bench_linkrate's fetches just before and just after the row, the faster of plain and
 SO_RCVLOWAT reads and 1 MiB sends read 128 KiB at a time; or the pace) / bytes per token. Fetch hidden = 1 - compute's wait / the time a fetch was in
 flight (union of the fetch intervals); fetch / compute = that time / compute time, decode steps only.
+Ceiling (unpaced f32 single-prompt rows): bench_ceiling, the same raw TCP fetching the row's layers per token
+while the same products run over every layer and the LM head, nothing else (no framing, verification, cache
+or event loop), with the raw rate alone interleaved; "ceiling of raw" = its fetch rate / that raw rate (the
+most of the bound any client reaches when the two cores also compute), "of ceiling" = the row's fetch rate /
+the ceiling's.
 
 HEADER
 )
