@@ -174,8 +174,16 @@ bool ServerPool::isHealthy(int index) const
 }
 
 // The healthy server with the fewest requests on it; `avoid` only when it is the only one.
+// A single server gets every request even while it reconnects: its client queues them and sends
+// them when it is back. Parked, they would wait for a wake-up that one server never gives
+// (onStateChanged moves nothing with one URL), and fail after the request timeout although the
+// server came back at once.
 int ServerPool::pickMember(int avoid) const
 {
+    if (m_members.size() == 1) {
+        const Member &only = m_members.front();
+        return only.client && only.agreed && !only.excluded && !only.gaveUp ? 0 : -1;
+    }
     QVector<int> load(int(m_members.size()), 0);
     {
         QMutexLocker lock(&m_mutex);

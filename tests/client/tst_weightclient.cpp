@@ -3,6 +3,7 @@
 // chunks in the server's directory, tokens.
 #include "base/error.h"
 #include "client/remotechunksource.h"
+#include "client/serverpool.h"
 #include "client/weightclient.h"
 #include "clienttestdata.h"
 #include "format/chunkcodec.h"
@@ -32,6 +33,7 @@ private Q_SLOTS:
     void fetchThenVerifyRoundTrip();
     void manyConcurrentClients();
     void resumesAfterServerRestart();
+    void poolSendsWhatWasAskedWhileItsOnlyServerWasDown();
     void corruptChunkOnServerIsAHashError();
     void fetchOfCorruptModelFailsAndLeavesNothing();
     void tokenIsRequired();
@@ -181,6 +183,41 @@ void TestWeightClient::resumesAfterServerRestart()
     for (auto it = received.cbegin(); it != received.cend(); ++it)
         QVERIFY2(it.value() == 1, qPrintable(it.key())); // completed chunks are not fetched again
     QCOMPARE(client.state(), ConnectionState::Ready);
+}
+
+// One server behind the pool (as `run --server` through a balancer): a chunk asked for while its
+// connection is down goes out once the client is back, instead of waiting parked until the
+// request timeout (tst_balancer failed once so, after a replica was killed behind HAProxy).
+void TestWeightClient::poolSendsWhatWasAskedWhileItsOnlyServerWasDown()
+{
+    ServeProcess server;
+    QVERIFY(server.start({m_chunks}));
+    WeightClientOptions options;
+    options.initialBackoffMs = 50;
+    options.requestTimeoutMs = 20000; // parked, the chunk failed after this
+    ServerPool pool(options, {server.url()});
+    bool ready = false, down = false;
+    QStringList delivered, failed;
+    connect(&pool, &ServerPool::ready, this, [&] { ready = true; });
+    connect(&pool, &ServerPool::memberStateChanged, this, [&](const QUrl &, ConnectionState s) { down |= s != ConnectionState::Ready; });
+    connect(&pool, &ServerPool::chunkDelivered, this, [&](const QString &name, const QByteArray &data) {
+        delivered << name;
+        if (data != m_expected.decoded.value(name))
+            failed << QStringLiteral("wrong bytes for ") + name;
+    });
+    connect(&pool, &ServerPool::chunkFailed, this, [&](const QString &, const QString &message) { failed << message; });
+    pool.open();
+    QTRY_VERIFY_WITH_TIMEOUT(ready, kWaitMs);
+    down = false; // connecting, on the way to ready, was not it
+    server.kill();
+    QTRY_VERIFY_WITH_TIMEOUT(down, kWaitMs);
+    const QString name = m_expected.manifest.chunks.at(1).name;
+    pool.fetchChunk(name);
+    QVERIFY(server.restart());
+    QTRY_VERIFY_WITH_TIMEOUT(!delivered.isEmpty() || !failed.isEmpty(), kWaitMs);
+    QVERIFY2(failed.isEmpty(), qPrintable(failed.join(QLatin1Char('\n'))));
+    QCOMPARE(delivered, QStringList{name});
+    pool.close();
 }
 
 void TestWeightClient::corruptChunkOnServerIsAHashError()
