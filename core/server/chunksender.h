@@ -70,6 +70,7 @@ private:
     void writeFrames(const std::vector<Frame> &frames);
     void writeToWire(const std::vector<Frame> &frames);
     Frame nextPiece(quint32 id, bool *last);
+    qint64 nextPieceBytes(quint32 id) const;
 
     QWebSocket *m_socket;
     QPointer<QTcpSocket> m_wire;
