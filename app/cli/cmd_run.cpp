@@ -22,7 +22,9 @@
 #include <cmath>
 #include <QUrl>
 #include <cstdio>
+#include <exception>
 #include <optional>
+#include <thread>
 
 namespace surfing::cli {
 namespace {
@@ -159,6 +161,29 @@ QJsonObject networkStats(const RemoteChunkSource &remote)
     return QJsonObject{{"servers", remote.serverCount()}, {"servers_lost", double(remote.serversLost())},
                        {"reconnects", double(remote.reconnects())}, {"retries", double(remote.retries())},
                        {"failovers", double(remote.failovers())}};
+}
+
+// The warm-up on a thread of its own while this one's event loop runs, so Ctrl+C (SignalWatch)
+// is heard and cancels it at the next unit instead of after the whole model arrived. False when
+// it was cancelled; its errors are rethrown here.
+bool warmUp(InferenceSession &session)
+{
+    QEventLoop loop;
+    std::exception_ptr failure;
+    bool complete = false;
+    std::thread worker([&] {
+        try {
+            complete = session.warmup();
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        QMetaObject::invokeMethod(&loop, &QEventLoop::quit, Qt::QueuedConnection);
+    });
+    loop.exec();
+    worker.join();
+    if (failure)
+        std::rethrow_exception(failure);
+    return complete;
 }
 
 void printTokensAndFinish(InferenceSession &session, const RunArgs &a, int *exitCode, const FetchingChunkSource &source)
@@ -330,8 +355,7 @@ int runCommand(const QStringList &arguments)
         return ExitFailure;
     }
     session.setOptions(a.options);
-    if (a.warmup) {
-        session.warmup();
+    if (a.warmup && warmUp(session)) {
         opened.source->cache().resetStats(); // the stats describe the timed run
         opened.source->compressedCache().resetStats();
     }

@@ -24,6 +24,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QLoggingCategory>
+#include <QScopeGuard>
 #include <QMutex>
 #include <QSaveFile>
 #include <atomic>
@@ -165,20 +166,22 @@ QVector<qint64> InferenceSession::Private::encode(const QString &prompt) const
     return tokenizer->encode(prompt, options.addSpecialTokens).ids;
 }
 
-void InferenceSession::warmup()
+bool InferenceSession::warmup()
 {
     std::lock_guard lock(d->runMutex);
     at::NoGradGuard noGrad;
     d->recording = false;
-    try {
-        for (const ManifestChunk &chunk : d->source->manifest().chunks)
-            d->source->acquire(chunk.name);
-        d->runner->warmup(*d->stream);
-    } catch (...) {
-        d->recording = true;
-        throw;
+    const auto record = qScopeGuard([this] { d->recording = true; });
+    // Over a slow link a model takes minutes to arrive: a cancel (Ctrl+C) counts at every unit.
+    for (const ManifestChunk &chunk : d->source->manifest().chunks) {
+        if (d->cancelled)
+            return false;
+        d->source->acquire(chunk.name);
     }
-    d->recording = true;
+    if (d->cancelled)
+        return false;
+    d->runner->warmup(*d->stream);
+    return true;
 }
 
 InferenceResult InferenceSession::run(const QString &prompt)

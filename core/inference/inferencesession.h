@@ -38,8 +38,9 @@ public:
 
     // Blocking, on the calling thread (not the network thread). Throw surfing::Error.
     // warmup(): every unit fetched once and one token computed, so the first real run does not
-    // pay for libtorch's first-call setup.
-    void warmup();
+    // pay for libtorch's first-call setup. After cancel() (from any thread) it stops at the next
+    // unit and returns false.
+    bool warmup();
     InferenceResult run(const QString &prompt);
     InferenceResult runIds(const QVector<qint64> &promptIds);
     // Batch mode (decoders): the prompts generate together, each layer fetched once per step

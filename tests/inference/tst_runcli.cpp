@@ -3,17 +3,42 @@
 // are checked against the goldens in ../shared/models.
 #include "goldens.h"
 #include "base/blastuning.h"
+#include "format/chunkmanifest.h"
 #include "serveprocess.h"
 #include "testsupport.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcess>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <csignal>
 
+using namespace surfing;
 using namespace surfing::test;
+
+namespace {
+
+// Chunks and files a server sent whole (surfing_chunks_served_total of its /metrics); -1 when
+// it does not answer.
+double servedGets(int metricsPort)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QStringLiteral("127.0.0.1"), quint16(metricsPort));
+    if (!socket.waitForConnected(kWaitMs))
+        return -1;
+    socket.write("GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    QByteArray answer;
+    while (socket.waitForReadyRead(kWaitMs))
+        answer += socket.readAll();
+    for (const QByteArray &line : answer.split('\n'))
+        if (line.startsWith("surfing_chunks_served_total "))
+            return line.mid(line.lastIndexOf(' ') + 1).toDouble();
+    return -1;
+}
+
+} // namespace
 
 class TestRunCli : public QObject
 {
@@ -339,8 +364,9 @@ void TestRunCli::interruptedRunRemovesItsStagedFiles()
     // `run` on the spot and leave the folder behind. A paced server keeps the warm-up going long
     // enough to interrupt it once the folder is there.
     ServeProcess server;
-    QVERIFY(server.start({chunks(QStringLiteral("stories260K")), QStringLiteral("--host"),
-                          QStringLiteral("127.0.0.1"), QStringLiteral("--limit-mbps"), QStringLiteral("1")}));
+    QVERIFY(server.start({chunks(QStringLiteral("stories260K")), QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
+                          QStringLiteral("--limit-mbps"), QStringLiteral("1"), QStringLiteral("--metrics-port"), QStringLiteral("0")}));
+    QVERIFY(server.metricsPort() > 0);
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
     QProcess run;
@@ -360,6 +386,12 @@ void TestRunCli::interruptedRunRemovesItsStagedFiles()
     QCOMPARE(run.exitCode(), 1);
     QVERIFY2(err.contains("interrupted by SIGINT"), err.constData());
     QVERIFY2(!staged(), qPrintable(QDir(tmp.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot).join(QLatin1Char(' '))));
+    // Ctrl+C stopped the warm-up at the next chunk: it used to be heard only once the whole model
+    // had arrived (the warm-up held the thread whose event loop hears signals).
+    const ChunkManifest manifest = ChunkManifest::load(chunks(QStringLiteral("stories260K")));
+    const qsizetype everything = manifest.chunks.size() + manifest.files.size();
+    const double served = servedGets(server.metricsPort());
+    QVERIFY2(served >= 0 && served < everything, qPrintable(QStringLiteral("%1 of %2 chunks and files served").arg(served).arg(everything)));
 }
 
 #include "tst_runcli.moc"
