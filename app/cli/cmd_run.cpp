@@ -164,9 +164,9 @@ QJsonObject networkStats(const RemoteChunkSource &remote)
 }
 
 // The warm-up on a thread of its own while this one's event loop runs, so Ctrl+C (SignalWatch)
-// is heard and cancels it at the next unit instead of after the whole model arrived. False when
-// it was cancelled; its errors are rethrown here.
-bool warmUp(InferenceSession &session)
+// is heard and ends it (the chunk it waits for, then the session) instead of after the whole
+// model arrived. False when it was cancelled; its errors are rethrown here.
+bool warmUp(InferenceSession &session, const SignalWatch &interrupted)
 {
     QEventLoop loop;
     std::exception_ptr failure;
@@ -181,7 +181,7 @@ bool warmUp(InferenceSession &session)
     });
     loop.exec();
     worker.join();
-    if (failure)
+    if (failure && !interrupted.caught()) // interrupted, the wait for a chunk ends in an error
         std::rethrow_exception(failure);
     return complete;
 }
@@ -323,9 +323,12 @@ int runCommand(const QStringList &arguments)
     // Ctrl+C, SIGTERM, SIGHUP: the run stops after its current token and the command returns, so
     // the staging folder of a remote model's files is removed like on any other exit.
     InferenceSession *current = nullptr;
-    const SignalWatch interrupted([&current](int) {
+    FetchingChunkSource *warming = nullptr;
+    const SignalWatch interrupted([&current, &warming](int) {
         if (current)
             current->cancel();
+        if (warming) // the warm-up waits for one chunk at a time: minutes for a large one on a slow link
+            warming->cancelWaits();
     });
     const auto stopIfInterrupted = [&interrupted]() -> std::optional<int> {
         QCoreApplication::processEvents(); // reads a signal that arrived while nothing listened
@@ -355,7 +358,10 @@ int runCommand(const QStringList &arguments)
         return ExitFailure;
     }
     session.setOptions(a.options);
-    if (a.warmup && warmUp(session)) {
+    warming = opened.source.get();
+    const bool warm = a.warmup && warmUp(session, interrupted);
+    warming = nullptr;
+    if (warm) {
         opened.source->cache().resetStats(); // the stats describe the timed run
         opened.source->compressedCache().resetStats();
     }

@@ -157,12 +157,24 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
         startLocked(name);
     const std::shared_ptr<InFlight> job = m_inFlight.value(name);
     ++job->waiters;
-    m_arrived.wait(lock, [&job] { return job->done; });
+    const quint64 generation = m_waitGeneration;
+    m_arrived.wait(lock, [&] { return job->done || m_waitGeneration != generation; });
+    if (!job->done)
+        throw Error(QStringLiteral("waiting for chunk '%1' was cancelled").arg(name));
     if (!job->error.isEmpty())
         throw Error(job->error);
     if (fetch)
         *fetch = ChunkFetch{false, job->storedBytes, job->startNs, job->endNs, timelineClockNs() - askedNs};
     return handOut(job->bytes);
+}
+
+void FetchingChunkSource::cancelWaits()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_waitGeneration;
+    }
+    m_arrived.notify_all();
 }
 
 void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,

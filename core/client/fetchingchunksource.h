@@ -29,6 +29,9 @@ public:
     void releasePrefetch(const QString &name) override;
     void setUpcoming(const QStringList &order, int next) override { m_cache->setUpcoming(order, next); }
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
+    // Thread-safe: acquire() calls waiting now throw surfing::Error ("cancelled"); their fetches
+    // go on, and later calls wait as usual. For Ctrl+C while one large chunk is on its way.
+    void cancelWaits();
 
     ClientCache &cache() { return *m_cache; }
     const ClientCache &cache() const { return *m_cache; }
@@ -97,6 +100,7 @@ private:
     QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
     qint64 m_storedBytesArrived = 0;
+    quint64 m_waitGeneration = 0; // bumped by cancelWaits()
 };
 
 } // namespace surfing
