@@ -45,15 +45,12 @@ private Q_SLOTS:
 void TestMemoryBound::initTestCase()
 {
     QVERIFY(m_tmp.isValid());
-    const QString model = m_tmp.filePath(QStringLiteral("model"));
-    m_chunks = m_tmp.filePath(QStringLiteral("chunks"));
-    CliResult r = runCli({QStringLiteral("make-model"), QStringLiteral("--layers"), QStringLiteral("6"), QStringLiteral("--hidden"),
-                          QStringLiteral("128"), QStringLiteral("--intermediate"), QStringLiteral("344"), QStringLiteral("--heads"),
-                          QStringLiteral("4"), QStringLiteral("--kv-heads"), QStringLiteral("2"), QStringLiteral("--vocab"),
-                          QStringLiteral("1024"), QStringLiteral("-o"), model});
-    QVERIFY2(r.exitCode == 0, r.err.constData());
-    r = runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), m_chunks});
-    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QByteArray error;
+    m_chunks = makeChunkedModel(m_tmp.path(), {QStringLiteral("--layers"), QStringLiteral("6"), QStringLiteral("--hidden"), QStringLiteral("128"),
+                                               QStringLiteral("--intermediate"), QStringLiteral("344"), QStringLiteral("--heads"), QStringLiteral("4"),
+                                               QStringLiteral("--kv-heads"), QStringLiteral("2"), QStringLiteral("--vocab"), QStringLiteral("1024")},
+                                &error);
+    QVERIFY2(!m_chunks.isEmpty(), error.constData());
 
     m_server.start(cliPath(), {QStringLiteral("serve"), m_chunks, QStringLiteral("--host"), QStringLiteral("127.0.0.1"),
                                QStringLiteral("--port"), QStringLiteral("0")});

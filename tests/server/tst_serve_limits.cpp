@@ -243,12 +243,13 @@ private Q_SLOTS:
         // Two clients ask for many 28 MB chunks and never read. Per connection the server holds
         // at most --send-buffer-mb (plus one chunk), over all at most --total-send-buffer-mb
         // (plus one chunk); the idle timeout then closes both.
-        const QString model = m_dir.filePath(QStringLiteral("big-model"));
-        const QString chunks = m_dir.filePath(QStringLiteral("big-chunks"));
-        QCOMPARE(runCli({QStringLiteral("make-model"), QStringLiteral("-o"), model, QStringLiteral("--layers"), QStringLiteral("8"),
-                         QStringLiteral("--hidden"), QStringLiteral("768"), QStringLiteral("--intermediate"), QStringLiteral("2048"),
-                         QStringLiteral("--heads"), QStringLiteral("8"), QStringLiteral("--kv-heads"), QStringLiteral("8")}).exitCode, 0);
-        QCOMPARE(runCli({QStringLiteral("chunk"), model, QStringLiteral("-o"), chunks}).exitCode, 0);
+        QByteArray error;
+        const QString chunks = makeChunkedModel(m_dir.filePath(QStringLiteral("big")),
+                                                {QStringLiteral("--layers"), QStringLiteral("8"), QStringLiteral("--hidden"), QStringLiteral("768"),
+                                                 QStringLiteral("--intermediate"), QStringLiteral("2048"), QStringLiteral("--heads"),
+                                                 QStringLiteral("8"), QStringLiteral("--kv-heads"), QStringLiteral("8")},
+                                                &error);
+        QVERIFY2(!chunks.isEmpty(), error.constData());
         const QJsonObject manifest = QJsonDocument::fromJson(readFile(chunks + QStringLiteral("/chunk_info.json"))).object();
         const QJsonObject layer = manifest.value(QLatin1String("chunks")).toObject().value(QLatin1String("layer_0")).toObject();
         const qint64 chunkBytes = qint64(layer.value(QLatin1String("stored_bytes")).toDouble());

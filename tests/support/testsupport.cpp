@@ -48,6 +48,22 @@ CliResult runCli(const QStringList &args, const QString &workingDir)
     return result;
 }
 
+QString makeChunkedModel(const QString &dir, const QStringList &makeModelArgs, QByteArray *error)
+{
+    QDir().mkpath(dir);
+    const QString model = dir + QStringLiteral("/model");
+    const QString chunks = dir + QStringLiteral("/chunks");
+    for (const QStringList &args : {QStringList{QStringLiteral("make-model")} + makeModelArgs + QStringList{QStringLiteral("-o"), model},
+                                    QStringList{QStringLiteral("chunk"), model, QStringLiteral("-o"), chunks}}) {
+        const CliResult r = runCli(args);
+        if (r.exitCode != 0) {
+            *error = args.join(QLatin1Char(' ')).toUtf8() + ": " + r.err;
+            return {};
+        }
+    }
+    return chunks;
+}
+
 QByteArray readFile(const QString &path)
 {
     QFile file(path);

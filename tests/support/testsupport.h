@@ -28,6 +28,10 @@ struct CliResult {
 // Runs surfing-cli with arguments and waits (no time limit beyond the ctest timeout).
 CliResult runCli(const QStringList &args, const QString &workingDir = {});
 
+// `surfing-cli make-model MAKE_MODEL_ARGS -o DIR/model`, then `chunk DIR/model -o DIR/chunks`.
+// Returns the chunk directory; empty, with the failing command's stderr in `error`, on failure.
+QString makeChunkedModel(const QString &dir, const QStringList &makeModelArgs, QByteArray *error);
+
 // Reads a whole file; empty on failure.
 QByteArray readFile(const QString &path);
 // A JSON file's top-level object (goldens); empty on failure.
