@@ -67,7 +67,7 @@ void product(const char *weights, qint64 bytes, const std::vector<float> &x, std
 class Ring
 {
 public:
-    Ring(int slots, qint64 bytes) : m_slots(size_t(slots)), m_bytes(bytes)
+    Ring(int slots, qint64 bytes) : m_slots(size_t(slots))
     {
         for (auto &s : m_slots)
             s.assign(size_t(bytes), 0); // touched now, not during the timed run
@@ -101,7 +101,6 @@ public:
 
 private:
     std::vector<std::vector<char>> m_slots;
-    qint64 m_bytes;
     std::mutex m_mutex;
     std::condition_variable m_changed;
     int m_filled = 0;

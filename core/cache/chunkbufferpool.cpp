@@ -86,7 +86,7 @@ void ChunkBufferPool::grant(qint64 bytes)
 {
     QMutexLocker lock(&m_mutex);
     m_grantedBytes = qMax<qint64>(0, m_grantedBytes + bytes);
-    trimLocked(maxBytesLocked());
+    trimLocked();
 }
 
 qint64 ChunkBufferPool::maxBytes() const
@@ -95,9 +95,9 @@ qint64 ChunkBufferPool::maxBytes() const
     return maxBytesLocked();
 }
 
-void ChunkBufferPool::trimLocked(qint64 maxBytes)
+void ChunkBufferPool::trimLocked()
 {
-    while (m_pooledBytes > maxBytes && !m_free.isEmpty()) {
+    while (m_pooledBytes > maxBytesLocked() && !m_free.isEmpty()) {
         m_pooledBytes -= m_free.constLast().capacity();
         m_free.removeLast();
     }

@@ -6,9 +6,10 @@
 // instead. It holds only buffers nobody else references, at most maxBytes(): the larger of a
 // base (one or two chunks) and the budgets the live caches granted it. A buffer enters the pool
 // only when it leaves a cache or a finished transfer and leaves it only for the next one, so
-// pooling does not raise the peak of live chunk memory; a limit of two chunks did free and fault
-// in a chunk at every token with prefetch on (three buffers come free at once). Thread-safe; one
-// per process.
+// chunk buffers never take more memory than was live at once; the process's peak can still rise
+// by a chunk when that moment and the peak of activations fall apart (batch 64: 614-657 MiB
+// against 614-643). A limit of two chunks did free and fault in a chunk at every token with
+// prefetch on (three buffers come free at once). Thread-safe; one per process.
 #pragma once
 
 #include <QByteArray>
@@ -50,7 +51,7 @@ private:
     qint64 m_reused = 0;
 
     qint64 maxBytesLocked() const { return qMax(m_baseMaxBytes, m_grantedBytes); }
-    void trimLocked(qint64 maxBytes);
+    void trimLocked(); // lets pooled buffers above maxBytesLocked() go
 };
 
 } // namespace surfing
