@@ -123,11 +123,25 @@ def ceiling(args, row, r):
     layer_file = os.path.join(chunks, m[layers[0]].get("file", layers[0] + ".safetensors"))
     fetched = max(1, min(len(layers), round(r["bpt"] / m[layers[0]]["raw_bytes"])))
     command = [os.path.join(os.path.dirname(args.linkrate), "bench_ceiling"), "--chunk", layer_file, "--layers", str(len(layers)),
-               "--fetched", str(fetched), "--resident-mb", str(head // 1000000), "--tokens", str(args.tokens),
-               "--ahead", str(row["prefetch"]), "--reps", "3"]
+               "--fetched", str(fetched), "--resident-mb", str(head // 1000000), "--tokens", str(row_tokens(args, row)),
+               "--ahead", str(r["depth"]), "--reps", "3"]
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE")  # what surfing-cli sets for run
     out = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# An adaptive row (`--prefetch auto`) measures its first 11 next-token steps at depth 2 and at
+# 0 before it keeps one (core/cache/prefetchtuner.h), so it runs at least this many tokens.
+AUTO_TOKENS = 24
+
+
+def window(row):
+    """The deepest prefetch window a row may hold (auto: up to 2)."""
+    return 2 if row["prefetch"] == "auto" else row["prefetch"]
+
+
+def row_tokens(args, row):
+    return max(args.tokens, AUTO_TOKENS) if row["prefetch"] == "auto" else args.tokens
 
 
 def median(values):
@@ -139,7 +153,7 @@ def median(values):
 def run_row(args, row, server, tmp):
     chunks = args.chunks[row["dtype"]]
     base = [args.cli, "run", "--server", server.url, "--cache-mb", str(row["cache"]), "--prefetch", str(row["prefetch"]),
-            "--max-tokens", str(args.tokens), "--json", "--warmup"]
+            "--max-tokens", str(row_tokens(args, row)), "--json", "--warmup"]
     if row.get("ctier"):
         base += ["--compressed-cache-mb", str(row["ctier"])]
     if row["batch"] == 1:
@@ -156,14 +170,14 @@ def run_row(args, row, server, tmp):
     timeline = doc["timeline"] if row["batch"] == 1 else doc["batches"][0].get("timeline", [])
     stats, hidden, ratio = doc["stats"], fetch_hidden(timeline), fetch_per_compute(timeline)
     layer, other = manifest_sizes(chunks)
-    bound_mib = (other + row["cache"] * MIB + row["prefetch"] * layer) / MIB + 200
+    bound_mib = (other + row["cache"] * MIB + window(row) * layer) / MIB + 200
     # Compressed chunks (core/client/memoryestimate): + the tier's budget (at most every stored
     # byte) + the received bytes of max(depth, 1) chunks being decoded.
     stored_total, stored_layer = compressed_sizes(chunks)
-    bound_mib += (min(row.get("ctier", 0) * MIB, stored_total) + max(row["prefetch"], 1) * stored_layer) / MIB
+    bound_mib += (min(row.get("ctier", 0) * MIB, stored_total) + max(window(row), 1) * stored_layer) / MIB
     tiers = doc.get("client_cache", {})
     return {"tps": stats["decode_tokens_per_second"], "bpt": stats["bytes_per_token"],
-            "rate": stats["fetch_bytes_per_second"], "hidden": hidden, "ratio": ratio, "rss": rss, "bound": bound_mib,
+            "rate": stats["fetch_bytes_per_second"], "depth": stats.get("prefetch_depth", window(row)), "hidden": hidden, "ratio": ratio, "rss": rss, "bound": bound_mib,
             "dhits": tiers.get("decoded", {}).get("hits", float("nan")),
             "chits": tiers.get("compressed", {}).get("hits", float("nan"))}
 
@@ -225,11 +239,16 @@ def measure_row(args, row, servers, tmp):
     r["of_ceiling"] = r["rate"] / c["ceiling_bytes_per_second"] if c else float("nan")
     line = (f"| {row['dtype']} | {row['cache']} | {'paced ' + str(int(args.limit_mbps)) + ' Mbit/s' if row['paced'] else 'loopback'}"
             f" (raw TCP {raw / 1e6:.0f} MB/s; {median(before) / 1e6:.0f} before, {median(after) / 1e6:.0f} after)"
-            f" | {row['prefetch']} | {row['batch']} | {r['bpt'] / 1e6:.1f} | {fmt(r['tps'], 3)}"
+            f" | {prefetch_cell(row, r)} | {row['batch']} | {r['bpt'] / 1e6:.1f} | {fmt(r['tps'], 3)}"
             f" | {r['rate'] / 1e6:.0f} | {fmt(bound_tps, 3)} | {fmt(r['of_bound'])}"
             f" | {fmt(r['ceiling_of_raw'])} | {fmt(r['of_ceiling'])}"
             f" | {fmt(r['hidden'])} | {fmt(r['ratio'])} | {r['rss']:.0f} | {r['bound']:.0f} | {load} |")
     return line, r
+
+
+def prefetch_cell(row, r):
+    """The prefetch column: the depth, or for auto rows the depth the run kept."""
+    return f"auto (kept {r['depth']})" if row["prefetch"] == "auto" else str(row["prefetch"])
 
 
 def fmt(v, digits=2):
@@ -272,13 +291,15 @@ def main():
     if args.rows == "ctier":
         return tier_main(args)
     base = dict(dtype="f32", cache=256, paced=False, prefetch=2, batch=1)
+    # What `run` does by default: the window measured against none (PrefetchTuner).
+    adaptive = dict(base, prefetch="auto")
     # Where fetching is cheaper than computing (issue 13: prefetch must hide >= 80 % of the fetch
     # time there): a batch of 64 on loopback computes ~2x longer per layer than the layer takes
     # to arrive; with and without prefetch.
     overlap = [dict(dtype="f32", cache=256, paced=False, prefetch=d, batch=64) for d in (2, 0)]
-    rows = [base]
+    rows = [base, adaptive]
     if args.rows == "quick":
-        rows += overlap
+        rows += [dict(base, prefetch=0)] + overlap
         if args.chunks["q8_0"]:  # most layers cached: the few misses must be fetched far ahead
             rows += [dict(dtype="q8_0", cache=256, paced=False, prefetch=2, batch=1)]
     if args.rows == "full":
@@ -297,6 +318,9 @@ def main():
                 rows += [dict(dtype=q, cache=256, paced=False, prefetch=2, batch=1),
                          dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
     servers = {}
+    if any(row["prefetch"] == "auto" for row in rows):
+        args.header += (f"\nRows with prefetch auto run {AUTO_TOKENS} new tokens (or TOKENS if more): the first 11 decode "
+                        "steps measure depth 2 against 0 in turn (3 counted of each), the rest run at the depth kept; tokens/s covers all of them.")
     lines = [args.header, "",
              "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | ceiling of raw | of ceiling | fetch hidden | fetch / compute | peak RSS MiB | RSS bound MiB | load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -77,9 +77,12 @@ QWidget *PlaygroundPage::buildSetup()
     m_cacheMb->setSuffix(tr(" MiB"));
     m_cacheMb->setSpecialValueText(tr("no limit"));
     m_prefetch = new QSpinBox(box);
-    m_prefetch->setRange(0, 64);
-    m_prefetch->setValue(2);
-    m_prefetch->setToolTip(tr("Units fetched ahead of the one computing (0: no prefetch)"));
+    m_prefetch->setRange(-1, 64); // -1: auto
+    m_prefetch->setSpecialValueText(tr("auto (up to 2)"));
+    m_prefetch->setValue(-1);
+    m_prefetch->setToolTip(tr("Units fetched ahead of the one computing (0: no prefetch). Auto keeps up to 2 on their way, "
+                              "or none when the steps measure faster without: a fast link whose receiving takes the "
+                              "cores compute needs"));
     form->addRow(tr("Weights from"), m_source);
     form->addRow(tr("Model"), m_model);
     form->addRow(tr("Cache chunks"), m_cacheLayers);
@@ -257,7 +260,8 @@ PlaygroundRequest PlaygroundPage::request(bool requirePrompt) const
     }
     r.cacheLayers = m_cacheLayers->value();
     r.cacheBytes = qint64(m_cacheMb->value()) * 1024 * 1024;
-    r.options.prefetchDepth = m_prefetch->value();
+    r.options.adaptivePrefetch = m_prefetch->value() < 0;
+    r.options.prefetchDepth = r.options.adaptivePrefetch ? InferenceOptions().prefetchDepth : m_prefetch->value();
     r.options.threads = m_threads->value();
     r.options.temperature = m_temperature->value();
     r.options.topK = m_topK->value();
@@ -399,7 +403,7 @@ void PlaygroundPage::loadSettings()
     m_prompt->setPlainText(s.value(QStringLiteral("playground/prompt"), tr("Once upon a time")).toString());
     m_cacheLayers->setValue(s.value(QStringLiteral("playground/cacheLayers"), 0).toInt());
     m_cacheMb->setValue(s.value(QStringLiteral("playground/cacheMb"), 0).toInt());
-    m_prefetch->setValue(s.value(QStringLiteral("playground/prefetch"), 2).toInt());
+    m_prefetch->setValue(s.value(QStringLiteral("playground/prefetch"), -1).toInt());
     m_threads->setValue(s.value(QStringLiteral("playground/threads"), 0).toInt());
     m_temperature->setValue(s.value(QStringLiteral("playground/temperature"), 0.0).toDouble());
     m_topK->setValue(s.value(QStringLiteral("playground/topK"), 0).toInt());

@@ -109,16 +109,22 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
         *error = QStringLiteral("give --cache-layers or --cache-mb, not both");
         return false;
     }
+    // --prefetch auto (the default) keeps up to 2 on their way, or none, whichever measures faster.
+    const bool adaptivePrefetch = p.value(QStringLiteral("prefetch")).trimmed() == QLatin1String("auto");
     double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0,
            timeout = 0, peerTimeout = -1, compressedMb = 0;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
-        || !number(p, "cache-mb", 1, 1e9, &mb, error) || !number(p, "prefetch", 0, 64, &prefetch, error)
+        || !number(p, "cache-mb", 1, 1e9, &mb, error)
         || !number(p, "threads", 1, 256, &threads, error) || !number(p, "timeout", 1, 86400, &timeout, error)
         || !number(p, "peer-timeout", 0, 3600, &peerTimeout, error)
         || !number(p, "compressed-cache-mb", 0, 1e9, &compressedMb, error))
         return false;
+    if (!adaptivePrefetch && !number(p, "prefetch", 0, 64, &prefetch, error)) {
+        error->append(QStringLiteral(", or auto"));
+        return false;
+    }
     a->timeoutMs = int(timeout * 1000);
     a->peerTimeoutMs = peerTimeout < 0 ? -1 : int(peerTimeout * 1000);
     a->options.maxNewTokens = int(maxTokens);
@@ -126,7 +132,12 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     a->options.topK = int(topK);
     a->options.topP = topP;
     a->options.seed = quint64(seed);
+    if (prefetch != std::floor(prefetch)) {
+        *error = QStringLiteral("--prefetch takes a whole number of chunks (0 = off) or auto");
+        return false;
+    }
     a->options.prefetchDepth = int(prefetch);
+    a->options.adaptivePrefetch = adaptivePrefetch;
     if (threads != std::floor(threads)) {
         *error = QStringLiteral("--threads must be a whole number of threads (1 or more)");
         return false;
@@ -266,7 +277,10 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("compressed-cache-mb"), QStringLiteral("A second cache tier below it, in MiB (default 0 = off): keeps "
                                                                "chunks made with `chunk --compress` as received and decodes them "
                                                                "from there instead of fetching them again."), QStringLiteral("M")},
-        {QStringLiteral("prefetch"), QStringLiteral("Chunks kept on their way ahead of the one computing, past those already cached (default 2, 0 = off)."), QStringLiteral("D")},
+        {QStringLiteral("prefetch"), QStringLiteral("Chunks kept on their way ahead of the one computing, past those already cached: a number (0 = off), "
+                                                  "or auto (the default): up to 2, or none when the steps measure faster without (a fast link "
+                                                  "whose receiving takes the cores compute needs)."), QStringLiteral("D|auto"),
+         QStringLiteral("auto")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
         {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
                                                         "one line of output per prompt."), QStringLiteral("FILE")},

@@ -57,7 +57,7 @@ DecoderOutput Gpt2Model::forward(WeightStream &stream, const DecoderInput &input
     if (input.positions.max().item<int64_t>() >= m_positions)
         throw Error(QStringLiteral("sequence longer than the model's %1 positions (n_positions)").arg(m_positions));
     const int64_t t = input.ids.size(1);
-    stream.beginStep(unitOrder());
+    stream.beginStep(unitOrder(), t == 1 ? WeightStream::StepKind::NextToken : WeightStream::StepKind::Prompt);
     DecoderOutput out;
 
     const UnitWeights wte = stream.acquire(QStringLiteral("wte"));

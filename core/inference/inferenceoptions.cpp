@@ -61,6 +61,8 @@ QJsonObject InferenceStats::toJson() const
         {"decode_tokens_per_second", decodeTokensPerSecond()},
         {"threads", threads},
         {"batch", batch},
+        {"prefetch_depth", prefetchDepth},
+        {"prefetch", prefetchAdaptive ? "auto" : "fixed"},
     };
     if (expertLookups > 0) {
         o.insert(QStringLiteral("expert_lookups"), expertLookups);

@@ -20,6 +20,8 @@ struct InferenceOptions {
     quint64 seed = 0;
     bool stopAtEos = true;
     int prefetchDepth = 2;     // units fetched ahead of the one computing; 0 = off
+    bool adaptivePrefetch = false; // prefetchDepth is the deepest window; each next-token step
+                                   // runs at it or at 0, whichever measures faster (PrefetchTuner)
     bool keepTensors = false;  // keep final hidden states / logits for dumpTensors()
     int threads = 0;           // compute threads; 0 = defaultComputeThreads()
     QStringList stopStrings;   // decoders: stop once the text contains one; the text ends before it
@@ -44,6 +46,8 @@ struct InferenceStats {
     qint64 timeToFirstTokenNs = 0;
     int threads = 0;             // compute threads used
     int batch = 1;               // prompts generated together (run --batch)
+    int prefetchDepth = 0;       // the window at the end of the run (adaptive: the one it kept)
+    bool prefetchAdaptive = false;
     // Mixture-of-experts models: expert units run, how many of them moved bytes (not already
     // in the client cache), and those bytes. All 0 for dense models.
     int expertLookups = 0;

@@ -123,6 +123,7 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
         d->eosIds.push_back(id);
     d->context = surfing::contextLength(d->config.json);
     d->stream = std::make_unique<WeightStream>(*d->source, d->options.prefetchDepth);
+    d->stream->setPrefetchDepth(d->options.prefetchDepth, d->options.adaptivePrefetch);
     d->stream->setEventSink([this](const LayerEvent &event) {
         if (!d->recording)
             return;
@@ -143,7 +144,7 @@ void InferenceSession::setOptions(const InferenceOptions &options)
     std::lock_guard lock(d->runMutex);
     d->options = options;
     d->stops = StopStrings(options.stopStrings);
-    d->stream->setPrefetchDepth(options.prefetchDepth);
+    d->stream->setPrefetchDepth(options.prefetchDepth, options.adaptivePrefetch);
     setComputeThreads(options.threads > 0 ? options.threads : defaultComputeThreads());
 }
 
@@ -346,6 +347,8 @@ void InferenceSession::Private::finishStats(InferenceResult &result, qint64 star
     InferenceStats &s = result.stats;
     s.totalNs = timelineClockNs() - startNs;
     s.threads = computeThreads();
+    s.prefetchDepth = stream->prefetchDepth();
+    s.prefetchAdaptive = stream->isPrefetchAdaptive();
     s.promptTokens = result.promptIds.size();
     for (const LayerEvent &e : timeline) {
         ++s.unitLookups;

@@ -114,7 +114,7 @@ DecoderOutput LlamaModel::forward(WeightStream &stream, const DecoderInput &inpu
                                   const ForwardOptions &options)
 {
     const int64_t t = input.ids.size(1);
-    stream.beginStep(unitOrder());
+    stream.beginStep(unitOrder(), t == 1 ? WeightStream::StepKind::NextToken : WeightStream::StepKind::Prompt);
     DecoderOutput out;
 
     const auto [cos, sin] = ropeCosSin(m_invFreq, input.positions);

@@ -1,11 +1,14 @@
 #include "inference/weightstream.h"
 
 #include "base/error.h"
+#include "cache/prefetchtuner.h"
 #include "client/chunksource.h"
 #include "format/quant.h"
 #include "format/safetensors.h"
 
 #include <QHash>
+
+#include <optional>
 
 namespace surfing {
 
@@ -17,6 +20,8 @@ struct WeightStream::Private {
     QHash<QString, int> position;
     QHash<QString, LayerEvent> pending; // acquired, compute not finished yet
     std::function<void(const LayerEvent &)> sink;
+    std::optional<PrefetchTuner> tuner; // adaptive window
+    qint64 timedStepStartNs = -1;       // a next-token step being timed for the tuner
 
     // The parsed header of the chunk each unit last came in. Parsing the JSON header again at
     // every step was a fifth of a small model's time per token. The parse depends only on the
@@ -78,9 +83,13 @@ WeightStream::WeightStream(ChunkSource &source, int prefetchDepth)
     setPrefetchDepth(prefetchDepth);
 }
 
-void WeightStream::setPrefetchDepth(int depth)
+void WeightStream::setPrefetchDepth(int depth, bool adaptive)
 {
     d->depth = qMax(0, depth);
+    if (!adaptive)
+        d->tuner.reset();
+    else if (!d->tuner || d->tuner->maxDepth() != d->depth)
+        d->tuner.emplace(d->depth);
 }
 
 int WeightStream::prefetchDepth() const
@@ -88,10 +97,21 @@ int WeightStream::prefetchDepth() const
     return d->depth;
 }
 
-void WeightStream::beginStep(const QStringList &unitOrder)
+bool WeightStream::isPrefetchAdaptive() const
+{
+    return d->tuner.has_value();
+}
+
+void WeightStream::beginStep(const QStringList &unitOrder, StepKind kind)
 {
     ++d->step;
     d->pending.clear();
+    d->timedStepStartNs = -1;
+    if (d->tuner) {
+        d->depth = kind == StepKind::NextToken ? d->tuner->depth() : d->tuner->maxDepth();
+        if (kind == StepKind::NextToken)
+            d->timedStepStartNs = timelineClockNs();
+    }
     if (unitOrder != d->order)
         d->setOrder(unitOrder);
     d->prefetchFrom(0);
@@ -173,8 +193,14 @@ WeightStream::ComputeScope::~ComputeScope()
     LayerEvent event = *it;
     m_stream.d->pending.erase(it);
     event.computeEndNs = timelineClockNs();
-    if (m_stream.d->sink)
-        m_stream.d->sink(event);
+    Private &d = *m_stream.d;
+    // The last unit of a timed step: the step's time, from its start to here, goes to the tuner.
+    if (d.timedStepStartNs >= 0 && !d.order.isEmpty() && m_unit == d.order.last()) {
+        d.tuner->stepMeasured((event.computeEndNs - d.timedStepStartNs) / 1e9);
+        d.timedStepStartNs = -1;
+    }
+    if (d.sink)
+        d.sink(event);
 }
 
 } // namespace surfing

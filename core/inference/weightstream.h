@@ -22,11 +22,18 @@ class WeightStream
 public:
     WeightStream(ChunkSource &source, int prefetchDepth);
 
-    void setPrefetchDepth(int depth);
-    int prefetchDepth() const;
+    // Fixed: every step keeps `depth` units on their way. Adaptive: `depth` is the deepest
+    // window; next-token steps are timed and run at it or at none, whichever is faster here
+    // (cache/prefetchtuner.h).
+    void setPrefetchDepth(int depth, bool adaptive = false);
+    int prefetchDepth() const; // the window the current (or next) step uses
+    bool isPrefetchAdaptive() const;
 
+    // A forward pass over a whole prompt, or one that adds one token to each row (the steps an
+    // adaptive window times and compares).
+    enum class StepKind { Prompt, NextToken };
     // Starts a forward pass that will ask for `unitOrder` in this order; prefetches its head.
-    void beginStep(const QStringList &unitOrder);
+    void beginStep(const QStringList &unitOrder, StepKind kind = StepKind::Prompt);
     // Replaces the units planned right after `after` whose names start with `prefix` (a guess,
     // e.g. the experts the previous token used) by `units` (what the step turned out to need,
     // e.g. the experts the router picked), and prefetches from there. Guessed units that are

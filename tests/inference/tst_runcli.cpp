@@ -53,6 +53,7 @@ private:
 private Q_SLOTS:
     void initTestCase();
     void storiesLocalGreedyMatchesGolden();
+    void adaptivePrefetchIsTheDefaultAndKeepsTheOutput();
     void llamaDumpTensorsMatchGolden();
     void bertPromptPooledMatchesGolden();
     void samplingIsSeeded();
@@ -121,6 +122,31 @@ void TestRunCli::storiesLocalGreedyMatchesGolden()
     QCOMPARE(timeline.last().toObject().value(QLatin1String("step")).toInt() - timeline.first().toObject().value(QLatin1String("step")).toInt(), 47);
 }
 
+// `--prefetch auto` (the default) switches the window between steps; the output never depends on it.
+void TestRunCli::adaptivePrefetchIsTheDefaultAndKeepsTheOutput()
+{
+    const QJsonObject golden = readJson(sharedModel(QStringLiteral("stories260K")) + QStringLiteral("/golden/prompts.json"))
+                                   .value(QLatin1String("prompts")).toArray().at(0).toObject();
+    const QJsonObject out = runJson({QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                                     QStringLiteral("--prompt"), golden.value(QLatin1String("prompt")).toString(),
+                                     QStringLiteral("--max-tokens"), QStringLiteral("48"), QStringLiteral("--cache-layers"), QStringLiteral("3")});
+    QCOMPARE(toIds(out.value(QLatin1String("ids"))), toIds(golden.value(QLatin1String("greedy_ids"))));
+    const QJsonObject stats = out.value(QLatin1String("stats")).toObject();
+    QCOMPARE(stats.value(QLatin1String("prefetch")).toString(), QStringLiteral("auto"));
+    const int kept = stats.value(QLatin1String("prefetch_depth")).toInt(-1);
+    QVERIFY2(kept == 0 || kept == 2, qPrintable(QString::number(kept)));
+    // 47 next-token steps: both depths were measured, so the timeline has prefetched units.
+    bool prefetched = false;
+    for (const QJsonValue &e : out.value(QLatin1String("timeline")).toArray())
+        prefetched = prefetched || e.toObject().value(QLatin1String("prefetched")).toBool();
+    QVERIFY(prefetched);
+
+    const QJsonObject fixed = runJson({QStringLiteral("--local"), chunks(QStringLiteral("stories260K")), QStringLiteral("--prompt"),
+                                       QStringLiteral("x"), QStringLiteral("--max-tokens"), QStringLiteral("2"), QStringLiteral("--prefetch"), QStringLiteral("1")});
+    QCOMPARE(fixed.value(QLatin1String("stats")).toObject().value(QLatin1String("prefetch")).toString(), QStringLiteral("fixed"));
+    QCOMPARE(fixed.value(QLatin1String("stats")).toObject().value(QLatin1String("prefetch_depth")).toInt(), 1);
+}
+
 void TestRunCli::llamaDumpTensorsMatchGolden()
 {
     const QString golden = sharedModel(QStringLiteral("llama-random")) + QStringLiteral("/golden/01_short");
@@ -176,6 +202,12 @@ void TestRunCli::badUsage()
                                     QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--threads"), QLatin1String(threads)});
         QCOMPARE(r.exitCode, 2);
         QVERIFY2(r.err.contains("--threads"), r.err.constData());
+    }
+    for (const char *depth : {"-1", "1.5", "soon", "65"}) {
+        const CliResult r = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks(QStringLiteral("stories260K")),
+                                    QStringLiteral("--prompt"), QStringLiteral("x"), QStringLiteral("--prefetch"), QLatin1String(depth)});
+        QCOMPARE(r.exitCode, 2);
+        QVERIFY2(r.err.contains("--prefetch") && r.err.contains("auto"), r.err.constData());
     }
     const QJsonObject oneThread = runJson({QStringLiteral("--local"), chunks(QStringLiteral("stories260K")), QStringLiteral("--prompt"),
                                            QStringLiteral("x"), QStringLiteral("--max-tokens"), QStringLiteral("1"), QStringLiteral("--threads"), QStringLiteral("1")});
