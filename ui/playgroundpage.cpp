@@ -77,6 +77,7 @@ QWidget *PlaygroundPage::buildSetup()
     m_cacheMb->setSuffix(tr(" MiB"));
     m_cacheMb->setSpecialValueText(tr("no limit"));
     m_prefetch = new QSpinBox(box);
+    m_prefetch->setObjectName(QStringLiteral("prefetchDepth"));
     m_prefetch->setRange(-1, 64); // -1: auto
     m_prefetch->setSpecialValueText(tr("auto (up to 2)"));
     m_prefetch->setValue(-1);

@@ -27,6 +27,7 @@
 #include <QLineSeries>
 #include <QProcess>
 #include <QSignalSpy>
+#include <QSpinBox>
 #include <QTcpServer>
 #include <QtTest>
 #include <QRegularExpression>
@@ -46,6 +47,7 @@ private Q_SLOTS:
     void remoteServerWorksTheSameWay();
     void bertComparesSentences();
     void runWithoutServerShowsWhatToDo();
+    void prefetchBoxGoesFromAutoToANumber();
 
 private:
     QTemporaryDir m_home;
@@ -93,8 +95,14 @@ void TestPlayground::promptStreamsTextAndFillsTheDashboard()
     QSignalSpy tokens(window.inferenceController(), &InferenceController::tokenGenerated);
     QSignalSpy finished(window.inferenceController(), &InferenceController::finished);
     QSignalSpy failed(window.inferenceController(), &InferenceController::failed);
+    QSignalSpy requested(page, &PlaygroundPage::runRequested);
     page->run();
     QVERIFY(page->isRunning());
+    // The prefetch box starts at auto: up to 2 chunks ahead, or none when steps measure faster.
+    QCOMPARE(requested.count(), 1);
+    const auto request = requested.first().first().value<surfing::ui::PlaygroundRequest>();
+    QVERIFY(request.options.adaptivePrefetch);
+    QCOMPARE(request.options.prefetchDepth, 2);
     QTRY_VERIFY_WITH_TIMEOUT(finished.count() + failed.count() > 0, 120000);
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().first().toString()));
     const InferenceResult result = finished.first().first().value<InferenceResult>();
@@ -322,6 +330,24 @@ void TestPlayground::runWithoutServerShowsWhatToDo()
     QVERIFY(window.errorBanner()->isShowingError());
     QVERIFY2(window.errorBanner()->message().contains(QStringLiteral("server")), qPrintable(window.errorBanner()->message()));
     QVERIFY(window.errorBanner()->action().contains(QStringLiteral("Server page")));
+}
+
+void TestPlayground::prefetchBoxGoesFromAutoToANumber()
+{
+    PlaygroundPage page;
+    page.show();
+    auto *box = page.findChild<QSpinBox *>(QStringLiteral("prefetchDepth"));
+    QVERIFY(box);
+    QCOMPARE(box->text(), QStringLiteral("auto (up to 2)"));
+    QSignalSpy changed(&page, &PlaygroundPage::setupChanged);
+    // One step up from auto is 0: no prefetch, fixed.
+    box->setFocus();
+    QTest::keyClick(box, Qt::Key_Up);
+    QCOMPARE(box->value(), 0);
+    QCOMPARE(box->text(), QStringLiteral("0"));
+    QVERIFY(changed.count() > 0);
+    QTest::keyClick(box, Qt::Key_Down);
+    QCOMPARE(box->text(), QStringLiteral("auto (up to 2)"));
 }
 
 QTEST_MAIN(TestPlayground)

@@ -98,6 +98,10 @@ void TestRunStats::statsLineWritesBinaryUnits()
     const QString line = stats.summary();
     QVERIFY2(line.contains(QStringLiteral("fetched 3.0\u00a0MiB")) || line.contains(QStringLiteral("fetched 3.0 MiB")), qPrintable(line));
     QVERIFY2(!line.contains(QStringLiteral(" MB")), qPrintable(line));
+    QVERIFY2(line.contains(QStringLiteral("prefetch 0)")), qPrintable(line));
+    stats.prefetchAdaptive = true;
+    stats.prefetchDepth = 2;
+    QVERIFY2(stats.summary().contains(QStringLiteral("prefetch auto, at 2 now")), qPrintable(stats.summary()));
 }
 
 QTEST_GUILESS_MAIN(TestRunStats)
