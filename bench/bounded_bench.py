@@ -130,9 +130,9 @@ def ceiling(args, row, r):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# An adaptive row (`--prefetch auto`) measures its first 11 next-token steps at depth 2 and at
+# An adaptive row (`--prefetch auto`) measures its first 11-19 next-token steps at depth 2 and at
 # 0 before it keeps one (core/cache/prefetchtuner.h), so it runs at least this many tokens.
-AUTO_TOKENS = 24
+AUTO_TOKENS = 32
 
 
 def window(row):
@@ -319,8 +319,8 @@ def main():
                          dict(dtype=q, cache=256, paced=True, prefetch=2, batch=1)]
     servers = {}
     if any(row["prefetch"] == "auto" for row in rows):
-        args.header += (f"\nRows with prefetch auto run {AUTO_TOKENS} new tokens (or TOKENS if more): the first 11 decode "
-                        "steps measure depth 2 against 0 in turn (3 counted of each), the rest run at the depth kept; tokens/s covers all of them.")
+        args.header += (f"\nRows with prefetch auto run {AUTO_TOKENS} new tokens (or TOKENS if more): the first 11-19 decode "
+                        "steps measure depth 2 against 0 in turn (3-5 counted of each), the rest run at the depth kept; tokens/s covers all of them.")
     lines = [args.header, "",
              "| dtype | cache MiB | link | prefetch | batch | bytes/token (MB) | tokens/s | fetch MB/s | bound tokens/s | of bound | ceiling of raw | of ceiling | fetch hidden | fetch / compute | peak RSS MiB | RSS bound MiB | load |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -39,10 +39,21 @@ void PrefetchTuner::stepMeasured(double seconds)
     if (!settled)
         return;
     (m_depth == 0 ? m_none : m_deep).append(seconds);
-    if (m_deep.size() >= kSamplesPerDepth && m_none.size() >= kSamplesPerDepth)
+    if (canDecide())
         return decide();
     // In turn, so both see the same moments of a shared machine.
     m_depth = m_depth == 0 ? m_maxDepth : 0;
+}
+
+bool PrefetchTuner::canDecide() const
+{
+    if (m_deep.size() < kSamplesPerDepth || m_none.size() < kSamplesPerDepth)
+        return false;
+    if (m_deep.size() >= kMaxSamplesPerDepth && m_none.size() >= kMaxSamplesPerDepth)
+        return true;
+    const auto [deepMin, deepMax] = std::minmax_element(m_deep.begin(), m_deep.end());
+    const auto [noneMin, noneMax] = std::minmax_element(m_none.begin(), m_none.end());
+    return *deepMax < *noneMin || *noneMax < *deepMin; // apart: a clear call
 }
 
 void PrefetchTuner::decide()
@@ -50,8 +61,8 @@ void PrefetchTuner::decide()
     const double deep = median(m_deep), none = median(m_none);
     m_depth = none < deep ? 0 : m_maxDepth;
     m_kept = kKeptSteps;
-    qCInfo(lcPrefetch, "prefetch %d kept for %d steps: median step %.3f s without prefetch, %.3f s at depth %d",
-           m_depth, kKeptSteps, none, deep, m_maxDepth);
+    qCInfo(lcPrefetch, "prefetch %d kept for %d steps: median step %.3f s without prefetch, %.3f s at depth %d (%d steps each)",
+           m_depth, kKeptSteps, none, deep, m_maxDepth, int(m_none.size()));
 }
 
 } // namespace surfing

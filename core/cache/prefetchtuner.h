@@ -8,8 +8,10 @@
 // at depth 0 against 3.79 at depth 2 (medians of 5 interleaved runs, docs/benchmarks-bounded.md).
 // Which case a client is in depends on the link, the server and the model, so it is measured:
 // next-token steps run alternately at the deepest window and at none until each has
-// kSamplesPerDepth of them, the one with the lower median step time is kept for
-// kKeptSteps steps, then both are measured again (links and neighbours change). The first step
+// kSamplesPerDepth of them and every step of one was faster than every step of the other, or each
+// has kMaxSamplesPerDepth (a close call costs little whichever way it goes, so it may take more
+// steps); the one with the lower median step time is kept for kKeptSteps steps, then both are
+// measured again (links and neighbours change). The first step
 // at a new depth is not counted: the step before it fetched its first units at the old depth
 // (a window reaches into the next step), so it would credit one depth with the other's work.
 //
@@ -24,6 +26,7 @@ class PrefetchTuner
 {
 public:
     static constexpr int kSamplesPerDepth = 3;
+    static constexpr int kMaxSamplesPerDepth = 5;
     static constexpr int kKeptSteps = 32;
 
     // `maxDepth` >= 0: the deepest window tried (the other candidate is 0).
@@ -40,6 +43,7 @@ public:
     void stepMeasured(double seconds);
 
 private:
+    bool canDecide() const;
     void decide();
 
     int m_maxDepth = 0;

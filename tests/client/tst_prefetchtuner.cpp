@@ -22,8 +22,9 @@ QVector<int> run(PrefetchTuner &tuner, int steps, const std::function<double(int
 }
 
 // Steps until both depths have their samples: each sample but the first comes after a step that
-// settles the new depth.
+// settles the new depth. A clear call takes kRound steps, a close one kLongRound.
 constexpr int kRound = 4 * PrefetchTuner::kSamplesPerDepth - 1;
+constexpr int kLongRound = 4 * PrefetchTuner::kMaxSamplesPerDepth - 1;
 
 } // namespace
 
@@ -37,6 +38,7 @@ private Q_SLOTS:
     void keepsTheWindowWhenItIsFaster();
     void oneSlowStepDoesNotDecide();
     void aStepAfterAChangeIsNotCounted();
+    void aCloseCallTakesMoreSteps();
     void measuresAgainAfterKeeping();
     void depthZeroHasNothingToChoose();
 };
@@ -46,7 +48,8 @@ void TestPrefetchTuner::measuresBothDepthsInTurnFirst()
     PrefetchTuner tuner(2);
     QCOMPARE(tuner.depth(), 2);
     QVERIFY(tuner.isMeasuring());
-    QCOMPARE(run(tuner, kRound, [](int) { return 0.25; }), (QVector<int>{2, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0}));
+    QCOMPARE(run(tuner, kRound, [](int depth) { return depth == 0 ? 0.3 : 0.25; }),
+             (QVector<int>{2, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0}));
     QVERIFY(!tuner.isMeasuring());
 }
 
@@ -79,6 +82,21 @@ void TestPrefetchTuner::oneSlowStepDoesNotDecide()
             return 0.28;
         return ++zeroSteps == 2 ? 5.0 : 0.25;
     });
+    QVERIFY(tuner.isMeasuring()); // the slow step overlaps the window's: more steps
+    run(tuner, kLongRound - kRound, [](int depth) { return depth == 0 ? 0.25 : 0.28; });
+    QVERIFY(!tuner.isMeasuring());
+    QCOMPARE(tuner.depth(), 0);
+}
+
+void TestPrefetchTuner::aCloseCallTakesMoreSteps()
+{
+    // Steps of both depths that overlap: 5 of each, then the medians decide.
+    PrefetchTuner tuner(2);
+    int step = 0;
+    run(tuner, kRound, [&](int depth) { return (depth == 0 ? 0.25 : 0.26) + (++step % 3) * 0.01; });
+    QVERIFY(tuner.isMeasuring());
+    run(tuner, kLongRound - kRound, [&](int depth) { return (depth == 0 ? 0.25 : 0.26) + (++step % 3) * 0.01; });
+    QVERIFY(!tuner.isMeasuring());
     QCOMPARE(tuner.depth(), 0);
 }
 
