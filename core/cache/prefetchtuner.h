@@ -41,6 +41,8 @@ public:
     // A next-token step took `seconds` at depth(). Steps of other shapes (a prompt, a batch
     // that changed) are not reported: they would compare unlike work.
     void stepMeasured(double seconds);
+    // A prompt step ran (at the deepest window): the next step inherits what it fetched ahead.
+    void promptStepRan() { m_lastStepDepth = m_maxDepth; }
 
 private:
     bool canDecide() const;

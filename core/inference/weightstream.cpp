@@ -111,6 +111,8 @@ void WeightStream::beginStep(const QStringList &unitOrder, StepKind kind)
         d->depth = kind == StepKind::NextToken ? d->tuner->depth() : d->tuner->maxDepth();
         if (kind == StepKind::NextToken)
             d->timedStepStartNs = timelineClockNs();
+        else
+            d->tuner->promptStepRan();
     }
     if (unitOrder != d->order)
         d->setOrder(unitOrder);

@@ -39,6 +39,7 @@ private Q_SLOTS:
     void oneSlowStepDoesNotDecide();
     void aStepAfterAChangeIsNotCounted();
     void aCloseCallTakesMoreSteps();
+    void aStepAfterAPromptIsNotCounted();
     void measuresAgainAfterKeeping();
     void depthZeroHasNothingToChoose();
 };
@@ -86,6 +87,19 @@ void TestPrefetchTuner::oneSlowStepDoesNotDecide()
     run(tuner, kLongRound - kRound, [](int depth) { return depth == 0 ? 0.25 : 0.28; });
     QVERIFY(!tuner.isMeasuring());
     QCOMPARE(tuner.depth(), 0);
+}
+
+void TestPrefetchTuner::aStepAfterAPromptIsNotCounted()
+{
+    PrefetchTuner tuner(2);
+    tuner.stepMeasured(0.25); // counted at 2
+    tuner.stepMeasured(0.3);  // the first at 0: not counted
+    QCOMPARE(tuner.depth(), 0);
+    tuner.promptStepRan();    // a new prompt, at the full window
+    tuner.stepMeasured(0.1);  // it fetched this step's first units: not counted
+    QCOMPARE(tuner.depth(), 0);
+    tuner.stepMeasured(0.3); // counted: now the window's turn
+    QCOMPARE(tuner.depth(), 2);
 }
 
 void TestPrefetchTuner::aCloseCallTakesMoreSteps()
