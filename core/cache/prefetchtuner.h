@@ -27,7 +27,7 @@ class PrefetchTuner
 public:
     static constexpr int kSamplesPerDepth = 3;
     static constexpr int kMaxSamplesPerDepth = 5;
-    static constexpr int kKeptSteps = 32;
+    static constexpr int kKeptSteps = 64;
 
     // `maxDepth` >= 0: the deepest window tried (the other candidate is 0).
     explicit PrefetchTuner(int maxDepth);
