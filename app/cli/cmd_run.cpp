@@ -111,8 +111,8 @@ bool readArgs(const QCommandLineParser &p, RunArgs *a, QString *error)
     }
     // --prefetch auto (the default) keeps up to 2 on their way, or none, whichever measures faster.
     const bool adaptivePrefetch = p.value(QStringLiteral("prefetch")).trimmed() == QLatin1String("auto");
-    double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0, prefetch = 2, threads = 0,
-           timeout = 0, peerTimeout = -1, compressedMb = 0;
+    double maxTokens = 64, temperature = 0, topK = 0, topP = 1, seed = 0, layers = 0, mb = 0,
+           prefetch = InferenceOptions().prefetchDepth, threads = 0, timeout = 0, peerTimeout = -1, compressedMb = 0;
     if (!number(p, "max-tokens", 0, 1e6, &maxTokens, error) || !number(p, "temperature", 0, 100, &temperature, error)
         || !number(p, "top-k", 0, 1e7, &topK, error) || !number(p, "top-p", 1e-9, 1, &topP, error)
         || !number(p, "seed", 0, 9e15, &seed, error) || !number(p, "cache-layers", 1, 1e6, &layers, error)
@@ -277,10 +277,11 @@ int runCommand(const QStringList &arguments)
         {QStringLiteral("compressed-cache-mb"), QStringLiteral("A second cache tier below it, in MiB (default 0 = off): keeps "
                                                                "chunks made with `chunk --compress` as received and decodes them "
                                                                "from there instead of fetching them again."), QStringLiteral("M")},
-        {QStringLiteral("prefetch"), QStringLiteral("Chunks kept on their way ahead of the one computing, past those already cached: a number (0 = off), "
-                                                  "or auto (the default): up to 2, or none when the steps measure faster without (a fast link "
-                                                  "whose receiving takes the cores compute needs)."), QStringLiteral("D|auto"),
-         QStringLiteral("auto")},
+        {QStringLiteral("prefetch"),
+         QStringLiteral("Chunks kept on their way ahead of the one computing, past those already cached: a number "
+                        "(0 = off), or auto (the default): up to 2, or none when the steps measure faster without "
+                        "(a fast link whose receiving takes the cores compute needs)."),
+         QStringLiteral("D|auto"), QStringLiteral("auto")},
         {QStringLiteral("threads"), QStringLiteral("Compute threads (default: the cores of this machine, at most 2)."), QStringLiteral("N")},
         {QStringLiteral("prompts-file"), QStringLiteral("Batch mode: one prompt per line, or JSON lines {\"prompt\": TEXT} / {\"ids\": [1,2]}; "
                                                         "one line of output per prompt."), QStringLiteral("FILE")},

@@ -79,7 +79,8 @@ QString InferenceStats::summary() const
     const auto rate = [](double bytesPerSecond) { return formatByteSize(qint64(bytesPerSecond)) + QStringLiteral("/s"); };
     return QStringLiteral("%1 prompt + %2 new tokens in %3 ms (%4 tokens/s, first token after %5 ms); "
                           "%6 forward passes, avg_inference_time %7 s; cache_hit_rate %8 (%9/%10); "
-                          "fetched %11 (%14 per token at %15, prefetch %16), waited %12 ms for weights, computed %13 ms")
+                          "fetched %11 (%14 per token at %15, prefetch %16), waited %12 ms for weights, "
+                          "computed %13 ms")
         .arg(promptTokens).arg(newTokens).arg(totalNs / 1e6, 0, 'f', 1).arg(tokensPerSecond(), 0, 'f', 2)
         .arg(timeToFirstTokenNs / 1e6, 0, 'f', 1).arg(steps).arg(avgInferenceTime(), 0, 'f', 4)
         .arg(cacheHitRate(), 0, 'f', 3).arg(cacheHits).arg(unitLookups)

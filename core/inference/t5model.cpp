@@ -125,7 +125,8 @@ at::Tensor T5Model::decode(const at::Tensor &decoderIds, const T5EncoderOutput &
     const int64_t offset = state ? state->length : 0;
     const int64_t queries = decoderIds.size(1);
 
-    m_stream.beginStep(decoderUnits(), queries == 1 ? WeightStream::StepKind::NextToken : WeightStream::StepKind::Prompt);
+    m_stream.beginStep(decoderUnits(),
+                       queries == 1 ? WeightStream::StepKind::NextToken : WeightStream::StepKind::Prompt);
     at::Tensor hidden;
     at::Tensor tiedHead; // the embeddings stay for the step only when the head reuses them
     {
