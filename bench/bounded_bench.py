@@ -234,6 +234,7 @@ def measure_row(args, row, servers, tmp):
     link = min(raw, args.limit_mbps * 125000.0) if row["paced"] else raw
     bound_tps = link / r["bpt"] if r["bpt"] > 0 else float("nan")
     r["of_bound"] = r["tps"] / bound_tps if bound_tps == bound_tps else float("nan")
+    r["raw"] = raw
     c = ceiling(args, row, r)
     r["ceiling_of_raw"] = c["ceiling_of_raw"] if c else float("nan")
     r["of_ceiling"] = r["rate"] / c["ceiling_bytes_per_second"] if c else float("nan")
@@ -339,13 +340,20 @@ def main():
             for s in servers.values():
                 s.stop()
     if args.reps > 1:
-        lines += ["", f"Medians over the {args.reps} reps of each row:", "",
-                  "| dtype | cache MiB | link | prefetch | batch | tokens/s | of bound | ceiling of raw | of ceiling | fetch hidden | fetch / compute |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        # The raw rate swings between the moments rows run (3-5 GB/s here), more than a client
+        # does: "pooled" divides the row's median figures by the median raw rate of the whole run.
+        pooled_raw = median([r["raw"] for rs in results.values() for r in rs])
+        lines += ["", f"Medians over the {args.reps} reps of each row; pooled of bound = median tokens/s x median "
+                  f"bytes/token / the median raw rate of all rows ({pooled_raw / 1e6:.0f} MB/s; paced rows: the pace):", "",
+                  "| dtype | cache MiB | link | prefetch | batch | tokens/s | of bound | pooled of bound | ceiling of raw | of ceiling | fetch hidden | fetch / compute |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for i, row in enumerate(rows):
             rs = results[i]
+            link = min(pooled_raw, args.limit_mbps * 125000.0) if row["paced"] else pooled_raw
+            pooled = median([r["tps"] for r in rs]) * median([r["bpt"] for r in rs]) / link
             lines.append(f"| {row['dtype']} | {row['cache']} | {'paced' if row['paced'] else 'loopback'} | {row['prefetch']} | {row['batch']}"
                          f" | {fmt(median([r['tps'] for r in rs]), 3)} | {fmt(median([r['of_bound'] for r in rs]))}"
+                         f" | {fmt(pooled) if pooled > 0 else 'n/a'}"
                          f" | {fmt(median([r['ceiling_of_raw'] for r in rs]))} | {fmt(median([r['of_ceiling'] for r in rs]))}"
                          f" | {fmt(median([r['hidden'] for r in rs]))} | {fmt(median([r['ratio'] for r in rs]))} |")
     lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
