@@ -74,5 +74,5 @@ done
 [ -n "${url:-}" ] || { echo "demo: the server did not start" >&2; cat "$work/server.err" >&2; exit 1; }
 echo "   $url"
 
-echo "== surfing-cli run --server $url (cache: 3 chunks, prefetch 2)"
-"$cli" run --server "$url" "${input[@]}" --max-tokens 48 --cache-layers 3 --prefetch 2
+echo "== surfing-cli run --server $url (cache: 3 chunks, prefetch auto: up to 2, or none if faster)"
+"$cli" run --server "$url" "${input[@]}" --max-tokens 48 --cache-layers 3

@@ -61,7 +61,7 @@ void PrefetchTuner::decide()
     const double deep = median(m_deep), none = median(m_none);
     m_depth = none < deep ? 0 : m_maxDepth;
     m_kept = kKeptSteps;
-    qCInfo(lcPrefetch,
+    qCDebug(lcPrefetch,
            "prefetch %d kept for %d steps: median step %.3f s without prefetch, %.3f s at depth %d (%d steps each)",
            m_depth, kKeptSteps, none, deep, m_maxDepth, int(m_none.size()));
 }
