@@ -175,9 +175,7 @@ bool ServerPool::isHealthy(int index) const
 
 // The healthy server with the fewest requests on it; `avoid` only when it is the only one.
 // A single server gets every request even while it reconnects: its client queues them and sends
-// them when it is back. Parked, they would wait for a wake-up that one server never gives
-// (onStateChanged moves nothing with one URL), and fail after the request timeout although the
-// server came back at once.
+// them when it is back, under the client's own timeouts, as with any request already on it.
 int ServerPool::pickMember(int avoid) const
 {
     if (m_members.size() == 1) {
@@ -269,13 +267,14 @@ void ServerPool::onStateChanged(int index, ConnectionState state)
     const bool wasReady = std::exchange(m.ready, state == ConnectionState::Ready);
     if (wasReady && !m.ready && m.agreed && !m_closing)
         ++m_lost;
-    if (m_urls.size() < 2)
-        return;
+    // A server that is back takes what waits for one, however many there are.
     if (state == ConnectionState::Ready) {
         if (m_members[size_t(index)].agreed)
             rebalance();
         return;
     }
+    if (m_urls.size() < 2)
+        return; // one server: its client's reconnect sends its requests again
     qCInfo(lcPool).noquote() << m_members[size_t(index)].url.toDisplayString() << "is" << connectionStateName(state);
     moveAway(index, connectionStateName(state));
 }

@@ -123,7 +123,6 @@ InferenceSession::InferenceSession(std::shared_ptr<ChunkSource> source, const QS
         d->eosIds.push_back(id);
     d->context = surfing::contextLength(d->config.json);
     d->stream = std::make_unique<WeightStream>(*d->source, d->options.prefetchDepth);
-    d->stream->setPrefetchDepth(d->options.prefetchDepth, d->options.adaptivePrefetch);
     d->stream->setEventSink([this](const LayerEvent &event) {
         if (!d->recording)
             return;
