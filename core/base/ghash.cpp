@@ -165,6 +165,13 @@ void Ghash::add(const uint8_t *bytes, size_t size)
     std::memcpy(m_partial, bytes + size - m_partialBytes, m_partialBytes);
 }
 
+void Ghash::reset()
+{
+    std::memset(m_state, 0, sizeof m_state);
+    m_partialBytes = 0;
+    m_totalBytes = 0;
+}
+
 Ghash::Block Ghash::finish()
 {
     if (m_partialBytes > 0) {

@@ -29,6 +29,8 @@ public:
     // GHASH_H(A, zero-padded to whole blocks, then [bits of A]_64 [0]_64): GMAC's tag is this
     // xor AES_K(J0). Once, after the last add().
     Block finish();
+    // Back to no data, for the hash of other bytes under the same key.
+    void reset();
 
 private:
     void addBlocks(const uint8_t *blocks, size_t count);

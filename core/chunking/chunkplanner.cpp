@@ -62,10 +62,31 @@ QVector<PlannedChunk> takeExperts(QMap<QString, PlannedChunk> &chunks, int layer
     return experts;
 }
 
+// Where a tensor of a decoder layer comes in the order a single-token step reads it. A re-fetched
+// chunk is computed on piece by piece as it arrives (inference/unitweights.h), so its bytes are
+// stored in that order: alphabetically, the MLP came first and the attention it waits for last.
+// Keys no rule names come after, alphabetically (any unit of another family keeps that order).
+int computeRank(const QString &key)
+{
+    static const char *const kOrder[] = {
+        "input_layernorm.", "self_attn.q_proj.", "self_attn.k_proj.", "self_attn.v_proj.",
+        "self_attn.q_norm.", "self_attn.k_norm.", "self_attn.o_proj.", "post_attention_layernorm.",
+        "pre_feedforward_layernorm.", "mlp.gate.", "mlp.gate_proj.", "mlp.up_proj.", "mlp.down_proj.",
+        "post_feedforward_layernorm.",
+    };
+    for (int rank = 0; rank < int(std::size(kOrder)); ++rank) {
+        if (key.startsWith(QLatin1String(kOrder[rank])))
+            return rank;
+    }
+    return int(std::size(kOrder));
+}
+
 void sortAndCheckKeys(PlannedChunk &chunk)
 {
-    std::sort(chunk.tensors.begin(), chunk.tensors.end(),
-              [](const PlannedTensor &a, const PlannedTensor &b) { return a.key < b.key; });
+    std::sort(chunk.tensors.begin(), chunk.tensors.end(), [](const PlannedTensor &a, const PlannedTensor &b) {
+        const int ra = computeRank(a.key), rb = computeRank(b.key);
+        return ra != rb ? ra < rb : a.key < b.key;
+    });
     for (int t = 1; t < chunk.tensors.size(); ++t) {
         if (chunk.tensors[t].key == chunk.tensors[t - 1].key)
             throw Error(QStringLiteral("tensors '%1' and '%2' map to the same key '%3' in %4")

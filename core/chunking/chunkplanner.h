@@ -23,7 +23,7 @@ struct PlannedChunk {
     QString name;   // "layer_3"
     QString kind;   // "layer": the name without its index, for (type, id) addressing
     int index = -1; // 3, or -1 for units that are not numbered
-    QVector<PlannedTensor> tensors; // sorted by key
+    QVector<PlannedTensor> tensors; // in the order a step reads them (decoder layers), else by key
 };
 
 struct ChunkPlan {

@@ -12,6 +12,8 @@
 
 namespace surfing {
 
+class ChunkArrival;
+
 // How one acquire() was served, for stats and the per-layer timeline.
 struct ChunkFetch {
     bool cacheHit = false;   // already in the client cache (or fully prefetched) when asked for
@@ -48,6 +50,15 @@ public:
     // hash mismatch, not in the manifest): a layer is never silently replaced. Thread-safe; never
     // call it on the network thread.
     virtual std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) = 0;
+
+    // acquire(), except that a chunk on its way whose bytes are verified block by block as they
+    // land comes back at once as an arrival (client/chunkarrival.h), which compute reads as it
+    // grows. Exactly one of the two is set. Same errors and thread rules as acquire().
+    struct Acquired {
+        std::shared_ptr<const QByteArray> bytes;
+        std::shared_ptr<ChunkArrival> arrival;
+    };
+    virtual Acquired acquireArriving(const QString &name, ChunkFetch *fetch = nullptr) { return {acquire(name, fetch), nullptr}; }
 };
 
 // Monotonic nanoseconds shared by every timeline event in the process.

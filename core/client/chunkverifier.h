@@ -17,9 +17,9 @@ public:
 };
 
 // Throws ChunkIntegrityError naming the chunk and `origin` (the model or directory) on a size or
-// hash mismatch; never returns bytes that differ from the manifest. `streamed`: what the keyed
-// tag a ReceiptVerifier::Tagger made of exactly these bytes as they arrived said when it was
-// checked with matchesTag(): Matched, they are not read again; Differs, SHA-256 decides at once.
+// hash mismatch; never returns bytes that differ from the manifest. `streamed`: what checking
+// exactly these bytes block by block as they arrived (ReceiptVerifier::BlockCheck) found:
+// Matched, they are not read again; Differs, SHA-256 decides at once.
 enum class StreamedCheck { None, Matched, Differs };
 void verifyStoredChunk(QByteArrayView stored, const ManifestChunk &chunk, const QString &origin,
                        StreamedCheck streamed = StreamedCheck::None);

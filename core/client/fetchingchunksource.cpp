@@ -49,6 +49,12 @@ qint64 FetchingChunkSource::storedBytesArrived() const
     return m_storedBytesArrived;
 }
 
+qint64 FetchingChunkSource::arrivalsHandedOut() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_arrivalsHandedOut;
+}
+
 void FetchingChunkSource::requireKnown(const QString &name) const
 {
     if (!manifest().find(name))
@@ -58,7 +64,11 @@ void FetchingChunkSource::requireKnown(const QString &name) const
 void FetchingChunkSource::startLocked(const QString &name)
 {
     m_prefetchReceipts.remove(name); // an earlier prefetch of it was evicted unused
-    m_inFlight.insert(name, std::make_shared<InFlight>());
+    const auto job = std::make_shared<InFlight>();
+    const ManifestChunk *chunk = manifest().find(name);
+    if (chunk->codec == ChunkCodec::None)
+        job->arrival = std::make_shared<ChunkArrival>(name, chunk->storedBytes);
+    m_inFlight.insert(name, job);
     const QByteArray compressed = m_stopping ? QByteArray() : m_compressed->lookup(name);
     if (!compressed.isEmpty()) {
         decodeFromTier(name, compressed);
@@ -136,27 +146,24 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::handOut(std::shared_ptr<c
     });
 }
 
-std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &name, ChunkFetch *fetch)
+std::shared_ptr<const QByteArray> FetchingChunkSource::hitLocked(const QString &name, std::shared_ptr<const QByteArray> bytes,
+                                                                  ChunkFetch *fetch, qint64 askedNs)
 {
-    requireKnown(name);
-    const qint64 askedNs = timelineClockNs();
-    std::unique_lock lock(m_mutex);
-    if (auto bytes = m_cache->lookup(name)) {
-        const auto receipt = m_prefetchReceipts.constFind(name);
-        if (fetch && receipt != m_prefetchReceipts.constEnd())
-            *fetch = ChunkFetch{true, receipt->storedBytes, receipt->startNs, receipt->endNs,
-                                timelineClockNs() - askedNs, true};
-        else if (fetch)
-            *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
-        if (receipt == m_prefetchReceipts.constEnd())
-            m_compressed->remove(name); // reused from the decoded tier: hot there, room here for another
-        m_prefetchReceipts.remove(name);
-        return handOut(std::move(bytes));
-    }
-    if (!m_inFlight.contains(name))
-        startLocked(name);
-    const std::shared_ptr<InFlight> job = m_inFlight.value(name);
-    ++job->waiters;
+    const auto receipt = m_prefetchReceipts.constFind(name);
+    if (fetch && receipt != m_prefetchReceipts.constEnd())
+        *fetch = ChunkFetch{true, receipt->storedBytes, receipt->startNs, receipt->endNs, timelineClockNs() - askedNs, true};
+    else if (fetch)
+        *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
+    if (receipt == m_prefetchReceipts.constEnd())
+        m_compressed->remove(name); // reused from the decoded tier: hot there, room here for another
+    m_prefetchReceipts.remove(name);
+    return handOut(std::move(bytes));
+}
+
+std::shared_ptr<const QByteArray> FetchingChunkSource::waitLocked(std::unique_lock<std::mutex> &lock, const QString &name,
+                                                                   const std::shared_ptr<InFlight> &job, ChunkFetch *fetch,
+                                                                   qint64 askedNs)
+{
     const quint64 generation = m_waitGeneration;
     m_arrived.wait(lock, [&] { return job->done || m_waitGeneration != generation; });
     if (!job->done)
@@ -168,11 +175,64 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &na
     return handOut(job->bytes);
 }
 
+std::shared_ptr<const QByteArray> FetchingChunkSource::acquire(const QString &name, ChunkFetch *fetch)
+{
+    requireKnown(name);
+    const qint64 askedNs = timelineClockNs();
+    std::unique_lock lock(m_mutex);
+    if (auto bytes = m_cache->lookup(name))
+        return hitLocked(name, std::move(bytes), fetch, askedNs);
+    if (!m_inFlight.contains(name))
+        startLocked(name);
+    const std::shared_ptr<InFlight> job = m_inFlight.value(name);
+    ++job->waiters;
+    return waitLocked(lock, name, job, fetch, askedNs);
+}
+
+ChunkSource::Acquired FetchingChunkSource::acquireArriving(const QString &name, ChunkFetch *fetch)
+{
+    requireKnown(name);
+    const qint64 askedNs = timelineClockNs();
+    std::unique_lock lock(m_mutex);
+    if (auto bytes = m_cache->lookup(name))
+        return {hitLocked(name, std::move(bytes), fetch, askedNs), nullptr};
+    if (!m_inFlight.contains(name))
+        startLocked(name);
+    const std::shared_ptr<InFlight> job = m_inFlight.value(name);
+    ++job->waiters;
+    if (const std::shared_ptr<ChunkArrival> arrival = job->arrival) {
+        lock.unlock();
+        // A first receipt is checked with SHA-256 once it is whole: no receipt begins, and the
+        // wait ends with the fetch.
+        if (arrival->waitForReceipt()) {
+            lock.lock();
+            ++m_arrivalsHandedOut;
+            lock.unlock();
+            if (fetch)
+                *fetch = ChunkFetch{false, arrival->size(), arrival->requestStartNs(), 0, timelineClockNs() - askedNs};
+            return {nullptr, arrival};
+        }
+        lock.lock();
+    }
+    return {waitLocked(lock, name, job, fetch, askedNs), nullptr};
+}
+
+std::shared_ptr<ChunkArrival> FetchingChunkSource::arrivalOf(const QString &name) const
+{
+    std::lock_guard lock(m_mutex);
+    const std::shared_ptr<InFlight> job = m_inFlight.value(name);
+    return job ? job->arrival : nullptr;
+}
+
 void FetchingChunkSource::cancelWaits()
 {
     {
         std::lock_guard lock(m_mutex);
         ++m_waitGeneration;
+        for (const std::shared_ptr<InFlight> &job : std::as_const(m_inFlight)) {
+            if (job->arrival)
+                job->arrival->cancelWaits();
+        }
     }
     m_arrived.notify_all();
 }
@@ -203,6 +263,8 @@ void FetchingChunkSource::delivered(const QString &name, const QByteArray &decod
         m_cache->insert(name, bytes, job->waiters == 0 && !job->released);
         if (job->waiters == 0)
             m_prefetchReceipts.insert(name, Receipt{storedBytes, startNs, endNs});
+        if (job->arrival)
+            job->arrival->complete(handOut(bytes));
     }
     m_arrived.notify_all();
 }
@@ -221,6 +283,8 @@ void FetchingChunkSource::fail(const QString &name, const QString &message, bool
             return;
         job->done = true;
         job->error = message;
+        if (job->arrival)
+            job->arrival->fail(message);
         // A failed prefetch: acquire() will try again and report. Once the source is closed
         // nothing will, and the prefetches still in flight at the end of a run are no news.
         if (job->waiters == 0 && !closing)

@@ -9,6 +9,7 @@
 
 #include "cache/clientcache.h"
 #include "cache/compressedchunkcache.h"
+#include "client/chunkarrival.h"
 #include "client/chunksource.h"
 
 #include <QHash>
@@ -29,6 +30,10 @@ public:
     void releasePrefetch(const QString &name) override;
     void setUpcoming(const QStringList &order, int next) override { m_cache->setUpcoming(order, next); }
     std::shared_ptr<const QByteArray> acquire(const QString &name, ChunkFetch *fetch = nullptr) override;
+    Acquired acquireArriving(const QString &name, ChunkFetch *fetch = nullptr) override;
+    // The arrival of an uncompressed chunk being fetched, for the transport to publish its
+    // verified bytes into; null otherwise. Thread-safe.
+    std::shared_ptr<ChunkArrival> arrivalOf(const QString &name) const;
     // Thread-safe: acquire() calls waiting now throw surfing::Error ("cancelled"); their fetches
     // go on, and later calls wait as usual. For Ctrl+C while one large chunk is on its way.
     void cancelWaits();
@@ -44,6 +49,8 @@ public:
     qint64 fetchesStarted() const;
     // Stored bytes of every chunk delivered (what crossed the link or was read from disk).
     qint64 storedBytesArrived() const;
+    // acquireArriving() calls answered with a chunk still arriving.
+    qint64 arrivalsHandedOut() const;
 
 protected:
     // Starts fetching `name` (known to be in the manifest); must not block.
@@ -73,6 +80,7 @@ private:
         qint64 storedBytes = 0;
         qint64 startNs = 0;
         qint64 endNs = 0;
+        std::shared_ptr<ChunkArrival> arrival; // uncompressed chunks
     };
 
     // What a prefetch moved, kept until the chunk's first use reports it.
@@ -83,6 +91,11 @@ private:
     };
 
     void requireKnown(const QString &name) const;
+    // acquire()'s two outcomes, under m_mutex: a cache hit, and the end of a fetch it waited for.
+    std::shared_ptr<const QByteArray> hitLocked(const QString &name, std::shared_ptr<const QByteArray> bytes,
+                                                ChunkFetch *fetch, qint64 askedNs);
+    std::shared_ptr<const QByteArray> waitLocked(std::unique_lock<std::mutex> &lock, const QString &name,
+                                                 const std::shared_ptr<InFlight> &job, ChunkFetch *fetch, qint64 askedNs);
     // Wraps bytes going to a caller so that letting go of them trims the cache at once: a layer
     // compute is done with leaves while the next chunk is still on its way, not at its arrival.
     std::shared_ptr<const QByteArray> handOut(std::shared_ptr<const QByteArray> bytes) const;
@@ -100,6 +113,7 @@ private:
     QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
     qint64 m_storedBytesArrived = 0;
+    qint64 m_arrivalsHandedOut = 0;
     quint64 m_waitGeneration = 0; // bumped by cancelWaits()
 };
 

@@ -126,6 +126,17 @@ void ReceiptVerifier::Tagger::add(QByteArrayView bytes)
     m_bytes += bytes.size();
 }
 
+void ReceiptVerifier::Tagger::restart()
+{
+    m_bytes = 0;
+    if (m_ghash) {
+        m_ghash->reset();
+        return;
+    }
+    static const unsigned char iv[12] = {};
+    m_ok = m_ctx && EVP_EncryptInit_ex(m_ctx, nullptr, nullptr, nullptr, iv) == 1;
+}
+
 QByteArray ReceiptVerifier::Tagger::finish()
 {
     if (m_ghash) {
@@ -143,51 +154,83 @@ QByteArray ReceiptVerifier::Tagger::finish()
     return m_ok ? tag : QByteArray();
 }
 
-QByteArray ReceiptVerifier::tagOf(QByteArrayView bytes) const
+ReceiptVerifier::BlockCheck::BlockCheck(const Key &key, QByteArray tags, qint64 verifiedSize, qint64 size)
+    : m_tagger(key), m_tags(std::move(tags)), m_size(size)
 {
-    Tagger tagger(m_key);
-    tagger.add(bytes);
-    const QByteArray tag = tagger.finish();
-    if (tag.isEmpty())
-        throw Error(QStringLiteral("OpenSSL could not compute a GMAC tag for chunk verification"));
-    return tag;
+    // A receipt of another size cannot be the verified bytes: it fails at once.
+    m_differs = size != verifiedSize || m_tags.size() != (size + kBlockBytes - 1) / kBlockBytes * kTagBytes;
 }
 
-std::unique_ptr<ReceiptVerifier::Tagger> ReceiptVerifier::startTag(const QByteArray &sha256Hex) const
+qint64 ReceiptVerifier::BlockCheck::add(QByteArrayView bytes)
 {
-    {
-        QMutexLocker lock(&m_mutex);
-        if (m_policy != Policy::KeyedAfterFirst || !m_tags.contains(sha256Hex))
-            return nullptr;
+    while (!m_differs && !bytes.isEmpty()) {
+        if (m_fed >= m_size) {
+            m_differs = true; // more bytes than the chunk has
+            break;
+        }
+        const qint64 blockEnd = qMin(m_size, (m_fed / kBlockBytes + 1) * kBlockBytes);
+        const qsizetype n = qsizetype(qMin<qint64>(bytes.size(), blockEnd - m_fed));
+        m_tagger.add(bytes.first(n));
+        bytes = bytes.sliced(n);
+        m_fed += n;
+        if (m_fed < blockEnd)
+            break;
+        const qsizetype block = qsizetype((blockEnd - 1) / kBlockBytes);
+        if (m_tagger.finish() != QByteArrayView(m_tags).sliced(block * kTagBytes, kTagBytes)) {
+            m_differs = true;
+            break;
+        }
+        m_checked = blockEnd;
+        m_tagger.restart();
     }
-    return std::make_unique<Tagger>(m_key);
+    return m_checked;
 }
 
-bool ReceiptVerifier::matchesTag(const QByteArray &sha256Hex, const QByteArray &tag, qint64 bytes)
+QByteArray ReceiptVerifier::blockTagsOf(QByteArrayView bytes) const
+{
+    QByteArray tags;
+    tags.reserve((bytes.size() + kBlockBytes - 1) / kBlockBytes * kTagBytes);
+    Tagger tagger(m_key);
+    for (qsizetype at = 0; at < bytes.size(); at += kBlockBytes) {
+        tagger.add(bytes.sliced(at, qsizetype(qMin<qint64>(kBlockBytes, bytes.size() - at))));
+        const QByteArray tag = tagger.finish();
+        if (tag.isEmpty())
+            throw Error(QStringLiteral("OpenSSL could not compute a GMAC tag for chunk verification"));
+        tags.append(tag);
+        tagger.restart();
+    }
+    return tags;
+}
+
+std::unique_ptr<ReceiptVerifier::BlockCheck> ReceiptVerifier::startBlockCheck(const QByteArray &sha256Hex, qint64 size) const
 {
     QMutexLocker lock(&m_mutex);
-    if (m_policy != Policy::KeyedAfterFirst)
-        return false;
-    const QByteArray remembered = m_tags.value(sha256Hex);
-    if (remembered.isEmpty())
-        return false;
-    m_stats.keyedBytes += bytes;
-    m_stats.streamedBytes += bytes;
-    return tag == remembered;
+    const auto it = m_tags.constFind(sha256Hex);
+    if (m_policy != Policy::KeyedAfterFirst || it == m_tags.constEnd())
+        return nullptr;
+    return std::make_unique<BlockCheck>(m_key, it->blockTags, it->size, size);
+}
+
+bool ReceiptVerifier::finishBlockCheck(const BlockCheck &check)
+{
+    QMutexLocker lock(&m_mutex);
+    m_stats.keyedBytes += check.checkedBytes();
+    m_stats.streamedBytes += check.checkedBytes();
+    return check.matchedAll();
 }
 
 bool ReceiptVerifier::matchesEarlierReceipt(QByteArrayView stored, const QByteArray &sha256Hex)
 {
-    QByteArray remembered;
+    Remembered remembered;
     {
         QMutexLocker lock(&m_mutex);
         if (m_policy != Policy::KeyedAfterFirst)
             return false;
         remembered = m_tags.value(sha256Hex);
     }
-    if (remembered.isEmpty())
+    if (remembered.blockTags.isEmpty() || remembered.size != stored.size())
         return false;
-    const bool same = tagOf(stored) == remembered;
+    const bool same = blockTagsOf(stored) == remembered.blockTags;
     QMutexLocker lock(&m_mutex);
     m_stats.keyedBytes += stored.size();
     return same;
@@ -200,11 +243,11 @@ bool ReceiptVerifier::verify(QByteArrayView stored, const QByteArray &sha256Hex,
         *actualHex = actual;
     const bool ok = actual == sha256Hex;
     const bool remember = ok && policy() == Policy::KeyedAfterFirst;
-    const QByteArray tag = remember ? tagOf(stored) : QByteArray();
+    const QByteArray tags = remember ? blockTagsOf(stored) : QByteArray();
     QMutexLocker lock(&m_mutex);
     m_stats.sha256Bytes += stored.size();
     if (remember)
-        m_tags.insert(sha256Hex, tag);
+        m_tags.insert(sha256Hex, Remembered{stored.size(), tags});
     return ok;
 }
 

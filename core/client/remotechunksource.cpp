@@ -12,7 +12,12 @@ RemoteChunkSource::RemoteChunkSource(const RemoteChunkSourceOptions &options)
     cache().setBudget(options.cacheBytes, options.cacheChunks);
     m_thread.setObjectName(QStringLiteral("surfing-network"));
     const QList<QUrl> urls = options.servers.isEmpty() ? QList<QUrl>{options.client.url} : options.servers;
-    m_pool = new ServerPool(options.client, urls);
+    WeightClientOptions client = options.client;
+    // A re-fetched chunk is computed on as its blocks are verified; SURFING_ARRIVING=off hands
+    // out whole chunks only (for comparison: docs/benchmarks-bounded.md, Round 6).
+    if (qgetenv("SURFING_ARRIVING").trimmed().toLower() != "off")
+        client.arrivals = [this](const QString &chunk) { return arrivalOf(chunk); };
+    m_pool = new ServerPool(client, urls);
     m_pool->moveToThread(&m_thread);
     QObject::connect(&m_thread, &QThread::finished, m_pool, &QObject::deleteLater);
 

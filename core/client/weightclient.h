@@ -11,6 +11,7 @@
 // straight from the network thread).
 #pragma once
 
+#include "client/chunkarrival.h"
 #include "format/chunkmanifest.h"
 
 #include <QAtomicInteger>
@@ -56,6 +57,9 @@ struct WeightClientOptions {
     // server that dies closes the connection, which is seen at once; this is for silence only.
     // <= 0: off.
     int peerTimeoutMs = 10000;
+    // Where a re-fetched, uncompressed chunk's checked blocks are published while it arrives
+    // (FetchingChunkSource::arrivalOf); unset: chunks are handed out whole only. Thread-safe.
+    ArrivalLookup arrivals;
 };
 
 enum class ConnectionState { Disconnected, Connecting, Ready, Reconnecting };
@@ -124,6 +128,8 @@ private:
     void pieceDelivered(QByteArrayView pieceHeader, qint64 payloadBytes);
     QString pieceProblem(const Pending &p, quint32 index, qint64 payloadBytes) const;
     void pieceArrived(Pending &p, qint64 payloadBytes);
+    void startBlockCheck(Pending &p);
+    static char *writableEnd(Pending &p);
     void onTick();
     bool dropSilentPeer(qint64 now); // true when it dropped the connection
     void handleText(const QByteArray &text);

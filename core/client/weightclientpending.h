@@ -1,6 +1,7 @@
 // Internal to WeightClient: one request on its way, from queued to its last piece.
 #pragma once
 
+#include "client/chunkarrival.h"
 #include "client/receiptverifier.h"
 #include "client/weightclient.h"
 #include "protocol/messages.h"
@@ -23,9 +24,13 @@ struct WeightClient::Pending {
     qint64 lastProgressMs = 0; // sent, header or piece
     qint64 notBeforeMs = 0;    // rate_limited / internal retry
     int internalRetries = 0;
-    // A re-fetched chunk's keyed tag, made piece by piece as the bytes land (null: SHA-256 or the
-    // tag of the whole chunk check it on the decode pool).
-    std::unique_ptr<ReceiptVerifier::Tagger> tagger;
+    // A re-fetched chunk's check against the keyed tags of its blocks, made as the bytes land
+    // (null: SHA-256 checks it on the decode pool once it is whole).
+    std::unique_ptr<ReceiptVerifier::BlockCheck> check;
+    // Where compute reads the checked blocks while the rest arrives (null: nobody does). `data`
+    // is shared with it: written through constData(), so that writing never detaches.
+    std::shared_ptr<ChunkArrival> arrival;
+    int receipt = -1;
 
     // Back to "not sent": it will be asked for again from its first byte (the protocol has no
     // resume-from-offset).
@@ -34,7 +39,9 @@ struct WeightClient::Pending {
         sent = false;
         headerSeen = false;
         data.clear();
-        tagger.reset();
+        check.reset();
+        arrival.reset();
+        receipt = -1;
         received = 0;
         nextPiece = 0;
     }

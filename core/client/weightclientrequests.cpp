@@ -352,7 +352,7 @@ void WeightClient::handleChunkHeader(Pending &p, const ServerMessage &m)
     p.header = m.chunk;
     p.received = 0;
     if (p.kind == Kind::Chunk)
-        p.tagger = ReceiptVerifier::instance().startTag(chunkNamed(p.name)->sha256);
+        startBlockCheck(p);
     if (m.chunk.pieces == 0)
         completePieces(p);
 }
@@ -372,7 +372,7 @@ void WeightClient::onBinary(const QByteArray &message)
         abandon(p->id, QStringLiteral("protocol"), QStringLiteral("%1: %2").arg(describe(*p), problem));
         return;
     }
-    memcpy(p->data.data() + p->received, piece->payload.data(), size_t(piece->payload.size()));
+    memcpy(writableEnd(*p), piece->payload.data(), size_t(piece->payload.size()));
     pieceArrived(*p, piece->payload.size());
 }
 
@@ -398,7 +398,7 @@ char *WeightClient::pieceDestination(QByteArrayView pieceHeader, qint64 payloadB
     Pending *p = piece ? m_pending.value(piece->requestId) : nullptr;
     if (!p || p->cancelled || !pieceProblem(*p, piece->index, payloadBytes).isEmpty())
         return nullptr;
-    char *at = p->data.data() + p->received;
+    char *at = writableEnd(*p);
     m_sinkBuffer = p->data;
     return at;
 }
@@ -414,10 +414,35 @@ void WeightClient::pieceDelivered(QByteArrayView pieceHeader, qint64 payloadByte
     pieceArrived(*p, payloadBytes);
 }
 
+// A re-fetch of a chunk whose block tags are remembered is checked as it lands; when the chunk is
+// stored as it is used, compute may read each checked block at once (client/chunkarrival.h).
+void WeightClient::startBlockCheck(Pending &p)
+{
+    const ManifestChunk *chunk = chunkNamed(p.name);
+    p.check = ReceiptVerifier::instance().startBlockCheck(chunk->sha256, p.header.size);
+    if (!p.check || p.stored || chunk->codec != ChunkCodec::None || !m_options.arrivals)
+        return;
+    p.arrival = m_options.arrivals(p.name);
+    if (p.arrival && p.arrival->size() == p.header.size)
+        p.receipt = p.arrival->beginReceipt(p.data, p.startNs);
+    else
+        p.arrival.reset();
+}
+
+// Where the next piece's bytes go. The buffer may be shared with the chunk's arrival, whose
+// readers only read below what was checked: writing through data() would detach (copy) it.
+char *WeightClient::writableEnd(Pending &p)
+{
+    return const_cast<char *>(p.data.constData()) + p.received;
+}
+
 void WeightClient::pieceArrived(Pending &p, qint64 payloadBytes)
 {
-    if (p.tagger) // while the piece is still in this core's cache
-        p.tagger->add(QByteArrayView(p.data.constData() + p.received, payloadBytes));
+    if (p.check) { // while the piece is still in this core's cache
+        const qint64 checked = p.check->add(QByteArrayView(p.data.constData() + p.received, payloadBytes));
+        if (p.arrival)
+            p.arrival->advance(p.receipt, checked);
+    }
     p.received += payloadBytes;
     p.lastProgressMs = WeightClient::nowMs();
     if (++p.nextPiece == p.header.pieces)
@@ -439,16 +464,16 @@ void WeightClient::completePieces(Pending &p)
     const bool stored = p.stored;
     const Kind kind = p.kind;
     const QByteArray headerHash = p.header.sha256;
-    const QByteArray streamedTag = p.tagger ? p.tagger->finish() : QByteArray();
+    const std::unique_ptr<ReceiptVerifier::BlockCheck> check = std::move(p.check);
     const ManifestChunk *found = chunkNamed(name);
     const ManifestChunk chunk = found ? *found : ManifestChunk();
     const ManifestFile *listedFile = m_manifest.findFile(name);
     const ManifestFile file = listedFile ? *listedFile : ManifestFile{name, -1, {}};
     finish(id);
-    // The tag made as a re-fetch arrived, checked once, here.
-    const StreamedCheck streamed = streamedTag.isEmpty() || kind != Kind::Chunk ? StreamedCheck::None
-        : ReceiptVerifier::instance().matchesTag(chunk.sha256, streamedTag, data.size()) ? StreamedCheck::Matched
-                                                                                          : StreamedCheck::Differs;
+    // The blocks checked as a re-fetch arrived: all of them matched, or SHA-256 decides.
+    const StreamedCheck streamed = !check || kind != Kind::Chunk ? StreamedCheck::None
+        : ReceiptVerifier::instance().finishBlockCheck(*check)   ? StreamedCheck::Matched
+                                                                 : StreamedCheck::Differs;
     // Verified bytes that need no decoding are handed over from here, without waking a pool
     // thread first (on a loaded machine that wake-up is what compute waits for).
     if (streamed == StreamedCheck::Matched && (stored || chunk.codec == ChunkCodec::None) && data.size() == chunk.storedBytes) {

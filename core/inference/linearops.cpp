@@ -1,5 +1,6 @@
 #include "inference/linearops.h"
 
+#include "client/chunkarrival.h"
 #include "inference/computethreads.h"
 #include "inference/linearops_internal.h"
 #include "inference/matvec.h"
@@ -94,6 +95,29 @@ at::Tensor affineOneRow(const at::Tensor &x, const at::Tensor &w, const at::Tens
     const void *wp = w.data_ptr();
     forOutputRanges(out, w.nbytes(), [&](int64_t begin, int64_t end) {
         kernels::matvec(type, wp, out, in, xp, yp, bp, begin, end);
+    });
+    return y;
+}
+
+at::Tensor affineArriving(const at::Tensor &x, const UnitWeights::ArrivingRows &w, const at::Tensor &bias)
+{
+    if (x.scalar_type() != at::kFloat || x.dim() < 1 || !oneRow(x) || x.size(-1) != w.cols || w.cols == 0
+        || (bias.defined() && (bias.dim() != 1 || bias.size(0) != w.rows)))
+        return {};
+    const kernels::WeightType type = w.dtype == Dtype::F16 ? kernels::WeightType::F16
+                                     : w.dtype == Dtype::BF16 ? kernels::WeightType::BF16
+                                                              : kernels::WeightType::F32;
+    const at::Tensor xc = x.contiguous(), b = floatBias(bias);
+    at::Tensor y = at::empty(outputSizes(x, w.rows), at::kFloat);
+    const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
+    float *yp = y.data_ptr<float>();
+    const qint64 rowBytes = w.cols * dtypeSize(w.dtype);
+    int64_t done = 0; // rows multiplied; read() calls never overlap
+    w.arrival->readAsVerified(w.offset, w.offset + w.rows * rowBytes, [&](const char *chunk, qint64 upTo) {
+        const int64_t ready = std::min<int64_t>(w.rows, (upTo - w.offset) / rowBytes);
+        if (ready > done)
+            kernels::matvec(type, chunk + w.offset, w.rows, w.cols, xp, yp, bp, done, ready);
+        done = std::max(done, ready);
     });
     return y;
 }

@@ -8,6 +8,8 @@
 // by BLAS GEMM right away, so no f32 copy of a whole matrix ever exists.
 #pragma once
 
+#include "inference/unitweights.h"
+
 #include <ATen/ATen.h>
 
 namespace surfing::ops {
@@ -18,6 +20,11 @@ at::Tensor affine(const at::Tensor &x, const at::Tensor &weight, const at::Tenso
 at::Tensor affineInOut(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias = {});
 // Rows `ids` of an embedding table in any stored dtype, as float32: only those rows are widened.
 at::Tensor embedding(const at::Tensor &table, const at::Tensor &ids);
+
+// y = x W^T + b for one input row and a matrix still arriving: each run of rows is multiplied as
+// soon as it is verified, while it is still in this core's cache. Undefined when x is not one
+// float32 row of w.cols features (or the bias does not fit): then wait for the whole matrix.
+at::Tensor affineArriving(const at::Tensor &x, const UnitWeights::ArrivingRows &w, const at::Tensor &bias);
 
 // The multi-row f16/bf16 path of affine(), with the scratch size in floats (benchmarks).
 at::Tensor affineWidened(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias,

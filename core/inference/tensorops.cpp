@@ -39,8 +39,13 @@ double configDouble(const QJsonObject &config, const QString &key, std::optional
 
 at::Tensor linear(const UnitWeights &w, const QString &name, const at::Tensor &x)
 {
-    const QString bias = name + QLatin1String(".bias");
-    return affine(x, w.stored(name + QLatin1String(".weight")), w.contains(bias) ? w.get(bias) : at::Tensor());
+    const QString biasKey = name + QLatin1String(".bias"), weightKey = name + QLatin1String(".weight");
+    const at::Tensor bias = w.contains(biasKey) ? w.get(biasKey) : at::Tensor();
+    if (const auto arriving = w.arrivingRows(weightKey)) {
+        if (at::Tensor y = affineArriving(x, *arriving, bias); y.defined())
+            return y;
+    }
+    return affine(x, w.stored(weightKey), bias);
 }
 
 at::Tensor layerNorm(const at::Tensor &x, const at::Tensor &weight, const at::Tensor &bias, double eps)

@@ -1,6 +1,7 @@
 #include "inference/unitweights.h"
 
 #include "base/error.h"
+#include "client/chunkarrival.h"
 #include "format/quant.h"
 #include "format/safetensors.h"
 #include "inference/quantops.h"
@@ -40,23 +41,43 @@ UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes
 {
     UnitWeights weights;
     weights.m_unit = unit;
-    for (const TensorInfo &t : header.tensors) {
-        std::vector<int64_t> sizes(t.shape.begin(), t.shape.end());
-        void *data = const_cast<char *>(bytes->constData() + header.dataOffset + t.begin);
-        if (const auto type = quant::quantTypeOf(t.dtype)) {
-            const int64_t cols = sizes.back(), rows = cols ? t.elementCount() / cols : 0;
-            weights.m_tensors.insert(t.name, ops::quantizedMatrix(data, *type, rows, cols, bytes));
-            continue;
-        }
-        // The tensor co-owns the bytes; safetensors data is only 8-byte aligned at its start,
-        // so unaligned tensors are copied.
-        const bool aligned = reinterpret_cast<quintptr>(data) % dtypeSize(t.dtype) == 0;
-        at::Tensor tensor = at::from_blob(data, sizes, [bytes](void *) {}, at::TensorOptions().dtype(scalarTypeOf(t.dtype, unit, t.name)));
-        if (!aligned)
-            tensor = tensor.clone();
-        weights.m_tensors.insert(t.name, tensor);
-    }
+    weights.m_dataOffset = header.dataOffset;
+    for (const TensorInfo &t : header.tensors)
+        weights.m_tensors.insert(t.name, tensorOver(bytes->constData(), header, t, unit, bytes));
     return weights;
+}
+
+UnitWeights UnitWeights::fromArrival(std::shared_ptr<ChunkArrival> arrival, const QString &unit,
+                                     const SafetensorsHeader &header)
+{
+    UnitWeights weights;
+    weights.m_unit = unit;
+    weights.m_dataOffset = header.dataOffset;
+    weights.m_arrival = std::move(arrival);
+    for (const TensorInfo &t : header.tensors)
+        weights.m_arriving.insert(t.name, t);
+    return weights;
+}
+
+at::Tensor UnitWeights::tensorOver(const char *chunkBase, const SafetensorsHeader &header, const TensorInfo &t,
+                                   const QString &unit, std::shared_ptr<const void> owner)
+{
+    std::vector<int64_t> sizes(t.shape.begin(), t.shape.end());
+    void *data = const_cast<char *>(chunkBase + header.dataOffset + t.begin);
+    if (const auto type = quant::quantTypeOf(t.dtype)) {
+        const int64_t cols = sizes.back(), rows = cols ? t.elementCount() / cols : 0;
+        return ops::quantizedMatrix(data, *type, rows, cols, std::move(owner));
+    }
+    // The tensor co-owns the bytes; safetensors data is only 8-byte aligned at its start,
+    // so unaligned tensors are copied.
+    const bool aligned = reinterpret_cast<quintptr>(data) % dtypeSize(t.dtype) == 0;
+    at::Tensor tensor = at::from_blob(data, sizes, [owner](void *) {}, at::TensorOptions().dtype(scalarTypeOf(t.dtype, unit, t.name)));
+    return aligned ? tensor : tensor.clone();
+}
+
+QStringList UnitWeights::keys() const
+{
+    return m_tensors.keys() + m_arriving.keys();
 }
 
 at::Tensor UnitWeights::get(const QString &key) const
@@ -71,10 +92,29 @@ at::Tensor UnitWeights::get(const QString &key) const
 
 at::Tensor UnitWeights::stored(const QString &key) const
 {
-    const auto it = m_tensors.find(key);
-    if (it == m_tensors.end())
+    const auto it = m_tensors.constFind(key);
+    if (it != m_tensors.constEnd())
+        return *it;
+    const auto arriving = m_arriving.constFind(key);
+    if (arriving == m_arriving.constEnd())
         throw Error(QStringLiteral("chunk '%1' has no tensor '%2'").arg(m_unit, key));
-    return *it;
+    // Only the header is needed from the chunk's base: its bytes are the verified ones too.
+    SafetensorsHeader header;
+    header.dataOffset = m_dataOffset;
+    const char *base = m_arrival->waitFor(m_dataOffset + arriving->end);
+    const at::Tensor tensor = tensorOver(base, header, *arriving, m_unit, m_arrival);
+    m_tensors.insert(key, tensor);
+    return tensor;
+}
+
+std::optional<UnitWeights::ArrivingRows> UnitWeights::arrivingRows(const QString &key) const
+{
+    const auto it = m_arriving.constFind(key);
+    if (it == m_arriving.constEnd() || m_tensors.contains(key) || it->shape.size() != 2 || quant::quantTypeOf(it->dtype)
+        || !(it->dtype == Dtype::F32 || it->dtype == Dtype::F16 || it->dtype == Dtype::BF16)
+        || (m_dataOffset + it->begin) % dtypeSize(it->dtype) != 0)
+        return std::nullopt;
+    return ArrivingRows{m_arrival, it->dtype, it->shape[0], it->shape[1], m_dataOffset + it->begin};
 }
 
 } // namespace surfing

@@ -2,11 +2,15 @@
 
 #include "base/error.h"
 #include "cache/prefetchtuner.h"
+#include "client/chunkarrival.h"
 #include "client/chunksource.h"
 #include "format/quant.h"
 #include "format/safetensors.h"
 
 #include <QHash>
+#include <QtEndian>
+
+#include <algorithm>
 
 #include <optional>
 
@@ -33,21 +37,41 @@ struct WeightStream::Private {
         SafetensorsHeader header;
     };
     QHash<QString, ParsedChunk> parsed;
+    // Units handed out while arriving, until their compute scope ends: their fetch's end and
+    // the time compute waited for their bytes go into their LayerEvent then.
+    QHash<QString, std::shared_ptr<ChunkArrival>> arriving;
 
-    const SafetensorsHeader &headerOf(const QString &unit, const QByteArray &chunk)
+    // `arrival`: the chunk is still arriving, and only its header is verified in `chunk` yet.
+    const SafetensorsHeader &headerOf(const QString &unit, QByteArrayView chunk, ChunkArrival *arrival = nullptr)
     {
         auto it = parsed.find(unit);
         // Equal sizes guarantee the chunk holds at least the remembered header's bytes.
-        if (it != parsed.end() && it->size == chunk.size()
-            && QByteArrayView(chunk).first(it->headerBytes.size()) == it->headerBytes)
+        if (it != parsed.end() && it->size == chunk.size() && chunk.first(it->headerBytes.size()) == it->headerBytes)
             return it->header;
         // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
         // against the manifest before it gets here.
         SafetensorsHeader header = parseSafetensors(chunk, unit);
+        // Block scales are checked before any is used: over the whole chunk, verified.
+        const bool quantized = std::any_of(header.tensors.cbegin(), header.tensors.cend(),
+                                           [](const TensorInfo &t) { return quant::quantTypeOf(t.dtype).has_value(); });
+        if (arrival && quantized)
+            chunk = QByteArrayView(arrival->waitFor(arrival->size()), arrival->size());
         quant::checkQuantizedTensors(header, chunk, QStringLiteral("chunk '%1'").arg(unit));
-        const QByteArray headerBytes = chunk.first(header.dataOffset); // length prefix + JSON
+        const QByteArray headerBytes = chunk.first(header.dataOffset).toByteArray(); // length prefix + JSON
         it = parsed.insert(unit, ParsedChunk{headerBytes, chunk.size(), std::move(header)});
         return it->header;
+    }
+
+    // The verified header of a chunk still arriving (all of it, up to the chunk's end when the
+    // length prefix claims more: parsing then names the damage).
+    const SafetensorsHeader &arrivingHeaderOf(const QString &unit, ChunkArrival &arrival)
+    {
+        const qint64 size = arrival.size();
+        const char *base = arrival.waitFor(qMin<qint64>(8, size));
+        const quint64 jsonBytes = size >= 8 ? qFromLittleEndian<quint64>(base) : 0;
+        const qint64 headerEnd = jsonBytes > quint64(size) ? size : qMin<qint64>(size, 8 + qint64(jsonBytes));
+        base = arrival.waitFor(headerEnd);
+        return headerOf(unit, QByteArrayView(base, size), &arrival);
     }
 
     void setOrder(const QStringList &units)
@@ -106,6 +130,7 @@ void WeightStream::beginStep(const QStringList &unitOrder, StepKind kind)
 {
     ++d->step;
     d->pending.clear();
+    d->arriving.clear();
     d->timedStepStartNs = -1;
     if (d->tuner) {
         d->depth = kind == StepKind::NextToken ? d->tuner->depth() : d->tuner->maxDepth();
@@ -145,8 +170,8 @@ UnitWeights WeightStream::acquire(const QString &unit)
 
     ChunkFetch fetch;
     const qint64 asked = timelineClockNs();
-    std::shared_ptr<const QByteArray> bytes = d->source->acquire(unit, &fetch);
-    if (!bytes)
+    ChunkSource::Acquired got = d->source->acquireArriving(unit, &fetch);
+    if (!got.bytes && !got.arrival)
         throw Error(QStringLiteral("chunk '%1' could not be fetched").arg(unit));
     LayerEvent event;
     event.step = d->step;
@@ -157,9 +182,17 @@ UnitWeights WeightStream::acquire(const QString &unit)
     event.fetchStartNs = fetch.fetchStartNs;
     event.fetchEndNs = fetch.fetchEndNs;
     event.waitNs = fetch.waitNs > 0 ? fetch.waitNs : (fetch.cacheHit ? 0 : timelineClockNs() - asked);
+    if (got.arrival) {
+        // Its fetch ends, and compute waits for its rows, inside the compute scope.
+        const SafetensorsHeader &header = d->arrivingHeaderOf(unit, *got.arrival);
+        event.waitNs = timelineClockNs() - asked;
+        d->pending.insert(unit, event);
+        d->arriving.insert(unit, got.arrival);
+        return UnitWeights::fromArrival(std::move(got.arrival), unit, header);
+    }
     d->pending.insert(unit, event);
-    const SafetensorsHeader &header = d->headerOf(unit, *bytes);
-    return UnitWeights::fromSafetensors(std::move(bytes), unit, header);
+    const SafetensorsHeader &header = d->headerOf(unit, *got.bytes);
+    return UnitWeights::fromSafetensors(std::move(got.bytes), unit, header);
 }
 
 void WeightStream::setEventSink(std::function<void(const LayerEvent &)> sink)
@@ -196,6 +229,11 @@ WeightStream::ComputeScope::~ComputeScope()
     m_stream.d->pending.erase(it);
     event.computeEndNs = timelineClockNs();
     Private &d = *m_stream.d;
+    if (const std::shared_ptr<ChunkArrival> arrival = d.arriving.take(m_unit)) {
+        const qint64 verifiedAt = arrival->verifiedAtNs();
+        event.fetchEndNs = verifiedAt > 0 ? qMin(verifiedAt, event.computeEndNs) : event.computeEndNs;
+        event.waitNs += arrival->waitedNs();
+    }
     // The last unit of a timed step: the step's time, from its start to here, goes to the tuner.
     if (d.timedStepStartNs >= 0 && !d.order.isEmpty() && m_unit == d.order.last()) {
         d.tuner->stepMeasured((event.computeEndNs - d.timedStepStartNs) / 1e9);

@@ -2,6 +2,7 @@
 // bytes that differ from the verified ones refused on either path (a re-read from a tampered
 // file, a re-fetch from a server that sends other bytes the second time).
 #include "base/error.h"
+#include "base/sha256.h"
 #include "client/chunkverifier.h"
 #include "client/localchunksource.h"
 #include "client/receiptverifier.h"
@@ -30,7 +31,7 @@ private Q_SLOTS:
     void keysDifferBetweenVerifiers();
     void tamperedFileIsRefusedOnReRead();
     void serverSendingOtherBytesOnReFetchIsRefused();
-    void taggerInPiecesEqualsTheWholeTag();
+    void blockCheckFollowsTheVerifiedBytes();
     void ghashEngineGivesOpenSslsGmac();
     void reFetchIsTaggedAsItArrives();
 
@@ -171,48 +172,60 @@ void TestReceiptVerifier::serverSendingOtherBytesOnReFetchIsRefused()
     QVERIFY(server.serveUntil([&] { return !codes.isEmpty() || received == 2; }, kWaitMs));
     QCOMPARE(codes, QStringList{QStringLiteral("hash_mismatch")});
     QCOMPARE(received, 1);
-    // The keyed tag saw the difference first; SHA-256 then named it.
-    QCOMPARE(ReceiptVerifier::instance().stats().keyedBytes - keyedBefore, big.storedBytes);
+    // The block check saw the difference first (it vouched only for the blocks before it);
+    // SHA-256 then named it.
+    const qint64 changedBlock = big.storedBytes / 3 / ReceiptVerifier::kBlockBytes;
+    QCOMPARE(ReceiptVerifier::instance().stats().keyedBytes - keyedBefore, changedBlock * ReceiptVerifier::kBlockBytes);
 }
 
-// A tag made piece by piece (pieces of any size, as they land) is the tag of the whole: it
-// passes for the verified bytes, and fails for one changed byte or one byte fewer.
-void TestReceiptVerifier::taggerInPiecesEqualsTheWholeTag()
+// A receipt checked block by block as it lands, in pieces of any size: what it vouches for grows a
+// whole block at a time, never past the bytes fed, and covers the receipt once its last byte
+// matched. One changed byte stops it at the block before; one byte fewer or more never passes.
+void TestReceiptVerifier::blockCheckFollowsTheVerifiedBytes()
 {
+    constexpr qint64 kBlock = ReceiptVerifier::kBlockBytes;
+    QRandomGenerator random(7);
+    QByteArray bytes(5 * kBlock + 1234, Qt::Uninitialized);
+    for (char &b : bytes)
+        b = char(random.bounded(256));
+    const QByteArray sha = Sha256::hashHex(bytes);
     ReceiptVerifier verifier;
-    const QByteArray bytes = readFile(m_plain + QLatin1Char('/') + largest().file);
-    const QByteArray &sha = largest().sha256;
-    QVERIFY(!verifier.startTag(sha)); // nothing remembered yet: SHA-256 decides
+    QVERIFY(!verifier.startBlockCheck(sha, bytes.size())); // nothing remembered yet: SHA-256 decides
     QVERIFY(verifier.verify(bytes, sha));
-    const auto tagInPieces = [&](const QByteArray &b) {
-        const std::unique_ptr<ReceiptVerifier::Tagger> tagger = verifier.startTag(sha);
-        if (!tagger)
-            return QByteArray();
-        qsizetype at = 0;
-        for (const qsizetype size : {qsizetype(1), qsizetype(15), qsizetype(17), qsizetype(4096), qsizetype(100003)}) {
-            const qsizetype n = qMin(size, b.size() - at);
-            tagger->add(QByteArrayView(b).sliced(at, n));
-            at += n;
+    // Feeds `b`; returns what the check vouched for after each piece, and whether all matched.
+    const auto feed = [&](const QByteArray &b, QList<qint64> *afterPiece, qsizetype *fed) {
+        const std::unique_ptr<ReceiptVerifier::BlockCheck> check = verifier.startBlockCheck(sha, b.size());
+        const qsizetype pieces[] = {1, 15, 17, 4096, 100003, qsizetype(kBlock), 3 * qsizetype(kBlock)};
+        *fed = 0;
+        for (int i = 0; *fed < b.size(); ++i) {
+            const qsizetype n = qMin(pieces[i % std::size(pieces)], b.size() - *fed);
+            afterPiece->append(check->add(QByteArrayView(b).sliced(*fed, n)));
+            *fed += n;
+            if (afterPiece->last() > *fed)
+                return false;
         }
-        tagger->add(QByteArrayView(b).sliced(at));
-        return tagger->finish();
+        return verifier.finishBlockCheck(*check);
     };
-    const QByteArray tag = tagInPieces(bytes);
-    QCOMPARE(tag.size(), 16);
-    QVERIFY(verifier.matchesTag(sha, tag, bytes.size()));
+    QList<qint64> checked;
+    qsizetype fed = 0;
+    QVERIFY(feed(bytes, &checked, &fed));
+    for (const qint64 c : checked)
+        QVERIFY2(c % kBlock == 0 || c == bytes.size(), qPrintable(QString::number(c)));
+    QCOMPARE(checked.last(), bytes.size());
     QCOMPARE(verifier.stats().streamedBytes, bytes.size());
-    QCOMPARE(verifier.stats().keyedBytes, bytes.size());
-    QVERIFY(bytes.size() > 100003 + 4096 + 33);
-    for (const qsizetype at : {qsizetype(0), qsizetype(20), bytes.size() / 2, bytes.size() - 1}) {
+    for (const qsizetype at : {qsizetype(0), qsizetype(kBlock) + 20, bytes.size() - 1}) {
         QByteArray changed = bytes;
         changed[at] = char(changed[at] ^ 0x04);
-        QVERIFY2(!verifier.matchesTag(sha, tagInPieces(changed), bytes.size()), qPrintable(QString::number(at)));
+        checked.clear();
+        QVERIFY2(!feed(changed, &checked, &fed), qPrintable(QString::number(at)));
+        QCOMPARE(checked.last(), at / kBlock * kBlock);
     }
-    QVERIFY(!verifier.matchesTag(sha, tagInPieces(bytes.chopped(1)), bytes.size() - 1));
-    QVERIFY(!verifier.matchesTag(sha, QByteArray(), bytes.size())); // a tagger that failed
+    checked.clear();
+    QVERIFY(!feed(bytes.chopped(1), &checked, &fed));
+    QVERIFY(!feed(bytes + 'x', &checked, &fed));
     ReceiptVerifier sha256Only(ReceiptVerifier::Policy::Sha256Always);
     QVERIFY(sha256Only.verify(bytes, sha));
-    QVERIFY(!sha256Only.startTag(sha));
+    QVERIFY(!sha256Only.startBlockCheck(sha, bytes.size()));
 }
 
 // The VPCLMULQDQ GHASH (base/ghash.h) and OpenSSL's AES-GCM give the same tag for every length
@@ -249,7 +262,7 @@ void TestReceiptVerifier::ghashEngineGivesOpenSslsGmac()
     }
 }
 
-// Through a real server and client: the second fetch of a chunk is tagged piece by piece as it
+// Through a real server and client: the second fetch of a chunk is checked block by block as it
 // arrives, and no byte of it goes through SHA-256 again.
 void TestReceiptVerifier::reFetchIsTaggedAsItArrives()
 {

@@ -339,6 +339,34 @@ private Q_SLOTS:
         QCOMPARE(plan.chunks[1].tensors[0].key, QString("mlp.up_proj.weight"));
     }
 
+    // A re-fetched chunk is computed on as it arrives, so a decoder layer's bytes come in the
+    // order a step reads them (alphabetically the MLP would come first); other keys follow.
+    void plannerOrdersLayerTensorsAsAStepReadsThem()
+    {
+        QTemporaryDir dir;
+        const QByteArray w(16, '\1');
+        const QStringList shuffled{"mlp.down_proj.weight", "self_attn.v_proj.weight", "zz_extra.weight",
+                                   "post_attention_layernorm.weight", "self_attn.o_proj.weight", "mlp.up_proj.weight",
+                                   "self_attn.q_proj.bias", "input_layernorm.weight", "self_attn.k_proj.weight",
+                                   "mlp.gate_proj.weight", "self_attn.q_proj.weight"};
+        QStringList names{"model.embed_tokens.weight"};
+        for (const QString &key : shuffled)
+            names << "model.layers.0." + key;
+        QVector<TensorView> model;
+        for (const QString &name : names)
+            model.append({name, Dtype::F32, {2, 2}, w});
+        writeModel(dir.path(), kTinyLlama, model);
+        const auto checkpoint = Checkpoint::open(dir.path());
+        const ChunkPlan plan = planChunks(ModelConfig::load(dir.path()), *checkpoint);
+        QStringList keys;
+        for (const PlannedTensor &t : plan.chunks[1].tensors)
+            keys << t.key;
+        QCOMPARE(keys, (QStringList{"input_layernorm.weight", "self_attn.q_proj.bias", "self_attn.q_proj.weight",
+                                    "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+                                    "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
+                                    "mlp.down_proj.weight", "zz_extra.weight"}));
+    }
+
     void plannerKeepsUntiedHead()
     {
         QTemporaryDir dir;
