@@ -164,7 +164,10 @@ def run_row(args, row, server, tmp):
             for i in range(row["batch"]):
                 f.write(json.dumps({"ids": prompt_ids(32000, args.prompt, i)}) + "\n")
         command = base + ["--prompts-file", path, "--batch", str(row["batch"])]
-    out, rss = timed(command)
+    # SURFING_ARRIVING=off: compute reads whole chunks only (for comparison with reading a
+    # re-fetched chunk while it arrives, the default).
+    env = dict(os.environ, SURFING_ARRIVING="off") if row.get("arriving") is False else None
+    out, rss = timed(command, env)
     doc = json.loads(out)
     # Batch mode prints one timeline per batch (there is one batch here).
     timeline = doc["timeline"] if row["batch"] == 1 else doc["batches"][0].get("timeline", [])
@@ -249,7 +252,8 @@ def measure_row(args, row, servers, tmp):
 
 def prefetch_cell(row, r):
     """The prefetch column: the depth, or for auto rows the depth the run kept."""
-    return f"auto (kept {r['depth']})" if row["prefetch"] == "auto" else str(row["prefetch"])
+    cell = f"auto (kept {r['depth']})" if row["prefetch"] == "auto" else str(row["prefetch"])
+    return cell + (", whole chunks" if row.get("arriving") is False else "")
 
 
 def fmt(v, digits=2):
@@ -300,7 +304,7 @@ def main():
     overlap = [dict(dtype="f32", cache=256, paced=False, prefetch=d, batch=64) for d in (2, 0)]
     rows = [base, adaptive]
     if args.rows == "quick":
-        rows += [dict(base, prefetch=0)] + overlap
+        rows += [dict(base, prefetch=0), dict(adaptive, arriving=False)] + overlap
         if args.chunks["q8_0"]:  # most layers cached: the few misses must be fetched far ahead
             rows += [dict(dtype="q8_0", cache=256, paced=False, prefetch=2, batch=1)]
     if args.rows == "full":

@@ -9,7 +9,8 @@
 # Appends a section to docs/benchmarks-bounded.md.
 # Usage: bench/run-bounded.sh BUILD_DIR [WORK_DIR]   (WORK_DIR default /var/tmp/surfing-peer, the
 # directory bench/run-peer.sh keeps its models and llama.cpp in; needs ~3 GB free)
-# Environment: TOKENS (default 4: 3 decode steps; auto rows run 32), ROWS=quick (the base row at prefetch 2, auto and 0, the two batch-64
+# Environment: TOKENS (default 4: 3 decode steps; auto rows run 32), ROWS=quick (the base row at prefetch 2, auto and 0, auto with
+# SURFING_ARRIVING=off (whole chunks only), the two batch-64
 # rows where fetching is cheaper than computing, and q8_0 at 256 MiB, where most layers are cached), REPS (default 1; reps go round the rows, and a
 # table of medians follows); ROWS=ctier: the compressed cache tier against the same budget all
 # decoded, reps interleaved.
