@@ -355,7 +355,8 @@ def main():
             rs = results[i]
             link = min(pooled_raw, args.limit_mbps * 125000.0) if row["paced"] else pooled_raw
             pooled = median([r["tps"] for r in rs]) * median([r["bpt"] for r in rs]) / link
-            lines.append(f"| {row['dtype']} | {row['cache']} | {'paced' if row['paced'] else 'loopback'} | {row['prefetch']} | {row['batch']}"
+            whole = ", whole chunks" if row.get("arriving") is False else ""
+            lines.append(f"| {row['dtype']} | {row['cache']} | {'paced' if row['paced'] else 'loopback'} | {row['prefetch']}{whole} | {row['batch']}"
                          f" | {fmt(median([r['tps'] for r in rs]), 3)} | {fmt(median([r['of_bound'] for r in rs]))}"
                          f" | {fmt(pooled) if pooled > 0 else 'n/a'}"
                          f" | {fmt(median([r['ceiling_of_raw'] for r in rs]))} | {fmt(median([r['of_ceiling'] for r in rs]))}"
