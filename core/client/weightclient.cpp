@@ -381,7 +381,10 @@ void WeightClient::onTick()
         return;
     QList<quint32> expired;
     for (Pending *p : std::as_const(m_pending)) {
-        if (p->sent && !p->cancelled && now - p->lastProgressMs > m_options.requestTimeoutMs)
+        // A server sends a connection's gets one after the other (docs/protocol.md, "Sending"):
+        // a get waiting behind another is making progress as long as that one is.
+        const qint64 progress = qMax(p->lastProgressMs, m_lastPieceMs);
+        if (p->sent && !p->cancelled && now - progress > m_options.requestTimeoutMs)
             expired.append(p->id);
     }
     for (quint32 id : expired) {

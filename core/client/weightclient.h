@@ -38,7 +38,9 @@ struct WeightClientOptions {
     QString token;
     QString caCertificateFile;   // wss: also trust the certificate(s) in this PEM file
     QString clientName = QStringLiteral("surfing-client");
-    int requestTimeoutMs = 30000;  // a request that makes no progress this long fails
+    // A request fails when neither it nor any other request of the connection made progress
+    // for this long (the server sends a connection's gets one after the other).
+    int requestTimeoutMs = 30000;
     // One attempt to connect (TCP, TLS, WebSocket upgrade, welcome) fails after this long; the
     // first connection is tried again only within this time from the first attempt.
     int connectTimeoutMs = 10000;
@@ -183,6 +185,7 @@ private:
     int m_maxPieceBytes = 256 * 1024;
     int m_inFlight = 0;
     qint64 m_awaitingSinceMs = 0; // when m_inFlight last rose from 0
+    qint64 m_lastPieceMs = 0;     // when a piece of any request last arrived
     bool m_pinged = false;
 
     QHash<quint32, Pending *> m_pending;

@@ -444,7 +444,7 @@ void WeightClient::pieceArrived(Pending &p, qint64 payloadBytes)
             p.arrival->advance(p.receipt, checked);
     }
     p.received += payloadBytes;
-    p.lastProgressMs = WeightClient::nowMs();
+    p.lastProgressMs = m_lastPieceMs = WeightClient::nowMs();
     if (++p.nextPiece == p.header.pieces)
         completePieces(p);
 }

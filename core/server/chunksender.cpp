@@ -8,6 +8,9 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
+#include <limits>
+
 namespace surfing {
 
 namespace {
@@ -57,7 +60,27 @@ void ChunkSender::clear()
     m_paceTimer.stop();
 }
 
-// Writes waiting headers and pieces, round-robin across transfers, in batches of up to
+// The transfer with the fewest pieces left, the earliest asked for among equals: a client asks
+// for chunks in the order it needs them, and each then arrives at the full rate of the link, in
+// order, as the first one's compute reads it (client/chunkarrival.h), instead of sharing the
+// link with the ones prefetched behind it; a small reply (a file, a norm) is not held up behind
+// a large one.
+quint32 ChunkSender::nextTransfer() const
+{
+    quint32 best = m_ready.front();
+    qint64 fewest = std::numeric_limits<qint64>::max();
+    for (const quint32 id : m_ready) {
+        const auto t = m_transfers.constFind(id);
+        const qint64 left = qint64(t->pieces) - qint64(t->next);
+        if (left < fewest) {
+            fewest = left;
+            best = id;
+        }
+    }
+    return best;
+}
+
+// Writes waiting headers and pieces, the next one from nextTransfer(), in batches of up to
 // kHighWaterBytes per write, until the socket has that much queued, kBytesPerTurn went out in
 // this turn, or the bandwidth bucket runs dry.
 void ChunkSender::pump()
@@ -88,7 +111,7 @@ void ChunkSender::pump()
             if (m_bandwidth && m_bandwidth->isEnabled()) {
                 // The piece's own size: charged a full piece, a 72-byte file cost a quarter of a
                 // megabyte of the pace (two seconds at --limit-mbps 1).
-                const qint64 wait = m_bandwidth->take(double(nextPieceBytes(m_ready.front())), TokenBucket::steadyNowMs());
+                const qint64 wait = m_bandwidth->take(double(nextPieceBytes(nextTransfer())), TokenBucket::steadyNowMs());
                 if (wait > 0) {
                     if (!m_paceTimer.isActive())
                         m_paceTimer.start(int(qMin<qint64>(wait, 1000)));
@@ -96,16 +119,15 @@ void ChunkSender::pump()
                     break;
                 }
             }
-            const quint32 id = m_ready.front();
-            m_ready.pop_front();
+            const quint32 id = nextTransfer();
             bool last = false;
             batch.push_back(nextPiece(id, &last));
             batchBytes += batch.back().payload.size();
             thisTurn += batch.back().payload.size();
-            if (last)
+            if (last) {
                 finished.push_back(id);
-            else
-                m_ready.push_back(id);
+                m_ready.erase(std::find(m_ready.begin(), m_ready.end(), id));
+            }
         }
         if (batch.empty())
             break;

@@ -1,5 +1,6 @@
 // Sends the chunks of one connection: a JSON header, then binary pieces of at most
-// max_piece_bytes, round-robin across the connection's transfers. It keeps at most a few pieces
+// max_piece_bytes, the transfer with the fewest pieces left first (in practice: in the order
+// they were asked for, small replies ahead of large ones). It keeps at most a few pieces
 // queued in the socket (watching bytesToWrite) so a 64 MiB chunk is never copied into the
 // socket buffer at once, and it paces against an optional server-wide bandwidth bucket.
 // Given the TCP (or TLS) socket under the WebSocket, it writes the header and the pieces there
@@ -70,6 +71,7 @@ private:
     void writeFrames(const std::vector<Frame> &frames);
     void writeToWire(const std::vector<Frame> &frames);
     Frame nextPiece(quint32 id, bool *last);
+    quint32 nextTransfer() const; // of m_ready, which must not be empty
     qint64 nextPieceBytes(quint32 id) const;
 
     QWebSocket *m_socket;
@@ -77,7 +79,7 @@ private:
     int m_maxPieceBytes;
     TokenBucket *m_bandwidth;
     QHash<quint32, Transfer> m_transfers;
-    std::deque<quint32> m_ready; // round-robin order
+    std::deque<quint32> m_ready; // transfers with pieces to send, in the order they were asked for
     std::vector<Frame> m_headers; // chunk headers not yet written
     QTimer m_paceTimer;
     bool m_pumping = false;

@@ -38,6 +38,7 @@ private Q_SLOTS:
     void fetchOfCorruptModelFailsAndLeavesNothing();
     void tokenIsRequired();
     void stalledRequestTimesOut();
+    void getWaitingBehindAnotherDoesNotTimeOut();
     void wholeModelOverTls();
     void pieceArrivingAfterItsRequestFailed();
 
@@ -298,6 +299,30 @@ void TestWeightClient::stalledRequestTimesOut()
     } catch (const surfing::Error &e) {
         QVERIFY2(e.message().contains(QStringLiteral("chunk '%1'").arg(big->name)), qPrintable(e.message()));
         QVERIFY2(e.message().contains(QLatin1String("no progress")), qPrintable(e.message()));
+    }
+}
+
+// The server sends a connection's gets one after the other: a get queued behind a slow transfer
+// sees none of its own pieces for longer than the request timeout, and must not fail for it
+// while the transfer ahead of it is still making progress.
+void TestWeightClient::getWaitingBehindAnotherDoesNotTimeOut()
+{
+    ServeProcess server;
+    // 1 MB/s: a 256 KiB piece every quarter of a second, a layer of ~680 KB in about 0.7 s.
+    QVERIFY(server.start({m_chunks, QStringLiteral("--limit-mbps"), QStringLiteral("8")}));
+    const ManifestChunk *first = m_expected.manifest.find(QStringLiteral("layer_0"));
+    const ManifestChunk *second = m_expected.manifest.find(QStringLiteral("layer_1"));
+    QVERIFY(first && second);
+    QVERIFY2(first->storedBytes > 2 * 256 * 1024, "the transfer ahead must take longer than the timeout");
+    RemoteChunkSourceOptions options = sourceOptions(server.url());
+    options.client.requestTimeoutMs = 500;
+    RemoteChunkSource source(options);
+    QVERIFY(source.prefetch(first->name));
+    try {
+        QCOMPARE(*source.acquire(second->name), m_expected.decoded.value(second->name));
+        QCOMPARE(*source.acquire(first->name), m_expected.decoded.value(first->name));
+    } catch (const surfing::Error &e) {
+        QFAIL(qPrintable(e.message()));
     }
 }
 

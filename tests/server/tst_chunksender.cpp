@@ -1,5 +1,6 @@
 // ChunkSender against a real WebSocket over loopback, in process: what it charges the server-wide
-// bandwidth bucket (--limit-mbps) for each piece.
+// bandwidth bucket (--limit-mbps) for each piece, and the order it sends a connection's gets in.
+#include "protocol/piece.h"
 #include "server/chunksender.h"
 #include "server/tokenbucket.h"
 
@@ -15,6 +16,7 @@ class TestChunkSender : public QObject
     Q_OBJECT
 private Q_SLOTS:
     void piecesAreChargedTheirOwnSize();
+    void theGetWithFewestPiecesLeftGoesFirst();
 };
 
 // A 72-byte file and a chunk one byte longer than a piece cost the bucket their own bytes, not
@@ -55,6 +57,42 @@ void TestChunkSender::piecesAreChargedTheirOwnSize()
     QCOMPARE(qRound(full - bucket.tokens(TokenBucket::steadyNowMs())), 72 + kPiece + 1);
     QTRY_COMPARE(received.count(), 3); // every piece arrived
     QCOMPARE(received.at(2).at(0).toByteArray().size(), protocol::kPieceHeaderBytes + 1);
+}
+
+// Gets are sent one after the other in the order they came, not round-robin: the chunk a client
+// waits for arrives at the full rate, ahead of the ones it prefetched. A small get still goes
+// ahead of a large one that has more left to send.
+void TestChunkSender::theGetWithFewestPiecesLeftGoesFirst()
+{
+    QWebSocketServer server(QStringLiteral("test"), QWebSocketServer::NonSecureMode);
+    QVERIFY(server.listen(QHostAddress::LocalHost));
+    QWebSocket client;
+    QList<quint32> order; // request id of every piece, as they arrive
+    connect(&client, &QWebSocket::binaryMessageReceived, this, [&order](const QByteArray &message) {
+        if (const auto piece = protocol::parsePiece(message, 1 << 20))
+            order << piece->requestId;
+    });
+    client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.serverPort())));
+    QTRY_VERIFY(server.hasPendingConnections());
+    QWebSocket *socket = server.nextPendingConnection();
+    QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
+
+    constexpr int kPiece = 1 << 20; // two pieces fill the sender's 2 MiB of queued bytes
+    ChunkSender sender(socket, nullptr, kPiece, nullptr);
+    QSignalSpy finished(&sender, &ChunkSender::transferFinished);
+    const auto start = [&sender](quint32 id, int pieces, qint64 size) {
+        protocol::ChunkHeader header;
+        header.id = id;
+        header.size = size;
+        header.pieces = quint32(pieces);
+        sender.start(header, QByteArray(size, char('a' + id)));
+    };
+    start(1, 3, 3 * kPiece); // two of its pieces go at once, one is left
+    start(2, 3, 3 * kPiece); // the prefetched chunk behind it
+    start(3, 1, 100);        // a small file
+    QTRY_COMPARE(finished.count(), 3);
+    QTRY_COMPARE(order.size(), 7);
+    QCOMPARE(order, (QList<quint32>{1, 1, 1, 3, 2, 2, 2}));
 }
 
 QTEST_GUILESS_MAIN(TestChunkSender)
