@@ -9,7 +9,6 @@
 #include "hostileweightserver.h"
 #include "testsupport.h"
 
-#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QThread>
 #include <QtTest>
@@ -24,25 +23,6 @@ using namespace surfing::test;
 namespace {
 
 constexpr int kWaitMs = 60000;
-
-QByteArray randomBytes(qsizetype n, quint32 seed)
-{
-    QRandomGenerator random(seed);
-    QByteArray bytes(n, Qt::Uninitialized);
-    for (char &b : bytes)
-        b = char(random.bounded(256));
-    return bytes;
-}
-
-QString errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return e.message();
-    }
-    return QStringLiteral("<no error>");
-}
 
 // Whether `future` is still blocked after a moment.
 template <typename T>

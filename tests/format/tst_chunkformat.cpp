@@ -8,11 +8,11 @@
 #include "format/chunkcodec.h"
 #include "format/chunkmanifest.h"
 #include "format/safetensors.h"
+#include "testsupport.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QRandomGenerator>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
@@ -20,27 +20,9 @@
 #include <zstd.h>
 
 using namespace surfing;
+using namespace surfing::test;
 
 namespace {
-
-QByteArray randomBytes(qint64 n, quint32 seed)
-{
-    QRandomGenerator random(seed);
-    QByteArray out(n, Qt::Uninitialized);
-    for (qint64 i = 0; i < n; ++i)
-        out[i] = char(random.bounded(256));
-    return out;
-}
-
-QString errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return e.message();
-    }
-    return QStringLiteral("<no error>");
-}
 
 void writeModel(const QString &dir, const QJsonObject &config, const QVector<TensorView> &tensors)
 {

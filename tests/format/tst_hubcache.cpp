@@ -61,16 +61,6 @@ void withEnvironment(const QHash<QByteArray, QByteArray> &values, F f)
     }
 }
 
-QString errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return e.message();
-    }
-    return {};
-}
-
 } // namespace
 
 class TestHubCache : public QObject

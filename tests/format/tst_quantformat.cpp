@@ -18,6 +18,7 @@
 
 using namespace surfing;
 using namespace surfing::quant;
+using namespace surfing::test;
 
 namespace {
 
@@ -53,16 +54,6 @@ QByteArray quantFile(Dtype dtype, QVector<qint64> shape, const QByteArray &data)
     const quint64 n = quint64(json.size());
     std::memcpy(out.data(), &n, 8);
     return out + json + data;
-}
-
-QString errorOf(const std::function<void()> &f)
-{
-    try {
-        f();
-    } catch (const Error &e) {
-        return e.message();
-    }
-    return {};
 }
 
 void setScaleBits(QByteArray &blocks, QuantType type, int block, uint16_t bits)

@@ -1,5 +1,7 @@
 #include "testsupport.h"
 
+#include "base/error.h"
+
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFileInfo>
@@ -7,6 +9,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QProcessEnvironment>
+#include <QRandomGenerator>
 
 namespace surfing::test {
 
@@ -62,6 +65,25 @@ QString makeChunkedModel(const QString &dir, const QStringList &makeModelArgs, Q
         }
     }
     return chunks;
+}
+
+QByteArray randomBytes(qint64 n, quint32 seed)
+{
+    QRandomGenerator random(seed);
+    QByteArray out(n, Qt::Uninitialized);
+    for (char &b : out)
+        b = char(random.bounded(256));
+    return out;
+}
+
+QString errorOf(const std::function<void()> &f)
+{
+    try {
+        f();
+    } catch (const Error &e) {
+        return e.message();
+    }
+    return {};
 }
 
 QByteArray readFile(const QString &path)

@@ -10,6 +10,8 @@
 #include <QStringList>
 #include <QVector>
 
+#include <functional>
+
 namespace surfing::test {
 
 // ../shared/models (from SURFING_SHARED_MODELS); QSKIP-worthy empty string when absent.
@@ -34,6 +36,10 @@ QString makeChunkedModel(const QString &dir, const QStringList &makeModelArgs, Q
 
 // Reads a whole file; empty on failure.
 QByteArray readFile(const QString &path);
+// `n` bytes of a fixed pseudo-random sequence.
+QByteArray randomBytes(qint64 n, quint32 seed);
+// The message of the surfing::Error `f` throws; empty when it throws none.
+QString errorOf(const std::function<void()> &f);
 // A JSON file's top-level object (goldens); empty on failure.
 QJsonObject readJsonObject(const QString &path);
 // A JSON array of token ids.
