@@ -41,12 +41,16 @@ struct WeightStream::Private {
     // the time compute waited for their bytes go into their LayerEvent then.
     QHash<QString, std::shared_ptr<ChunkArrival>> arriving;
 
-    // `arrival`: the chunk is still arriving, and only its header is verified in `chunk` yet.
-    const SafetensorsHeader &headerOf(const QString &unit, QByteArrayView chunk, ChunkArrival *arrival = nullptr)
+    // `arrival`: the chunk is still arriving, and only its first `verified` bytes (its header)
+    // may be read in `chunk` yet.
+    const SafetensorsHeader &headerOf(const QString &unit, QByteArrayView chunk, ChunkArrival *arrival = nullptr,
+                                      qint64 verified = -1)
     {
         auto it = parsed.find(unit);
         // Equal sizes guarantee the chunk holds at least the remembered header's bytes.
-        if (it != parsed.end() && it->size == chunk.size() && chunk.first(it->headerBytes.size()) == it->headerBytes)
+        const qint64 readable = arrival ? verified : chunk.size();
+        if (it != parsed.end() && it->size == chunk.size() && it->headerBytes.size() <= readable
+            && chunk.first(it->headerBytes.size()) == it->headerBytes)
             return it->header;
         // Throw on a bad chunk. Equal headers later mean equal bytes: every receipt is verified
         // against the manifest before it gets here.
@@ -71,7 +75,7 @@ struct WeightStream::Private {
         const quint64 jsonBytes = size >= 8 ? qFromLittleEndian<quint64>(base) : 0;
         const qint64 headerEnd = jsonBytes > quint64(size) ? size : qMin<qint64>(size, 8 + qint64(jsonBytes));
         base = arrival.waitFor(headerEnd);
-        return headerOf(unit, QByteArrayView(base, size), &arrival);
+        return headerOf(unit, QByteArrayView(base, size), &arrival, headerEnd);
     }
 
     void setOrder(const QStringList &units)
