@@ -106,7 +106,7 @@ QJsonArray timelineJson(const QVector<LayerEvent> &timeline)
     QJsonArray events;
     for (const LayerEvent &e : timeline)
         events.append(QJsonObject{{"step", e.step}, {"unit", e.unit}, {"cache_hit", e.cacheHit},
-                                  {"prefetched", e.prefetched},
+                                  {"prefetched", e.prefetched}, {"arriving", e.arriving},
                                   {"bytes", double(e.bytes)}, {"fetch_start_ns", double(e.fetchStartNs)},
                                   {"fetch_end_ns", double(e.fetchEndNs)}, {"wait_ns", double(e.waitNs)},
                                   {"compute_start_ns", double(e.computeStartNs)},

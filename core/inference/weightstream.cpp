@@ -190,6 +190,7 @@ UnitWeights WeightStream::acquire(const QString &unit)
         // Its fetch ends, and compute waits for its rows, inside the compute scope.
         const SafetensorsHeader &header = d->arrivingHeaderOf(unit, *got.arrival);
         event.waitNs = timelineClockNs() - asked;
+        event.arriving = true;
         d->pending.insert(unit, event);
         d->arriving.insert(unit, got.arrival);
         return UnitWeights::fromArrival(std::move(got.arrival), unit, header);

@@ -13,6 +13,8 @@ struct LayerEvent {
     bool cacheHit = false;
     bool prefetched = false; // a hit whose bytes arrived by prefetch for this use: bytes and
                              // fetch times are the prefetch's, so its overlap can be drawn
+    bool arriving = false;   // computed on while its bytes were still arriving (client/chunkarrival.h):
+                             // compute starts before the fetch ends
     qint64 bytes = 0;        // stored bytes fetched for it (0 on a hit, unless prefetched)
     qint64 fetchStartNs = 0; // timelineClockNs(); fetch times are 0 on a hit, unless prefetched
     qint64 fetchEndNs = 0;

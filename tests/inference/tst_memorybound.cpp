@@ -33,7 +33,7 @@ private:
     QProcess m_server;
     QUrl m_url;
 
-    std::vector<int64_t> generateWith(ChunkSource &source, int depth, const std::function<void()> &afterUnit);
+    std::vector<int64_t> generateWith(ChunkSource &source, int depth, const std::function<void(const LayerEvent &)> &afterUnit);
 
 private Q_SLOTS:
     void initTestCase();
@@ -68,10 +68,10 @@ void TestMemoryBound::cleanupTestCase()
     m_server.waitForFinished(-1);
 }
 
-std::vector<int64_t> TestMemoryBound::generateWith(ChunkSource &source, int depth, const std::function<void()> &afterUnit)
+std::vector<int64_t> TestMemoryBound::generateWith(ChunkSource &source, int depth, const std::function<void(const LayerEvent &)> &afterUnit)
 {
     WeightStream stream(source, depth);
-    stream.setEventSink([&](const LayerEvent &) { afterUnit(); });
+    stream.setEventSink(afterUnit);
     auto model = makeDecoderModel(ModelConfig::load(m_chunks));
     GenerationOptions gen;
     gen.maxNewTokens = 6;
@@ -104,19 +104,22 @@ void TestMemoryBound::residentChunksStayWithinBudgetAndWindow()
     o.cacheBytes = budget;
     RemoteChunkSource remote(o);
     qint64 peak = 0;
-    int units = 0;
-    const std::vector<int64_t> streamed = generateWith(remote, depth, [&] {
+    int units = 0, arriving = 0;
+    const std::vector<int64_t> streamed = generateWith(remote, depth, [&](const LayerEvent &e) {
         peak = std::max(peak, remote.cache().stats().residentBytes);
         ++units;
+        arriving += e.arriving ? 1 : 0;
     });
 
     DirChunkSource whole(m_chunks);
-    const std::vector<int64_t> inMemory = generateWith(whole, 0, [] {});
+    const std::vector<int64_t> inMemory = generateWith(whole, 0, [](const LayerEvent &) {});
     QCOMPARE(streamed, inMemory);
     QCOMPARE(units, 6 * int(manifest.chunks.size()));
     QVERIFY2(remote.fetchesStarted() > manifest.chunks.size(), "the budget should force refetches");
-    // Re-fetched layers were computed on as they arrived, with the same output.
+    // Re-fetched layers were computed on as they arrived, with the same output, and the timeline
+    // says which.
     QVERIFY(remote.arrivalsHandedOut() > 0);
+    QCOMPARE(arriving, remote.arrivalsHandedOut());
     constexpr int kInUse = 2; // the layer computing and the tied embedding held for the LM head
     const qint64 bound = budget + qint64(depth + kInUse) * largest;
     qInfo("budget %lld, peak resident %lld, bound %lld bytes", budget, peak, bound);
