@@ -92,34 +92,18 @@ const char *ChunkArrival::waitFor(qint64 end, qint64 *available)
     std::unique_lock lock(m_mutex);
     throwIfOverLocked(end);
     const quint64 generation = m_cancelGeneration;
-    const char *base = nullptr;
     qint64 verified = 0;
+    const char *base = nullptr;
     const auto ready = [&] {
-        if (m_delivered) {
-            base = m_delivered->constData();
-            verified = m_size;
-            return true;
-        }
-        // The latest receipt first: it is the one still growing.
-        for (auto r = m_receipts.rbegin(); r != m_receipts.rend(); ++r) {
-            if (r->verified >= end) {
-                base = r->buffer.constData();
-                verified = r->verified;
-                return true;
-            }
-        }
-        return m_ended || m_cancelGeneration != generation;
+        base = verifiedPastLocked(end - 1, &verified);
+        return base || m_ended || m_cancelGeneration != generation;
     };
-    const bool blocked = !ready();
-    if (blocked)
+    if (!ready()) {
         m_changed.wait(lock, ready);
-    if (blocked)
         m_waitedNs += timelineClockNs() - askedNs;
-    if (!base) {
-        if (m_cancelGeneration != generation)
-            throw Error(QStringLiteral("waiting for chunk '%1' was cancelled").arg(m_name));
-        throw Error(m_error.isEmpty() ? QStringLiteral("chunk '%1' could not be fetched").arg(m_name) : m_error);
     }
+    if (!base)
+        throwEndedLocked(generation);
     if (available)
         *available = verified;
     return base;
@@ -184,7 +168,7 @@ bool ChunkArrival::waitForReceipt()
     const quint64 generation = m_cancelGeneration;
     m_changed.wait(lock, [&] { return !m_receipts.empty() || m_ended || m_cancelGeneration != generation; });
     if (m_receipts.empty() && !m_ended)
-        throw Error(QStringLiteral("waiting for chunk '%1' was cancelled").arg(m_name));
+        throwEndedLocked(generation); // cancelled
     return !m_receipts.empty() && !m_delivered && m_error.isEmpty();
 }
 

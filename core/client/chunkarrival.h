@@ -69,6 +69,8 @@ private:
         qint64 verified = 0;
     };
     void throwIfOverLocked(qint64 end) const;
+    // Throws "cancelled" when the generation moved on since `generation`, else the fetch's error
+    // once it ended.
     void throwEndedLocked(quint64 generation) const;
     // The buffer with the most bytes verified past `from` (nullptr when none has any).
     const char *verifiedPastLocked(qint64 from, qint64 *verified) const;

@@ -17,6 +17,15 @@ namespace {
 
 constexpr int kKeyBytes = 16;
 constexpr int kTagBytes = 16;
+
+// The block tags of `size` bytes: a tag for each block of ReceiptVerifier::kBlockBytes, the last
+// one shorter.
+qint64 blockTagBytes(qint64 size)
+{
+    constexpr qint64 block = ReceiptVerifier::kBlockBytes;
+    return (size + block - 1) / block * kTagBytes;
+}
+
 // EVP takes int lengths: feed the bytes in pieces below 2^31.
 constexpr qsizetype kPieceBytes = qsizetype(1) << 30;
 
@@ -158,7 +167,7 @@ ReceiptVerifier::BlockCheck::BlockCheck(const Key &key, QByteArray tags, qint64 
     : m_tagger(key), m_tags(std::move(tags)), m_size(size)
 {
     // A receipt of another size cannot be the verified bytes: it fails at once.
-    m_differs = size != verifiedSize || m_tags.size() != (size + kBlockBytes - 1) / kBlockBytes * kTagBytes;
+    m_differs = size != verifiedSize || m_tags.size() != blockTagBytes(size);
 }
 
 qint64 ReceiptVerifier::BlockCheck::add(QByteArrayView bytes)
@@ -189,7 +198,7 @@ qint64 ReceiptVerifier::BlockCheck::add(QByteArrayView bytes)
 QByteArray ReceiptVerifier::blockTagsOf(QByteArrayView bytes) const
 {
     QByteArray tags;
-    tags.reserve((bytes.size() + kBlockBytes - 1) / kBlockBytes * kTagBytes);
+    tags.reserve(blockTagBytes(bytes.size()));
     Tagger tagger(m_key);
     for (qsizetype at = 0; at < bytes.size(); at += kBlockBytes) {
         tagger.add(bytes.sliced(at, qsizetype(qMin<qint64>(kBlockBytes, bytes.size() - at))));

@@ -20,14 +20,19 @@ using detail::scratch;
 // 2816x1024 and 1024x2816, 256 KiB up to 32 % (more, thinner GEMM calls); 4 MiB was the most even.
 constexpr int64_t kScratchFloats = int64_t(1) << 20;
 
-std::optional<kernels::WeightType> kernelType(const at::Tensor &w)
+std::optional<kernels::WeightType> kernelType(at::ScalarType type)
 {
-    switch (w.scalar_type()) {
+    switch (type) {
     case at::kFloat: return kernels::WeightType::F32;
     case at::kHalf: return kernels::WeightType::F16;
     case at::kBFloat16: return kernels::WeightType::BF16;
     default: return std::nullopt;
     }
+}
+
+std::optional<kernels::WeightType> kernelType(const at::Tensor &w)
+{
+    return kernelType(w.scalar_type());
 }
 
 // x [..., in] float32 and W a contiguous 2-D matrix of a kernel dtype whose `inDim` is x's last.
@@ -104,14 +109,12 @@ at::Tensor affineArriving(const at::Tensor &x, const UnitWeights::ArrivingRows &
     if (x.scalar_type() != at::kFloat || x.dim() < 1 || !oneRow(x) || x.size(-1) != w.cols || w.cols == 0
         || (bias.defined() && (bias.dim() != 1 || bias.size(0) != w.rows)))
         return {};
-    const kernels::WeightType type = w.dtype == Dtype::F16 ? kernels::WeightType::F16
-                                     : w.dtype == Dtype::BF16 ? kernels::WeightType::BF16
-                                                              : kernels::WeightType::F32;
+    const kernels::WeightType type = *kernelType(w.type);
     const at::Tensor xc = x.contiguous(), b = floatBias(bias);
     at::Tensor y = at::empty(outputSizes(x, w.rows), at::kFloat);
     const float *xp = xc.data_ptr<float>(), *bp = b.defined() ? b.data_ptr<float>() : nullptr;
     float *yp = y.data_ptr<float>();
-    const qint64 rowBytes = w.cols * dtypeSize(w.dtype);
+    const qint64 rowBytes = w.cols * qint64(c10::elementSize(w.type));
     int64_t done = 0; // rows multiplied; read() calls never overlap
     w.arrival->readAsVerified(w.offset, w.offset + w.rows * rowBytes, [&](const char *chunk, qint64 upTo) {
         const int64_t ready = std::min<int64_t>(w.rows, (upTo - w.offset) / rowBytes);

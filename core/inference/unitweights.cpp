@@ -41,9 +41,8 @@ UnitWeights UnitWeights::fromSafetensors(std::shared_ptr<const QByteArray> bytes
 {
     UnitWeights weights;
     weights.m_unit = unit;
-    weights.m_dataOffset = header.dataOffset;
     for (const TensorInfo &t : header.tensors)
-        weights.m_tensors.insert(t.name, tensorOver(bytes->constData(), header, t, unit, bytes));
+        weights.m_tensors.insert(t.name, tensorOver(bytes->constData() + header.dataOffset, t, unit, bytes));
     return weights;
 }
 
@@ -59,11 +58,11 @@ UnitWeights UnitWeights::fromArrival(std::shared_ptr<ChunkArrival> arrival, cons
     return weights;
 }
 
-at::Tensor UnitWeights::tensorOver(const char *chunkBase, const SafetensorsHeader &header, const TensorInfo &t,
-                                   const QString &unit, std::shared_ptr<const void> owner)
+at::Tensor UnitWeights::tensorOver(const char *dataStart, const TensorInfo &t, const QString &unit,
+                                   std::shared_ptr<const void> owner)
 {
     std::vector<int64_t> sizes(t.shape.begin(), t.shape.end());
-    void *data = const_cast<char *>(chunkBase + header.dataOffset + t.begin);
+    void *data = const_cast<char *>(dataStart + t.begin);
     if (const auto type = quant::quantTypeOf(t.dtype)) {
         const int64_t cols = sizes.back(), rows = cols ? t.elementCount() / cols : 0;
         return ops::quantizedMatrix(data, *type, rows, cols, std::move(owner));
@@ -98,11 +97,8 @@ at::Tensor UnitWeights::stored(const QString &key) const
     const auto arriving = m_arriving.constFind(key);
     if (arriving == m_arriving.constEnd())
         throw Error(QStringLiteral("chunk '%1' has no tensor '%2'").arg(m_unit, key));
-    // Only the header is needed from the chunk's base: its bytes are the verified ones too.
-    SafetensorsHeader header;
-    header.dataOffset = m_dataOffset;
     const char *base = m_arrival->waitFor(m_dataOffset + arriving->end);
-    const at::Tensor tensor = tensorOver(base, header, *arriving, m_unit, m_arrival);
+    const at::Tensor tensor = tensorOver(base + m_dataOffset, *arriving, m_unit, m_arrival);
     m_tensors.insert(key, tensor);
     return tensor;
 }
@@ -110,11 +106,11 @@ at::Tensor UnitWeights::stored(const QString &key) const
 std::optional<UnitWeights::ArrivingRows> UnitWeights::arrivingRows(const QString &key) const
 {
     const auto it = m_arriving.constFind(key);
-    if (it == m_arriving.constEnd() || m_tensors.contains(key) || it->shape.size() != 2 || quant::quantTypeOf(it->dtype)
+    if (it == m_arriving.constEnd() || m_tensors.contains(key) || it->shape.size() != 2
         || !(it->dtype == Dtype::F32 || it->dtype == Dtype::F16 || it->dtype == Dtype::BF16)
         || (m_dataOffset + it->begin) % dtypeSize(it->dtype) != 0)
         return std::nullopt;
-    return ArrivingRows{m_arrival, it->dtype, it->shape[0], it->shape[1], m_dataOffset + it->begin};
+    return ArrivingRows{m_arrival, scalarTypeOf(it->dtype, m_unit, key), it->shape[0], it->shape[1], m_dataOffset + it->begin};
 }
 
 } // namespace surfing

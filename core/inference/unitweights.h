@@ -50,7 +50,7 @@ public:
     // as they are verified (ChunkArrival::readAsVerified()).
     struct ArrivingRows {
         std::shared_ptr<ChunkArrival> arrival;
-        Dtype dtype = Dtype::F32;
+        at::ScalarType type = at::kFloat; // f32, f16 or bf16
         int64_t rows = 0;
         int64_t cols = 0;
         qint64 offset = 0; // of row 0 in the chunk
@@ -59,15 +59,16 @@ public:
     std::optional<ArrivingRows> arrivingRows(const QString &key) const;
 
 private:
-    static at::Tensor tensorOver(const char *chunkBase, const SafetensorsHeader &header, const TensorInfo &t,
-                                 const QString &unit, std::shared_ptr<const void> owner);
+    // Tensor `t` over the chunk's data buffer starting at `dataStart`, co-owning `owner`.
+    static at::Tensor tensorOver(const char *dataStart, const TensorInfo &t, const QString &unit,
+                                 std::shared_ptr<const void> owner);
 
     QString m_unit;
     // Filled as tensors are asked for when the chunk is arriving (one compute thread per unit).
     mutable QHash<QString, at::Tensor> m_tensors;
     QHash<QString, TensorInfo> m_arriving; // not handed out yet
     std::shared_ptr<ChunkArrival> m_arrival;
-    qint64 m_dataOffset = 0;
+    qint64 m_dataOffset = 0; // of the arriving chunk's data buffer
 };
 
 } // namespace surfing

@@ -108,10 +108,11 @@ void ChunkSender::pump()
                 stop = true;
                 break;
             }
+            const quint32 id = nextTransfer();
             if (m_bandwidth && m_bandwidth->isEnabled()) {
                 // The piece's own size: charged a full piece, a 72-byte file cost a quarter of a
                 // megabyte of the pace (two seconds at --limit-mbps 1).
-                const qint64 wait = m_bandwidth->take(double(nextPieceBytes(nextTransfer())), TokenBucket::steadyNowMs());
+                const qint64 wait = m_bandwidth->take(double(nextPieceBytes(id)), TokenBucket::steadyNowMs());
                 if (wait > 0) {
                     if (!m_paceTimer.isActive())
                         m_paceTimer.start(int(qMin<qint64>(wait, 1000)));
@@ -119,7 +120,6 @@ void ChunkSender::pump()
                     break;
                 }
             }
-            const quint32 id = nextTransfer();
             bool last = false;
             batch.push_back(nextPiece(id, &last));
             batchBytes += batch.back().payload.size();
