@@ -5,6 +5,8 @@
 
 #include <QScopeGuard>
 
+#include <limits>
+
 namespace surfing {
 
 ChunkArrival::ChunkArrival(QString name, qint64 size) : m_name(std::move(name)), m_size(size) {}
@@ -33,6 +35,7 @@ void ChunkArrival::advance(int receipt, qint64 verifiedBytes)
     if (r.verified == m_size && m_verifiedAtNs == 0)
         m_verifiedAtNs = timelineClockNs();
     // A reader is waiting for these bytes: read them here, while they are in this core's cache.
+    bool readerDone = false;
     if (Reading *reading = m_reading; reading && !reading->busy && r.verified > reading->next) {
         const qint64 upTo = qMin(reading->end, r.verified);
         const char *base = r.buffer.constData();
@@ -42,9 +45,16 @@ void ChunkArrival::advance(int receipt, qint64 verifiedBytes)
         lock.lock();
         reading->busy = false;
         reading->next = upTo;
+        readerDone = upTo == reading->end;
     }
+    // Wake compute only when what it waits for is here: a wake-up per 256 KiB block costs the
+    // two cores more than the product it would allow (a context switch each way).
+    const bool wake = readerDone || r.verified >= m_wakeAt;
+    if (wake)
+        m_wakeAt = std::numeric_limits<qint64>::max();
     lock.unlock();
-    m_changed.notify_all();
+    if (wake)
+        m_changed.notify_all();
 }
 
 void ChunkArrival::complete(std::shared_ptr<const QByteArray> bytes)
@@ -99,7 +109,10 @@ const char *ChunkArrival::waitFor(qint64 end, qint64 *available)
         return base || m_ended || m_cancelGeneration != generation;
     };
     if (!ready()) {
-        m_changed.wait(lock, ready);
+        m_changed.wait(lock, [&] {
+            m_wakeAt = qMin(m_wakeAt, end);
+            return ready();
+        });
         m_waitedNs += timelineClockNs() - askedNs;
     }
     if (!base)

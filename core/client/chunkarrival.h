@@ -17,6 +17,7 @@
 #include <QString>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -97,6 +98,9 @@ private:
     qint64 m_verifiedAtNs = 0;
     qint64 m_waitedNs = 0;
     Reading *m_reading = nullptr;
+    // The fewest verified bytes a blocked waitFor() needs; advance() wakes waiters only then (or
+    // when a readAsVerified() it served is done). Every other change wakes everyone.
+    qint64 m_wakeAt = std::numeric_limits<qint64>::max();
 };
 
 // How a WeightClient finds the arrival of a chunk whose receipt it can check block by block

@@ -25,10 +25,22 @@ namespace {
 constexpr int kWaitMs = 60000;
 
 // Whether `future` is still blocked after a moment.
-template <typename T>
-bool stillWaiting(std::future<T> &future)
+template <typename T> bool stillWaiting(std::future<T> &future)
 {
     return future.wait_for(std::chrono::milliseconds(100)) == std::future_status::timeout;
+}
+
+// How often the calling thread gave up its core to wait (Linux; -1 elsewhere).
+qint64 voluntarySwitchesOfThisThread()
+{
+    QFile status(QStringLiteral("/proc/thread-self/status"));
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("voluntary_ctxt_switches:"))
+            return line.mid(line.indexOf(':') + 1).trimmed().toLongLong();
+    }
+    return -1;
 }
 
 } // namespace
@@ -42,6 +54,7 @@ private Q_SLOTS:
     void failureAndCancellationEndTheWait();
     void readAsVerifiedReadsEachByteOnceInOrder();
     void readAsVerifiedStopsAtTheFailure();
+    void waitersWakeOnlyWhenTheirBytesAreThere();
     void initTestCase();
     void reFetchIsReadWhileItArrives();
     void changedBytesAreNeverHandedToCompute();
@@ -154,7 +167,8 @@ void TestChunkArrival::readAsVerifiedReadsEachByteOnceInOrder()
     QVERIFY(calls.size() >= 2);
     QCOMPARE(calls.first().upTo, 1000);
     QVERIFY(calls.first().thread == reader);
-    QVERIFY2(calls.last().thread == std::this_thread::get_id(), "bytes verified later are read where they are verified");
+    QVERIFY2(calls.last().thread == std::this_thread::get_id(),
+             "bytes verified later are read where they are verified");
     QCOMPARE(calls.last().upTo, 5000);
 }
 
@@ -173,13 +187,48 @@ void TestChunkArrival::readAsVerifiedStopsAtTheFailure()
     QCOMPARE(readTo, 1000);
 }
 
+// A re-fetch advances every 256 KiB block; a wait for a tensor, or for the end of a product the
+// network thread runs, wakes once, not once a block (a context switch each way per block cost the
+// two cores more than the products).
+void TestChunkArrival::waitersWakeOnlyWhenTheirBytesAreThere()
+{
+    if (voluntarySwitchesOfThisThread() < 0)
+        QSKIP("needs /proc/thread-self/status");
+    constexpr int kBlocks = 48;
+    constexpr qint64 kBlock = 1024;
+    ChunkArrival arrival(QStringLiteral("c"), kBlocks * kBlock);
+    const QByteArray buffer = randomBytes(kBlocks * kBlock, 6);
+    const int r = arrival.beginReceipt(buffer, 1);
+    const auto switchesWhile = [](const std::function<void()> &wait) {
+        const qint64 before = voluntarySwitchesOfThisThread();
+        wait();
+        return voluntarySwitchesOfThisThread() - before;
+    };
+    auto reader = std::async(std::launch::async, [&] {
+        return switchesWhile([&] { arrival.readAsVerified(0, kBlocks * kBlock, [](const char *, qint64) {}); });
+    });
+    auto waiter =
+        std::async(std::launch::async, [&] { return switchesWhile([&] { arrival.waitFor(kBlocks * kBlock); }); });
+    QTest::qWait(50);
+    for (int block = 1; block <= kBlocks; ++block) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2)); // time for a woken thread to sleep again
+        arrival.advance(r, block * kBlock);
+    }
+    const qint64 readerSwitches = reader.get(), waiterSwitches = waiter.get();
+    QVERIFY2(readerSwitches < kBlocks / 6,
+             qPrintable(QStringLiteral("the reader slept %1 times for %2 blocks").arg(readerSwitches).arg(kBlocks)));
+    QVERIFY2(waiterSwitches < kBlocks / 6,
+             qPrintable(QStringLiteral("the waiter slept %1 times for %2 blocks").arg(waiterSwitches).arg(kBlocks)));
+}
+
 void TestChunkArrival::initTestCase()
 {
     QByteArray error;
     // A layer of several 256 KiB blocks: q/o 256 KiB, k/v 128 KiB, gate/up/down 1 MiB each.
     m_chunks = makeChunkedModel(m_tmp.filePath(QStringLiteral("m")),
                                 {"--layers", "2", "--hidden", "256", "--intermediate", "1024", "--heads", "8",
-                                 "--kv-heads", "4", "--vocab", "512"}, &error);
+                                 "--kv-heads", "4", "--vocab", "512"},
+                                &error);
     QVERIFY2(!m_chunks.isEmpty(), error.constData());
     m_manifest = ChunkManifest::load(m_chunks);
 }
@@ -197,7 +246,7 @@ void TestChunkArrival::acquireAgain(HostileWeightServer &server, const QString &
             o.client.maxReconnectAttempts = 0;
             o.cacheChunks = 1;
             RemoteChunkSource source(o);
-            source.acquire(name);                  // the first receipt: SHA-256, tags remembered
+            source.acquire(name);                   // the first receipt: SHA-256, tags remembered
             source.acquire(QStringLiteral("norm")); // evicts it (one chunk fits)
             use(source.acquireArriving(name));
         } catch (const Error &e) {
@@ -256,7 +305,8 @@ void TestChunkArrival::changedBytesAreNeverHandedToCompute()
         bool sameBytes = true;
         const QString why = errorOf([&] {
             got.arrival->readAsVerified(0, layer->storedBytes, [&](const char *base, qint64 upTo) {
-                sameBytes = sameBytes && QByteArrayView(base + readTo, upTo - readTo) == QByteArrayView(stored).sliced(readTo, upTo - readTo);
+                sameBytes = sameBytes && QByteArrayView(base + readTo, upTo - readTo) ==
+                                             QByteArrayView(stored).sliced(readTo, upTo - readTo);
                 readTo = upTo;
             });
         });
