@@ -21,7 +21,6 @@ FetchingChunkSource::FetchingChunkSource(CachePolicyKind policy)
 FetchingChunkSource::~FetchingChunkSource()
 {
     m_tierPool.waitForDone(); // subclasses have called stopCompressedDecodes(); a backstop
-    ChunkBufferPool::instance().grant(-m_inFlightPeakBytes);
 }
 
 void FetchingChunkSource::setCompressedCacheBudget(qint64 maxBytes)
@@ -70,7 +69,6 @@ void FetchingChunkSource::startLocked(const QString &name)
     if (chunk->codec == ChunkCodec::None)
         job->arrival = std::make_shared<ChunkArrival>(name, chunk->storedBytes);
     m_inFlight.insert(name, job);
-    grantInFlightPeakLocked();
     const QByteArray compressed = m_stopping ? QByteArray() : m_compressed->lookup(name);
     if (!compressed.isEmpty()) {
         decodeFromTier(name, compressed);
@@ -78,22 +76,6 @@ void FetchingChunkSource::startLocked(const QString &name)
     }
     ++m_fetchesStarted;
     startFetch(name);
-}
-
-// The buffer pool may keep, beside the caches' budgets, as many bytes as were ever on their way
-// at once: they were live together, so keeping them raises no peak. With less, the buffers that
-// come free at a token's turn were given back to the kernel and faulted in again a moment later;
-// in a VM that returns freed memory to its host (free page reporting) such a fault-in took
-// 250-400 ms per 45 MB chunk (1 GB f32 model, 128 MiB budget, prefetch 2).
-void FetchingChunkSource::grantInFlightPeakLocked()
-{
-    qint64 bytes = 0;
-    for (auto it = m_inFlight.cbegin(); it != m_inFlight.cend(); ++it)
-        bytes += manifest().find(it.key())->storedBytes;
-    if (bytes <= m_inFlightPeakBytes)
-        return;
-    ChunkBufferPool::instance().grant(bytes - m_inFlightPeakBytes);
-    m_inFlightPeakBytes = bytes;
 }
 
 void FetchingChunkSource::decodeFromTier(const QString &name, const QByteArray &compressed)
@@ -136,12 +118,9 @@ bool FetchingChunkSource::prefetch(const QString &name)
     if (m_inFlight.contains(name))
         return true;
     switch (m_cache->residency(name)) {
-    case ClientCache::Residency::InBudget:
-        return false;
-    case ClientCache::Residency::PrefetchPending:
-        return true;
-    case ClientCache::Residency::Absent:
-        break;
+    case ClientCache::Residency::InBudget: return false;
+    case ClientCache::Residency::PrefetchPending: return true;
+    case ClientCache::Residency::Absent: break;
     }
     startLocked(name);
     return true;
@@ -160,22 +139,19 @@ void FetchingChunkSource::releasePrefetch(const QString &name)
 std::shared_ptr<const QByteArray> FetchingChunkSource::handOut(std::shared_ptr<const QByteArray> bytes) const
 {
     const QByteArray *raw = bytes.get();
-    return std::shared_ptr<const QByteArray>(
-        raw, [held = std::move(bytes), cache = std::weak_ptr<ClientCache>(m_cache)](const QByteArray *) mutable {
-            ChunkBufferPool::instance().recycle(held); // when it was evicted while compute held it
-            if (const auto alive = cache.lock())
-                alive->trim();
-        });
+    return std::shared_ptr<const QByteArray>(raw, [held = std::move(bytes), cache = std::weak_ptr<ClientCache>(m_cache)](const QByteArray *) mutable {
+        ChunkBufferPool::instance().recycle(held); // when it was evicted while compute held it
+        if (const auto alive = cache.lock())
+            alive->trim();
+    });
 }
 
-std::shared_ptr<const QByteArray> FetchingChunkSource::hitLocked(const QString &name,
-                                                                 std::shared_ptr<const QByteArray> bytes,
-                                                                 ChunkFetch *fetch, qint64 askedNs)
+std::shared_ptr<const QByteArray> FetchingChunkSource::hitLocked(const QString &name, std::shared_ptr<const QByteArray> bytes,
+                                                                  ChunkFetch *fetch, qint64 askedNs)
 {
     const auto receipt = m_prefetchReceipts.constFind(name);
     if (fetch && receipt != m_prefetchReceipts.constEnd())
-        *fetch =
-            ChunkFetch{true, receipt->storedBytes, receipt->startNs, receipt->endNs, timelineClockNs() - askedNs, true};
+        *fetch = ChunkFetch{true, receipt->storedBytes, receipt->startNs, receipt->endNs, timelineClockNs() - askedNs, true};
     else if (fetch)
         *fetch = ChunkFetch{true, 0, 0, 0, timelineClockNs() - askedNs};
     if (receipt == m_prefetchReceipts.constEnd())
@@ -184,10 +160,9 @@ std::shared_ptr<const QByteArray> FetchingChunkSource::hitLocked(const QString &
     return handOut(std::move(bytes));
 }
 
-std::shared_ptr<const QByteArray> FetchingChunkSource::waitLocked(std::unique_lock<std::mutex> &lock,
-                                                                  const QString &name,
-                                                                  const std::shared_ptr<InFlight> &job,
-                                                                  ChunkFetch *fetch, qint64 askedNs)
+std::shared_ptr<const QByteArray> FetchingChunkSource::waitLocked(std::unique_lock<std::mutex> &lock, const QString &name,
+                                                                   const std::shared_ptr<InFlight> &job, ChunkFetch *fetch,
+                                                                   qint64 askedNs)
 {
     const quint64 generation = m_waitGeneration;
     m_arrived.wait(lock, [&] { return job->done || m_waitGeneration != generation; });
@@ -262,8 +237,8 @@ void FetchingChunkSource::cancelWaits()
     m_arrived.notify_all();
 }
 
-void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes, qint64 startNs,
-                                    qint64 endNs, const QByteArray &compressed)
+void FetchingChunkSource::delivered(const QString &name, const QByteArray &decoded, qint64 storedBytes,
+                                    qint64 startNs, qint64 endNs, const QByteArray &compressed)
 {
     if (!compressed.isEmpty()) {
         const ManifestChunk *chunk = manifest().find(name);

@@ -95,13 +95,11 @@ private:
     std::shared_ptr<const QByteArray> hitLocked(const QString &name, std::shared_ptr<const QByteArray> bytes,
                                                 ChunkFetch *fetch, qint64 askedNs);
     std::shared_ptr<const QByteArray> waitLocked(std::unique_lock<std::mutex> &lock, const QString &name,
-                                                 const std::shared_ptr<InFlight> &job, ChunkFetch *fetch,
-                                                 qint64 askedNs);
+                                                 const std::shared_ptr<InFlight> &job, ChunkFetch *fetch, qint64 askedNs);
     // Wraps bytes going to a caller so that letting go of them trims the cache at once: a layer
     // compute is done with leaves while the next chunk is still on its way, not at its arrival.
     std::shared_ptr<const QByteArray> handOut(std::shared_ptr<const QByteArray> bytes) const;
     void startLocked(const QString &name);
-    void grantInFlightPeakLocked();
     void decodeFromTier(const QString &name, const QByteArray &compressed);
     void refetchAfterRefusal(const QString &name, const QString &why);
 
@@ -112,7 +110,6 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_arrived;
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;
-    qint64 m_inFlightPeakBytes = 0; // granted to ChunkBufferPool while this source lives
     QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
     qint64 m_storedBytesArrived = 0;

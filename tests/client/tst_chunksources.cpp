@@ -1,6 +1,5 @@
 // LocalChunkSource and the chunk verifier: verified, decoded bytes; prefetch never fetches a
 // chunk twice; a corrupt chunk is an error naming it, never bytes.
-#include "cache/chunkbufferpool.h"
 #include "client/chunkverifier.h"
 #include "client/localchunksource.h"
 #include "clienttestdata.h"
@@ -8,9 +7,9 @@
 #include "testsupport.h"
 
 #include <QTemporaryDir>
-#include <QtTest>
 #include <atomic>
 #include <thread>
+#include <QtTest>
 
 using namespace surfing;
 using namespace surfing::test;
@@ -24,7 +23,6 @@ private Q_SLOTS:
     void localSourceDeliversDecodedChunks_data();
     void localSourceDeliversDecodedChunks();
     void prefetchFetchesOnce();
-    void bufferPoolKeepsWhatWasOnItsWayAtOnce();
     void prefetchedChunkReportsItsFetchOnFirstUse();
     void corruptChunkIsAnErrorNamingIt();
     void unknownChunkIsAnError();
@@ -38,7 +36,6 @@ private:
 
 void TestChunkSources::initTestCase()
 {
-    qputenv("SURFING_BUFFER_POOL_MB", "0"); // before the pool is made: only what is granted counts
     if (sharedModel(QStringLiteral("bert-random")).isEmpty())
         QSKIP("../shared/models/bert-random is not available");
     m_plain = m_tmp.filePath(QStringLiteral("plain"));
@@ -58,8 +55,7 @@ void TestChunkSources::verifierRejectsWrongBytes()
         verifyAndDecodeChunk(stored, chunk, QStringLiteral("test"));
         QFAIL("a damaged chunk was accepted");
     } catch (const ChunkIntegrityError &e) {
-        QVERIFY2(e.message().contains(chunk.name) && e.message().contains(QLatin1String("SHA-256")),
-                 qPrintable(e.message()));
+        QVERIFY2(e.message().contains(chunk.name) && e.message().contains(QLatin1String("SHA-256")), qPrintable(e.message()));
     }
     QVERIFY_THROWS_EXCEPTION(ChunkIntegrityError, verifyStoredChunk(stored.left(10), chunk, QStringLiteral("test")));
 }
@@ -88,8 +84,7 @@ void TestChunkSources::localSourceDeliversDecodedChunks()
         QVERIFY(fetch.fetchEndNs >= fetch.fetchStartNs);
     }
     ChunkFetch again;
-    QVERIFY(*source.acquire(expected.manifest.chunks.first().name, &again) ==
-            expected.decoded.value(expected.manifest.chunks.first().name));
+    QVERIFY(*source.acquire(expected.manifest.chunks.first().name, &again) == expected.decoded.value(expected.manifest.chunks.first().name));
     QVERIFY(again.cacheHit);
     QCOMPARE(again.bytes, 0);
     QCOMPARE(source.cache().stats().hits, 1);
@@ -106,34 +101,6 @@ void TestChunkSources::prefetchFetchesOnce()
     QVERIFY(bytes);
     QCOMPARE(source.fetchesStarted(), 1);
     QCOMPARE(source.cache().stats().residentChunks, 1);
-}
-
-// Buffers that come free at a token's turn stay for the next arrivals, up to as many bytes as
-// were on their way at once (beside the budgets), not back to the kernel to be faulted in again.
-void TestChunkSources::bufferPoolKeepsWhatWasOnItsWayAtOnce()
-{
-    ChunkBufferPool &pool = ChunkBufferPool::instance(); // no base: SURFING_BUFFER_POOL_MB=0 (initTestCase)
-    const qint64 before = pool.maxBytes();
-    {
-        LocalChunkSource source(m_plain, 0, 0);
-        const QList<ManifestChunk> chunks = source.manifest().chunks;
-        QVERIFY(chunks.size() >= 3);
-        qint64 largest = 0, all = 0;
-        for (int i = 0; i < 3; ++i) {
-            source.prefetch(chunks.at(i).name);
-            largest = qMax(largest, chunks.at(i).storedBytes);
-            all += chunks.at(i).storedBytes;
-        }
-        for (int i = 0; i < 3; ++i)
-            QVERIFY(source.acquire(chunks.at(i).name));
-        const qint64 kept = pool.maxBytes() - before;
-        QVERIFY2(kept >= largest && kept <= all,
-                 qPrintable(QStringLiteral("the pool may keep %1 more bytes; one chunk has %2, all three %3")
-                                .arg(kept)
-                                .arg(largest)
-                                .arg(all)));
-    }
-    QCOMPARE(pool.maxBytes(), before);
 }
 
 // The timeline draws a prefetched chunk's fetch beside the compute it overlapped, so the first
