@@ -33,14 +33,7 @@ template <typename T> bool stillWaiting(std::future<T> &future)
 // How often the calling thread gave up its core to wait (Linux; -1 elsewhere).
 qint64 voluntarySwitchesOfThisThread()
 {
-    QFile status(QStringLiteral("/proc/thread-self/status"));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith("voluntary_ctxt_switches:"))
-            return line.mid(line.indexOf(':') + 1).trimmed().toLongLong();
-    }
-    return -1;
+    return procStatusValue(QStringLiteral("/proc/thread-self/status"), "voluntary_ctxt_switches");
 }
 
 } // namespace

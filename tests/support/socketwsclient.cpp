@@ -1,6 +1,7 @@
 #include "socketwsclient.h"
 
 #include "serveprocess.h"
+#include "testsupport.h"
 
 #include <QDir>
 #include <QElapsedTimer>
@@ -194,15 +195,8 @@ bool SocketWsClient::peerClosed(int waitMs)
 
 qint64 procStatusBytes(qint64 pid, const char *field)
 {
-    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!status.open(QIODevice::ReadOnly))
-        return -1;
-    const QByteArray prefix = QByteArray(field) + ':';
-    for (const QByteArray &line : status.readAll().split('\n')) {
-        if (line.startsWith(prefix)) // "VmRSS:	  123456 kB"
-            return line.mid(prefix.size()).trimmed().split(' ').value(0).toLongLong() * 1024;
-    }
-    return -1;
+    const qint64 kb = procStatusValue(QStringLiteral("/proc/%1/status").arg(pid), field); // "VmRSS:	  123456 kB"
+    return kb < 0 ? -1 : kb * 1024;
 }
 
 double procCpuSeconds(qint64 pid)

@@ -86,6 +86,19 @@ QString errorOf(const std::function<void()> &f)
     return {};
 }
 
+qint64 procStatusValue(const QString &statusFile, const char *field)
+{
+    QFile status(statusFile);
+    if (!status.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray prefix = QByteArray(field) + ':';
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith(prefix))
+            return line.mid(prefix.size()).trimmed().split(' ').value(0).toLongLong();
+    }
+    return -1;
+}
+
 QByteArray readFile(const QString &path)
 {
     QFile file(path);

@@ -40,6 +40,8 @@ QByteArray readFile(const QString &path);
 QByteArray randomBytes(qint64 n, quint32 seed);
 // The message of the surfing::Error `f` throws; empty when it throws none.
 QString errorOf(const std::function<void()> &f);
+// The first number of `field` in a /proc status file ("VmHWM:\t 1234 kB" -> 1234); -1 if unreadable.
+qint64 procStatusValue(const QString &statusFile, const char *field);
 // A JSON file's top-level object (goldens); empty on failure.
 QJsonObject readJsonObject(const QString &path);
 // A JSON array of token ids.
