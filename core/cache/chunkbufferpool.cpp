@@ -35,14 +35,9 @@ ChunkBufferPool::ChunkBufferPool(qint64 maxBytes) : m_baseMaxBytes(qMax<qint64>(
 
 QByteArray ChunkBufferPool::take(qint64 size)
 {
-    {
+    if (size >= kMinPooledBytes) {
         QMutexLocker lock(&m_mutex);
-        // The smallest buffer that fits, so a large one stays for a large chunk.
-        int best = -1;
-        for (int i = 0; i < m_free.size(); ++i) {
-            if (m_free[i].capacity() >= size && (best < 0 || m_free[i].capacity() < m_free[best].capacity()))
-                best = i;
-        }
+        const int best = snuggestFitLocked(size);
         if (best >= 0) {
             QByteArray bytes = m_free.takeAt(best);
             m_pooledBytes -= bytes.capacity();
@@ -56,14 +51,33 @@ QByteArray ChunkBufferPool::take(qint64 size)
     return allocateLargeBuffer(size);
 }
 
+// The smallest pooled buffer that holds `size` bytes without wasting more than a quarter of
+// them: a 4 KiB norm chunk that took a 45 MB layer's buffer kept its pages resident while the
+// next layer faulted in a new one, and a layer in the embedding's buffer holds 3x its size.
+int ChunkBufferPool::snuggestFitLocked(qint64 size) const
+{
+    int best = -1;
+    for (int i = 0; i < m_free.size(); ++i) {
+        const qint64 capacity = m_free[i].capacity();
+        if (capacity >= size && capacity - size <= size / 4 && (best < 0 || capacity < m_free[best].capacity()))
+            best = i;
+    }
+    return best;
+}
+
 void ChunkBufferPool::give(QByteArray bytes)
 {
     if (!bytes.isDetached() || bytes.capacity() < kMinPooledBytes)
         return;
     QMutexLocker lock(&m_mutex);
-    if (m_pooledBytes + bytes.capacity() > maxBytesLocked()) {
-        qCDebug(lcBufferPool) << "pool full: freeing" << bytes.capacity() << "bytes";
+    if (bytes.capacity() > maxBytesLocked())
         return;
+    // The oldest buffers go first: the newest is the size the chunks arriving now have (the
+    // embedding's buffer, given back after warm-up, would otherwise keep every layer's out).
+    while (m_pooledBytes + bytes.capacity() > maxBytesLocked()) {
+        qCDebug(lcBufferPool) << "pool full: freeing" << m_free.constFirst().capacity() << "bytes";
+        m_pooledBytes -= m_free.constFirst().capacity();
+        m_free.removeFirst();
     }
     m_pooledBytes += bytes.capacity();
     m_free.append(std::move(bytes));

@@ -4,9 +4,11 @@
 // the next receive page-faults and zero-fills all of it again (perf: ~10% of the client's CPU on
 // the 1 GB model at a 256 MiB budget). The pool hands a freed buffer to the next receive
 // instead. It holds only buffers nobody else references, at most maxBytes(): the larger of a
-// base (one or two chunks) and the budgets the live caches granted it. A buffer enters the pool
-// only when it leaves a cache or a finished transfer and leaves it only for the next one, so
-// chunk buffers never take more memory than was live at once; the process's peak can still rise
+// base (one or two chunks) and what the live caches (their budgets) and chunk sources (the
+// layers they had on their way at once) granted it; when full, the oldest buffers go first. A
+// buffer enters the pool only when it leaves a cache or a finished transfer and leaves it only
+// for the next one of about its size, so chunk buffers never take more memory than was live at
+// once; the process's peak can still rise
 // by a chunk when that moment and the peak of activations fall apart (batch 64: 614-657 MiB
 // against 614-643). A limit of two chunks did free and fault in a chunk at every token with
 // prefetch on (three buffers come free at once). Thread-safe; one per process.
@@ -26,10 +28,10 @@ public:
     explicit ChunkBufferPool(qint64 maxBytes);
 
     // A buffer of exactly `size` bytes (contents unspecified): a pooled one whose capacity
-    // fits, else a new one. Throws std::bad_alloc like QByteArray.
+    // fits with at most a quarter to spare, else a new one. Throws std::bad_alloc like QByteArray.
     QByteArray take(qint64 size);
-    // Keeps `bytes` for a later take() when nobody else holds them, they are large enough to be
-    // worth it and the pool has room; else lets them go.
+    // Keeps `bytes` for a later take() when nobody else holds them and they are large enough to
+    // be worth it, letting the oldest pooled buffers go to make room; else lets them go.
     void give(QByteArray bytes);
     // give() for bytes behind a shared_ptr, when this is its last owner; resets `bytes`.
     void recycle(std::shared_ptr<const QByteArray> &bytes);
@@ -51,6 +53,7 @@ private:
     qint64 m_reused = 0;
 
     qint64 maxBytesLocked() const { return qMax(m_baseMaxBytes, m_grantedBytes); }
+    int snuggestFitLocked(qint64 size) const; // index in m_free, -1: none fits
     void trimLocked(); // lets pooled buffers above maxBytesLocked() go
 };
 

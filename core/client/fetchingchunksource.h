@@ -100,6 +100,7 @@ private:
     // compute is done with leaves while the next chunk is still on its way, not at its arrival.
     std::shared_ptr<const QByteArray> handOut(std::shared_ptr<const QByteArray> bytes) const;
     void startLocked(const QString &name);
+    void grantLayersInFlightPeakLocked();
     void decodeFromTier(const QString &name, const QByteArray &compressed);
     void refetchAfterRefusal(const QString &name, const QString &why);
 
@@ -110,6 +111,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_arrived;
     QHash<QString, std::shared_ptr<InFlight>> m_inFlight;
+    qint64 m_layersInFlightPeakBytes = 0; // granted to ChunkBufferPool while this source lives
     QHash<QString, Receipt> m_prefetchReceipts;
     qint64 m_fetchesStarted = 0;
     qint64 m_storedBytesArrived = 0;

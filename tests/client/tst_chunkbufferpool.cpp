@@ -25,6 +25,8 @@ private Q_SLOTS:
     void freedBufferIsReused();
     void sharedBytesAreNeverPooled();
     void poolStaysWithinItsLimit();
+    void fullPoolLetsItsOldestBufferGo();
+    void takeServesOnlyBuffersThatFitSnugly();
     void smallBuffersAreLeftToMalloc();
     void recycleOnlyByTheLastOwner();
     void evictionHandsTheBufferToTheNextReceive();
@@ -71,6 +73,41 @@ void TestChunkBufferPool::poolStaysWithinItsLimit()
     ChunkBufferPool none(0);
     none.give(QByteArray(20 * kMiB, 'x'));
     QCOMPARE(none.pooledBytes(), 0);
+}
+
+// A buffer nobody took for a while (the embedding's, after warm-up) makes room for the layers
+// coming free now, which the next arrivals will take.
+void TestChunkBufferPool::fullPoolLetsItsOldestBufferGo()
+{
+    ChunkBufferPool pool(100 * kMiB);
+    pool.give(QByteArray(60 * kMiB, 'e'));
+    QByteArray layer(30 * kMiB, 'l');
+    const char *memory = layer.constData();
+    pool.give(std::move(layer));
+    pool.give(QByteArray(30 * kMiB, 'm')); // 120 MiB: the 60 MiB one goes
+    QCOMPARE(pool.pooledBytes(), 60 * kMiB);
+    QCOMPARE(pool.take(30 * kMiB).constData(), memory); // the layers stayed
+    QCOMPARE(pool.reused(), 1);
+    pool.give(QByteArray(200 * kMiB, 'x')); // larger than the whole pool: let go, nothing else
+    QCOMPARE(pool.pooledBytes(), 30 * kMiB);
+}
+
+// A 4 KiB norm chunk that took a pooled 45 MB layer buffer kept all its pages resident while the
+// next layer faulted in a new one; a layer in the embedding's buffer holds three times its size.
+void TestChunkBufferPool::takeServesOnlyBuffersThatFitSnugly()
+{
+    ChunkBufferPool pool(200 * kMiB);
+    QByteArray layer(40 * kMiB, 'l');
+    const char *memory = layer.constData();
+    pool.give(std::move(layer));
+    pool.give(QByteArray(120 * kMiB, 'e'));
+    QVERIFY(pool.take(4096).constData() != memory);
+    QVERIFY(pool.take(12 * kMiB).constData() != memory);
+    QCOMPARE(pool.reused(), 0);
+    QCOMPARE(pool.pooledBytes(), 160 * kMiB);
+    QCOMPARE(pool.take(36 * kMiB).constData(), memory); // within a quarter of its size
+    QCOMPARE(pool.reused(), 1);
+    QCOMPARE(pool.pooledBytes(), 120 * kMiB);
 }
 
 void TestChunkBufferPool::smallBuffersAreLeftToMalloc()

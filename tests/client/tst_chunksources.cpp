@@ -1,5 +1,6 @@
 // LocalChunkSource and the chunk verifier: verified, decoded bytes; prefetch never fetches a
 // chunk twice; a corrupt chunk is an error naming it, never bytes.
+#include "cache/chunkbufferpool.h"
 #include "client/chunkverifier.h"
 #include "client/localchunksource.h"
 #include "clienttestdata.h"
@@ -23,6 +24,7 @@ private Q_SLOTS:
     void localSourceDeliversDecodedChunks_data();
     void localSourceDeliversDecodedChunks();
     void prefetchFetchesOnce();
+    void bufferPoolKeepsTheLayersOnTheirWayAtOnce();
     void prefetchedChunkReportsItsFetchOnFirstUse();
     void corruptChunkIsAnErrorNamingIt();
     void unknownChunkIsAnError();
@@ -36,6 +38,7 @@ private:
 
 void TestChunkSources::initTestCase()
 {
+    qputenv("SURFING_BUFFER_POOL_MB", "0"); // before the pool is made: only what is granted counts
     if (sharedModel(QStringLiteral("bert-random")).isEmpty())
         QSKIP("../shared/models/bert-random is not available");
     m_plain = m_tmp.filePath(QStringLiteral("plain"));
@@ -101,6 +104,40 @@ void TestChunkSources::prefetchFetchesOnce()
     QVERIFY(bytes);
     QCOMPARE(source.fetchesStarted(), 1);
     QCOMPARE(source.cache().stats().residentChunks, 1);
+}
+
+// Layers that come free at a token's turn stay for the next arrivals, up to as many bytes of layers
+// as were on their way at once (beside the budgets), not back to the kernel to be faulted in again;
+// chunks that are not layers (embeddings, fetched once and held) add nothing.
+void TestChunkSources::bufferPoolKeepsTheLayersOnTheirWayAtOnce()
+{
+    ChunkBufferPool &pool = ChunkBufferPool::instance(); // no base: SURFING_BUFFER_POOL_MB=0 (initTestCase)
+    const qint64 before = pool.maxBytes();
+    {
+        LocalChunkSource source(m_plain, 0, 0);
+        QList<ManifestChunk> layers, others;
+        for (const ManifestChunk &chunk : source.manifest().chunks)
+            (chunk.index >= 0 ? layers : others).append(chunk);
+        QVERIFY(layers.size() >= 2 && !others.isEmpty());
+        for (const ManifestChunk &chunk : others)
+            source.prefetch(chunk.name);
+        QCOMPARE(pool.maxBytes(), before);
+        qint64 largest = 0, all = 0;
+        for (const ManifestChunk &chunk : layers) {
+            source.prefetch(chunk.name);
+            largest = qMax(largest, chunk.storedBytes);
+            all += chunk.storedBytes;
+        }
+        for (const ManifestChunk &chunk : source.manifest().chunks)
+            QVERIFY(source.acquire(chunk.name));
+        const qint64 kept = pool.maxBytes() - before;
+        QVERIFY2(kept >= largest && kept <= all,
+                 qPrintable(QStringLiteral("the pool may keep %1 more bytes; the largest layer has %2, all layers %3")
+                                .arg(kept)
+                                .arg(largest)
+                                .arg(all)));
+    }
+    QCOMPARE(pool.maxBytes(), before);
 }
 
 // The timeline draws a prefetched chunk's fetch beside the compute it overlapped, so the first
