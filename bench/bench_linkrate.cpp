@@ -1,8 +1,8 @@
 // The transfer bound of bench/run-bounded.sh: how fast plain TCP moves chunk-sized buffers over
 // loopback on this machine, now (the raw baseline of benchsupport.h: a server process holding
-// the bytes in memory, recv() into a preallocated buffer), the fastest of three ways: one
-// blocking send() per chunk read with plain recv(), the same read with SO_RCVLOWAT, and 1 MiB
-// send()s read 128 KiB at a time.
+// the bytes in memory, recv() into a preallocated buffer), the fastest of four ways: one
+// blocking send() per chunk read with plain recv(), the same read with SO_RCVLOWAT, 1 MiB
+// send()s read 128 KiB at a time, and the same with the sender passing its pages by reference.
 // Prints one JSON line: {"raw_tcp_bytes_per_second": median, "min": ..., "max": ..., "fetches": N,
 // "rates": [each fetch's rate]} (the rates let a caller pool samples taken at different times).
 // Usage: bench_linkrate [--mb 45] [--fetches 8]
@@ -42,12 +42,16 @@ int main(int argc, char **argv)
     // (SO_RCVLOWAT, as the weight client reads a piece); and a sender writing 1 MiB at a time
     // read 128 KiB at a time. The fastest (by median) is the bound: the best plain transfer this
     // machine makes now.
-    QVector<double> plain, lowWater, sliced;
+    // A fourth: the sliced reads from a sender passing its pages by reference (no copy on the
+    // sending side), the way surfing-cli serve sends a chunk's pieces.
+    QVector<double> plain, lowWater, sliced, spliced;
     {
-        RawConnection a(port), b(port), c(port, RawSending::MiBPieces);
+        RawConnection a(port), b(port), c(port, RawSending::MiBPieces), d(port, RawSending::Spliced);
         b.setReadLowWater(256 * 1024);
         c.setReadSlice(128 * 1024);
-        const std::array<std::pair<RawConnection *, QVector<double> *>, 3> ways{{{&a, &plain}, {&b, &lowWater}, {&c, &sliced}}};
+        d.setReadSlice(128 * 1024);
+        const std::array<std::pair<RawConnection *, QVector<double> *>, 4> ways{
+            {{&a, &plain}, {&b, &lowWater}, {&c, &sliced}, {&d, &spliced}}};
         for (const auto &way : ways) // warm: pages of the buffer touched, TCP window open
             way.first->fetch(0, bytes, into.data());
         for (int i = 0; i < fetches; ++i) {
@@ -60,7 +64,7 @@ int main(int argc, char **argv)
         }
     }
     const QVector<double> *fastest = &plain;
-    for (const QVector<double> *way : {&lowWater, &sliced})
+    for (const QVector<double> *way : {&lowWater, &sliced, &spliced})
         if (percentile(*way, 0.5) > percentile(*fastest, 0.5))
             fastest = way;
     const QVector<double> &rates = *fastest;
@@ -70,9 +74,9 @@ int main(int argc, char **argv)
     for (double r : rates)
         each << QString::number(r, 'f', 0);
     std::printf("{\"raw_tcp_bytes_per_second\": %.0f, \"min\": %.0f, \"max\": %.0f, \"fetches\": %d, \"chunk_bytes\": %lld, "
-                "\"rates\": [%s], \"plain_median\": %.0f, \"low_water_median\": %.0f, \"sliced_median\": %.0f}\n",
+                "\"rates\": [%s], \"plain_median\": %.0f, \"low_water_median\": %.0f, \"sliced_median\": %.0f, \"spliced_median\": %.0f}\n",
                 percentile(rates, 0.5), *std::min_element(rates.begin(), rates.end()),
                 *std::max_element(rates.begin(), rates.end()), fetches, bytes, qPrintable(each.join(QStringLiteral(", "))),
-                percentile(plain, 0.5), percentile(lowWater, 0.5), percentile(sliced, 0.5));
+                percentile(plain, 0.5), percentile(lowWater, 0.5), percentile(sliced, 0.5), percentile(spliced, 0.5));
     return 0;
 }

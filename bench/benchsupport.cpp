@@ -3,6 +3,7 @@
 #include "base/sha256.h"
 #include "format/chunkmanifest.h"
 #include "format/safetensors.h"
+#include "server/splicedwriter.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -12,6 +13,7 @@
 #include <QtEndian>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <limits>
 #include <sched.h>
 #include <netinet/in.h>
@@ -93,13 +95,27 @@ void serveConnection(int fd, const QVector<QByteArray> *chunks)
     const auto sending = RawSending(qFromLittleEndian(le));
     if (sending == RawSending::OneSend)
         setOption(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
-    const qint64 most = sending == RawSending::MiBPieces ? qint64(1) << 20 : std::numeric_limits<qint64>::max();
+    const qint64 most = sending == RawSending::OneSend ? std::numeric_limits<qint64>::max() : qint64(1) << 20;
+    SplicedWriter splicer; // the chunks are read-only and live as long as the process
+    if (sending == RawSending::Spliced && (!splicer.isValid() || ::fcntl(fd, F_SETFL, O_NONBLOCK) != 0))
+        qFatal("the raw server cannot send by reference here");
     while (::recv(fd, &le, sizeof le, MSG_WAITALL) == ssize_t(sizeof le)) {
         const QByteArray &chunk = chunks->at(int(qFromLittleEndian(le)) % chunks->size());
         const char *p = chunk.constData();
         qint64 left = chunk.size();
         while (left > 0) {
-            const ssize_t n = ::send(fd, p, size_t(qMin(left, most)), MSG_NOSIGNAL);
+            ssize_t n = 0;
+            if (sending == RawSending::Spliced) {
+                n = ssize_t(splicer.write(fd, {{p, qMin(left, most), true}}));
+                if (n == 0 && splicer.isValid()) {
+                    pollfd writable{fd, POLLOUT, 0};
+                    if (::poll(&writable, 1, -1) < 0 || (writable.revents & (POLLERR | POLLHUP)))
+                        break;
+                    continue;
+                }
+            } else {
+                n = ::send(fd, p, size_t(qMin(left, most)), MSG_NOSIGNAL);
+            }
             if (n <= 0 && errno != EINTR)
                 break;
             if (n > 0) {

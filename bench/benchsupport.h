@@ -32,6 +32,7 @@ quint16 startRawServer(QProcess &process, const QStringList &files);
 enum class RawSending {
     OneSend,    // one blocking send() per chunk, SO_SNDBUF fixed at 4 MiB
     MiBPieces,  // send() of 1 MiB at a time, send buffer left to the kernel's autotuning
+    Spliced,    // 1 MiB at a time by reference, no copy (SplicedWriter, as surfing-cli serve sends)
 };
 
 // One blocking TCP connection to the raw server.

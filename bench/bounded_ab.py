@@ -39,7 +39,7 @@ def main():
     p.add_argument("--b", required=True)
     p.add_argument("--chunks", required=True)
     p.add_argument("--cache", type=int, default=256)
-    p.add_argument("--prefetch", type=int, default=2)
+    p.add_argument("--prefetch", default="2", help="a depth, or auto")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--paced", action="store_true")
     p.add_argument("--limit-mbps", type=float, default=1000)
@@ -49,7 +49,8 @@ def main():
     p.add_argument("--link-fetches", type=int, default=6)
     args = p.parse_args()
     variants = [variant(args.a), variant(args.b)]
-    row = dict(dtype="x", cache=args.cache, paced=args.paced, prefetch=args.prefetch, batch=args.batch)
+    prefetch = args.prefetch if args.prefetch == "auto" else int(args.prefetch)
+    row = dict(dtype="x", cache=args.cache, paced=args.paced, prefetch=prefetch, batch=args.batch)
     print(f"Row: {os.path.basename(args.chunks)}, --cache-mb {args.cache} --prefetch {args.prefetch} --batch {args.batch}"
           f" {'paced ' + str(args.limit_mbps) + ' Mbit/s' if args.paced else 'loopback'}, {args.tokens} tokens; "
           f"A = {variants[0]['spec']}, B = {variants[1]['spec']}\n")

@@ -1,5 +1,6 @@
 #include "server/chunksender.h"
 
+#include "protocol/transfermemory.h"
 #include "server/tokenbucket.h"
 
 #include <QSslSocket>
@@ -14,6 +15,16 @@
 namespace surfing {
 
 namespace {
+
+qint64 writeVector(int fd, const std::vector<SplicedWriter::Part> &parts)
+{
+    std::vector<iovec> vector;
+    vector.reserve(parts.size());
+    for (const SplicedWriter::Part &part : parts)
+        vector.push_back({const_cast<char *>(part.data), size_t(part.size)});
+    return qMax<qint64>(0, ::writev(fd, vector.data(), int(vector.size())));
+}
+
 // Enough queued bytes to keep the kernel busy between bytesWritten signals, few enough that
 // memory stays flat however large the chunk.
 constexpr qint64 kHighWaterBytes = 2 * 1024 * 1024;
@@ -30,7 +41,14 @@ ChunkSender::ChunkSender(QWebSocket *socket, QTcpSocket *wire, int maxPieceBytes
     connect(m_socket, &QWebSocket::bytesWritten, this, &ChunkSender::pump);
     if (m_wire)
         connect(m_wire, &QIODevice::bytesWritten, this, &ChunkSender::pump);
+    if (writesDirectly() && qgetenv("SURFING_SPLICE") != "off") {
+        m_splicer = std::make_unique<SplicedWriter>();
+        if (!m_splicer->isValid())
+            m_splicer.reset();
+    }
 }
+
+ChunkSender::~ChunkSender() = default;
 
 void ChunkSender::start(const protocol::ChunkHeader &header, const QByteArray &bytes)
 {
@@ -155,7 +173,11 @@ ChunkSender::Frame ChunkSender::nextPiece(quint32 id, bool *last)
     const qint64 length = nextPieceBytes(id);
     Transfer &t = m_transfers[id];
     const qint64 offset = qint64(t.next) * m_maxPieceBytes;
-    Frame piece{protocol::FrameType::Binary, protocol::encodePieceHeader(id, t.next), QByteArrayView(t.bytes.constData() + offset, length)};
+    // A chunk's bytes are allocated at their size, written once (read from storage) and shared
+    // read-only after; a large one is its own mapping, unmapped when freed (SplicedWriter).
+    const bool byReference = t.bytes.size() >= protocol::ownMappingMinBytes();
+    Frame piece{protocol::FrameType::Binary, protocol::encodePieceHeader(id, t.next),
+                QByteArrayView(t.bytes.constData() + offset, length), byReference};
     ++t.next;
     *last = t.next >= t.pieces;
     return piece;
@@ -180,26 +202,31 @@ void ChunkSender::writeToWire(const std::vector<Frame> &frames)
     heads.reserve(frames.size());
     for (const Frame &f : frames)
         heads.push_back(protocol::encodeFrameHeader(f.type, quint64(f.body.size() + f.payload.size())) + f.body);
-    std::vector<iovec> parts;
+    std::vector<SplicedWriter::Part> parts;
     parts.reserve(2 * frames.size());
+    bool anyByReference = false;
     for (size_t i = 0; i < frames.size(); ++i) {
-        parts.push_back({const_cast<char *>(heads[i].constData()), size_t(heads[i].size())});
+        parts.push_back({heads[i].constData(), heads[i].size(), false});
         if (!frames[i].payload.isEmpty())
-            parts.push_back({const_cast<char *>(frames[i].payload.data()), size_t(frames[i].payload.size())});
+            parts.push_back({frames[i].payload.data(), frames[i].payload.size(), frames[i].payloadByReference});
+        anyByReference = anyByReference || frames[i].payloadByReference;
     }
     qint64 sent = 0;
-    // Plain TCP with nothing queued: one writev() from the chunk's bytes, no copy in user
-    // space. What the kernel does not take now is queued in the socket like any write.
-    if (m_wire->bytesToWrite() == 0 && writesDirectly())
-        // On an error (other than a full buffer) the socket meets it again below and reports it.
-        sent = qMax<qint64>(0, ::writev(int(m_wire->socketDescriptor()), parts.data(), int(parts.size())));
+    // Plain TCP with nothing queued: straight from the chunk's bytes, by reference or with one
+    // writev(), no copy in user space. What the kernel does not take now is queued in the socket
+    // like any write. On an error (other than a full buffer) the socket meets it again below.
+    if (m_wire->bytesToWrite() == 0 && writesDirectly()) {
+        if (m_splicer && anyByReference && m_splicer->isValid())
+            sent = m_splicer->write(int(m_wire->socketDescriptor()), parts);
+        else
+            sent = writeVector(int(m_wire->socketDescriptor()), parts);
+    }
     // The rest lands in the socket's buffer before control returns to the event loop, so
     // nothing QWebSocket writes can come between these frames.
-    for (const iovec &part : parts) {
-        const qint64 size = qint64(part.iov_len);
-        if (sent < size)
-            m_wire->write(static_cast<const char *>(part.iov_base) + sent, size - sent);
-        sent = qMax<qint64>(0, sent - size);
+    for (const SplicedWriter::Part &part : parts) {
+        if (sent < part.size)
+            m_wire->write(part.data + sent, part.size - sent);
+        sent = qMax<qint64>(0, sent - part.size);
     }
 }
 

@@ -9,11 +9,13 @@
 // space (our message, Qt's copy for masking, the socket buffer), which made a 64 MiB fetch
 // CPU-bound on the server at about half of raw TCP; and a header sent through QWebSocket sits
 // in the socket's buffer until the next event-loop turn, so every piece behind it was copied
-// there too.
+// there too. Pieces of chunks large enough go by reference, not copied (server/splicedwriter.h;
+// SURFING_SPLICE=off turns that off).
 #pragma once
 
 #include "protocol/messages.h"
 #include "protocol/piece.h"
+#include "server/splicedwriter.h"
 
 #include <QByteArray>
 #include <QElapsedTimer>
@@ -22,6 +24,7 @@
 #include <QPointer>
 #include <QTimer>
 #include <deque>
+#include <memory>
 #include <vector>
 
 class QTcpSocket;
@@ -38,6 +41,7 @@ public:
     // `bandwidth` (may be null) is shared by every connection of the server. `wire` (may be
     // null: pieces then go through `socket`) is the connection under `socket`.
     ChunkSender(QWebSocket *socket, QTcpSocket *wire, int maxPieceBytes, TokenBucket *bandwidth, QObject *parent = nullptr);
+    ~ChunkSender() override;
 
     // Sends the header now and the pieces as the socket drains. `bytes` must be header.size long.
     void start(const protocol::ChunkHeader &header, const QByteArray &bytes);
@@ -63,6 +67,7 @@ private:
         protocol::FrameType type;
         QByteArray body;
         QByteArrayView payload;
+        bool payloadByReference = false; // may be spliced (SplicedWriter::Part::byReference)
     };
 
     void pump();
@@ -83,6 +88,7 @@ private:
     std::vector<Frame> m_headers; // chunk headers not yet written
     QTimer m_paceTimer;
     bool m_pumping = false;
+    std::unique_ptr<SplicedWriter> m_splicer; // writing directly, unless SURFING_SPLICE=off
 };
 
 } // namespace surfing

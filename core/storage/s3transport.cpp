@@ -1,6 +1,8 @@
 #include "storage/s3transport.h"
 
 #include "base/error.h"
+#include "base/largebuffer.h"
+#include "protocol/transfermemory.h"
 #include "storage/awssigv4.h"
 
 #include <QDateTime>
@@ -11,6 +13,8 @@
 #include <QRegularExpression>
 #include <QTimer>
 #include <QXmlStreamReader>
+
+#include <cstring>
 
 namespace surfing {
 
@@ -116,6 +120,18 @@ QString healthReason(int status)
     return QStringLiteral("HTTP %1").arg(status);
 }
 
+// A response body grows as it arrives (reallocated in place on the heap, where freeing it would
+// hand its pages to the next allocation); a chunk the server sends by reference must be a block
+// of its own (server/splicedwriter.h). One copy per read from the bucket, not per send.
+QByteArray freshCopy(const QByteArray &data)
+{
+    if (data.size() < protocol::ownMappingMinBytes())
+        return data;
+    QByteArray copy = allocateLargeBuffer(data.size());
+    std::memcpy(copy.data(), data.constData(), size_t(data.size()));
+    return copy;
+}
+
 } // namespace
 
 S3Transport::S3Transport(const S3Location &location, QObject *parent)
@@ -151,7 +167,7 @@ void S3Transport::get(const QString &name, ByteRange range, const ReadCallback &
         if (const QString problem = takeRange(reply, range, data, object); !problem.isEmpty())
             return done(ReadResult::failure(problem));
         qCDebug(lcS3) << "read" << object << data.size() << "bytes";
-        done(ReadResult{data, {}});
+        done(ReadResult{freshCopy(data), {}});
     };
     operation->fail = [done](const QString &message, int) { done(ReadResult::failure(message)); };
     start(operation);
