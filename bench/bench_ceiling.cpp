@@ -2,7 +2,8 @@
 // the layers it does not hold come over loopback TCP and the same cores also compute.
 //
 // It is the transfer bound's raw TCP (benchsupport.h: the raw server holding the bytes in memory,
-// 1 MiB at a time by reference, as surfing-cli serve sends, read 128 KiB at a time) with the decode step's products added and nothing else:
+// 1 MiB send()s read 128 KiB at a time; sending by reference, as surfing-cli serve does, was slower
+// here when nothing else runs: bench_linkrate's "spliced_median") with the decode step's products added and nothing else:
 // no framing, no verification, no cache, no event loop. A receiving thread fetches the layers a
 // token needs, up to --ahead of them before compute reaches them (what --prefetch does), while
 // the main thread runs the f32 single-row products Surfing runs (kernels::matvec split over
@@ -110,7 +111,7 @@ private:
 // One run of `tokens` decode steps; returns fetched bytes per second.
 double decodeRun(quint16 port, const Options &o, qint64 layerBytes, const std::vector<std::vector<char>> &resident)
 {
-    RawConnection wire(port, RawSending::Spliced);
+    RawConnection wire(port, RawSending::MiBPieces);
     wire.setReadSlice(128 * 1024);
     Ring ring(o.ahead + 1, layerBytes);
     const int fetches = o.tokens * o.fetched;
@@ -142,7 +143,7 @@ double decodeRun(quint16 port, const Options &o, qint64 layerBytes, const std::v
 
 double rawRate(quint16 port, qint64 bytes, char *into)
 {
-    RawConnection wire(port, RawSending::Spliced);
+    RawConnection wire(port, RawSending::MiBPieces);
     wire.setReadSlice(128 * 1024);
     wire.fetch(0, bytes, into); // warm: window open
     QElapsedTimer t;

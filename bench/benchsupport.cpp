@@ -13,7 +13,6 @@
 #include <QtEndian>
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <limits>
 #include <sched.h>
 #include <netinet/in.h>
@@ -97,7 +96,7 @@ void serveConnection(int fd, const QVector<QByteArray> *chunks)
         setOption(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20);
     const qint64 most = sending == RawSending::OneSend ? std::numeric_limits<qint64>::max() : qint64(1) << 20;
     SplicedWriter splicer; // the chunks are read-only and live as long as the process
-    if (sending == RawSending::Spliced && (!splicer.isValid() || ::fcntl(fd, F_SETFL, O_NONBLOCK) != 0))
+    if (sending == RawSending::Spliced && !splicer.isValid())
         qFatal("the raw server cannot send by reference here");
     while (::recv(fd, &le, sizeof le, MSG_WAITALL) == ssize_t(sizeof le)) {
         const QByteArray &chunk = chunks->at(int(qFromLittleEndian(le)) % chunks->size());
