@@ -2,14 +2,14 @@
 // the layers it does not hold come over loopback TCP and the same cores also compute.
 //
 // It is the transfer bound's raw TCP (benchsupport.h: the raw server holding the bytes in memory,
-// 1 MiB send()s read 128 KiB at a time; sending by reference, as surfing-cli serve does, was slower
-// here when nothing else runs: bench_linkrate's "spliced_median") with the decode step's products added and nothing else:
-// no framing, no verification, no cache, no event loop. A receiving thread fetches the layers a
-// token needs, up to --ahead of them before compute reaches them (what --prefetch does), while
-// the main thread runs the f32 single-row products Surfing runs (kernels::matvec split over
-// --threads by forOutputRanges) over every layer of the token: fetched ones as they arrive,
-// resident ones (the layers a cache keeps, --resident-mb of other weights such as the LM head)
-// from memory.
+// 1 MiB send()s read 128 KiB at a time; sending by reference, as surfing-cli serve does, was
+// slower here when nothing else runs: bench_linkrate's "spliced_median") with the decode step's
+// products added and nothing else: no framing, no verification, no cache, no event loop. A
+// receiving thread fetches the layers a token needs, up to --ahead of them before compute reaches
+// them (what --prefetch does), while the main thread runs the f32 single-row products Surfing
+// runs (kernels::matvec split over --threads by forOutputRanges) over every layer of the token:
+// fetched ones as they arrive, resident ones (the layers a cache keeps, --resident-mb of other
+// weights such as the LM head) from memory.
 //
 // On a machine where the link, not the CPU, is the limit, the ceiling equals the raw rate. Over
 // loopback the "link" is the two copies the cores make, so the products take cores away from it:
