@@ -67,8 +67,8 @@ Command: \`ROWS=${ROWS:-full} REPS=${REPS:-1} TOKENS=${TOKENS:-4} bench/run-boun
 Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/ {print $2}') GB RAM; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg).
 ${REPS:-1} rep(s) per row, going round the rows (the machine is shared; see the load column), ${TOKENS:-4} new tokens
 per prompt after \`--warmup\`, prompt of 8 ids; tokens/s and bytes/token over the decode steps. Bound = raw TCP
-rate (the median of bench_linkrate's fetches just before and just after the row, the faster of plain and
-SO_RCVLOWAT reads and 1 MiB sends read 128 KiB at a time; or the pace) / bytes per token. Fetch hidden = 1 - compute's wait / the time a fetch was in
+rate (the median of bench_linkrate's fetches just before and just after the row, the fastest of plain and
+SO_RCVLOWAT reads, 1 MiB sends read 128 KiB at a time, and the same sent by reference; or the pace) / bytes per token. Fetch hidden = 1 - compute's wait / the time a fetch was in
 flight (union of the fetch intervals); fetch / compute = that time / compute time, decode steps only.
 Ceiling (unpaced f32 single-prompt rows): bench_ceiling, the same raw TCP fetching the row's layers per token
 while the same products run over every layer and the LM head, nothing else (no framing, verification, cache
