@@ -361,9 +361,12 @@ def main():
                          f" | {fmt(pooled) if pooled > 0 else 'n/a'}"
                          f" | {fmt(median([r['ceiling_of_raw'] for r in rs]))} | {fmt(median([r['of_ceiling'] for r in rs]))}"
                          f" | {fmt(median([r['hidden'] for r in rs]))} | {fmt(median([r['ratio'] for r in rs]))} |")
-    lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
-              "| dtype | tokens/s | peak RSS MiB | load |", "|---|---|---|---|"]
-    for dtype in ("f32", "bf16", "q8_0", "q4_0"):
+    if not args.llbench:
+        lines += ["", "llama.cpp was not set up in this run's work directory (bench/run-peer.sh BUILD_DIR does that)."]
+    else:
+        lines += ["", "llama.cpp beside it (mmap, page cache warm, 2 threads, same prompt ids, generation tokens/s):", "",
+                  "| dtype | tokens/s | peak RSS MiB | load |", "|---|---|---|---|"]
+    for dtype in ("f32", "bf16", "q8_0", "q4_0") if args.llbench else ():
         r = llama_row(args, dtype)
         if r:
             line = f"| {dtype} | {r['tps']:.3f} | {r['rss']:.0f} | {load_average()} |"
