@@ -7,6 +7,7 @@
 #include <QTcpSocket>
 #include <QWebSocket>
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -16,13 +17,18 @@ namespace surfing {
 
 namespace {
 
+// One gathering write; MSG_NOSIGNAL: a peer that vanished costs an error on its socket, not a
+// SIGPIPE (the desktop app hosts its server in-process and does not ignore the signal).
 qint64 writeVector(int fd, const std::vector<SplicedWriter::Part> &parts)
 {
     std::vector<iovec> vector;
     vector.reserve(parts.size());
     for (const SplicedWriter::Part &part : parts)
         vector.push_back({const_cast<char *>(part.data), size_t(part.size)});
-    return qMax<qint64>(0, ::writev(fd, vector.data(), int(vector.size())));
+    msghdr message{};
+    message.msg_iov = vector.data();
+    message.msg_iovlen = vector.size();
+    return qMax<qint64>(0, ::sendmsg(fd, &message, MSG_NOSIGNAL));
 }
 
 // Enough queued bytes to keep the kernel busy between bytesWritten signals, few enough that

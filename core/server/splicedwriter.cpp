@@ -6,7 +6,10 @@
 #include <functional>
 
 #if defined(__linux__) && defined(__GLIBC__)
+#include <csignal>
+#include <ctime>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #endif
@@ -82,10 +85,47 @@ bool SplicedWriter::drop(qint64 bytes)
     return true;
 }
 
+namespace {
+
+// splice() to a socket has no MSG_NOSIGNAL: a peer that vanished mid-write raises SIGPIPE, which
+// kills a process that did not ignore it (the desktop app hosts its server in-process). Blocked
+// on this thread for the call, a SIGPIPE it raised is taken back before it unblocks.
+class SigpipeBlocked
+{
+public:
+    SigpipeBlocked()
+    {
+        sigemptyset(&m_pipe);
+        sigaddset(&m_pipe, SIGPIPE);
+        sigset_t pending;
+        m_wasPending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1;
+        pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
+    }
+    ~SigpipeBlocked()
+    {
+        sigset_t pending;
+        if (!m_wasPending && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+            const timespec now{0, 0};
+            (void)sigtimedwait(&m_pipe, nullptr, &now);
+        }
+        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    SigpipeBlocked(const SigpipeBlocked &) = delete;
+    SigpipeBlocked &operator=(const SigpipeBlocked &) = delete;
+
+private:
+    sigset_t m_pipe;
+    sigset_t m_old;
+    bool m_wasPending = false;
+};
+
+} // namespace
+
 qint64 SplicedWriter::write(int socketFd, const std::vector<Part> &parts)
 {
     if (!isValid())
         return 0;
+    const SigpipeBlocked noSignal;
     qint64 sent = 0;
     size_t part = 0;
     qint64 offset = 0;

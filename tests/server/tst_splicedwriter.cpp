@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <csignal>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -105,6 +106,7 @@ private Q_SLOTS:
     void partsArriveInOrderWhetherSplicedOrCopied();
     void whatAFullSocketDidNotTakeNeverReachesTheStream();
     void unmappedMemoryStillArrivesAsItWas();
+    void aVanishedPeerIsNoSignal();
 };
 
 void TestSplicedWriter::partsArriveInOrderWhetherSplicedOrCopied()
@@ -185,6 +187,33 @@ void TestSplicedWriter::unmappedMemoryStillArrivesAsItWas()
     QVERIFY(other);
     QVERIFY(readExactly(c.receiver, taken) == expected.left(taken));
     ::munmap(other, kSize);
+}
+
+// splice() to a socket whose peer is gone raises SIGPIPE, which would end this process (and the
+// desktop app, whose server runs in-process) where nobody ignores it.
+void TestSplicedWriter::aVanishedPeerIsNoSignal()
+{
+    // As in a process that never touched it (a parent may have left it ignored): the signal kills.
+    const auto previous = std::signal(SIGPIPE, SIG_DFL);
+    const auto restore = qScopeGuard([previous] { std::signal(SIGPIPE, previous); });
+    Connection c;
+    QVERIFY(connectLoopback(c));
+    ::close(c.receiver);
+    c.receiver = -1;
+    SplicedWriter writer;
+    char *bytes = mappedPattern(1024 * 1024, 4);
+    QVERIFY(bytes);
+    qint64 taken = 0;
+    for (int i = 0; i < 50 && taken >= 0; ++i) { // the first writes may land before the reset
+        const qint64 n = writer.write(c.sender, {{bytes, 1024 * 1024, true}});
+        if (n == 0)
+            break;
+        taken += n;
+    }
+    sigset_t pending;
+    QCOMPARE(sigpending(&pending), 0);
+    QCOMPARE(sigismember(&pending, SIGPIPE), 0);
+    ::munmap(bytes, 1024 * 1024);
 }
 
 QTEST_GUILESS_MAIN(TestSplicedWriter)
