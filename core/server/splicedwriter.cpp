@@ -126,6 +126,10 @@ qint64 SplicedWriter::write(int socketFd, const std::vector<Part> &parts)
     if (!isValid())
         return 0;
     const SigpipeBlocked noSignal;
+    if (!m_announced) {
+        m_announced = true;
+        qCDebug(lcSplice) << "sending pieces by reference on socket" << socketFd;
+    }
     qint64 sent = 0;
     size_t part = 0;
     qint64 offset = 0;

@@ -39,6 +39,7 @@ public:
 private:
     int m_pipe[2] = {-1, -1};
     int m_devNull = -1;
+    bool m_announced = false; // the debug log says once per connection that this way is used
 
     qint64 fill(const std::vector<Part> &parts, size_t &part, qint64 &offset);
     bool drop(qint64 bytes);

@@ -4,7 +4,12 @@
 // reference arrive as they were even when their memory is unmapped before the peer reads them,
 // which is what lets ChunkSender free a chunk while its last pieces are still on their way.
 #include "server/splicedwriter.h"
+#include "serveprocess.h"
+#include "testsupport.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <arpa/inet.h>
@@ -19,6 +24,7 @@
 #include <thread>
 
 using namespace surfing;
+using namespace surfing::test;
 
 namespace {
 
@@ -107,6 +113,7 @@ private Q_SLOTS:
     void whatAFullSocketDidNotTakeNeverReachesTheStream();
     void unmappedMemoryStillArrivesAsItWas();
     void aVanishedPeerIsNoSignal();
+    void aServedModelStreamsAsFromDisk();
 };
 
 void TestSplicedWriter::partsArriveInOrderWhetherSplicedOrCopied()
@@ -214,6 +221,39 @@ void TestSplicedWriter::aVanishedPeerIsNoSignal()
     QCOMPARE(sigpending(&pending), 0);
     QCOMPARE(sigismember(&pending, SIGPIPE), 0);
     ::munmap(bytes, 1024 * 1024);
+}
+
+// End to end through a real `surfing-cli serve`: layers of 16 MiB go by reference, a one-layer
+// cache fetches them again at every token (the first receipt checked against the manifest's
+// SHA-256, the later ones against their block tags), and the ids are those of the same model read
+// from disk.
+void TestSplicedWriter::aServedModelStreamsAsFromDisk()
+{
+    QTemporaryDir tmp;
+    QByteArray error;
+    const QString chunks = makeChunkedModel(tmp.path(), {"--layers", "2", "--hidden", "512", "--intermediate", "2048",
+                                                          "--heads", "8", "--kv-heads", "8", "--vocab", "512"},
+                                            &error);
+    QVERIFY2(!chunks.isEmpty(), error.constData());
+    QVERIFY(QFileInfo(chunks + QStringLiteral("/layer_0.safetensors")).size() >= 16 * 1024 * 1024);
+    qputenv("QT_LOGGING_RULES", "surfing.server.splice.debug=true");
+    ServeProcess server;
+    const bool started = server.start({chunks, QStringLiteral("--host"), QStringLiteral("127.0.0.1")});
+    qunsetenv("QT_LOGGING_RULES");
+    QVERIFY(started);
+    const QStringList common{QStringLiteral("--ids"), QStringLiteral("7,99,300"), QStringLiteral("--max-tokens"),
+                             QStringLiteral("6"), QStringLiteral("--cache-layers"), QStringLiteral("1"), QStringLiteral("--json")};
+    const CliResult remote = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--server"), server.url().toString()} + common);
+    QVERIFY2(remote.exitCode == 0, remote.err.constData());
+    const CliResult local = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--local"), chunks} + common);
+    QVERIFY2(local.exitCode == 0, local.err.constData());
+    const QJsonObject remoteDoc = QJsonDocument::fromJson(remote.out).object();
+    QCOMPARE(remoteDoc.value(QLatin1String("ids")), QJsonDocument::fromJson(local.out).object().value(QLatin1String("ids")));
+    // Every token fetched a layer again at least.
+    const QJsonObject stats = remoteDoc.value(QLatin1String("stats")).toObject();
+    QVERIFY(stats.value(QLatin1String("bytes_per_token")).toDouble() >= 16 * 1024 * 1024);
+    server.terminate();
+    QVERIFY2(server.stderrText().contains("sending pieces by reference"), server.stderrText().constData());
 }
 
 QTEST_GUILESS_MAIN(TestSplicedWriter)
