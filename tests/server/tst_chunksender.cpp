@@ -9,6 +9,8 @@
 #include <QWebSocketServer>
 #include <QtTest>
 
+#include <memory>
+
 using namespace surfing;
 
 class TestChunkSender : public QObject
@@ -30,13 +32,14 @@ void TestChunkSender::piecesAreChargedTheirOwnSize()
     QSignalSpy received(&client, &QWebSocket::binaryMessageReceived);
     client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.serverPort())));
     QTRY_VERIFY(server.hasPendingConnections());
-    QWebSocket *socket = server.nextPendingConnection();
+    // Ours to delete (no parent); after the sender below, which holds it.
+    const std::unique_ptr<QWebSocket> socket(server.nextPendingConnection());
     QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
 
     constexpr int kPiece = 1024;
     constexpr double kBurst = 1 << 20;
     TokenBucket bucket(1.0, kBurst); // one byte a second: nothing refills during the test
-    ChunkSender sender(socket, nullptr, kPiece, &bucket);
+    ChunkSender sender(socket.get(), nullptr, kPiece, &bucket);
     QSignalSpy finished(&sender, &ChunkSender::transferFinished);
     const double full = bucket.tokens(TokenBucket::steadyNowMs());
 
@@ -74,11 +77,12 @@ void TestChunkSender::theGetWithFewestPiecesLeftGoesFirst()
     });
     client.open(QUrl(QStringLiteral("ws://127.0.0.1:%1").arg(server.serverPort())));
     QTRY_VERIFY(server.hasPendingConnections());
-    QWebSocket *socket = server.nextPendingConnection();
+    // Ours to delete (no parent); after the sender below, which holds it.
+    const std::unique_ptr<QWebSocket> socket(server.nextPendingConnection());
     QTRY_COMPARE(client.state(), QAbstractSocket::ConnectedState);
 
     constexpr int kPiece = 1 << 20; // two pieces fill the sender's 2 MiB of queued bytes
-    ChunkSender sender(socket, nullptr, kPiece, nullptr);
+    ChunkSender sender(socket.get(), nullptr, kPiece, nullptr);
     QSignalSpy finished(&sender, &ChunkSender::transferFinished);
     const auto start = [&sender](quint32 id, int pieces, qint64 size) {
         protocol::ChunkHeader header;
