@@ -245,7 +245,12 @@ void TestSplicedWriter::aServedModelStreamsAsFromDisk()
                              QStringLiteral("6"), QStringLiteral("--cache-layers"), QStringLiteral("1"), QStringLiteral("--json")};
     const CliResult remote = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--server"), server.url().toString()} + common);
     QVERIFY2(remote.exitCode == 0, remote.err.constData());
-    const CliResult local = runCli(QStringList{QStringLiteral("run"), QStringLiteral("--local"), chunks} + common);
+    // The reference keeps every layer (the default cache): `run --local` with a one-layer cache
+    // aborts at exit in about one run of forty ("double free or corruption", after printing its
+    // result; also before session 12), which is not what this test is about.
+    const CliResult local = runCli({QStringLiteral("run"), QStringLiteral("--local"), chunks, QStringLiteral("--ids"),
+                                    QStringLiteral("7,99,300"), QStringLiteral("--max-tokens"), QStringLiteral("6"),
+                                    QStringLiteral("--json")});
     QVERIFY2(local.exitCode == 0, local.err.constData());
     const QJsonObject remoteDoc = QJsonDocument::fromJson(remote.out).object();
     QCOMPARE(remoteDoc.value(QLatin1String("ids")), QJsonDocument::fromJson(local.out).object().value(QLatin1String("ids")));
