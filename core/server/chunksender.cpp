@@ -219,7 +219,7 @@ void ChunkSender::writeToWire(const std::vector<Frame> &frames)
     }
     qint64 sent = 0;
     // Plain TCP with nothing queued: straight from the chunk's bytes, by reference or with one
-    // writev(), no copy in user space. What the kernel does not take now is queued in the socket
+    // gathering write, no copy in user space. What the kernel does not take now is queued in the socket
     // like any write. On an error (other than a full buffer) the socket meets it again below.
     if (m_wire->bytesToWrite() == 0 && writesDirectly()) {
         if (m_splicer && anyByReference && m_splicer->isValid())
