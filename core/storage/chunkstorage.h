@@ -45,6 +45,9 @@ public:
     // Reads an object (or a byte range of it) and calls `done` once, from any thread, with the
     // bytes or an error naming the object. Callable from any thread. A storage that is
     // destroyed first still calls `done` (with an error) for reads under way.
+    // The bytes must be a block allocated at their final size (allocateLargeBuffer()) and never
+    // written after `done`: the server sends large chunks by reference (server/splicedwriter.h),
+    // so a buffer that grew by reallocation must be copied once into such a block first.
     virtual void read(const QString &name, ByteRange range, ReadCallback done) = 0;
 
     // Whether the storage answers (the manifest can be read); `done` is called once.
