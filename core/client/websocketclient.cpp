@@ -11,6 +11,7 @@
 #include <chrono>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 Q_LOGGING_CATEGORY(lcWebSocket, "surfing.client.websocket")
 
@@ -83,13 +84,35 @@ qint64 WebSocketClient::readSome(char *into, qint64 max)
         m_leftover.remove(0, n);
         return n;
     }
-    const qint64 n = m_socket->read(into, max); // 0: nothing now
+    qint64 n = readWithLookahead(into, max);
+    if (n == kNotRead)
+        n = m_socket->read(into, max); // 0: nothing now
     if (n > 0)
         m_heardAtMs = steadyMs();
     // An unbuffered socket meets the end of the connection in read() and, there, emits nothing.
     if (n < 0)
         end(m_socket->errorString().isEmpty() ? QStringLiteral("the server closed the connection") : m_socket->errorString());
     return n;
+}
+
+// One system call for `max` bytes into `into` and up to kLookaheadBytes more into m_leftover: a
+// piece's payload and the next frame's header and prefix then arrive together, where they took
+// three more reads of a few bytes each (about four reads per 256 KiB piece, ~57,000 a second at
+// 3.6 GB/s, on the thread that limits the fetch rate). kNotRead when nothing was read (nothing
+// there, the end, an error) or on TLS, whose decrypted bytes QSslSocket holds: m_socket->read()
+// then reads, reports, and re-arms Qt's read notifier, which only its reads do.
+qint64 WebSocketClient::readWithLookahead(char *into, qint64 max)
+{
+    if (m_phase != Phase::Open || m_hasTls || !m_leftover.isEmpty())
+        return kNotRead;
+    char ahead[kLookaheadBytes];
+    iovec parts[2] = {{into, size_t(max)}, {ahead, sizeof ahead}};
+    const ssize_t n = ::readv(int(m_socket->socketDescriptor()), parts, 2);
+    if (n <= 0)
+        return kNotRead;
+    if (n > max)
+        m_leftover.append(ahead, qsizetype(n - max));
+    return qMin<qint64>(n, max);
 }
 
 bool WebSocketClient::fillTo(QByteArray &buffer, qsizetype size)

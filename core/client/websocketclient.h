@@ -111,6 +111,9 @@ private:
     void setReadLowWater(qint64 bytes);
     void controlFrame(int opcode, const QByteArray &payload);
     qint64 readSome(char *into, qint64 max);
+    static constexpr qint64 kNotRead = -2;
+    static constexpr int kLookaheadBytes = 256;
+    qint64 readWithLookahead(char *into, qint64 max);
     bool fillTo(QByteArray &buffer, qsizetype size);
     void writeFrame(int opcode, QByteArrayView payload);
     void fail(const QString &why, int closeCode, Failure kind = Failure::Protocol);
@@ -119,6 +122,7 @@ private:
     QTcpSocket *m_socket = nullptr;
     QSslConfiguration m_ssl;
     bool m_hasSsl = false;
+    bool m_hasTls = false; // the socket is a QSslSocket (wss://)
     QUrl m_url;
     QByteArray m_key;
     QString m_error;
@@ -132,7 +136,7 @@ private:
     qint64 m_maxTextBytes = -1; // -1: m_maxMessageBytes
     bool m_closeSent = false;
 
-    QByteArray m_leftover; // read past the end of the handshake response
+    QByteArray m_leftover; // read past the handshake response, or past what a read asked for
     QByteArray m_handshake;
 
     Step m_step = Step::FrameHeader;

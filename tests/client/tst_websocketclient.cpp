@@ -98,6 +98,58 @@ private Q_SLOTS:
         QVERIFY(seenPrefix.isEmpty());
     }
 
+    // Frames written in one burst: a read takes a payload and the bytes after it (the next
+    // headers, prefixes, whole small frames, the start of the next payload). Every piece still
+    // lands in its place and in order, and the text and the close behind them are not left
+    // unread when no more bytes come.
+    void framesInOneBurstAllArrive()
+    {
+        ScriptedServer server;
+        WebSocketClient client;
+        const QList<int> sizes = {3, 200, 250, 70000, 1, 255, 256, 257, 120000, 9, 4096};
+        QList<QByteArray> targets;
+        for (int size : sizes)
+            targets.append(QByteArray(size, '\0'));
+        QList<int> order;
+        WebSocketClient::BinarySink sink;
+        sink.prefixBytes = 8;
+        sink.destination = [&](QByteArrayView prefix, qint64 rest) -> char * {
+            const int i = prefix.toByteArray().toInt();
+            return i >= 0 && i < targets.size() && rest == targets[i].size() ? targets[i].data() : nullptr;
+        };
+        sink.delivered = [&](QByteArrayView prefix, qint64) { order.append(prefix.toByteArray().toInt()); };
+        client.setBinarySink(sink);
+        QSignalSpy texts(&client, &WebSocketClient::textMessageReceived);
+        QSignalSpy ended(&client, &WebSocketClient::disconnected);
+        QVERIFY(server.accept(client));
+
+        QByteArray burst;
+        QList<QByteArray> payloads;
+        for (int i = 0; i < sizes.size(); ++i) {
+            QByteArray payload(sizes[i], Qt::Uninitialized);
+            for (int j = 0; j < payload.size(); ++j)
+                payload[j] = char(j * 13 + i);
+            payloads.append(payload);
+            burst += frame(FrameType::Binary, QByteArray::number(i).rightJustified(8, '0') + payload);
+        }
+        burst += frame(FrameType::Text, "done") + frame(FrameType::Close, closePayload(1000, "bye"));
+        server.write(burst);
+        QVERIFY(ended.count() == 1 || ended.wait(kLongWaitMs));
+        QVERIFY2(client.errorString().contains(QLatin1String("bye")), qPrintable(client.errorString()));
+        QCOMPARE(order.size(), sizes.size());
+        for (int i = 0; i < sizes.size(); ++i) {
+            QCOMPARE(order[i], i);
+            QCOMPARE(targets[i], payloads[i]);
+        }
+        QCOMPARE(texts.count(), 1);
+        QCOMPARE(texts.at(0).at(0).toByteArray(), QByteArray("done"));
+        int opcode = 0;
+        QByteArray payload;
+        bool masked = false;
+        QVERIFY(server.readFrame(&opcode, &payload, &masked)); // the close, answered
+        QCOMPARE(opcode, 0x8);
+    }
+
     // A message in three frames with a ping between them: the pong goes back at once, the
     // message comes whole.
     void fragmentsAndPing()
