@@ -77,7 +77,7 @@ int main(int argc, char **argv)
     std::printf("| later receipt: GMAC tag (AES-128-GCM, bytes as AAD) | %.2f |\n", laterRate);
     std::printf("| tag, OpenSSL engine (AES-128-GCM, bytes as AAD) | %.2f |\n", openSslRate);
     if (ghash)
-        std::printf("| tag, GHASH engine (VPCLMULQDQ, 32 blocks per reduction) | %.2f |\n", ghashRate);
+        std::printf("| tag, GHASH engine (VPCLMULQDQ, 32 blocks per reduction, Karatsuba) | %.2f |\n", ghashRate);
     else
         std::printf("| tag, GHASH engine | this CPU has no VPCLMULQDQ with AVX-512 |\n");
     return 0;
