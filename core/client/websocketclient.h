@@ -122,7 +122,7 @@ private:
     QTcpSocket *m_socket = nullptr;
     QSslConfiguration m_ssl;
     bool m_hasSsl = false;
-    bool m_hasTls = false; // the socket is a QSslSocket (wss://)
+    bool m_overTls = false; // the socket is a QSslSocket (wss://)
     QUrl m_url;
     QByteArray m_key;
     QString m_error;
