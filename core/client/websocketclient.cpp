@@ -103,7 +103,7 @@ qint64 WebSocketClient::readSome(char *into, qint64 max)
 // then reads, reports, and re-arms Qt's read notifier, which only its reads do.
 qint64 WebSocketClient::readWithLookahead(char *into, qint64 max)
 {
-    if (m_phase != Phase::Open || m_overTls || !m_leftover.isEmpty())
+    if (m_phase != Phase::Open || qobject_cast<QSslSocket *>(m_socket))
         return kNotRead;
     char ahead[kLookaheadBytes];
     iovec parts[2] = {{into, size_t(max)}, {ahead, sizeof ahead}};

@@ -122,7 +122,6 @@ private:
     QTcpSocket *m_socket = nullptr;
     QSslConfiguration m_ssl;
     bool m_hasSsl = false;
-    bool m_overTls = false; // the socket is a QSslSocket (wss://)
     QUrl m_url;
     QByteArray m_key;
     QString m_error;

@@ -65,7 +65,6 @@ void WebSocketClient::open(const QUrl &url)
     QByteArray key(16, Qt::Uninitialized);
     QRandomGenerator::global()->fillRange(reinterpret_cast<quint32 *>(key.data()), 4);
     m_key = key.toBase64();
-    m_overTls = tls;
     if (tls) {
         auto *ssl = new QSslSocket(this);
         if (m_hasSsl)
