@@ -18,10 +18,7 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         QByteArray error;
-        const QString chunks = makeChunkedModel(dir.path(),
-                                                {"--layers", "2", "--hidden", "512", "--intermediate", "2048", "--heads",
-                                                 "8", "--kv-heads", "8", "--vocab", "512"},
-                                                &error);
+        const QString chunks = makeChunkedModel(dir.path(), sixteenMiBLayerModelArgs(), &error);
         QVERIFY2(!chunks.isEmpty(), error.constData());
         // A race, so many runs: without the fix 100 runs fail at least once with probability ~0.98.
         const int runs = 100;

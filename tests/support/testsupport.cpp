@@ -51,6 +51,11 @@ CliResult runCli(const QStringList &args, const QString &workingDir)
     return result;
 }
 
+QStringList sixteenMiBLayerModelArgs()
+{
+    return {"--layers", "2", "--hidden", "512", "--intermediate", "2048", "--heads", "8", "--kv-heads", "8", "--vocab", "512"};
+}
+
 QString makeChunkedModel(const QString &dir, const QStringList &makeModelArgs, QByteArray *error)
 {
     QDir().mkpath(dir);

@@ -33,6 +33,9 @@ CliResult runCli(const QStringList &args, const QString &workingDir = {});
 // `surfing-cli make-model MAKE_MODEL_ARGS -o DIR/model`, then `chunk DIR/model -o DIR/chunks`.
 // Returns the chunk directory; empty, with the failing command's stderr in `error`, on failure.
 QString makeChunkedModel(const QString &dir, const QStringList &makeModelArgs, QByteArray *error);
+// make-model arguments for a 2-layer model whose layers are 16 MiB each: large enough for the
+// server to send them by reference, and for a reader thread to be busy hashing one.
+QStringList sixteenMiBLayerModelArgs();
 
 // Reads a whole file; empty on failure.
 QByteArray readFile(const QString &path);
